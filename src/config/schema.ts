@@ -1,0 +1,246 @@
+/**
+ * The `lookout.yaml` schema. It is the single source of truth for validation, for the
+ * TypeScript type the rest of the CLI consumes, and for `lookout config schema`.
+ */
+import { z } from 'zod';
+import { MAX_INSTANCE_NAME_LENGTH, MAX_TENANT_NAME_LENGTH, RESERVED_TENANTS } from '../naming.js';
+
+export const DEFAULT_BUNDLE_VERSION = '2026.11.0';
+export const LETSENCRYPT_PRODUCTION = 'https://acme-v02.api.letsencrypt.org/directory';
+export const LETSENCRYPT_STAGING = 'https://acme-staging-v02.api.letsencrypt.org/directory';
+
+/** Lowercase letters, digits and inner hyphens: valid as a DNS label, a namespace and a bucket prefix. */
+const LABEL = /^[a-z]([a-z0-9-]*[a-z0-9])?$/;
+
+export const instanceNameSchema = z
+  .string()
+  .min(3)
+  .max(MAX_INSTANCE_NAME_LENGTH)
+  .regex(LABEL, {
+    message: 'must start with a lowercase letter and hold only lowercase letters, digits and inner hyphens (no `_` or `.`)',
+  })
+  .meta({
+    description:
+      `Instance name. It becomes part of bucket, IAM role and cluster names, so it is limited to ` +
+      `${MAX_INSTANCE_NAME_LENGTH} characters of [a-z0-9-].`,
+  });
+
+const tenantNameSchema = z
+  .string()
+  .min(1)
+  .max(MAX_TENANT_NAME_LENGTH)
+  .regex(LABEL, {
+    message: 'must be a DNS label: lowercase letters, digits and inner hyphens, starting with a letter',
+  });
+
+const retentionSchema = z
+  .strictObject({
+    metricsDays: z.number().int().min(1).max(3650).default(30).meta({ description: 'Metrics retention in days.' }),
+    logsDays: z.number().int().min(1).max(3650).default(14).meta({ description: 'Logs retention in days.' }),
+  })
+  .prefault({});
+
+const limitsSchema = z
+  .strictObject({
+    samplesPerSecond: z
+      .number()
+      .int()
+      .min(1)
+      .default(50_000)
+      .meta({ description: 'Remote-write ingestion rate limit, samples per second.' }),
+    burstSamples: z
+      .number()
+      .int()
+      .min(1)
+      .optional()
+      .meta({ description: 'Ingestion burst size in samples. Default: twice samplesPerSecond.' }),
+    activeSeries: z
+      .number()
+      .int()
+      .min(1)
+      .default(500_000)
+      .meta({ description: 'Maximum number of active (in-memory) series.' }),
+    logsMBPerSecond: z
+      .number()
+      .positive()
+      .max(1024)
+      .default(4)
+      .meta({ description: 'Log ingestion rate limit in MB per second.' }),
+  })
+  .prefault({});
+
+const oidcSchema = z
+  .strictObject({
+    authUrl: z.url({ protocol: /^https$/ }).meta({ description: 'OAuth2 authorization endpoint.' }),
+    tokenUrl: z.url({ protocol: /^https$/ }).meta({ description: 'OAuth2 token endpoint.' }),
+    apiUrl: z.url({ protocol: /^https$/ }).meta({ description: 'OIDC userinfo endpoint.' }),
+    clientId: z.string().min(1),
+    clientSecretEnv: z
+      .string()
+      .regex(/^[A-Z_][A-Z0-9_]*$/, { message: 'must be the name of an environment variable' })
+      .meta({ description: 'Name of the environment variable that holds the client secret (never the secret itself).' }),
+    scopes: z.array(z.string().min(1)).default(['openid', 'email', 'profile']),
+    allowedDomains: z.array(z.string().min(1)).default([]),
+    roleAttributePath: z
+      .string()
+      .optional()
+      .meta({ description: 'JMESPath that maps claims to a Grafana role, as in Grafana generic OAuth.' }),
+  })
+  .meta({ description: 'Optional OIDC login for the tenant Grafana (Grafana generic OAuth).' });
+
+const tokenNameSchema = z
+  .string()
+  .regex(LABEL, { message: 'must be lowercase letters, digits and inner hyphens' })
+  .max(40);
+
+const tenantSchema = z
+  .strictObject({
+    name: tenantNameSchema,
+    retention: retentionSchema,
+    limits: limitsSchema,
+    tokens: z
+      .array(tokenNameSchema)
+      .min(1)
+      .default(['default'])
+      .meta({ description: 'Named API tokens of the tenant. Removing a name revokes that token.' }),
+    grafana: z.strictObject({ oidc: oidcSchema.optional() }).prefault({}),
+  })
+  .superRefine((tenant, ctx) => {
+    if ((RESERVED_TENANTS as readonly string[]).includes(tenant.name)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['name'],
+        message: `"${tenant.name}" is reserved for the platform's own tenant; configure it under \`system\` instead`,
+      });
+    }
+    const seen = new Set<string>();
+    tenant.tokens.forEach((t, i) => {
+      if (seen.has(t)) ctx.addIssue({ code: 'custom', path: ['tokens', i], message: `duplicate token name "${t}"` });
+      seen.add(t);
+    });
+  });
+
+const nodesSchema = z
+  .strictObject({
+    instanceType: z
+      .string()
+      .regex(/^[a-z][a-z0-9-]*\.[a-z0-9]+$/, { message: 'must be an EC2 instance type such as m7i.xlarge' })
+      .default('m7i.xlarge'),
+    min: z.number().int().min(1).max(100).default(3),
+    desired: z.number().int().min(1).max(100).default(3),
+    max: z.number().int().min(1).max(100).default(6),
+    diskGiB: z.number().int().min(20).max(2000).default(100).meta({ description: 'Root volume size (gp3, encrypted).' }),
+  })
+  .prefault({})
+  .superRefine((n, ctx) => {
+    if (n.min > n.desired) ctx.addIssue({ code: 'custom', path: ['desired'], message: `must be at least min (${n.min}), found ${n.desired}` });
+    if (n.desired > n.max) ctx.addIssue({ code: 'custom', path: ['max'], message: `must be at least desired (${n.desired}), found ${n.max}` });
+  });
+
+export const awsSchema = z.strictObject({
+  region: z
+    .string()
+    .regex(/^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$/, { message: 'must be an AWS region such as eu-west-1' })
+    .meta({ description: 'AWS region of the instance.' }),
+  availabilityZones: z.number().int().min(2).max(3).default(3).meta({ description: 'Number of availability zones (2–3).' }),
+  natGateways: z
+    .enum(['one-per-az', 'single'])
+    .default('one-per-az')
+    .meta({ description: '`one-per-az` survives an AZ outage; `single` saves cost.' }),
+  nodes: nodesSchema,
+  kubernetesVersion: z
+    .string()
+    .regex(/^1\.(2[89]|3[0-9])$/, { message: 'must be an EKS Kubernetes version such as 1.34' })
+    .default('1.34'),
+  apiAllowedCidrs: z
+    .array(z.cidrv4())
+    .min(1)
+    .meta({
+      description:
+        'IPv4 CIDRs allowed to reach the public Kubernetes API endpoint. Include the address of the machine that runs lookout.',
+    }),
+});
+
+const dnsSchema = z.strictObject({
+  domain: z
+    .string()
+    .max(200)
+    .regex(/^(?=.{1,200}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/, {
+      message: 'must be a lowercase domain name such as obs.example.com',
+    })
+    .meta({ description: 'Domain the instance owns. Tenants are served at <tenant>.<domain>.' }),
+  parentZone: z
+    .string()
+    .min(1)
+    .optional()
+    .meta({
+      description:
+        'Parent zone to add the NS delegation to: a Route53 hosted zone id (AWS) or a Cloud DNS managed zone name (GCP). ' +
+        'When omitted, Lookout looks for it in the account, and otherwise prints the NS records to add.',
+    }),
+  delegationTimeoutMinutes: z
+    .number()
+    .int()
+    .min(0)
+    .max(24 * 60)
+    .default(30)
+    .meta({ description: 'How long `create` waits for the NS delegation to become visible.' }),
+});
+
+const tlsSchema = z
+  .strictObject({
+    acmeDirectory: z
+      .url({ protocol: /^https$/ })
+      .default(LETSENCRYPT_PRODUCTION)
+      .meta({ description: `ACME directory URL. Let's Encrypt staging: ${LETSENCRYPT_STAGING}` }),
+    email: z.email().optional().meta({ description: 'ACME account contact email.' }),
+    externalAccountBinding: z
+      .strictObject({
+        keyId: z.string().min(1),
+        hmacKeyEnv: z
+          .string()
+          .regex(/^[A-Z_][A-Z0-9_]*$/, { message: 'must be the name of an environment variable' })
+          .meta({ description: 'Environment variable holding the base64url EAB HMAC key.' }),
+      })
+      .optional()
+      .meta({ description: 'External Account Binding, for CAs that require it.' }),
+  })
+  .prefault({});
+
+export const configSchema = z
+  .strictObject({
+    name: instanceNameSchema.optional(),
+    provider: z.enum(['aws', 'gcp']).optional().meta({ description: 'Cloud provider. Must match the command line when given.' }),
+    bundle: z
+      .string()
+      .regex(/^\d{4}\.\d{1,2}\.\d+$/, { message: 'must be a bundle version such as 2026.11.0' })
+      .default(DEFAULT_BUNDLE_VERSION)
+      .meta({ description: 'Version of the observability bundle to install.' }),
+    aws: awsSchema.optional().meta({ description: 'AWS settings; required when the provider is aws.' }),
+    dns: dnsSchema,
+    tls: tlsSchema,
+    system: z
+      .strictObject({ retention: retentionSchema, limits: limitsSchema })
+      .prefault({})
+      .meta({ description: 'Settings of the built-in `system` tenant that holds the platform’s own telemetry.' }),
+    tenants: z.array(tenantSchema).default([]),
+  })
+  .superRefine((cfg, ctx) => {
+    const seen = new Map<string, number>();
+    cfg.tenants.forEach((t, i) => {
+      const first = seen.get(t.name);
+      if (first !== undefined) {
+        ctx.addIssue({ code: 'custom', path: ['tenants', i, 'name'], message: `duplicate tenant "${t.name}" (also tenants[${first}])` });
+      } else seen.set(t.name, i);
+      const host = `${t.name}.${cfg.dns.domain}`;
+      if (host.length > 253) {
+        ctx.addIssue({ code: 'custom', path: ['tenants', i, 'name'], message: `host ${host} is longer than 253 characters` });
+      }
+    });
+  });
+
+export type LookoutConfig = z.output<typeof configSchema>;
+export type LookoutConfigInput = z.input<typeof configSchema>;
+export type AwsConfig = z.output<typeof awsSchema>;
+export type TenantConfig = LookoutConfig['tenants'][number];
+export type Provider = 'aws' | 'gcp';

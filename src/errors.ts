@@ -1,0 +1,83 @@
+/**
+ * The error vocabulary of the CLI. Every error a user can see is one of these, so the top
+ * level can map it to an exit code and print it without a stack trace.
+ */
+
+export const ExitCode = {
+  ok: 0,
+  failure: 1,
+  usage: 2,
+  interrupted: 130,
+} as const;
+export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
+
+export interface LookoutErrorOptions {
+  /** What the user can do about it. Printed on its own line after the message. */
+  hint?: string;
+  cause?: unknown;
+}
+
+export class LookoutError extends Error {
+  readonly exitCode: ExitCode;
+  readonly hint?: string;
+
+  constructor(message: string, exitCode: ExitCode, options: LookoutErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.exitCode = exitCode;
+    this.hint = options.hint;
+  }
+}
+
+/** Bad flags, arguments or config: exit 2, nothing was touched. */
+export class UsageError extends LookoutError {
+  constructor(message: string, options?: LookoutErrorOptions) {
+    super(message, ExitCode.usage, options);
+  }
+}
+
+/** One problem found in a config file, located as precisely as the parser allows. */
+export interface ConfigIssue {
+  /** Dotted field path, for example `tenants[1].limits.activeSeries`. */
+  path: string;
+  message: string;
+  /** `file:line:col` when the YAML node could be located. */
+  location?: string;
+}
+
+export class ConfigError extends UsageError {
+  readonly issues: readonly ConfigIssue[];
+
+  constructor(file: string, issues: readonly ConfigIssue[]) {
+    super(
+      `${file}: ${issues.length} problem${issues.length === 1 ? '' : 's'} in the config\n` +
+        issues.map((i) => `  ${i.location ?? file}  ${i.path || '(root)'}: ${i.message}`).join('\n'),
+      { hint: 'Run `lookout config schema` for the full reference, or see the README.' },
+    );
+    this.issues = issues;
+  }
+}
+
+/** Something failed while doing the work (cloud, network, engine): exit 1. */
+export class FailureError extends LookoutError {
+  constructor(message: string, options?: LookoutErrorOptions) {
+    super(message, ExitCode.failure, options);
+  }
+}
+
+/** The user pressed Ctrl-C and the run stopped cleanly: exit 130. */
+export class InterruptedError extends LookoutError {
+  constructor(message = 'Interrupted.', options?: LookoutErrorOptions) {
+    super(message, ExitCode.interrupted, options);
+  }
+}
+
+export function isLookoutError(err: unknown): err is LookoutError {
+  return err instanceof LookoutError;
+}
+
+/** Text of any thrown value, for places that must not print a stack. */
+export function errorMessage(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  return String(err);
+}
