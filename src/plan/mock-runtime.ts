@@ -1,0 +1,140 @@
+/**
+ * Runs a real stack program under Pulumi's mock runtime: no engine, no credentials, no
+ * network. `plan` uses it to show what would be created, and tests use it to assert the
+ * resource graph. Each call is one stack; calls must not overlap (the runtime is global).
+ */
+import * as pulumi from '@pulumi/pulumi';
+import { createRequire } from 'node:module';
+
+const require = createRequire(import.meta.url);
+// `waitForRPCs` is not re-exported by the package index; it is how the SDK itself drains
+// outstanding registrations before disconnecting.
+const settings = require('@pulumi/pulumi/runtime/settings.js') as { waitForRPCs(): Promise<void> };
+
+export interface MockedResource {
+  /** Pulumi type token, e.g. `aws:s3/bucket:Bucket`. */
+  type: string;
+  /** Logical name. */
+  name: string;
+  urn: string;
+  /** The type of the resource's immediate parent, when it has one (from the URN). */
+  parentType?: string;
+  /** True for provider-managed resources, false for components. */
+  custom: boolean;
+  /** Inputs exactly as the program registered them (secrets unwrapped). */
+  inputs: Record<string, any>;
+  /** The state the mock returned (inputs plus synthesized outputs). */
+  state: Record<string, any>;
+  provider?: string;
+}
+
+export interface MockBehaviour {
+  /**
+   * Outputs a real provider would compute for a resource (ARNs, ids, endpoints), merged
+   * over its inputs. Return undefined for "nothing extra".
+   */
+  outputs?(args: pulumi.runtime.MockResourceArgs): Record<string, unknown> | undefined;
+  /** Results of provider function calls (invokes). */
+  call?(args: pulumi.runtime.MockCallArgs): Record<string, unknown>;
+  /** Physical id for a resource; defaults to `<name>-id`. */
+  id?(args: pulumi.runtime.MockResourceArgs): string;
+}
+
+export interface MockRunResult<O> {
+  outputs: O;
+  resources: MockedResource[];
+}
+
+export interface MockRunOptions {
+  project: string;
+  stack: string;
+  behaviour?: MockBehaviour;
+}
+
+export class UnmockedCallError extends Error {}
+
+/** Unwraps Pulumi's serialized secret envelopes so assertions see plain values. */
+function unwrapSecrets(value: any): any {
+  if (Array.isArray(value)) return value.map(unwrapSecrets);
+  if (value && typeof value === 'object') {
+    if (value['4dabf18193072939515e22adb298388d'] === '1b47061264138c4ac30d75fd1eb44270') return unwrapSecrets(value.value);
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, unwrapSecrets(v)]));
+  }
+  return value;
+}
+
+function parentTypeFromUrn(urn: string): string | undefined {
+  const qualified = urn.split('::')[2] ?? '';
+  const parts = qualified.split('$');
+  return parts.length > 1 ? parts[parts.length - 2] : undefined;
+}
+
+export async function runProgramUnderMocks<O>(
+  program: () => Promise<O>,
+  options: MockRunOptions,
+): Promise<MockRunResult<O>> {
+  const behaviour = options.behaviour ?? {};
+  const registered: Array<Omit<MockedResource, 'urn' | 'parentType'> & { key: string }> = [];
+  await pulumi.runtime.setMocks(
+    {
+      newResource(args) {
+        const inputs = unwrapSecrets(args.inputs ?? {});
+        const extra = behaviour.outputs?.({ ...args, inputs }) ?? {};
+        const state = { ...inputs, ...extra };
+        const id = args.custom === false ? undefined : (behaviour.id?.({ ...args, inputs }) ?? `${args.name}-id`);
+        registered.push({
+          key: `${args.type}::${args.name}`,
+          type: args.type,
+          name: args.name,
+          custom: args.custom !== false,
+          inputs,
+          state,
+          provider: args.provider,
+        });
+        return { id, state };
+      },
+      call(args) {
+        if (!behaviour.call) throw new UnmockedCallError(`no mock for provider function ${args.token}`);
+        return behaviour.call({ ...args, inputs: unwrapSecrets(args.inputs ?? {}) });
+      },
+    },
+    options.project,
+    options.stack,
+    false,
+  );
+  const outputs = (await pulumi.runtime.runInPulumiStack(program)) as O;
+  await settings.waitForRPCs();
+
+  // The mock monitor knows each resource's URN, and a URN carries its parent's type.
+  const monitor = (pulumi.runtime as any).getMonitor?.() as { resources?: Map<string, { urn: string }> } | undefined;
+  const urnsByKey = new Map<string, string>();
+  for (const urn of monitor?.resources?.keys() ?? []) {
+    const [, , qualified = '', name = ''] = urn.split('::');
+    urnsByKey.set(`${qualified.split('$').pop()}::${name}`, urn);
+  }
+  const resources = registered
+    .filter((r) => r.type !== 'pulumi:pulumi:Stack')
+    .map(({ key, ...r }) => {
+      const urn = urnsByKey.get(key) ?? `urn:pulumi:${options.stack}::${options.project}::${r.type}::${r.name}`;
+      return { ...r, urn, parentType: parentTypeFromUrn(urn) };
+    });
+  return { outputs: unwrapSecrets(outputs) as O, resources };
+}
+
+/**
+ * The top-level component a resource belongs to, found by walking parent types. Resources
+ * created directly in the stack program are their own group.
+ */
+export function topLevelComponentOf(resource: MockedResource, all: readonly MockedResource[]): string {
+  const parentOfType = new Map<string, string | undefined>();
+  for (const r of all) if (!r.custom) parentOfType.set(r.type, r.parentType);
+  let type = resource.type;
+  let parent = resource.parentType;
+  const seen = new Set<string>();
+  while (parent && parent !== 'pulumi:pulumi:Stack' && !seen.has(parent)) {
+    seen.add(parent);
+    type = parent;
+    parent = parentOfType.get(parent);
+  }
+  return type;
+}
