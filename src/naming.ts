@@ -106,3 +106,16 @@ export const MAX_TENANT_NAME_LENGTH: number = Math.min(
 );
 
 export const RESERVED_TENANTS = ['system'] as const;
+
+/** Namespace of the shared platform components (metrics store, log store, gateway, collector). */
+export const PLATFORM_NAMESPACE = 'lookout';
+
+/**
+ * Kubernetes service accounts that receive cloud identities. The infra stack binds the
+ * pod identity roles to these names, and the platform stack creates them.
+ */
+export const WORKLOAD_SERVICE_ACCOUNTS = {
+  metricsStore: { namespace: PLATFORM_NAMESPACE, name: 'cortex' },
+  logStore: { namespace: PLATFORM_NAMESPACE, name: 'loki' },
+  ebsCsiController: { namespace: 'kube-system', name: 'ebs-csi-controller-sa' },
+} as const;
