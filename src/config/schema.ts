@@ -9,6 +9,14 @@ export const DEFAULT_BUNDLE_VERSION = '2026.11.0';
 export const LETSENCRYPT_PRODUCTION = 'https://acme-v02.api.letsencrypt.org/directory';
 export const LETSENCRYPT_STAGING = 'https://acme-staging-v02.api.letsencrypt.org/directory';
 
+/** AWS rejects CIDRs such as 10.0.0.1/16; catching them here saves a failed cluster update. */
+function cidrHasNoHostBits(cidr: string): boolean {
+  const [address = '', prefix = '0'] = cidr.split('/');
+  const value = address.split('.').reduce((acc, octet) => acc * 256 + Number(octet), 0);
+  const hostBits = 32 - Number(prefix);
+  return hostBits === 0 || value % 2 ** hostBits === 0;
+}
+
 /** Lowercase letters, digits and inner hyphens: valid as a DNS label, a namespace and a bucket prefix. */
 const LABEL = /^[a-z]([a-z0-9-]*[a-z0-9])?$/;
 
@@ -105,8 +113,10 @@ const tenantSchema = z
       .meta({ description: 'Named API tokens of the tenant. Removing a name revokes that token.' }),
     grafana: z.strictObject({ oidc: oidcSchema.optional() }).prefault({}),
   })
+  // `when` keeps these cross-field checks running even when another field of the object has a
+  // type error, so one run reports every problem; the checks therefore guard their own types.
   .superRefine((tenant, ctx) => {
-    if ((RESERVED_TENANTS as readonly string[]).includes(tenant.name)) {
+    if (typeof tenant?.name === 'string' && (RESERVED_TENANTS as readonly string[]).includes(tenant.name)) {
       ctx.addIssue({
         code: 'custom',
         path: ['name'],
@@ -114,11 +124,12 @@ const tenantSchema = z
       });
     }
     const seen = new Set<string>();
-    tenant.tokens.forEach((t, i) => {
+    (Array.isArray(tenant?.tokens) ? tenant.tokens : []).forEach((t, i) => {
+      if (typeof t !== 'string') return;
       if (seen.has(t)) ctx.addIssue({ code: 'custom', path: ['tokens', i], message: `duplicate token name "${t}"` });
       seen.add(t);
     });
-  });
+  }, { when: () => true });
 
 const nodesSchema = z
   .strictObject({
@@ -132,10 +143,18 @@ const nodesSchema = z
     diskGiB: z.number().int().min(20).max(2000).default(100).meta({ description: 'Root volume size (gp3, encrypted).' }),
   })
   .prefault({})
-  .superRefine((n, ctx) => {
-    if (n.min > n.desired) ctx.addIssue({ code: 'custom', path: ['desired'], message: `must be at least min (${n.min}), found ${n.desired}` });
-    if (n.desired > n.max) ctx.addIssue({ code: 'custom', path: ['max'], message: `must be at least desired (${n.desired}), found ${n.max}` });
-  });
+  .superRefine(
+    (n, ctx) => {
+      const num = (v: unknown): v is number => typeof v === 'number';
+      if (num(n?.min) && num(n?.desired) && n.min > n.desired) {
+        ctx.addIssue({ code: 'custom', path: ['desired'], message: `must be at least min (${n.min}), found ${n.desired}` });
+      }
+      if (num(n?.desired) && num(n?.max) && n.desired > n.max) {
+        ctx.addIssue({ code: 'custom', path: ['max'], message: `must be at least desired (${n.desired}), found ${n.max}` });
+      }
+    },
+    { when: () => true },
+  );
 
 export const awsSchema = z.strictObject({
   region: z
@@ -153,7 +172,11 @@ export const awsSchema = z.strictObject({
     .regex(/^1\.(2[89]|3[0-9])$/, { message: 'must be an EKS Kubernetes version such as 1.34' })
     .default('1.34'),
   apiAllowedCidrs: z
-    .array(z.cidrv4())
+    .array(
+      z.cidrv4().refine(cidrHasNoHostBits, {
+        message: 'must be a network address: the bits after the prefix length must be zero (e.g. 10.0.0.0/16, not 10.0.0.1/16)',
+      }),
+    )
     .min(1)
     .meta({
       description:
@@ -227,17 +250,19 @@ export const configSchema = z
   })
   .superRefine((cfg, ctx) => {
     const seen = new Map<string, number>();
-    cfg.tenants.forEach((t, i) => {
+    const domain = typeof cfg?.dns?.domain === 'string' ? cfg.dns.domain : undefined;
+    (Array.isArray(cfg?.tenants) ? cfg.tenants : []).forEach((t, i) => {
+      if (typeof t?.name !== 'string') return;
       const first = seen.get(t.name);
       if (first !== undefined) {
         ctx.addIssue({ code: 'custom', path: ['tenants', i, 'name'], message: `duplicate tenant "${t.name}" (also tenants[${first}])` });
       } else seen.set(t.name, i);
-      const host = `${t.name}.${cfg.dns.domain}`;
-      if (host.length > 253) {
+      const host = `${t.name}.${domain}`;
+      if (domain !== undefined && host.length > 253) {
         ctx.addIssue({ code: 'custom', path: ['tenants', i, 'name'], message: `host ${host} is longer than 253 characters` });
       }
     });
-  });
+  }, { when: () => true });
 
 export type LookoutConfig = z.output<typeof configSchema>;
 export type LookoutConfigInput = z.input<typeof configSchema>;
