@@ -1,0 +1,191 @@
+/**
+ * The objects of a Pulumi self-managed ("DIY") backend that Lookout reads directly: stack
+ * state files and lock files. Keys are relative to the backend root and always use `/`,
+ * as Pulumi writes them (pkg/backend/diy in pulumi/pulumi). Lookout's backends are
+ * project-scoped, so a stack's fully-qualified name is `organization/<project>/<stack>`.
+ */
+import { readdir, readFile, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  S3Client,
+} from '@aws-sdk/client-s3';
+import type { Backend } from './backend.js';
+
+const BOOKKEEPING = '.pulumi';
+
+export function stackQualifiedPath(project: string, stack: string): string {
+  return `organization/${project}/${stack}`;
+}
+
+/** The directory holding the lock files of one stack. */
+export function lockDirKey(project: string, stack: string): string {
+  return `${BOOKKEEPING}/locks/${stackQualifiedPath(project, stack)}`;
+}
+
+/** The state file of one stack, in the forms Pulumi may have written it (plain or gzipped). */
+export function stackStateKeys(project: string, stack: string): string[] {
+  const base = `${BOOKKEEPING}/stacks/${project}/${stack}.json`;
+  return [base, `${base}.gz`];
+}
+
+/** Read/list/delete access to a backend's objects, as far as Lookout can reach them. */
+export interface DiyStore {
+  readonly kind: Backend['kind'];
+  /** False when Lookout has no client for this backend (GCS): only locations and commands are known. */
+  readonly canAccess: boolean;
+  /** Keys of the objects directly or indirectly under `dirKey`. */
+  list(dirKey: string): Promise<string[]>;
+  read(key: string): Promise<string>;
+  remove(key: string): Promise<void>;
+  exists(key: string): Promise<boolean>;
+  /** Where the object is, as a user would write it (a path or a bucket URL). */
+  location(key: string): string;
+  /** A shell command that deletes the object, for instructions in error messages. */
+  removeCommand(key: string): string;
+}
+
+function shellQuote(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+function isNotFound(err: unknown): boolean {
+  return (err as NodeJS.ErrnoException | undefined)?.code === 'ENOENT';
+}
+
+export function fileStore(dir: string): DiyStore {
+  const pathOf = (key: string) => join(dir, ...key.split('/'));
+  return {
+    kind: 'file',
+    canAccess: true,
+    async list(dirKey) {
+      let entries: string[];
+      try {
+        entries = await readdir(pathOf(dirKey), { recursive: true });
+      } catch (err) {
+        if (isNotFound(err)) return [];
+        throw err;
+      }
+      const keys: string[] = [];
+      for (const rel of entries) {
+        const key = `${dirKey}/${rel.split(/[\\/]/).join('/')}`;
+        if ((await stat(pathOf(key))).isFile()) keys.push(key);
+      }
+      return keys.sort();
+    },
+    read: (key) => readFile(pathOf(key), 'utf8'),
+    remove: (key) => rm(pathOf(key)),
+    async exists(key) {
+      try {
+        await stat(pathOf(key));
+        return true;
+      } catch (err) {
+        if (isNotFound(err)) return false;
+        throw err;
+      }
+    },
+    location: pathOf,
+    removeCommand: (key) => `rm ${shellQuote(pathOf(key))}`,
+  };
+}
+
+export function s3Store(bucket: string, prefix: string, client: S3Client): DiyStore {
+  const objectKey = (key: string) => (prefix === '' ? key : `${prefix}/${key}`);
+  const url = (key: string) => `s3://${bucket}/${objectKey(key)}`;
+  return {
+    kind: 's3',
+    canAccess: true,
+    async list(dirKey) {
+      const listPrefix = `${objectKey(dirKey)}/`;
+      const keys: string[] = [];
+      let token: string | undefined;
+      do {
+        const page = await client.send(
+          new ListObjectsV2Command({ Bucket: bucket, Prefix: listPrefix, ContinuationToken: token }),
+        );
+        for (const o of page.Contents ?? []) {
+          if (o.Key) keys.push(`${dirKey}/${o.Key.slice(listPrefix.length)}`);
+        }
+        token = page.IsTruncated ? page.NextContinuationToken : undefined;
+      } while (token);
+      return keys.sort();
+    },
+    async read(key) {
+      const res = await client.send(new GetObjectCommand({ Bucket: bucket, Key: objectKey(key) }));
+      if (!res.Body) return '';
+      return res.Body.transformToString('utf8');
+    },
+    async remove(key) {
+      await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: objectKey(key) }));
+    },
+    async exists(key) {
+      try {
+        await client.send(new HeadObjectCommand({ Bucket: bucket, Key: objectKey(key) }));
+        return true;
+      } catch (err) {
+        const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
+        if (e.name === 'NotFound' || e.name === 'NoSuchKey' || e.$metadata?.httpStatusCode === 404) return false;
+        throw err;
+      }
+    },
+    location: url,
+    removeCommand: (key) => `aws s3 rm ${shellQuote(url(key))}`,
+  };
+}
+
+/** No GCS client is installed, so Lookout can only tell where objects are and how to remove them. */
+export function gcsStore(bucket: string, prefix: string): DiyStore {
+  const url = (key: string) => `gs://${bucket}/${prefix === '' ? key : `${prefix}/${key}`}`;
+  const unsupported = (what: string) => () =>
+    Promise.reject(new Error(`Lookout cannot ${what} objects in a GCS bucket (no GCS client is installed)`));
+  return {
+    kind: 'gs',
+    canAccess: false,
+    list: unsupported('list'),
+    read: unsupported('read'),
+    remove: unsupported('delete'),
+    exists: unsupported('look up'),
+    location: url,
+    removeCommand: (key) => `gcloud storage rm ${shellQuote(url(key))}`,
+  };
+}
+
+export interface StoreFactories {
+  s3Client?: (region: string | undefined) => S3Client;
+}
+
+export function storeFor(backend: Backend, factories: StoreFactories = {}): DiyStore {
+  switch (backend.kind) {
+    case 'file':
+      return fileStore(backend.dir);
+    case 's3': {
+      const client = factories.s3Client
+        ? factories.s3Client(backend.region)
+        : new S3Client({
+            ...(backend.region ? { region: backend.region } : {}),
+            // The bucket may be in another region than the user's default one.
+            followRegionRedirects: true,
+            maxAttempts: 5,
+          });
+      return s3Store(backend.bucket, backend.prefix, client);
+    }
+    case 'gs':
+      return gcsStore(backend.bucket, backend.prefix);
+  }
+}
+
+/**
+ * Whether the backend already holds state for the stack. False means the stack is new, so
+ * its passphrase is being chosen now (and should be typed twice). Undefined when Lookout
+ * cannot look (GCS); treat that as new, which only costs a second prompt.
+ */
+export async function stackHasState(store: DiyStore, project: string, stack: string): Promise<boolean | undefined> {
+  if (!store.canAccess) return undefined;
+  for (const key of stackStateKeys(project, stack)) {
+    if (await store.exists(key)) return true;
+  }
+  return false;
+}

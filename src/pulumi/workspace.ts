@@ -1,0 +1,314 @@
+/**
+ * One Pulumi stack of an instance, driven through the Automation API with an inline program.
+ *
+ * Before every operation the handle makes the stack safe to touch: provider plugins are
+ * installed (once), stale Pulumi locks of dead local runs are removed, and pending operations
+ * left by an interrupted run are recovered. Engine failures become FailureError quoting the
+ * engine's diagnostics; an aborted signal becomes InterruptedError (the signal is passed to
+ * the engine, which stops gracefully on SIGINT).
+ *
+ * The workspace environment carries the backend URL and the passphrase; nothing is written
+ * to disk with the passphrase in it. PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK is not set:
+ * the CLI version was already checked when the PulumiCommand was obtained, and the
+ * workspace does not check again when it is handed a PulumiCommand.
+ */
+import { chmod, mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  LocalWorkspace,
+  fullyQualifiedStackName,
+  type Deployment,
+  type DestroyOptions,
+  type EngineEvent,
+  type InlineProgramArgs,
+  type LocalWorkspaceOptions,
+  type OpMap,
+  type OutputMap,
+  type PreviewOptions,
+  type PulumiCommand,
+  type PulumiFn,
+  type UpOptions,
+} from '@pulumi/pulumi/automation/index.js';
+import { InterruptedError, UsageError } from '../errors.js';
+import { instancePaths } from '../paths.js';
+import type { Reporter } from '../progress/events.js';
+import { prepareBackend, resolveBackend, type Backend } from './backend.js';
+import { countProgramResources, parseDeployment, type ParsedDeployment } from './deployment.js';
+import { storeFor, type DiyStore, type StoreFactories } from './diy-store.js';
+import { engineFailure, redact, type EngineDiagnostic } from './engine-error.js';
+import { clearStalePulumiLocks, localLockEnvironment, type LockEnvironment, type StackRef } from './locks.js';
+import { DEFAULT_PROVIDER_PACKAGES, installPlugins, pluginOfPackage, type PluginInstaller, type PluginSpec } from './plugins.js';
+import { initialProgress, progressView, reduceEngineEvent, totalFromChangeSummary, type EngineProgress } from './progress.js';
+import { executeRecovery, planRecovery, type RecoveryPlan, type RecoveryStack } from './recovery.js';
+
+export interface StackHandleOptions {
+  instance: string;
+  project: string;
+  stackName: string;
+  program: PulumiFn;
+  /** The `--state` flag, when given. */
+  stateUrl?: string;
+  passphrase: string;
+  pulumiCommand: PulumiCommand;
+  reporter: Reporter;
+  /** The step that progress events are attributed to. */
+  step?: string;
+  /** Provider packages whose plugins the program needs; defaults to aws, kubernetes and random. */
+  providerPackages?: readonly string[];
+}
+
+/** The parts of an Automation API Stack the handle uses. A real `Stack` has all of them. */
+export interface AutomationStack extends RecoveryStack {
+  workspace: RecoveryStack['workspace'] & PluginInstaller;
+  up(opts?: UpOptions): Promise<{ outputs: OutputMap }>;
+  preview(opts?: PreviewOptions): Promise<{ changeSummary: OpMap; stdout: string }>;
+  destroy(opts?: DestroyOptions): Promise<unknown>;
+  outputs(): Promise<OutputMap>;
+  exportStack(): Promise<Deployment>;
+}
+
+/** What `openStack` reaches outside this module through; tests pass fakes. */
+export interface StackHandleDeps extends StoreFactories {
+  createOrSelectStack(args: InlineProgramArgs, opts: LocalWorkspaceOptions): Promise<AutomationStack>;
+  lockEnv: LockEnvironment;
+  /** The backend's object store; by default derived from the backend. */
+  store?: DiyStore;
+  /** Reads a provider package's package.json; by default Node's require. */
+  loadPackage?: (path: string) => unknown;
+}
+
+export function defaultStackDeps(): StackHandleDeps {
+  return {
+    createOrSelectStack: (args, opts) => LocalWorkspace.createOrSelectStack(args, opts),
+    lockEnv: localLockEnvironment(),
+  };
+}
+
+export interface OperationOptions {
+  signal?: AbortSignal;
+  /** Resources the program registers (from a mock run), for done/total progress. */
+  totalHint?: number;
+}
+
+export interface PreviewSummary {
+  /** Resource counts by operation, as the engine reports them (`create`, `same`, …). */
+  changes: Record<string, number>;
+  /** The engine's rendered diff, with secrets masked as the engine masks them. */
+  diffText?: string;
+}
+
+export interface StackHandle {
+  /** The fully-qualified stack name, `organization/<project>/<stack>`. */
+  readonly qualifiedName: string;
+  readonly backend: Backend;
+  readonly workDir: string;
+  /** Plugins, stale locks, export and recovery. Every operation runs it first if it has not just run. */
+  prepare(signal?: AbortSignal): Promise<RecoveryPlan>;
+  /** Converges the stack and returns its outputs, secrets unwrapped (in memory only). */
+  up(opts?: OperationOptions): Promise<Record<string, unknown>>;
+  preview(opts?: OperationOptions): Promise<PreviewSummary>;
+  destroy(opts?: Omit<OperationOptions, 'totalHint'>): Promise<void>;
+  outputs(): Promise<Record<string, unknown>>;
+}
+
+/** The environment of every Pulumi command of the workspace. */
+export function workspaceEnvVars(backend: Backend, passphrase: string): Record<string, string> {
+  return {
+    PULUMI_BACKEND_URL: backend.url,
+    PULUMI_CONFIG_PASSPHRASE: passphrase,
+    PULUMI_SKIP_UPDATE_CHECK: 'true',
+    // The salt of the passphrase lives in Pulumi.<stack>.yaml in the work directory, which
+    // is only a local cache: a teammate using the same S3/GCS state, or this machine after
+    // the directory was removed, does not have it. With this set, Pulumi takes the secrets
+    // provider from the stack's state instead of starting a new one that cannot decrypt it.
+    PULUMI_FALLBACK_TO_STATE_SECRETS_MANAGER: 'true',
+  };
+}
+
+export async function openStack(o: StackHandleOptions, deps: StackHandleDeps = defaultStackDeps()): Promise<StackHandle> {
+  if (o.passphrase === '') throw new UsageError('The passphrase must not be empty.');
+  const backend = resolveBackend(o.instance, o.stateUrl);
+  await prepareBackend(backend);
+  const workDir = join(instancePaths(o.instance).workspaces, o.stackName);
+  await mkdir(workDir, { recursive: true, mode: 0o700 });
+  await chmod(workDir, 0o700);
+
+  const ref: StackRef = { project: o.project, stack: o.stackName };
+  const qualifiedName = fullyQualifiedStackName('organization', o.project, o.stackName);
+  let stack: AutomationStack;
+  try {
+    stack = await deps.createOrSelectStack(
+      { projectName: o.project, stackName: qualifiedName, program: o.program },
+      {
+        workDir,
+        envVars: workspaceEnvVars(backend, o.passphrase),
+        secretsProvider: 'passphrase',
+        pulumiCommand: o.pulumiCommand,
+        projectSettings: { name: o.project, runtime: 'nodejs', backend: { url: backend.url } },
+      },
+    );
+  } catch (err) {
+    throw engineFailure(err, { operation: 'stack selection', ref, secrets: [o.passphrase], lockEnv: deps.lockEnv });
+  }
+  const plugins = (o.providerPackages ?? DEFAULT_PROVIDER_PACKAGES).map((p) => pluginOfPackage(p, deps.loadPackage));
+  return new PulumiStackHandle(o, deps, stack, backend, workDir, ref, qualifiedName, plugins, deps.store ?? storeFor(backend, deps));
+}
+
+function unwrapOutputs(outputs: OutputMap): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(outputs).map(([key, output]) => [key, output.value]));
+}
+
+class PulumiStackHandle implements StackHandle {
+  private pluginsInstalled = false;
+  /** True between a prepare() and the operation that follows it. */
+  private preparedFresh = false;
+  private state: ParsedDeployment = { resources: [], pendingOperations: [] };
+  private previewTotal: number | undefined;
+
+  constructor(
+    private readonly o: StackHandleOptions,
+    private readonly deps: StackHandleDeps,
+    private readonly stack: AutomationStack,
+    readonly backend: Backend,
+    readonly workDir: string,
+    private readonly ref: StackRef,
+    readonly qualifiedName: string,
+    private readonly plugins: readonly PluginSpec[],
+    private readonly store: DiyStore,
+  ) {}
+
+  async prepare(signal?: AbortSignal): Promise<RecoveryPlan> {
+    this.throwIfAborted(signal, 'preparation');
+    if (!this.pluginsInstalled) {
+      try {
+        await installPlugins(this.stack.workspace, this.plugins, { reporter: this.o.reporter, signal, ...this.stepAttr() });
+      } catch (err) {
+        throw this.failure(err, 'provider plugin installation', signal);
+      }
+      this.throwIfAborted(signal, 'preparation');
+      this.pluginsInstalled = true;
+    }
+
+    await clearStalePulumiLocks({ store: this.store, ref: this.ref, env: this.deps.lockEnv, reporter: this.o.reporter, ...this.stepAttr() });
+    this.throwIfAborted(signal, 'preparation');
+
+    let exported: Deployment;
+    try {
+      exported = await this.stack.exportStack();
+    } catch (err) {
+      throw this.failure(err, 'state export', signal);
+    }
+    this.state = parseDeployment(exported);
+    const plan = planRecovery(exported);
+    if (plan.needed) {
+      let progress = initialProgress();
+      try {
+        await executeRecovery(this.stack, plan, {
+          reporter: this.o.reporter,
+          onEvent: (e) => (progress = this.track(progress, e)),
+          ...(signal ? { signal } : {}),
+          ...this.stepAttr(),
+        });
+      } catch (err) {
+        throw this.failure(err, 'recovery refresh', signal, progress.diagnostics);
+      }
+    }
+    this.preparedFresh = true;
+    return plan;
+  }
+
+  async up(opts: OperationOptions = {}): Promise<Record<string, unknown>> {
+    return this.operation('update', opts.signal, opts.totalHint ?? this.previewTotal, async (onEvent) => {
+      const result = await this.stack.up({ onEvent, color: 'never', ...(opts.signal ? { signal: opts.signal } : {}) });
+      return unwrapOutputs(result.outputs);
+    });
+  }
+
+  async preview(opts: OperationOptions = {}): Promise<PreviewSummary> {
+    return this.operation('preview', opts.signal, opts.totalHint, async (onEvent) => {
+      const result = await this.stack.preview({ onEvent, diff: true, color: 'never', ...(opts.signal ? { signal: opts.signal } : {}) });
+      const changes: Record<string, number> = {};
+      for (const [op, n] of Object.entries(result.changeSummary)) if (typeof n === 'number') changes[op] = n;
+      this.previewTotal = totalFromChangeSummary(changes);
+      return { changes, ...(result.stdout ? { diffText: redact(result.stdout, [this.o.passphrase]) } : {}) };
+    });
+  }
+
+  async destroy(opts: Omit<OperationOptions, 'totalHint'> = {}): Promise<void> {
+    if (!this.preparedFresh) await this.prepare(opts.signal);
+    const total = countProgramResources(this.state);
+    await this.operation('destroy', opts.signal, total, async (onEvent) => {
+      await this.stack.destroy({ onEvent, color: 'never', ...(opts.signal ? { signal: opts.signal } : {}) });
+    });
+  }
+
+  async outputs(): Promise<Record<string, unknown>> {
+    try {
+      return unwrapOutputs(await this.stack.outputs());
+    } catch (err) {
+      throw this.failure(err, 'output read');
+    }
+  }
+
+  private async operation<T>(
+    name: string,
+    signal: AbortSignal | undefined,
+    totalHint: number | undefined,
+    run: (onEvent: (e: EngineEvent) => void) => Promise<T>,
+  ): Promise<T> {
+    if (!this.preparedFresh) await this.prepare(signal);
+    this.preparedFresh = false;
+    this.throwIfAborted(signal, name);
+    let progress = initialProgress(totalHint);
+    this.emitProgress(progress);
+    try {
+      return await run((e) => (progress = this.track(progress, e)));
+    } catch (err) {
+      throw this.failure(err, name, signal, progress.diagnostics);
+    }
+  }
+
+  /** Reduces one event and reports the new view; never throws into the engine's event stream. */
+  private track(progress: EngineProgress, event: EngineEvent): EngineProgress {
+    try {
+      const next = reduceEngineEvent(progress, event);
+      if (next !== progress) this.emitProgress(next, progress);
+      return next;
+    } catch {
+      return progress;
+    }
+  }
+
+  private emitProgress(next: EngineProgress, previous?: EngineProgress): void {
+    if (!this.o.step) return;
+    const view = progressView(next);
+    if (previous) {
+      const before = progressView(previous);
+      if (before.done === view.done && before.total === view.total && before.message === view.message) return;
+    }
+    this.o.reporter.emit({ type: 'step-progress', step: this.o.step, ...view });
+  }
+
+  private failure(err: unknown, operation: string, signal?: AbortSignal, diagnostics?: readonly EngineDiagnostic[]) {
+    return engineFailure(err, {
+      operation,
+      ref: this.ref,
+      secrets: [this.o.passphrase],
+      lockEnv: this.deps.lockEnv,
+      ...(signal ? { signal } : {}),
+      ...(diagnostics ? { diagnostics } : {}),
+    });
+  }
+
+  private throwIfAborted(signal: AbortSignal | undefined, what: string): void {
+    if (signal?.aborted) {
+      throw new InterruptedError(`Pulumi ${what} of stack ${this.ref.project}/${this.ref.stack} was interrupted before it started.`, {
+        hint: 'Run the same command again to resume.',
+      });
+    }
+  }
+
+  private stepAttr(): { step?: string } {
+    return this.o.step ? { step: this.o.step } : {};
+  }
+}
