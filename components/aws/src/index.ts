@@ -1,1 +1,10 @@
-export {};
+export * from './cidr.js';
+export * from './tags.js';
+export * from './policies.js';
+export * from './network.js';
+export * from './kubeconfig.js';
+export * from './eks-cluster.js';
+export * from './secure-bucket.js';
+export * from './observability-buckets.js';
+export * from './bucket-access-identity.js';
+export * from './dns-zone.js';

@@ -1,0 +1,208 @@
+/**
+ * The `infra` stack of an AWS instance: network, EKS cluster, object storage, the storage
+ * identities of the platform's workloads, and the DNS zone. It composes the `@lookout/aws`
+ * components; every physical name comes from `awsNames()` so preflight and resumed runs can
+ * compute them without asking AWS.
+ */
+import * as aws from '@pulumi/aws';
+import * as pulumi from '@pulumi/pulumi';
+import { BucketAccessIdentity, DnsZone, EksCluster, Network, ObservabilityBuckets } from '@lookout/aws';
+import type { LookoutConfig } from '../src/config/schema.js';
+import { UsageError } from '../src/errors.js';
+import {
+  TAG_INSTANCE,
+  TAG_MANAGED_BY,
+  WORKLOAD_SERVICE_ACCOUNTS,
+  accountRegionSuffix,
+  awsNames,
+  type BucketPurpose,
+} from '../src/naming.js';
+
+export const INFRA_AWS_PROJECT = 'lookout-infra-aws';
+
+export interface InfraAwsArgs {
+  instance: string;
+  /** Validated config; `config.aws` must be present. */
+  config: LookoutConfig;
+  /**
+   * Who becomes cluster admin: the caller's IAM role or user ARN (an assumed-role session ARN
+   * is resolved to its role). Default: the identity running the program.
+   */
+  adminPrincipalArn?: string;
+  /** Hosted zone to add the NS delegation to, as resolved by the preflight. */
+  parentZoneId?: string;
+}
+
+/** The stack outputs as the CLI reads them back. */
+export interface InfraAwsOutputs {
+  region: string;
+  accountId: string;
+  clusterName: string;
+  clusterEndpoint: string;
+  /** Secret. */
+  kubeconfig: string;
+  buckets: Record<BucketPurpose, string>;
+  storageKeyArn: string;
+  zoneId: string;
+  nameServers: string[];
+  delegated: boolean;
+  roleArns: { metricsStore: string; logStore: string; nodes: string; cluster: string };
+  vpcId: string;
+  privateSubnetIds: string[];
+  publicSubnetIds: string[];
+}
+
+/** What the program returns: each output, still to be resolved. */
+export type InfraAwsProgramOutputs = { [K in keyof InfraAwsOutputs]: pulumi.Output<InfraAwsOutputs[K]> };
+
+/** Longest retention per kind of data over the system tenant and every tenant. */
+export function longestRetentionDays(config: LookoutConfig): { metrics: number; logs: number } {
+  const all = [config.system.retention, ...config.tenants.map((t) => t.retention)];
+  return {
+    metrics: Math.max(...all.map((r) => r.metricsDays)),
+    logs: Math.max(...all.map((r) => r.logsDays)),
+  };
+}
+
+export function instanceTags(instance: string): Record<string, string> {
+  return { [TAG_INSTANCE]: instance, [TAG_MANAGED_BY]: 'lookout' };
+}
+
+export function infraAwsProgram(args: InfraAwsArgs): () => Promise<InfraAwsProgramOutputs> {
+  const awsConfig = args.config.aws;
+  if (!awsConfig) {
+    throw new UsageError(`instance "${args.instance}" has no \`aws\` section in its config`, {
+      hint: 'Add an `aws:` section with at least `region` and `apiAllowedCidrs`.',
+    });
+  }
+  return async () => {
+    const names = awsNames(args.instance);
+    const tags = instanceTags(args.instance);
+    const region = awsConfig.region;
+    // Default tags reach resources the components do not tag themselves (for example ENIs
+    // that services create on our behalf); the components also tag explicitly.
+    const provider = new aws.Provider('aws', { region, defaultTags: { tags } });
+    const opts = { provider };
+
+    const identity = aws.getCallerIdentityOutput({}, opts);
+    const accountId = identity.accountId;
+    const adminPrincipalArn = aws.iam.getSessionContextOutput({ arn: args.adminPrincipalArn ?? identity.arn }, opts).issuerArn;
+
+    const network = new Network(
+      'network',
+      {
+        availabilityZoneCount: awsConfig.availabilityZones,
+        natGateways: awsConfig.natGateways,
+        clusterName: names.clusterName,
+        namePrefix: names.clusterName,
+        tags,
+      },
+      opts,
+    );
+
+    const cluster = new EksCluster(
+      'eks',
+      {
+        clusterName: names.clusterName,
+        kubernetesVersion: awsConfig.kubernetesVersion,
+        subnetIds: network.privateSubnetIds,
+        publicAccessCidrs: awsConfig.apiAllowedCidrs,
+        adminPrincipalArn,
+        roleNames: {
+          cluster: names.roleName('cluster'),
+          nodes: names.roleName('nodes'),
+          ebsCsiDriver: names.roleName('ebs-csi-driver'),
+        },
+        secretsKeyAlias: names.kmsAlias,
+        logGroupName: names.clusterLogGroup,
+        nodes: {
+          nodeGroupName: names.nodeGroupName,
+          launchTemplateName: names.launchTemplateName,
+          instanceType: awsConfig.nodes.instanceType,
+          minSize: awsConfig.nodes.min,
+          desiredSize: awsConfig.nodes.desired,
+          maxSize: awsConfig.nodes.max,
+          diskGiB: awsConfig.nodes.diskGiB,
+          // The bundle runs no cluster autoscaler, and `nodes.desired` is a config field
+          // that `upgrade` must apply.
+          ignoreDesiredSizeChanges: false,
+        },
+        ebsCsiServiceAccount: WORKLOAD_SERVICE_ACCOUNTS.ebsCsiController.name,
+        tags,
+      },
+      opts,
+    );
+
+    const bucketName = (purpose: BucketPurpose) =>
+      accountId.apply((account) => names.bucketName(purpose, accountRegionSuffix(account, region)));
+    const storage = new ObservabilityBuckets(
+      'storage',
+      {
+        bucketNames: { metrics: bucketName('metrics'), logs: bucketName('logs'), rules: bucketName('rules') },
+        longestRetentionDays: longestRetentionDays(args.config),
+        tags,
+      },
+      opts,
+    );
+
+    const metricsStore = new BucketAccessIdentity(
+      'metrics-store',
+      {
+        roleName: names.roleName('metrics-store'),
+        clusterName: cluster.clusterName,
+        serviceAccount: WORKLOAD_SERVICE_ACCOUNTS.metricsStore,
+        bucketArns: [storage.bucketArns.metrics, storage.bucketArns.rules],
+        kmsKeyArn: storage.keyArn,
+        tags,
+      },
+      opts,
+    );
+    const logStore = new BucketAccessIdentity(
+      'log-store',
+      {
+        roleName: names.roleName('log-store'),
+        clusterName: cluster.clusterName,
+        serviceAccount: WORKLOAD_SERVICE_ACCOUNTS.logStore,
+        bucketArns: [storage.bucketArns.logs],
+        kmsKeyArn: storage.keyArn,
+        tags,
+      },
+      opts,
+    );
+
+    const dns = new DnsZone(
+      'dns',
+      {
+        domain: args.config.dns.domain,
+        ...(args.parentZoneId === undefined ? {} : { parentZoneId: args.parentZoneId }),
+        comment: `Lookout instance ${args.instance}`,
+        tags,
+      },
+      opts,
+    );
+
+    return {
+      region: pulumi.output(region),
+      accountId,
+      clusterName: cluster.clusterName,
+      clusterEndpoint: cluster.endpoint,
+      kubeconfig: cluster.kubeconfig,
+      buckets: storage.bucketNames,
+      storageKeyArn: storage.keyArn,
+      zoneId: dns.zoneId,
+      nameServers: dns.nameServers,
+      delegated: pulumi.output(dns.delegated),
+      roleArns: pulumi
+        .all([metricsStore.roleArn, logStore.roleArn, cluster.nodeRoleArn, cluster.clusterRoleArn])
+        .apply(([metricsStoreArn, logStoreArn, nodes, clusterArn]) => ({
+          metricsStore: metricsStoreArn,
+          logStore: logStoreArn,
+          nodes,
+          cluster: clusterArn,
+        })),
+      vpcId: network.vpcId,
+      privateSubnetIds: network.privateSubnetIds,
+      publicSubnetIds: network.publicSubnetIds,
+    };
+  };
+}
