@@ -15,6 +15,7 @@ import { FailureError, LookoutError, errorMessage } from '../errors.js';
 import type { Reporter } from '../progress/events.js';
 import { explainAwsError } from '../aws/errors.js';
 import { lockDirKey, type DiyStore } from './diy-store.js';
+import { isPidAlive } from '../engine/lock.js';
 
 export const pulumiLockSchema = z.object({
   pid: z.number().int().positive(),
@@ -41,16 +42,7 @@ export function classifyPulumiLock(lock: PulumiLock, env: LockEnvironment): Lock
  * Whether a process exists. Signal 0 checks without delivering anything: ESRCH means no
  * such process; EPERM means it exists but belongs to someone else, so it counts as alive.
  */
-export function isPidAlive(pid: number): boolean {
-  // kill(0) or a negative pid would address a process group, not one process.
-  if (!Number.isInteger(pid) || pid <= 0) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code !== 'ESRCH';
-  }
-}
+export { isPidAlive };
 
 export function localLockEnvironment(): LockEnvironment {
   return { hostname: osHostname(), isPidAlive };

@@ -1,0 +1,31 @@
+/**
+ * The resumable step engine: commands are lists of named steps, recorded in a per-instance
+ * journal, run by one process at a time under an instance lock, and stopped cleanly on Ctrl-C.
+ */
+export { runSteps, type RunOptions, type RunResult, type Step, type StepContext } from './runner.js';
+export {
+  HISTORY_LIMIT,
+  JOURNAL_VERSION,
+  canonicalJson,
+  currentRun,
+  hashInputs,
+  latestRun,
+  readJournal,
+  type Journal,
+  type RunRecord,
+  type RunStatus,
+  type RunSummary,
+  type StepRecord,
+  type StepStatus,
+} from './journal.js';
+export {
+  acquireInstanceLock,
+  currentCommandLine,
+  describeLockHolder,
+  isPidAlive,
+  readInstanceLock,
+  type AcquireLockOptions,
+  type InstanceLock,
+  type LockInfo,
+} from './lock.js';
+export { installInterruptHandler, type InterruptHandler, type InterruptHandlerOptions } from './interrupt.js';
