@@ -1,1 +1,177 @@
-export async function main(_argv: string[]): Promise<void> {}
+/**
+ * The `lookout` command line. This module must stay light: it is all that `--help` and
+ * `--version` load. Each command's implementation (and with it Pulumi and the cloud SDKs)
+ * is imported only when that command runs.
+ */
+import { Argument, Command, CommanderError, Option } from 'commander';
+import { readFileSync } from 'node:fs';
+import { ExitCode, LookoutError, UsageError, errorMessage, isLookoutError } from './errors.js';
+
+export interface CommonOptions {
+  json?: boolean;
+  yes?: boolean;
+  state?: string;
+  debug?: boolean;
+}
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+const providerArgument = () => new Argument('<provider>', 'cloud provider').choices(['aws', 'gcp']);
+const nameArgument = () => new Argument('<name>', 'instance name (lowercase letters, digits, hyphens)');
+
+function common(cmd: Command, which: { yes?: boolean; state?: boolean } = {}): Command {
+  cmd.option('--json', 'print one JSON event per line instead of human output');
+  if (which.yes) cmd.option('--yes', 'do not ask for confirmation');
+  if (which.state) {
+    cmd.option('--state <url>', 'state backend: s3://bucket/prefix or gs://bucket/prefix (default: ~/.lookout/<name>/)');
+  }
+  cmd.option('--debug', 'show stack traces and engine logs on errors');
+  return cmd;
+}
+
+export function buildProgram(): Command {
+  const program = new Command('lookout')
+    .description('Install and run an observability platform (metrics, logs, Grafana, alerting) in your own cloud account.')
+    .version(version(), '-v, --version')
+    .showSuggestionAfterError(true)
+    .configureOutput({ outputError: () => {} })
+    .exitOverride();
+
+  common(
+    program
+      .command('plan')
+      .description('show what `create` would build, offline: no credentials, no engine, nothing created')
+      .addArgument(providerArgument())
+      .addArgument(nameArgument())
+      .requiredOption('-c, --config <file>', 'the lookout.yaml to plan'),
+  ).action(async (provider: string, name: string, opts) => {
+    const { planCommand } = await import('./commands/plan.js');
+    await planCommand({ provider, name, ...opts });
+  });
+
+  common(
+    program
+      .command('create')
+      .description('create an instance: preflight, infrastructure, kubeconfig (resumable)')
+      .addArgument(providerArgument())
+      .addArgument(nameArgument())
+      .requiredOption('-c, --config <file>', 'the lookout.yaml to create'),
+    { yes: true, state: true },
+  ).action(async (provider: string, name: string, opts) => {
+    const { createCommand } = await import('./commands/create.js');
+    await createCommand({ provider, name, ...opts });
+  });
+
+  common(
+    program
+      .command('upgrade')
+      .description('apply config changes and bundle upgrades after a preview (resumable)')
+      .addArgument(nameArgument())
+      .option('-c, --config <file>', 'the changed lookout.yaml (default: the config recorded at create)')
+      .option('--to <version>', 'bundle version to upgrade to'),
+    { yes: true, state: true },
+  ).action(async (name: string, opts) => {
+    const { upgradeCommand } = await import('./commands/upgrade.js');
+    await upgradeCommand({ name, ...opts });
+  });
+
+  common(
+    program
+      .command('destroy')
+      .description('remove everything the instance created (resumable); data buckets are kept')
+      .addArgument(nameArgument())
+      .option('--delete-data', 'also empty and delete the data buckets'),
+    { yes: true, state: true },
+  ).action(async (name: string, opts) => {
+    const { destroyCommand } = await import('./commands/destroy.js');
+    await destroyCommand({ name, ...opts });
+  });
+
+  common(
+    program
+      .command('status')
+      .description('show the journal, the stack outputs and the health of an instance')
+      .addArgument(nameArgument()),
+    { state: true },
+  ).action(async (name: string, opts) => {
+    const { statusCommand } = await import('./commands/status.js');
+    await statusCommand({ name, ...opts });
+  });
+
+  const config = program.command('config').description('inspect and validate lookout.yaml');
+  config
+    .command('schema')
+    .description('print the JSON Schema of lookout.yaml (for editor completion)')
+    .action(async () => {
+      const { printConfigSchema } = await import('./commands/config.js');
+      printConfigSchema();
+    });
+  common(
+    config
+      .command('validate')
+      .description('validate a config file without touching the cloud')
+      .addArgument(providerArgument())
+      .addArgument(nameArgument())
+      .requiredOption('-c, --config <file>', 'the lookout.yaml to validate'),
+  ).action(async (provider: string, name: string, opts) => {
+    const { validateConfigCommand } = await import('./commands/config.js');
+    await validateConfigCommand({ provider, name, ...opts });
+  });
+
+  program.addOption(new Option('--no-color', 'disable colors').hideHelp());
+  return program;
+}
+
+/** Commander reports usage errors by throwing; translate them to our exit code 2. */
+function fromCommander(err: CommanderError): LookoutError | undefined {
+  if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') {
+    return undefined;
+  }
+  const message = err.message.replace(/^error: /, '');
+  return new UsageError(message, { hint: 'Run `lookout --help` or `lookout <command> --help` for usage.' });
+}
+
+export function printError(err: unknown, opts: { debug: boolean; json: boolean }): ExitCode {
+  const lookoutError = isLookoutError(err) ? err : undefined;
+  const exitCode = lookoutError?.exitCode ?? ExitCode.failure;
+  if (opts.json) {
+    process.stdout.write(
+      JSON.stringify({ time: new Date().toISOString(), type: 'error', exitCode, message: errorMessage(err), hint: lookoutError?.hint }) +
+        '\n',
+    );
+  }
+  process.stderr.write(`error: ${errorMessage(err)}\n`);
+  if (lookoutError?.hint) process.stderr.write(`hint: ${lookoutError.hint}\n`);
+  if (opts.debug) {
+    let e: unknown = err;
+    while (e instanceof Error) {
+      process.stderr.write(`${e.stack ?? e.message}\n`);
+      e = e.cause;
+      if (e) process.stderr.write('caused by: ');
+    }
+  } else if (!lookoutError) {
+    process.stderr.write('hint: this is unexpected; run again with --debug for details and report it.\n');
+  }
+  return exitCode;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  // The AWS SDK warns on every run that its 2027 releases will need Node 22. Lookout pins
+  // its SDK versions, so the warning is not actionable mid-command; the README says it.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  const debug = argv.includes('--debug');
+  const json = argv.includes('--json');
+  try {
+    await buildProgram().parseAsync(argv);
+  } catch (err) {
+    const translated = err instanceof CommanderError ? fromCommander(err) : err;
+    if (translated === undefined) {
+      process.exitCode = ExitCode.ok;
+      return;
+    }
+    process.exitCode = printError(translated, { debug, json });
+  }
+}

@@ -46,7 +46,8 @@ const retentionSchema = z
     metricsDays: z.number().int().min(1).max(3650).default(30).meta({ description: 'Metrics retention in days.' }),
     logsDays: z.number().int().min(1).max(3650).default(14).meta({ description: 'Logs retention in days.' }),
   })
-  .prefault({});
+  .prefault({})
+  .meta({ description: 'How long data is kept.' });
 
 const limitsSchema = z
   .strictObject({
@@ -75,20 +76,24 @@ const limitsSchema = z
       .default(4)
       .meta({ description: 'Log ingestion rate limit in MB per second.' }),
   })
-  .prefault({});
+  .prefault({})
+  .meta({ description: 'Ingestion limits, enforced per tenant by the metrics and log stores.' });
 
 const oidcSchema = z
   .strictObject({
     authUrl: z.url({ protocol: /^https$/ }).meta({ description: 'OAuth2 authorization endpoint.' }),
     tokenUrl: z.url({ protocol: /^https$/ }).meta({ description: 'OAuth2 token endpoint.' }),
     apiUrl: z.url({ protocol: /^https$/ }).meta({ description: 'OIDC userinfo endpoint.' }),
-    clientId: z.string().min(1),
+    clientId: z.string().min(1).meta({ description: 'OAuth2 client id.' }),
     clientSecretEnv: z
       .string()
       .regex(/^[A-Z_][A-Z0-9_]*$/, { message: 'must be the name of an environment variable' })
       .meta({ description: 'Name of the environment variable that holds the client secret (never the secret itself).' }),
-    scopes: z.array(z.string().min(1)).default(['openid', 'email', 'profile']),
-    allowedDomains: z.array(z.string().min(1)).default([]),
+    scopes: z.array(z.string().min(1)).default(['openid', 'email', 'profile']).meta({ description: 'OAuth2 scopes to request.' }),
+    allowedDomains: z
+      .array(z.string().min(1))
+      .default([])
+      .meta({ description: 'Email domains allowed to log in; empty allows any account the provider accepts.' }),
     roleAttributePath: z
       .string()
       .optional()
@@ -103,7 +108,7 @@ const tokenNameSchema = z
 
 const tenantSchema = z
   .strictObject({
-    name: tenantNameSchema,
+    name: tenantNameSchema.meta({ description: 'Tenant name: its host is <name>.<domain> and its namespace tenant-<name>.' }),
     retention: retentionSchema,
     limits: limitsSchema,
     tokens: z
@@ -111,7 +116,7 @@ const tenantSchema = z
       .min(1)
       .default(['default'])
       .meta({ description: 'Named API tokens of the tenant. Removing a name revokes that token.' }),
-    grafana: z.strictObject({ oidc: oidcSchema.optional() }).prefault({}),
+    grafana: z.strictObject({ oidc: oidcSchema.optional() }).prefault({}).meta({ description: 'Settings of the tenant’s Grafana.' }),
   })
   // `when` keeps these cross-field checks running even when another field of the object has a
   // type error, so one run reports every problem; the checks therefore guard their own types.
@@ -136,13 +141,15 @@ const nodesSchema = z
     instanceType: z
       .string()
       .regex(/^[a-z][a-z0-9-]*\.[a-z0-9]+$/, { message: 'must be an EC2 instance type such as m7i.xlarge' })
-      .default('m7i.xlarge'),
-    min: z.number().int().min(1).max(100).default(3),
-    desired: z.number().int().min(1).max(100).default(3),
-    max: z.number().int().min(1).max(100).default(6),
+      .default('m7i.xlarge')
+      .meta({ description: 'EC2 instance type of the nodes.' }),
+    min: z.number().int().min(1).max(100).default(3).meta({ description: 'Minimum number of nodes.' }),
+    desired: z.number().int().min(1).max(100).default(3).meta({ description: 'Number of nodes to run.' }),
+    max: z.number().int().min(1).max(100).default(6).meta({ description: 'Maximum number of nodes.' }),
     diskGiB: z.number().int().min(20).max(2000).default(100).meta({ description: 'Root volume size (gp3, encrypted).' }),
   })
   .prefault({})
+  .meta({ description: 'The managed node group, in the private subnets.' })
   .superRefine(
     (n, ctx) => {
       const num = (v: unknown): v is number => typeof v === 'number';
@@ -170,7 +177,8 @@ export const awsSchema = z.strictObject({
   kubernetesVersion: z
     .string()
     .regex(/^1\.(2[89]|3[0-9])$/, { message: 'must be an EKS Kubernetes version such as 1.34' })
-    .default('1.34'),
+    .default('1.34')
+    .meta({ description: 'EKS Kubernetes version (quote it: 1.30 unquoted is the number 1.3).' }),
   apiAllowedCidrs: z
     .array(
       z.cidrv4().refine(cidrHasNoHostBits, {
@@ -219,7 +227,7 @@ const tlsSchema = z
     email: z.email().optional().meta({ description: 'ACME account contact email.' }),
     externalAccountBinding: z
       .strictObject({
-        keyId: z.string().min(1),
+        keyId: z.string().min(1).meta({ description: 'EAB key identifier from the CA.' }),
         hmacKeyEnv: z
           .string()
           .regex(/^[A-Z_][A-Z0-9_]*$/, { message: 'must be the name of an environment variable' })
@@ -240,13 +248,13 @@ export const configSchema = z
       .default(DEFAULT_BUNDLE_VERSION)
       .meta({ description: 'Version of the observability bundle to install.' }),
     aws: awsSchema.optional().meta({ description: 'AWS settings; required when the provider is aws.' }),
-    dns: dnsSchema,
-    tls: tlsSchema,
+    dns: dnsSchema.meta({ description: 'The instance’s DNS zone.' }),
+    tls: tlsSchema.meta({ description: 'The instance’s certificate, issued by ACME (DNS-01).' }),
     system: z
       .strictObject({ retention: retentionSchema, limits: limitsSchema })
       .prefault({})
       .meta({ description: 'Settings of the built-in `system` tenant that holds the platform’s own telemetry.' }),
-    tenants: z.array(tenantSchema).default([]),
+    tenants: z.array(tenantSchema).default([]).meta({ description: 'The tenants, each with its own host, Grafana, limits and tokens.' }),
   })
   .superRefine((cfg, ctx) => {
     const seen = new Map<string, number>();

@@ -29,6 +29,12 @@ export interface Reporter {
   emit(event: ProgressEvent): void;
   /** Stop spinners and flush; called once at the end of a command. */
   close(): void;
+  /** Runs `fn` (a prompt) with live output paused, so a spinner does not draw over it. */
+  suspend?<T>(fn: () => Promise<T>): Promise<T>;
+}
+
+export function withReporterSuspended<T>(reporter: Reporter, fn: () => Promise<T>): Promise<T> {
+  return reporter.suspend ? reporter.suspend(fn) : fn();
 }
 
 /** A reporter that drops everything; for library use and tests that do not look at progress. */

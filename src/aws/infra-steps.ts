@@ -1,0 +1,177 @@
+/**
+ * The steps that build, change and remove an instance's AWS infrastructure. `create`,
+ * `upgrade` and `destroy` compose them; each is idempotent and records only non-secret
+ * outputs in the journal.
+ */
+import type { ResolvedConfig } from '../config/load.js';
+import type { Step, StepContext } from '../engine/index.js';
+import { FailureError } from '../errors.js';
+import { writeFileAtomic } from '../fs-atomic.js';
+import { stackNames } from '../naming.js';
+import { instancePaths } from '../paths.js';
+import type { StackHandle } from '../pulumi/workspace.js';
+import type { CommandSession } from '../commands/session.js';
+import { writeInstanceRecord, type InstanceRecord } from '../state/instance-record.js';
+import type { AwsPreflightResult } from './preflight.js';
+
+export interface AwsStepContext {
+  name: string;
+  config: ResolvedConfig;
+  configFile: string;
+  stateUrl?: string;
+  session: CommandSession;
+  /** The instance record, when this machine already knows the instance. */
+  record?: InstanceRecord;
+  /** Resource counts per stack from the offline mock run, for done/total progress. */
+  expectedCounts: Promise<Record<string, number>>;
+}
+
+/** The preflight result as recorded in the journal. */
+export type PreflightOutputs = Omit<AwsPreflightResult, 'warnings' | 'elasticIps' | 'existing'>;
+
+/** Infra outputs as recorded in the journal: everything but the (secret) kubeconfig. */
+export interface InfraStepOutputs {
+  region: string;
+  accountId: string;
+  clusterName: string;
+  clusterEndpoint: string;
+  clusterCertificateAuthority: string;
+  buckets: Record<string, string>;
+  storageKeyArn: string;
+  zoneId: string;
+  nameServers: string[];
+  delegated: boolean;
+  roleArns: Record<string, string>;
+  vpcId: string;
+  privateSubnetIds: string[];
+  publicSubnetIds: string[];
+}
+
+export async function openInfraStack(c: AwsStepContext, step: string, preflight?: PreflightOutputs): Promise<StackHandle> {
+  const [{ openStack }, { infraAwsProgram, INFRA_AWS_PROJECT }] = await Promise.all([
+    import('../pulumi/workspace.js'),
+    import('../../stacks/infra-aws.js'),
+  ]);
+  return openStack({
+    instance: c.name,
+    project: INFRA_AWS_PROJECT,
+    stackName: stackNames(c.name).infra,
+    program: infraAwsProgram({
+      instance: c.name,
+      config: c.config,
+      ...(preflight?.callerArn ? { adminPrincipalArn: preflight.callerArn } : {}),
+      ...(preflight?.parentZoneId ? { parentZoneId: preflight.parentZoneId } : {}),
+    }),
+    ...(c.stateUrl ? { stateUrl: c.stateUrl } : {}),
+    passphrase: c.session.passphrase,
+    pulumiCommand: await c.session.pulumi(),
+    reporter: c.session.reporter,
+    step,
+  });
+}
+
+export function preflightStep(c: AwsStepContext): Step<PreflightOutputs> {
+  return {
+    name: 'preflight',
+    title: 'Check credentials, region, quotas and names',
+    // Cheap, and what it checks (credentials, quotas) changes between runs.
+    alwaysRun: true,
+    async run(ctx) {
+      const [{ awsPreflight }, { createAwsClients }] = await Promise.all([import('./preflight.js'), import('./clients.js')]);
+      const aws = c.config.aws!;
+      const result = await awsPreflight(c.config, createAwsClients(aws.region), {
+        signal: ctx.signal,
+        configFile: c.configFile,
+        knownInstance: c.record !== undefined,
+        ...(c.record ? { recordedAccountId: c.record.accountId } : {}),
+      });
+      for (const warning of result.warnings) ctx.log('warn', warning);
+      if (aws.apiAllowedCidrs.includes('0.0.0.0/0')) {
+        ctx.log('warn', 'aws.apiAllowedCidrs contains 0.0.0.0/0: the Kubernetes API endpoint is reachable from the whole internet');
+      }
+      // From here on the instance is ours: record it before the first cloud change, so a
+      // crash mid-create still leaves a record that `status`, resume and `destroy` can use.
+      const now = new Date().toISOString();
+      await writeInstanceRecord({
+        version: 1,
+        name: c.name,
+        provider: 'aws',
+        region: aws.region,
+        accountId: result.accountId,
+        ...(c.stateUrl ? { stateUrl: c.stateUrl } : {}),
+        bundle: c.record?.bundle ?? c.config.bundle,
+        config: c.record?.config ?? c.config,
+        status: c.record?.status ?? 'creating',
+        createdAt: c.record?.createdAt ?? now,
+        updatedAt: now,
+      });
+      const { warnings: _w, elasticIps: _e, existing: _x, ...recorded } = result;
+      return recorded;
+    },
+  };
+}
+
+/** The inputs that decide what the infra stack looks like; a change means `pulumi up` again. */
+function infraInputs(c: AwsStepContext, ctx: StepContext) {
+  const preflight = ctx.outputsOf<PreflightOutputs>('preflight');
+  return {
+    aws: c.config.aws,
+    dns: { domain: c.config.dns.domain, parentZone: c.config.dns.parentZone },
+    retention: [c.config.system.retention, ...c.config.tenants.map((t) => t.retention)],
+    callerArn: preflight.callerArn,
+    parentZoneId: preflight.parentZoneId ?? null,
+  };
+}
+
+function caDataOf(kubeconfig: unknown): string {
+  try {
+    const parsed = JSON.parse(String(kubeconfig)) as { clusters: Array<{ cluster: Record<string, string> }> };
+    return parsed.clusters[0]!.cluster['certificate-authority-data']!;
+  } catch (err) {
+    throw new FailureError('the infra stack returned a kubeconfig lookout cannot read', {
+      cause: err,
+      hint: 'This is a bug in lookout; please report it.',
+    });
+  }
+}
+
+export function infraUpStep(c: AwsStepContext): Step<InfraStepOutputs> {
+  return {
+    name: 'infra',
+    title: 'Create the network, EKS cluster, buckets and DNS zone',
+    inputs: (ctx) => infraInputs(c, ctx),
+    async run(ctx) {
+      const stack = await openInfraStack(c, 'infra', ctx.outputsOf<PreflightOutputs>('preflight'));
+      const totalHint = (await c.expectedCounts)[stackNames(c.name).infra];
+      const outputs = (await stack.up({ signal: ctx.signal, ...(totalHint ? { totalHint } : {}) })) as Record<string, any>;
+      const { kubeconfig, ...rest } = outputs;
+      return { ...(rest as Omit<InfraStepOutputs, 'clusterCertificateAuthority'>), clusterCertificateAuthority: caDataOf(kubeconfig) };
+    },
+  };
+}
+
+/** Writes the kubeconfig (mode 0600). It authenticates through `aws eks get-token`, so it holds no token. */
+export function kubeconfigStep(c: AwsStepContext): Step<{ path: string }> {
+  return {
+    name: 'kubeconfig',
+    title: 'Write the kubeconfig',
+    alwaysRun: true,
+    inputs: (ctx) => ctx.outputsOf<InfraStepOutputs>('infra').clusterEndpoint,
+    async run(ctx) {
+      const infra = ctx.outputsOf<InfraStepOutputs>('infra');
+      const { renderKubeconfig } = await import('@lookout/aws');
+      const path = instancePaths(c.name).kubeconfig;
+      await writeFileAtomic(
+        path,
+        renderKubeconfig({
+          clusterName: infra.clusterName,
+          endpoint: infra.clusterEndpoint,
+          certificateAuthorityData: infra.clusterCertificateAuthority,
+          region: infra.region,
+        }),
+        { mode: 0o600 },
+      );
+      return { path };
+    },
+  };
+}

@@ -1,0 +1,117 @@
+/** `lookout create <provider> <name> -c file`: preflight, infrastructure, kubeconfig. Resumable. */
+import { loadConfig, type ResolvedConfig } from '../config/load.js';
+import type { Provider } from '../config/schema.js';
+import { UsageError } from '../errors.js';
+import { instancePaths } from '../paths.js';
+import { resolveBackend } from '../pulumi/backend.js';
+import { readInstanceRecord, updateInstanceRecord, type InstanceRecord } from '../state/instance-record.js';
+import { assertProviderSupported } from './provider.js';
+import { printResult } from './output.js';
+
+export interface CreateOptions {
+  provider: string;
+  name: string;
+  config: string;
+  yes?: boolean;
+  json?: boolean;
+  state?: string;
+  debug?: boolean;
+}
+
+/** A re-run of `create` must describe the same instance the record knows, in the same state. */
+export function checkCreateAgainstRecord(record: InstanceRecord | undefined, config: ResolvedConfig, stateUrl: string | undefined): void {
+  if (!record || record.status === 'destroyed') return;
+  if (record.provider !== config.provider) {
+    throw new UsageError(`instance "${record.name}" already exists on ${record.provider}, not ${config.provider}`);
+  }
+  if (config.aws && record.region !== config.aws.region) {
+    throw new UsageError(
+      `instance "${record.name}" lives in ${record.region}; aws.region in the config says ${config.aws.region}`,
+      { hint: 'The region of an instance cannot change. Create a new instance with another name for another region.' },
+    );
+  }
+  if ((record.stateUrl ?? '') !== (stateUrl ?? '')) {
+    throw new UsageError(
+      `instance "${record.name}" keeps its state in ${record.stateUrl ?? 'the default local backend'}, not ${stateUrl ?? 'the default local backend'}`,
+      { hint: record.stateUrl ? `Pass --state ${record.stateUrl}.` : 'Run without --state.' },
+    );
+  }
+}
+
+export async function createCommand(opts: CreateOptions): Promise<void> {
+  assertProviderSupported(opts.provider, 'create');
+  const config = await loadConfig(opts.config, { provider: opts.provider as Provider, name: opts.name });
+  resolveBackend(opts.name, opts.state);
+  const previous = await readInstanceRecord(opts.name);
+  checkCreateAgainstRecord(previous, config, opts.state);
+  const record = previous?.status === 'destroyed' ? undefined : previous;
+
+  const [{ openSession }, { runSteps }, steps, { expectedResourceCounts }] = await Promise.all([
+    import('./session.js'),
+    import('../engine/index.js'),
+    import('../aws/infra-steps.js'),
+    import('../plan/count-worker.js'),
+  ]);
+  // The offline run of the same programs starts now, in a worker: it proves they evaluate
+  // for this config before anything changes, and gives progress its totals.
+  const expectedCounts = expectedResourceCounts(config);
+  expectedCounts.catch(() => {});
+  const session = await openSession({
+    instance: opts.name,
+    json: opts.json,
+    isNewInstance: record === undefined,
+    resumeHint: `Run \`lookout create ${opts.provider} ${opts.name} -c ${opts.config}${opts.state ? ` --state ${opts.state}` : ''}\` again to resume.`,
+  });
+  try {
+    await expectedCounts;
+    const c = {
+      name: opts.name,
+      config,
+      configFile: opts.config,
+      ...(opts.state ? { stateUrl: opts.state } : {}),
+      session,
+      ...(record ? { record } : {}),
+      expectedCounts,
+    };
+    const paths = instancePaths(opts.name);
+    const result = await runSteps({
+      instance: opts.name,
+      command: 'create',
+      steps: [steps.preflightStep(c), steps.infraUpStep(c), steps.kubeconfigStep(c)],
+      journalPath: paths.journal,
+      lockPath: paths.lock,
+      reporter: session.reporter,
+      signal: session.signal,
+      resume: 'always',
+    });
+    await updateInstanceRecord(opts.name, { status: 'ready', config, bundle: config.bundle });
+    session.close();
+    printResult(
+      opts,
+      { type: 'result', instance: opts.name, status: 'ready', outputs: result.outputs },
+      () => renderCreateSummary(opts.name, config, result.outputs),
+    );
+  } finally {
+    session.close();
+  }
+}
+
+function renderCreateSummary(name: string, config: ResolvedConfig, outputs: Record<string, unknown>): string {
+  const infra = outputs.infra as import('../aws/infra-steps.js').InfraStepOutputs;
+  const kubeconfig = (outputs.kubeconfig as { path: string }).path;
+  const lines = [
+    '',
+    `Instance ${name} is ready in ${infra.region} (account ${infra.accountId}).`,
+    `  cluster     ${infra.clusterName}  ${infra.clusterEndpoint}`,
+    `  kubeconfig  ${kubeconfig}   (export KUBECONFIG=${kubeconfig}; needs the aws CLI)`,
+    `  buckets     ${Object.values(infra.buckets).join(', ')}`,
+    `  DNS zone    ${config.dns.domain} (${infra.zoneId})`,
+  ];
+  if (infra.delegated) {
+    lines.push(`              delegated from the parent zone in this account`);
+  } else {
+    lines.push(`              delegate it at your DNS provider with these NS records:`);
+    for (const ns of infra.nameServers) lines.push(`                ${config.dns.domain}. 300 IN NS ${ns}.`);
+  }
+  return lines.join('\n') + '\n';
+}

@@ -1,0 +1,90 @@
+/**
+ * `lookout status <name>`: the instance record, the journal of its runs and the outputs its
+ * steps recorded. It reads local state only, so it needs neither credentials nor the passphrase.
+ */
+import { validateInstanceName } from '../config/load.js';
+import { readJournal, type Journal, type RunRecord } from '../engine/index.js';
+import { readInstanceLock, describeLockHolder } from '../engine/index.js';
+import { UsageError } from '../errors.js';
+import { instancePaths } from '../paths.js';
+import { formatDuration } from '../progress/reporters.js';
+import { requireInstanceRecord, type InstanceRecord } from '../state/instance-record.js';
+import { printResult } from './output.js';
+
+export interface StatusOptions {
+  name: string;
+  json?: boolean;
+  state?: string;
+  debug?: boolean;
+}
+
+const STATUS_MARK: Record<string, string> = { done: '✓', failed: '✗', interrupted: '■', started: '…' };
+
+function renderRun(run: RunRecord): string[] {
+  const took = run.finishedAt ? ` in ${formatDuration(Date.parse(run.finishedAt) - Date.parse(run.startedAt))}` : '';
+  const lines = [`  ${run.command}: ${run.status}${took} (run ${run.runId}, started ${run.startedAt}, ${run.invocations} invocation${run.invocations === 1 ? '' : 's'})`];
+  for (const step of run.steps) {
+    const mark = STATUS_MARK[step.status] ?? '?';
+    lines.push(`    ${mark} ${step.title}${step.status === 'done' ? '' : ` — ${step.status}`}${step.error ? `: ${step.error}` : ''}`);
+    if (step.hint && step.status !== 'done') lines.push(`        hint: ${step.hint}`);
+  }
+  return lines;
+}
+
+function infraOutputsOf(journal: Journal | undefined): Record<string, unknown> | undefined {
+  for (const run of [...(journal?.runs ?? [])].sort((a, b) => Date.parse(b.updatedAt) - Date.parse(a.updatedAt))) {
+    const infra = run.steps.find((s) => s.name === 'infra' && s.status === 'done');
+    if (infra?.outputs) return infra.outputs as Record<string, unknown>;
+  }
+  return undefined;
+}
+
+export function renderStatus(record: InstanceRecord, journal: Journal | undefined, lockHolder: string | undefined): string {
+  const infra = infraOutputsOf(journal) as Record<string, any> | undefined;
+  const out = [
+    `Instance ${record.name}: ${record.status}`,
+    `  provider    ${record.provider} ${record.region} (account ${record.accountId})`,
+    `  bundle      ${record.bundle}`,
+    `  state       ${record.stateUrl ?? `${instancePaths(record.name).pulumiState} (local)`}`,
+    `  updated     ${record.updatedAt}`,
+  ];
+  if (lockHolder) out.push(`  running     ${lockHolder}`);
+  if (infra && record.status !== 'destroyed') {
+    out.push(
+      '',
+      'Infrastructure',
+      `  cluster     ${infra.clusterName}  ${infra.clusterEndpoint}`,
+      `  kubeconfig  ${instancePaths(record.name).kubeconfig}`,
+      `  buckets     ${Object.values(infra.buckets ?? {}).join(', ')}`,
+      `  DNS zone    ${record.config.dns.domain} (${infra.zoneId}), ${infra.delegated ? 'delegated from the parent zone' : 'delegate with NS:'}`,
+    );
+    if (!infra.delegated) for (const ns of infra.nameServers ?? []) out.push(`                ${ns}`);
+  }
+  if (journal && journal.runs.length > 0) {
+    out.push('', 'Runs');
+    for (const run of journal.runs) out.push(...renderRun(run));
+  }
+  if (journal && journal.history.length > 0) {
+    out.push('', 'History (newest last)');
+    for (const h of journal.history.slice(-10)) {
+      out.push(`  ${h.finishedAt}  ${h.command} ${h.status}${h.stoppedAt ? ` at ${h.stoppedAt}` : ''}${h.error ? `: ${h.error}` : ''}`);
+    }
+  }
+  return out.join('\n') + '\n';
+}
+
+export async function statusCommand(opts: StatusOptions): Promise<void> {
+  validateInstanceName(opts.name);
+  const record = await requireInstanceRecord(opts.name);
+  if (opts.state !== undefined && opts.state !== record.stateUrl) {
+    throw new UsageError(`--state: instance "${opts.name}" keeps its state in ${record.stateUrl ?? 'the default local backend'}`);
+  }
+  const paths = instancePaths(opts.name);
+  const [journal, lock] = await Promise.all([readJournal(paths.journal), readInstanceLock(paths.lock)]);
+  const lockHolder = lock ? describeLockHolder(lock) : undefined;
+  printResult(
+    opts,
+    { type: 'result', instance: record, journal: journal ?? null, infra: infraOutputsOf(journal) ?? null, running: lockHolder ?? null },
+    () => renderStatus(record, journal, lockHolder),
+  );
+}

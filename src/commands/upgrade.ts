@@ -1,0 +1,143 @@
+/**
+ * `lookout upgrade <name> [-c file] [--to VERSION]`: converge the instance to a changed
+ * config or a newer bundle, after showing what will change and asking. Resumable.
+ */
+import { loadConfig, validateInstanceName, type ResolvedConfig } from '../config/load.js';
+import { configSchema } from '../config/schema.js';
+import type { Step } from '../engine/index.js';
+import { FailureError, UsageError } from '../errors.js';
+import { instancePaths } from '../paths.js';
+import { withReporterSuspended } from '../progress/events.js';
+import { resolveBackend } from '../pulumi/backend.js';
+import { requireInstanceRecord, updateInstanceRecord, type InstanceRecord } from '../state/instance-record.js';
+import { printResult } from './output.js';
+import type { CommandSession } from './session.js';
+
+export interface UpgradeOptions {
+  name: string;
+  config?: string;
+  to?: string;
+  yes?: boolean;
+  json?: boolean;
+  state?: string;
+  debug?: boolean;
+}
+
+/** Compares calendar bundle versions (`2026.11.0`) numerically. */
+export function compareBundleVersions(a: string, b: string): number {
+  const pa = a.split('.').map(Number);
+  const pb = b.split('.').map(Number);
+  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
+    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
+    if (d !== 0) return d;
+  }
+  return 0;
+}
+
+/** The config the upgrade converges to: the new file (or the recorded one), at the target bundle. */
+export async function targetConfig(record: InstanceRecord, opts: UpgradeOptions): Promise<ResolvedConfig> {
+  let config = opts.config ? await loadConfig(opts.config, { provider: record.provider, name: record.name }) : record.config;
+  if (opts.to !== undefined) {
+    const parsed = configSchema.shape.bundle.safeParse(opts.to);
+    if (!parsed.success) {
+      throw new UsageError(`--to: expected a bundle version such as 2026.11.0, found "${opts.to}"`);
+    }
+    config = { ...config, bundle: opts.to };
+  }
+  if (compareBundleVersions(config.bundle, record.bundle) < 0) {
+    throw new UsageError(`bundle ${config.bundle} is older than the installed ${record.bundle}; downgrades are not supported`, {
+      hint: `Keep bundle: ${record.bundle} (or newer) in the config.`,
+    });
+  }
+  if (config.aws && config.aws.region !== record.region) {
+    throw new UsageError(`aws.region: the instance lives in ${record.region}, the config says ${config.aws.region}`, {
+      hint: 'The region of an instance cannot change; create a new instance for another region.',
+    });
+  }
+  return config;
+}
+
+function describeChanges(changes: Record<string, number>): string {
+  const parts = Object.entries(changes)
+    .filter(([op, n]) => op !== 'same' && n > 0)
+    .map(([op, n]) => `${n} to ${op}`);
+  return parts.length ? parts.join(', ') : 'no changes';
+}
+
+/** Previews the infra stack, shows the diff, and asks before anything is applied. */
+function previewAndConfirmStep(c: import('../aws/infra-steps.js').AwsStepContext, yes: boolean): Step<{ changes: Record<string, number> }> {
+  return {
+    name: 'confirm',
+    title: 'Preview infrastructure changes',
+    alwaysRun: true,
+    async run(ctx) {
+      const { openInfraStack } = await import('../aws/infra-steps.js');
+      const stack = await openInfraStack(c, 'confirm', ctx.outputsOf('preflight'));
+      const preview = await stack.preview({ signal: ctx.signal });
+      const summary = describeChanges(preview.changes);
+      const changed = summary !== 'no changes';
+      if (changed && preview.diffText) ctx.log('info', preview.diffText.trimEnd());
+      ctx.log('info', `Infrastructure: ${summary}.`);
+      if (changed && !yes) {
+        const { confirm } = await import('./session.js');
+        const ok = await withReporterSuspended(c.session.reporter, () => confirm(`Apply these changes to ${c.name}?`));
+        if (!ok) {
+          throw new FailureError('upgrade cancelled: nothing was changed', { hint: 'Run it again when you are ready, or with --yes.' });
+        }
+      }
+      return { changes: preview.changes };
+    },
+  };
+}
+
+export async function upgradeCommand(opts: UpgradeOptions): Promise<void> {
+  validateInstanceName(opts.name);
+  const record = await requireInstanceRecord(opts.name);
+  if (record.status === 'destroyed') {
+    throw new UsageError(`instance "${opts.name}" was destroyed`, { hint: 'Create it again with `lookout create`.' });
+  }
+  if (opts.state !== undefined && opts.state !== record.stateUrl) {
+    throw new UsageError(`--state: instance "${opts.name}" keeps its state in ${record.stateUrl ?? 'the default local backend'}`);
+  }
+  const stateUrl = record.stateUrl;
+  resolveBackend(opts.name, stateUrl);
+  const config = await targetConfig(record, opts);
+  const { requireConfirmationPossible, openSession } = await import('./session.js');
+  requireConfirmationPossible(opts, 'upgrade');
+
+  const [{ runSteps }, steps, { expectedResourceCounts }] = await Promise.all([
+    import('../engine/index.js'),
+    import('../aws/infra-steps.js'),
+    import('../plan/count-worker.js'),
+  ]);
+  const expectedCounts = expectedResourceCounts(config);
+  expectedCounts.catch(() => {});
+  const session: CommandSession = await openSession({
+    instance: opts.name,
+    json: opts.json,
+    isNewInstance: false,
+    resumeHint: `Run \`lookout upgrade ${opts.name}${opts.config ? ` -c ${opts.config}` : ''}${opts.to ? ` --to ${opts.to}` : ''}\` again to resume.`,
+  });
+  try {
+    await expectedCounts;
+    const c = { name: opts.name, config, configFile: opts.config ?? 'the recorded config', ...(stateUrl ? { stateUrl } : {}), session, record, expectedCounts };
+    const paths = instancePaths(opts.name);
+    const result = await runSteps({
+      instance: opts.name,
+      command: 'upgrade',
+      steps: [steps.preflightStep(c), previewAndConfirmStep(c, Boolean(opts.yes)), steps.infraUpStep(c), steps.kubeconfigStep(c)],
+      journalPath: paths.journal,
+      lockPath: paths.lock,
+      reporter: session.reporter,
+      signal: session.signal,
+      resume: 'unfinished',
+    });
+    await updateInstanceRecord(opts.name, { status: 'ready', config, bundle: config.bundle });
+    session.close();
+    printResult(opts, { type: 'result', instance: opts.name, status: 'ready', bundle: config.bundle, outputs: result.outputs }, () =>
+      `\nInstance ${opts.name} is up to date (bundle ${config.bundle}).\n`,
+    );
+  } finally {
+    session.close();
+  }
+}

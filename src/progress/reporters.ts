@@ -1,0 +1,187 @@
+/**
+ * Renders progress events three ways: ora spinners on a terminal, plain timestamped lines
+ * when output is piped or NO_COLOR is set, and one JSON object per line for `--json`.
+ * Progress goes to stderr so stdout stays the command's result.
+ */
+import type { Ora } from 'ora';
+import type { ProgressEvent, Reporter } from './events.js';
+
+export type OutputMode = 'tty' | 'plain' | 'json';
+
+export function chooseOutputMode(opts: { json?: boolean }, stream: NodeJS.WriteStream = process.stderr): OutputMode {
+  if (opts.json) return 'json';
+  if (!stream.isTTY || process.env.NO_COLOR !== undefined || process.env.TERM === 'dumb' || process.env.CI) return 'plain';
+  return 'tty';
+}
+
+export function formatDuration(ms: number): string {
+  const s = Math.floor(ms / 1000);
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m ${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(m / 60)}h ${String(m % 60).padStart(2, '0')}m`;
+}
+
+function counts(done?: number, total?: number): string {
+  if (done === undefined) return '';
+  return total !== undefined && total > 0 ? ` ${done}/${total} resources` : ` ${done} resources`;
+}
+
+/** One JSON object per line on stdout, with a timestamp; machine-readable and stable. */
+export class JsonReporter implements Reporter {
+  constructor(private readonly out: NodeJS.WritableStream = process.stdout) {}
+  emit(event: ProgressEvent): void {
+    this.out.write(JSON.stringify({ time: new Date().toISOString(), ...event }) + '\n');
+  }
+  close(): void {}
+}
+
+/** Timestamped lines, for logs and CI. Progress lines are throttled to one per step per 10 s. */
+export class PlainReporter implements Reporter {
+  private lastProgress = new Map<string, number>();
+  constructor(private readonly out: NodeJS.WritableStream = process.stderr) {}
+
+  private line(text: string): void {
+    this.out.write(`${new Date().toISOString().slice(11, 19)} ${text}\n`);
+  }
+
+  emit(e: ProgressEvent): void {
+    switch (e.type) {
+      case 'run-started':
+        this.line(`${e.resumed ? 'Resuming' : 'Starting'} ${e.command} of ${e.instance} (${e.steps.length} steps)`);
+        break;
+      case 'step-started':
+        this.line(`▸ ${e.title}${e.attempt > 1 ? ` (attempt ${e.attempt})` : ''}`);
+        break;
+      case 'step-skipped':
+        this.line(`✓ ${e.title} (${e.reason})`);
+        break;
+      case 'step-progress': {
+        const now = Date.now();
+        if (now - (this.lastProgress.get(e.step) ?? 0) < 10_000) break;
+        this.lastProgress.set(e.step, now);
+        this.line(`  ${e.step}:${counts(e.done, e.total)}${e.message ? ` ${e.message}` : ''}`);
+        break;
+      }
+      case 'step-done':
+        this.line(`✓ ${e.title} (${formatDuration(e.durationMs)})`);
+        break;
+      case 'step-failed':
+        this.line(`✗ ${e.title} failed after ${formatDuration(e.durationMs)}`);
+        break;
+      case 'step-interrupted':
+        this.line(`■ ${e.title} interrupted after ${formatDuration(e.durationMs)}`);
+        break;
+      case 'log':
+        this.line(`${e.level === 'warn' ? 'warning: ' : ''}${e.message}`);
+        break;
+      case 'run-finished':
+        this.line(`${e.command} ${e.status} in ${formatDuration(e.durationMs)}`);
+        break;
+    }
+  }
+  close(): void {}
+}
+
+/** A spinner per step with elapsed time and resource counts. */
+export class TtyReporter implements Reporter {
+  private spinner?: Ora;
+  private current?: { step: string; title: string; started: number; done?: number; total?: number; message?: string };
+  private ticker?: NodeJS.Timeout;
+
+  private constructor(private readonly ora: (typeof import('ora'))['default']) {}
+
+  static async create(): Promise<TtyReporter> {
+    const { default: ora } = await import('ora');
+    return new TtyReporter(ora);
+  }
+
+  private render(): void {
+    const c = this.current;
+    if (!c || !this.spinner) return;
+    const elapsed = formatDuration(Date.now() - c.started);
+    const msg = c.message ? `  ${c.message.length > 60 ? `${c.message.slice(0, 57)}…` : c.message}` : '';
+    this.spinner.text = `${c.title}${counts(c.done, c.total)}  ${elapsed}${msg}`;
+  }
+
+  private stopTicker(): void {
+    if (this.ticker) clearInterval(this.ticker);
+    this.ticker = undefined;
+  }
+
+  emit(e: ProgressEvent): void {
+    switch (e.type) {
+      case 'run-started':
+        process.stderr.write(`${e.resumed ? 'Resuming' : 'Starting'} ${e.command} of ${e.instance}\n`);
+        break;
+      case 'step-started':
+        this.current = { step: e.step, title: e.title, started: Date.now() };
+        this.spinner = this.ora({ stream: process.stderr }).start();
+        this.render();
+        this.stopTicker();
+        this.ticker = setInterval(() => this.render(), 1000);
+        this.ticker.unref();
+        break;
+      case 'step-skipped':
+        this.ora({ stream: process.stderr }).info(`${e.title} (${e.reason})`);
+        break;
+      case 'step-progress':
+        if (this.current?.step === e.step) {
+          if (e.done !== undefined) this.current.done = e.done;
+          if (e.total !== undefined) this.current.total = e.total;
+          if (e.message !== undefined) this.current.message = e.message;
+          this.render();
+        }
+        break;
+      case 'step-done':
+        this.stopTicker();
+        this.spinner?.succeed(`${e.title} (${formatDuration(e.durationMs)})`);
+        this.spinner = undefined;
+        break;
+      case 'step-failed':
+        this.stopTicker();
+        this.spinner?.fail(`${e.title} failed after ${formatDuration(e.durationMs)}`);
+        this.spinner = undefined;
+        break;
+      case 'step-interrupted':
+        this.stopTicker();
+        this.spinner?.warn(`${e.title} interrupted after ${formatDuration(e.durationMs)}`);
+        this.spinner = undefined;
+        break;
+      case 'log':
+        if (this.spinner) this.spinner.clear();
+        process.stderr.write(`${e.level === 'warn' ? 'warning: ' : ''}${e.message}\n`);
+        if (this.spinner) this.spinner.render();
+        break;
+      case 'run-finished':
+        process.stderr.write(`${e.command} ${e.status} in ${formatDuration(e.durationMs)}\n`);
+        break;
+    }
+  }
+
+  async suspend<T>(fn: () => Promise<T>): Promise<T> {
+    this.stopTicker();
+    this.spinner?.stop();
+    try {
+      return await fn();
+    } finally {
+      if (this.spinner && this.current) {
+        this.spinner.start();
+        this.render();
+        this.ticker = setInterval(() => this.render(), 1000);
+        this.ticker.unref();
+      }
+    }
+  }
+
+  close(): void {
+    this.stopTicker();
+    this.spinner?.stop();
+  }
+}
+
+export async function createReporter(mode: OutputMode): Promise<Reporter> {
+  if (mode === 'json') return new JsonReporter();
+  if (mode === 'plain') return new PlainReporter();
+  return TtyReporter.create();
+}

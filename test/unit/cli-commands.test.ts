@@ -1,0 +1,230 @@
+/**
+ * The commands as a user runs them: the real binary, in a throwaway LOOKOUT_HOME, with no
+ * cloud credentials. Everything that must be refused before touching the cloud is refused
+ * with the right exit code and message, and `status` renders recorded state.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseConfigText } from '../../src/config/load.js';
+import { runSteps } from '../../src/engine/index.js';
+import { instancePaths } from '../../src/paths.js';
+import { silentReporter } from '../../src/progress/events.js';
+import { writeInstanceRecord } from '../../src/state/instance-record.js';
+import { checkCreateAgainstRecord } from '../../src/commands/create.js';
+import { compareBundleVersions } from '../../src/commands/upgrade.js';
+
+const root = new URL('../..', import.meta.url).pathname;
+const home = mkdtempSync(join(tmpdir(), 'lookout-cli-'));
+// The example without its `name:` line, so any instance name can use it.
+const example = join(home, 'aws.yaml');
+writeFileSync(example, readFileSync(join(root, 'examples/aws.yaml'), 'utf8').replace(/^name: .*$/m, ''));
+
+interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function lookout(args: string[], env: Record<string, string | undefined> = {}): Promise<Result> {
+  const clean: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('AWS_')) clean[k] = v;
+  const merged: Record<string, string | undefined> = {
+    ...clean,
+    LOOKOUT_HOME: home,
+    // No credentials anywhere the SDK would look.
+    AWS_CONFIG_FILE: join(home, 'no-aws-config'),
+    AWS_SHARED_CREDENTIALS_FILE: join(home, 'no-aws-credentials'),
+    AWS_EC2_METADATA_DISABLED: 'true',
+    ...env,
+  };
+  const finalEnv = Object.fromEntries(Object.entries(merged).filter((e): e is [string, string] => e[1] !== undefined));
+  return new Promise((resolve) => {
+    execFile(process.execPath, [join(root, 'bin/lookout'), ...args], { env: finalEnv }, (err, stdout, stderr) => {
+      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+const NO_STACK = /^\s+at /m;
+
+afterAll(() => rmSync(home, { recursive: true, force: true }));
+
+describe('create', () => {
+  it('fails fast without credentials: exit 1, what to set, and no instance recorded', async () => {
+    const r = await lookout(['create', 'aws', 'nocreds', '-c', example], { LOOKOUT_PASSPHRASE: 'pw', NO_COLOR: '1' });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('error: no AWS credentials were found');
+    expect(r.stderr).toMatch(/hint: .*AWS_PROFILE.*AWS_ACCESS_KEY_ID/);
+    expect(r.stderr).not.toMatch(NO_STACK);
+    expect(existsSync(join(home, 'nocreds', 'instance.json'))).toBe(false);
+    // The failed step is in the journal, so `create` can be resumed.
+    expect(existsSync(join(home, 'nocreds', 'journal.json'))).toBe(true);
+  });
+
+  it('reports the failure as a JSON event under --json', async () => {
+    const r = await lookout(['create', 'aws', 'nocredsjson', '-c', example, '--json'], { LOOKOUT_PASSPHRASE: 'pw' });
+    expect(r.code).toBe(1);
+    const events = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(events[0]).toMatchObject({ type: 'run-started', command: 'create', instance: 'nocredsjson' });
+    expect(events).toContainEqual(expect.objectContaining({ type: 'step-failed', step: 'preflight' }));
+    expect(events.at(-1)).toMatchObject({ type: 'error', exitCode: 1, message: 'no AWS credentials were found' });
+  });
+
+  it('asks for the passphrase in the environment when there is no terminal (exit 2, nothing touched)', async () => {
+    const r = await lookout(['create', 'aws', 'nopass', '-c', example], { LOOKOUT_PASSPHRASE: undefined });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/LOOKOUT_PASSPHRASE/);
+    expect(existsSync(join(home, 'nopass'))).toBe(false);
+  });
+
+  it('refuses gcp clearly, with exit 2', async () => {
+    const r = await lookout(['create', 'gcp', 'demo', '-c', example]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/`create gcp` is not supported yet/);
+  });
+
+  it('refuses a bad --state before anything else', async () => {
+    const r = await lookout(['create', 'aws', 'prod', '-c', example, '--state', 'http://example.com/x'], { LOOKOUT_PASSPHRASE: 'pw' });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--state/);
+    expect(existsSync(join(home, 'prod'))).toBe(false);
+  });
+
+  it('checks a re-run against the recorded instance: same provider, region and state', () => {
+    const config = parseConfigText('aws:\n  region: eu-west-1\n  apiAllowedCidrs: [10.0.0.0/8]\ndns:\n  domain: a.example.com\n', 'x.yaml', {
+      provider: 'aws',
+      name: 'demo',
+    });
+    const record = {
+      version: 1 as const,
+      name: 'demo',
+      provider: 'aws' as const,
+      region: 'us-east-1',
+      accountId: '1',
+      bundle: '2026.11.0',
+      config,
+      status: 'ready' as const,
+      createdAt: '',
+      updatedAt: '',
+    };
+    expect(() => checkCreateAgainstRecord(record, config, undefined)).toThrow(/lives in us-east-1/);
+    expect(() => checkCreateAgainstRecord({ ...record, region: 'eu-west-1' }, config, 's3://b/p')).toThrow(/keeps its state in the default/);
+    expect(() => checkCreateAgainstRecord({ ...record, region: 'eu-west-1' }, config, undefined)).not.toThrow();
+    expect(() => checkCreateAgainstRecord({ ...record, status: 'destroyed' }, config, 's3://b/p')).not.toThrow();
+  });
+});
+
+describe('commands on an instance', () => {
+  beforeAll(async () => {
+    process.env.LOOKOUT_HOME = home;
+    const config = parseConfigText(
+      'aws:\n  region: eu-west-1\n  apiAllowedCidrs: [10.0.0.0/8]\ndns:\n  domain: obs.example.com\n',
+      'x.yaml',
+      { provider: 'aws', name: 'known' },
+    );
+    await writeInstanceRecord({
+      version: 1,
+      name: 'known',
+      provider: 'aws',
+      region: 'eu-west-1',
+      accountId: '111122223333',
+      bundle: '2026.11.0',
+      config,
+      status: 'ready',
+      createdAt: '2026-11-01T00:00:00.000Z',
+      updatedAt: '2026-11-01T00:00:00.000Z',
+    });
+    const paths = instancePaths('known');
+    await runSteps({
+      instance: 'known',
+      command: 'create',
+      journalPath: paths.journal,
+      lockPath: paths.lock,
+      reporter: silentReporter,
+      resume: 'always',
+      steps: [
+        { name: 'preflight', title: 'Check credentials, region, quotas and names', run: async () => ({ accountId: '111122223333' }) },
+        {
+          name: 'infra',
+          title: 'Create the network, EKS cluster, buckets and DNS zone',
+          run: async () => ({
+            clusterName: 'lookout-known',
+            clusterEndpoint: 'https://ABC.gr7.eu-west-1.eks.amazonaws.com',
+            buckets: { metrics: 'lookout-known-metrics-0123abcd' },
+            zoneId: 'Z123',
+            delegated: false,
+            nameServers: ['ns-1.awsdns-01.org'],
+          }),
+        },
+      ],
+    });
+    delete process.env.LOOKOUT_HOME;
+  });
+
+  it('status shows the record, the recorded outputs and the journal, without credentials or passphrase', async () => {
+    const r = await lookout(['status', 'known']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^Instance known: ready/m);
+    expect(r.stdout).toContain('aws eu-west-1 (account 111122223333)');
+    expect(r.stdout).toContain('lookout-known  https://ABC.gr7.eu-west-1.eks.amazonaws.com');
+    expect(r.stdout).toContain('ns-1.awsdns-01.org');
+    expect(r.stdout).toMatch(/create: done/);
+    expect(r.stdout).toMatch(/✓ Create the network, EKS cluster, buckets and DNS zone/);
+  });
+
+  it('status --json gives the same data as one JSON object', async () => {
+    const r = await lookout(['status', 'known', '--json']);
+    expect(r.code).toBe(0);
+    const result = JSON.parse(r.stdout) as { type: string; instance: { name: string }; infra: { zoneId: string }; journal: { runs: unknown[] } };
+    expect(result.type).toBe('result');
+    expect(result.instance.name).toBe('known');
+    expect(result.infra.zoneId).toBe('Z123');
+    expect(result.journal.runs).toHaveLength(1);
+  });
+
+  it('upgrade and destroy without a terminal need --yes (exit 2, before any cloud call)', async () => {
+    for (const args of [['upgrade', 'known'], ['destroy', 'known']]) {
+      const r = await lookout(args, { LOOKOUT_PASSPHRASE: 'pw' });
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr).toMatch(/needs confirmation.*no terminal/);
+      expect(r.stderr).toMatch(/--yes/);
+    }
+  });
+
+  it('upgrade refuses a downgrade and a malformed --to', async () => {
+    const old = await lookout(['upgrade', 'known', '--to', '2025.1.0', '--yes'], { LOOKOUT_PASSPHRASE: 'pw' });
+    expect(old.code).toBe(2);
+    expect(old.stderr).toMatch(/older than the installed 2026.11.0/);
+    const bad = await lookout(['upgrade', 'known', '--to', 'latest', '--yes'], { LOOKOUT_PASSPHRASE: 'pw' });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--to: expected a bundle version/);
+  });
+
+  it('upgrade refuses a config that moves the region', async () => {
+    const moved = join(home, 'moved.yaml');
+    writeFileSync(moved, readFileSync(example, 'utf8').replace('region: eu-west-1', 'region: us-east-2'));
+    const r = await lookout(['upgrade', 'known', '-c', moved, '--yes'], { LOOKOUT_PASSPHRASE: 'pw' });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/aws.region: the instance lives in eu-west-1, the config says us-east-2/);
+  });
+
+  it('commands on an unknown instance exit 2 and say how to create it', async () => {
+    for (const args of [['status', 'ghost'], ['upgrade', 'ghost', '--yes'], ['destroy', 'ghost', '--yes']]) {
+      const r = await lookout(args, { LOOKOUT_PASSPHRASE: 'pw' });
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr).toMatch(/no instance named "ghost"/);
+      expect(r.stderr).toMatch(/lookout create/);
+    }
+  });
+});
+
+describe('bundle versions', () => {
+  it('compare numerically, not as strings', () => {
+    expect(compareBundleVersions('2026.11.0', '2026.9.3')).toBeGreaterThan(0);
+    expect(compareBundleVersions('2026.11.0', '2026.11.0')).toBe(0);
+    expect(compareBundleVersions('2025.12.9', '2026.1.0')).toBeLessThan(0);
+  });
+});
