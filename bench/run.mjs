@@ -1,0 +1,116 @@
+#!/usr/bin/env node
+// `npm run bench`: the performance figures the issues ask for, measured side by side in one
+// run on this machine. Wall times are medians of repeated runs of the real binary; peak RSS
+// comes from the measured process itself (bench/max-rss.mjs, preloaded).
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const lookout = join(root, 'bin/lookout');
+const work = mkdtempSync(join(tmpdir(), 'lookout-bench-'));
+process.on('exit', () => rmSync(work, { recursive: true, force: true }));
+
+const only = process.argv.slice(2);
+const wanted = (name) => only.length === 0 || only.includes(name);
+
+function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+/** Runs a command `runs` times; returns wall times (ms) and the peak RSS (MB) of each run. */
+function measure(args, { runs, env = {} }) {
+  const times = [];
+  const rss = [];
+  for (let i = 0; i < runs; i++) {
+    const rssFile = join(work, `rss-${process.hrtime.bigint()}`);
+    const start = performance.now();
+    const result = spawnSync(process.execPath, args, {
+      env: {
+        ...process.env,
+        ...env,
+        NODE_OPTIONS: `--import=${join(root, 'bench/max-rss.mjs')}`,
+        LOOKOUT_BENCH_RSS_FILE: rssFile,
+      },
+      encoding: 'utf8',
+      maxBuffer: 256 * 1024 * 1024,
+    });
+    times.push(performance.now() - start);
+    if (result.status !== 0) {
+      throw new Error(`${args.join(' ')} exited ${result.status}: ${result.stderr}`);
+    }
+    const kb = readFileSync(rssFile, 'utf8').trim().split('\n').map(Number);
+    rss.push(Math.max(...kb) / 1024);
+    measure.lastStdout = result.stdout;
+  }
+  return { medianMs: median(times), peakRssMb: Math.max(...rss), times };
+}
+
+function section(title) {
+  process.stdout.write(`\n## ${title}\n`);
+}
+
+function row(label, value) {
+  process.stdout.write(`${label.padEnd(46)} ${value}\n`);
+}
+
+if (wanted('help')) {
+  section('lookout --help start-up (issue 2: ratio to `node -e 0` <= 2.0)');
+  // Interleave the two so machine noise hits both alike.
+  const node = [];
+  const help = [];
+  for (let i = 0; i < 21; i++) {
+    node.push(measure(['-e', '0'], { runs: 1 }).medianMs);
+    help.push(measure([lookout, '--help'], { runs: 1 }).medianMs);
+  }
+  row('node -e 0, median of 21', `${median(node).toFixed(1)} ms`);
+  row('lookout --help, median of 21', `${median(help).toFixed(1)} ms`);
+  row('ratio', (median(help) / median(node)).toFixed(2));
+}
+
+/** A copy of the example config with `count` tenants. */
+function configWithTenants(count) {
+  const text = readFileSync(join(root, 'examples/aws.yaml'), 'utf8').replace(/^name: .*$/m, '');
+  const head = text.slice(0, text.indexOf('\ntenants:'));
+  const tenants = Array.from({ length: count }, (_, i) => `  - name: team-${i + 1}\n`).join('');
+  const file = join(work, `tenants-${count}.yaml`);
+  writeFileSync(file, `${head}\ntenants:\n${tenants}`);
+  return file;
+}
+
+if (wanted('plan')) {
+  section('lookout plan aws on examples/aws.yaml (issue 2: <= 2.5 s)');
+  const plan = measure([lookout, 'plan', 'aws', 'prod', '-c', join(root, 'examples/aws.yaml'), '--json'], { runs: 5 });
+  row('median wall time of 5', `${(plan.medianMs / 1000).toFixed(2)} s`);
+  row('peak RSS', `${plan.peakRssMb.toFixed(0)} MB`);
+  const result = JSON.parse(measure.lastStdout.trim().split('\n').at(-1));
+  for (const stack of result.plan.stacks) row(`Pulumi resources in stack ${stack.stack}`, String(stack.resourceCount));
+}
+
+if (wanted('tenants')) {
+  section('lookout plan aws with many tenants (issue 3: <= 5 s and <= 600 MB at 100, linear)');
+  const points = [];
+  for (const count of [1, 10, 100]) {
+    const file = configWithTenants(count);
+    const m = measure([lookout, 'plan', 'aws', 'bench', '-c', file, '--json'], { runs: 3 });
+    const result = JSON.parse(measure.lastStdout.trim().split('\n').at(-1));
+    points.push({ count, ...m, resources: result.plan.totalResources, stacks: result.plan.stacks });
+    row(`${count} tenants: median of 3 / peak RSS / resources`, `${(m.medianMs / 1000).toFixed(2)} s / ${m.peakRssMb.toFixed(0)} MB / ${result.plan.totalResources}`);
+  }
+  const [, ten, hundred] = points;
+  const perTenantMs = (hundred.medianMs - ten.medianMs) / 90;
+  const perTenantMb = (hundred.peakRssMb - ten.peakRssMb) / 90;
+  row('growth per tenant (10 → 100)', `${perTenantMs.toFixed(1)} ms, ${perTenantMb.toFixed(2)} MB`);
+  const byLayer = (stacks, layer) => stacks.filter((s) => s.layer === layer).map((s) => s.resourceCount);
+  const platform = byLayer(hundred.stacks, 'platform');
+  const tenant = byLayer(hundred.stacks, 'tenant');
+  if (platform.length) row('Pulumi resources: platform stack', String(platform[0]));
+  if (tenant.length) row('Pulumi resources: per tenant stack (max)', String(Math.max(...tenant)));
+}
+
+process.stdout.write('\n');

@@ -1,0 +1,118 @@
+/**
+ * Creates, checks, upgrades, interrupts, resumes and destroys a real instance on AWS.
+ * Opt-in: see test/e2e/README.md.
+ */
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const enabled = process.env.LOOKOUT_E2E_AWS === '1';
+const reason = 'skipped: set LOOKOUT_E2E_AWS=1, LOOKOUT_E2E_DOMAIN and LOOKOUT_E2E_CIDR (see test/e2e/README.md)';
+if (!enabled) console.warn(`AWS end-to-end suite ${reason}`);
+
+const root = new URL('../..', import.meta.url).pathname;
+const home = mkdtempSync(join(tmpdir(), 'lookout-e2e-'));
+const name = `e2e-${randomBytes(3).toString('hex')}`;
+const passphrase = randomBytes(24).toString('base64url');
+
+function writeConfig(cidrs: string[]): string {
+  const file = join(home, 'lookout.yaml');
+  writeFileSync(
+    file,
+    [
+      'aws:',
+      `  region: ${process.env.LOOKOUT_E2E_REGION ?? 'eu-west-1'}`,
+      '  availabilityZones: 2',
+      '  natGateways: single',
+      '  nodes: { instanceType: m7i.large, min: 2, desired: 2, max: 3 }',
+      `  apiAllowedCidrs: [${cidrs.join(', ')}]`,
+      'dns:',
+      `  domain: ${process.env.LOOKOUT_E2E_DOMAIN ?? 'e2e.invalid'}`,
+      'tls:',
+      '  acmeDirectory: https://acme-staging-v02.api.letsencrypt.org/directory',
+      'tenants:',
+      '  - name: team-a',
+      '',
+    ].join('\n'),
+  );
+  return file;
+}
+
+function lookout(args: string[], opts: { interruptAtResources?: number } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [join(root, 'bin/lookout'), ...args], {
+      env: { ...process.env, LOOKOUT_HOME: home, LOOKOUT_PASSPHRASE: passphrase },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => {
+      stdout += d;
+      // Interrupt in the middle of the infra update, as a user pressing Ctrl-C would: once the
+      // engine reports that many resources done (needs --json).
+      const at = opts.interruptAtResources;
+      if (at === undefined || child.killed) return;
+      const done = stdout
+        .split('\n')
+        .filter((line) => line.startsWith('{'))
+        .map((line) => {
+          try {
+            return JSON.parse(line) as { type?: string; step?: string; done?: number };
+          } catch {
+            return {};
+          }
+        })
+        .filter((e) => e.type === 'step-progress' && e.step === 'infra')
+        .reduce((max, e) => Math.max(max, e.done ?? 0), 0);
+      if (done >= at) child.kill('SIGINT');
+    });
+    child.stderr.on('data', (d) => {
+      stderr += d;
+      process.stderr.write(d);
+    });
+    child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
+  });
+}
+
+describe.skipIf(!enabled)(`AWS end-to-end${enabled ? '' : ` (${reason})`}`, () => {
+  const cidr = process.env.LOOKOUT_E2E_CIDR ?? '203.0.113.0/24';
+
+  afterAll(async () => {
+    await lookout(['destroy', name, '--delete-data', '--yes']);
+  });
+
+  it('plans offline, then creates (interrupted once, resumed) and reports the instance', async () => {
+    const config = writeConfig([cidr]);
+    const plan = await lookout(['plan', 'aws', name, '-c', config, '--json']);
+    expect(plan.code).toBe(0);
+
+    const interrupted = await lookout(['create', 'aws', name, '-c', config, '--yes', '--json'], { interruptAtResources: 10 });
+    expect(interrupted.code).toBe(130);
+
+    const created = await lookout(['create', 'aws', name, '-c', config, '--yes', '--json']);
+    expect(created.code).toBe(0);
+    const result = JSON.parse(created.stdout.trim().split('\n').at(-1)!);
+    expect(result.status).toBe('ready');
+    const kubeconfig = join(home, name, 'kubeconfig');
+    expect(statSync(kubeconfig).mode & 0o777).toBe(0o600);
+    expect(readFileSync(kubeconfig, 'utf8')).toContain(result.outputs.infra.clusterEndpoint);
+
+    const status = await lookout(['status', name, '--json']);
+    expect(JSON.parse(status.stdout).instance.status).toBe('ready');
+  });
+
+  it('upgrades a config change after a preview', async () => {
+    const config = writeConfig([cidr, '198.51.100.0/24']);
+    const upgraded = await lookout(['upgrade', name, '-c', config, '--yes', '--json']);
+    expect(upgraded.code).toBe(0);
+    expect(upgraded.stdout).toMatch(/"changes":\{[^}]*"update":\s*[1-9]/);
+  });
+
+  it('destroys everything, data included', async () => {
+    const destroyed = await lookout(['destroy', name, '--delete-data', '--yes', '--json']);
+    expect(destroyed.code).toBe(0);
+    expect(JSON.parse(destroyed.stdout.trim().split('\n').at(-1)!).status).toBe('destroyed');
+  });
+});
