@@ -1,0 +1,78 @@
+/**
+ * `lookout plan` on the shipped example configs: the real programs under mocks, counted per
+ * type against what each config asks for, and the JSON form a script would consume.
+ */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/load.js';
+import { buildPlan, type Plan } from '../../src/plan/plan.js';
+
+const run = promisify(execFile);
+const root = new URL('../..', import.meta.url).pathname;
+
+async function planOf(file: string, name: string): Promise<{ plan: Plan; azs: number; nats: number }> {
+  const config = await loadConfig(`${root}${file}`, { provider: 'aws', name });
+  const plan = await buildPlan(config);
+  const azs = config.aws!.availabilityZones;
+  return { plan, azs, nats: config.aws!.natGateways === 'single' ? 1 : azs };
+}
+
+describe.each([
+  ['examples/aws.yaml', 'prod'],
+  ['examples/aws-small.yaml', 'demo'],
+])('plan of %s', (file, name) => {
+  it('counts per type follow the config', async () => {
+    const { plan, azs, nats } = await planOf(file, name);
+    const infra = plan.stacks.find((s) => s.layer === 'infra')!;
+    expect(infra.stack).toBe(`${name}-infra`);
+    const t = infra.byType;
+    expect(t['aws:ec2/subnet:Subnet']).toBe(2 * azs);
+    expect(t['aws:ec2/natGateway:NatGateway']).toBe(nats);
+    expect(t['aws:ec2/eip:Eip']).toBe(nats);
+    expect(t['aws:eks/cluster:Cluster']).toBe(1);
+    expect(t['aws:eks/nodeGroup:NodeGroup']).toBe(1);
+    expect(t['aws:eks/addon:Addon']).toBe(5);
+    expect(t['aws:s3/bucket:Bucket']).toBe(3);
+    expect(t['aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock']).toBe(3);
+    expect(t['aws:eks/podIdentityAssociation:PodIdentityAssociation']).toBe(2);
+    expect(t['aws:route53/zone:Zone']).toBe(1);
+    expect(infra.resourceCount).toBe(Object.values(t).reduce((a, b) => a + b, 0));
+    expect(plan.totalResources).toBe(infra.resourceCount);
+  });
+
+  it('names the cluster, the zone and an endpoint set for every tenant plus system', async () => {
+    const { plan } = await planOf(file, name);
+    expect(plan.cluster.name).toBe(`lookout-${name}`);
+    const config = await loadConfig(`${root}${file}`, { provider: 'aws', name });
+    expect(plan.endpoints.map((e) => e.tenant)).toEqual(['system', ...config.tenants.map((t) => t.name)]);
+    for (const e of plan.endpoints) {
+      expect(e.remoteWrite).toBe(`https://${e.tenant}.${config.dns.domain}/api/v1/push`);
+    }
+    expect(plan.cost.totalMonthlyUsd).toBeGreaterThan(0);
+  });
+});
+
+describe('lookout plan --json', () => {
+  it('prints one result with every resource type and name', async () => {
+    const { stdout } = await run(process.execPath, [`${root}bin/lookout`, 'plan', 'aws', 'prod', '-c', `${root}examples/aws.yaml`, '--json']);
+    const lines = stdout.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    const { type, plan } = JSON.parse(lines[0]!) as { type: string; plan: Plan };
+    expect(type).toBe('result');
+    const resources = plan.stacks.flatMap((s) => s.resources);
+    expect(resources.length).toBe(plan.totalResources);
+    for (const r of resources) {
+      expect(r.type).toMatch(/^[a-z0-9-]+:[\w/.-]+:\w+|^pulumi:providers:\w+$/);
+      expect(r.name).not.toBe('');
+    }
+    expect(resources).toContainEqual(expect.objectContaining({ type: 'aws:eks/cluster:Cluster' }));
+  });
+
+  it('refuses gcp with exit 2 and says it is not supported yet', async () => {
+    const err = await run(process.execPath, [`${root}bin/lookout`, 'plan', 'gcp', 'prod', '-c', `${root}examples/aws.yaml`]).catch((e) => e);
+    expect(err.code).toBe(2);
+    expect(err.stderr).toMatch(/`plan gcp` is not supported yet/);
+    expect(err.stderr).not.toMatch(/^\s+at /m);
+  });
+});
