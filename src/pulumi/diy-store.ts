@@ -11,8 +11,10 @@ import {
   GetObjectCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
+  PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
+import { writeFileAtomic } from '../fs-atomic.js';
 import type { Backend } from './backend.js';
 
 const BOOKKEEPING = '.pulumi';
@@ -40,6 +42,8 @@ export interface DiyStore {
   /** Keys of the objects directly or indirectly under `dirKey`. */
   list(dirKey: string): Promise<string[]>;
   read(key: string): Promise<string>;
+  /** Replaces the object atomically (a file is written 0600; an S3 object is encrypted at rest). */
+  write(key: string, data: string): Promise<void>;
   remove(key: string): Promise<void>;
   exists(key: string): Promise<boolean>;
   /** Where the object is, as a user would write it (a path or a bucket URL). */
@@ -77,6 +81,7 @@ export function fileStore(dir: string): DiyStore {
       return keys.sort();
     },
     read: (key) => readFile(pathOf(key), 'utf8'),
+    write: (key, data) => writeFileAtomic(pathOf(key), data, { mode: 0o600 }),
     remove: (key) => rm(pathOf(key)),
     async exists(key) {
       try {
@@ -118,6 +123,11 @@ export function s3Store(bucket: string, prefix: string, client: S3Client): DiySt
       if (!res.Body) return '';
       return res.Body.transformToString('utf8');
     },
+    async write(key, data) {
+      await client.send(
+        new PutObjectCommand({ Bucket: bucket, Key: objectKey(key), Body: data, ServerSideEncryption: 'AES256' }),
+      );
+    },
     async remove(key) {
       await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: objectKey(key) }));
     },
@@ -146,6 +156,7 @@ export function gcsStore(bucket: string, prefix: string): DiyStore {
     canAccess: false,
     list: unsupported('list'),
     read: unsupported('read'),
+    write: unsupported('write'),
     remove: unsupported('delete'),
     exists: unsupported('look up'),
     location: url,

@@ -1,0 +1,119 @@
+/**
+ * The instance's own secrets (the ACME account key, the certificate's private key): kept
+ * encrypted with the instance passphrase next to the Pulumi state, so a team sharing an
+ * S3 state shares them too, and a resumed run reuses them instead of generating new ones.
+ *
+ * Format: JSON with the scrypt parameters and salt, and the AES-256-GCM IV, tag and
+ * ciphertext of a JSON object of named values. The instance name is authenticated data, so
+ * one instance's file cannot be swapped for another's.
+ */
+import { createCipheriv, createDecipheriv, randomBytes, scrypt as scryptCallback, type ScryptOptions } from 'node:crypto';
+import { FailureError } from '../errors.js';
+import type { DiyStore } from '../pulumi/diy-store.js';
+
+export const SECRET_STORE_VERSION = 1;
+
+/** scrypt cost: about 100 ms and 32 MiB on a laptop, once per command. */
+const KDF = { N: 2 ** 15, r: 8, p: 1, maxmem: 64 * 1024 * 1024 } as const;
+
+function scrypt(passphrase: string, salt: Buffer, options: ScryptOptions): Promise<Buffer> {
+  return new Promise((resolve, reject) =>
+    scryptCallback(passphrase, salt, 32, options, (err, key) => (err ? reject(err) : resolve(key))),
+  );
+}
+
+interface SealedFile {
+  version: number;
+  kdf: { name: 'scrypt'; salt: string; N: number; r: number; p: number };
+  cipher: 'aes-256-gcm';
+  iv: string;
+  tag: string;
+  ciphertext: string;
+}
+
+export function secretStoreKey(instance: string): string {
+  return `.lookout/${instance}/secrets.enc`;
+}
+
+export class SecretStore {
+  private cache?: Record<string, unknown>;
+
+  constructor(
+    private readonly store: DiyStore,
+    private readonly instance: string,
+    private readonly passphrase: string,
+  ) {}
+
+  private get key(): string {
+    return secretStoreKey(this.instance);
+  }
+
+  private async load(): Promise<Record<string, unknown>> {
+    if (this.cache) return this.cache;
+    if (!(await this.store.exists(this.key))) return (this.cache = {});
+    let sealed: SealedFile;
+    try {
+      sealed = JSON.parse(await this.store.read(this.key)) as SealedFile;
+    } catch (err) {
+      throw new FailureError(`the secrets file ${this.store.location(this.key)} is damaged`, { cause: err });
+    }
+    if (sealed.version > SECRET_STORE_VERSION) {
+      throw new FailureError(`the secrets of instance "${this.instance}" were written by a newer lookout`, {
+        hint: 'Upgrade lookout to manage this instance.',
+      });
+    }
+    const key = await scrypt(this.passphrase, Buffer.from(sealed.kdf.salt, 'base64'), {
+      N: sealed.kdf.N,
+      r: sealed.kdf.r,
+      p: sealed.kdf.p,
+      maxmem: KDF.maxmem,
+    });
+    try {
+      const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(sealed.iv, 'base64'));
+      decipher.setAAD(Buffer.from(`lookout:${this.instance}:${sealed.version}`));
+      decipher.setAuthTag(Buffer.from(sealed.tag, 'base64'));
+      const plain = Buffer.concat([decipher.update(Buffer.from(sealed.ciphertext, 'base64')), decipher.final()]);
+      this.cache = JSON.parse(plain.toString('utf8')) as Record<string, unknown>;
+      return this.cache;
+    } catch {
+      throw new FailureError(`the passphrase does not open the secrets of instance "${this.instance}"`, {
+        hint: 'Use the passphrase the instance was created with (LOOKOUT_PASSPHRASE).',
+      });
+    }
+  }
+
+  async get<T>(name: string): Promise<T | undefined> {
+    return (await this.load())[name] as T | undefined;
+  }
+
+  async set(name: string, value: unknown): Promise<void> {
+    const values = { ...(await this.load()), [name]: value };
+    await this.save(values);
+  }
+
+  async delete(name: string): Promise<void> {
+    const values = { ...(await this.load()) };
+    if (!(name in values)) return;
+    delete values[name];
+    await this.save(values);
+  }
+
+  private async save(values: Record<string, unknown>): Promise<void> {
+    const salt = randomBytes(16);
+    const key = await scrypt(this.passphrase, salt, KDF);
+    const iv = randomBytes(12);
+    const cipher = createCipheriv('aes-256-gcm', key, iv);
+    cipher.setAAD(Buffer.from(`lookout:${this.instance}:${SECRET_STORE_VERSION}`));
+    const ciphertext = Buffer.concat([cipher.update(JSON.stringify(values), 'utf8'), cipher.final()]);
+    const sealed: SealedFile = {
+      version: SECRET_STORE_VERSION,
+      kdf: { name: 'scrypt', salt: salt.toString('base64'), N: KDF.N, r: KDF.r, p: KDF.p },
+      cipher: 'aes-256-gcm',
+      iv: iv.toString('base64'),
+      tag: cipher.getAuthTag().toString('base64'),
+      ciphertext: ciphertext.toString('base64'),
+    };
+    await this.store.write(this.key, JSON.stringify(sealed, null, 2) + '\n');
+    this.cache = values;
+  }
+}

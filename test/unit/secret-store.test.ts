@@ -1,0 +1,93 @@
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { FailureError } from '../../src/errors.js';
+import { fileStore } from '../../src/pulumi/diy-store.js';
+import { SecretStore, secretStoreKey } from '../../src/state/secret-store.js';
+
+const dirs: string[] = [];
+function store() {
+  const dir = mkdtempSync(join(tmpdir(), 'lookout-secrets-'));
+  dirs.push(dir);
+  return { dir, store: fileStore(dir) };
+}
+afterEach(() => dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+describe('SecretStore', () => {
+  it('round-trips values through an encrypted, 0600 file that holds no plaintext', async () => {
+    const { dir, store: s } = store();
+    await new SecretStore(s, 'prod', 'correct horse').set('acme.accountKey', { pem: 'SECRET-KEY-MATERIAL' });
+    const file = join(dir, ...secretStoreKey('prod').split('/'));
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(readFileSync(file, 'utf8')).not.toContain('SECRET-KEY-MATERIAL');
+    // A fresh store (another command) reads it back with the passphrase.
+    expect(await new SecretStore(s, 'prod', 'correct horse').get('acme.accountKey')).toEqual({ pem: 'SECRET-KEY-MATERIAL' });
+  });
+
+  it('keeps other values when one is set or deleted', async () => {
+    const { store: s } = store();
+    const a = new SecretStore(s, 'prod', 'pw');
+    await a.set('one', 1);
+    await a.set('two', 2);
+    await a.delete('one');
+    const b = new SecretStore(s, 'prod', 'pw');
+    expect(await b.get('one')).toBeUndefined();
+    expect(await b.get('two')).toBe(2);
+  });
+
+  it('refuses a wrong passphrase with a clear error', async () => {
+    const { store: s } = store();
+    await new SecretStore(s, 'prod', 'right').set('k', 'v');
+    const err = await new SecretStore(s, 'prod', 'wrong').get('k').catch((e) => e);
+    expect(err).toBeInstanceOf(FailureError);
+    expect(err.message).toBe('the passphrase does not open the secrets of instance "prod"');
+  });
+
+  it('detects tampering and a file moved from another instance', async () => {
+    const { dir, store: s } = store();
+    await new SecretStore(s, 'prod', 'pw').set('k', 'v');
+    const prodFile = join(dir, ...secretStoreKey('prod').split('/'));
+    const sealed = JSON.parse(readFileSync(prodFile, 'utf8'));
+    // Copied under another instance: the instance name is authenticated.
+    const other = join(dir, ...secretStoreKey('staging').split('/'));
+    await new SecretStore(s, 'staging', 'pw').set('x', 1);
+    writeFileSync(other, JSON.stringify(sealed));
+    await expect(new SecretStore(s, 'staging', 'pw').get('k')).rejects.toThrow(/does not open/);
+    // One flipped bit in the ciphertext.
+    const bytes = Buffer.from(sealed.ciphertext, 'base64');
+    bytes[0] = bytes[0]! ^ 1;
+    writeFileSync(prodFile, JSON.stringify({ ...sealed, ciphertext: bytes.toString('base64') }));
+    await expect(new SecretStore(s, 'prod', 'pw').get('k')).rejects.toThrow(/does not open/);
+  });
+
+  it('starts empty when no file exists', async () => {
+    const { store: s } = store();
+    expect(await new SecretStore(s, 'new', 'pw').get('anything')).toBeUndefined();
+  });
+});
+
+describe('SecretStore on an S3 state backend', () => {
+  it('writes the sealed file next to the Pulumi state, encrypted at rest, and reads it back', async () => {
+    const { mockClient } = await import('aws-sdk-client-mock');
+    const { S3Client, PutObjectCommand, GetObjectCommand, HeadObjectCommand } = await import('@aws-sdk/client-s3');
+    const { s3Store } = await import('../../src/pulumi/diy-store.js');
+    const s3 = mockClient(S3Client);
+    const objects = new Map<string, string>();
+    s3.on(HeadObjectCommand).callsFake((input: { Key: string }) => {
+      if (objects.has(input.Key)) return {};
+      throw Object.assign(new Error('nf'), { name: 'NotFound', $metadata: { httpStatusCode: 404 } });
+    });
+    s3.on(PutObjectCommand).callsFake((input: { Key: string; Body: string }) => void objects.set(input.Key, input.Body));
+    s3.on(GetObjectCommand).callsFake((input: { Key: string }) => ({
+      Body: { transformToString: async () => objects.get(input.Key)! },
+    }));
+    const store = s3Store('team-state', 'lookout', new S3Client({ region: 'eu-west-1' }));
+    await new SecretStore(store, 'prod', 'pw').set('tls', { key: 'PRIVATE' });
+    const put = s3.commandCalls(PutObjectCommand)[0]!.args[0].input;
+    expect(put).toMatchObject({ Bucket: 'team-state', Key: 'lookout/.lookout/prod/secrets.enc', ServerSideEncryption: 'AES256' });
+    expect(String(put.Body)).not.toContain('PRIVATE');
+    expect(await new SecretStore(store, 'prod', 'pw').get('tls')).toEqual({ key: 'PRIVATE' });
+    s3.restore();
+  });
+});
