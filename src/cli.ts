@@ -121,6 +121,17 @@ export function buildProgram(): Command {
     await validateConfigCommand({ provider, name, ...opts });
   });
 
+  // The exec credential plugin of the kubeconfig Lookout's own Pulumi programs use (so
+  // creating an instance does not need the AWS CLI). Not for people: hidden from help.
+  program
+    .command('kube-token', { hidden: true })
+    .requiredOption('--cluster <name>', 'EKS cluster name')
+    .requiredOption('--region <region>', 'AWS region')
+    .action(async (opts: { cluster: string; region: string }) => {
+      const { kubeTokenCommand } = await import('./commands/kube-token.js');
+      await kubeTokenCommand(opts);
+    });
+
   program.addOption(new Option('--no-color', 'disable colors').hideHelp());
   return program;
 }
