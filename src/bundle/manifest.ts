@@ -3,7 +3,7 @@
  * upstream release image, records default sizing, and lists the migrations from the
  * previous bundle. The instance records which bundle it runs; `upgrade --to` moves it.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { FailureError, UsageError } from '../errors.js';
 
@@ -73,7 +73,10 @@ export const bundleManifestSchema = z.strictObject({
 export type BundleManifest = z.infer<typeof bundleManifestSchema>;
 export type BundleComponent = keyof BundleManifest['components'];
 
-const bundlesDir = new URL('../../../bundles/', import.meta.url);
+/** `bundles/` at the package root, from the sources (src/bundle) or the build (dist/src/bundle). */
+const bundlesDir = [new URL('../../bundles/', import.meta.url), new URL('../../../bundles/', import.meta.url)].find((dir) =>
+  existsSync(dir),
+)!;
 
 /** The bundle versions this lookout ships, oldest first. */
 export function availableBundles(): string[] {
