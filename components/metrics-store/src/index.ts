@@ -1,1 +1,5 @@
-export {};
+export * from './layout.js';
+export * from './config.js';
+export * from './runtime-config.js';
+export * from './pod-spec.js';
+export * from './metrics-store.js';

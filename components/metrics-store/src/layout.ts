@@ -1,0 +1,89 @@
+/**
+ * The shape of the Cortex deployment, in one place: which components run, as which kind of
+ * workload, under which Service names and ports, and where their files live in the container.
+ * The config generator and the Kubernetes resources both read it, so a Service name or a mount
+ * path cannot drift between the Cortex config and the pod spec.
+ */
+import { serviceHost } from '@lookout/kube';
+
+/** Cortex's HTTP API (and `/ready`, `/metrics`). */
+export const HTTP_PORT = 8080;
+/** Cortex's gRPC server: ingester pushes, querier workers, ring clients. */
+export const GRPC_PORT = 9095;
+/** memberlist gossip, the key-value store of every ring. */
+export const GOSSIP_PORT = 7946;
+
+/** The ServiceAccount every Cortex pod runs as; the infra stack binds the pod identity role to it. */
+export const SERVICE_ACCOUNT = 'cortex';
+/** The Deployment/StatefulSet name prefix and the `app.kubernetes.io/name` label. */
+export const APP_NAME = 'cortex';
+export const CONFIG_MAP = 'cortex';
+export const RUNTIME_CONFIG_MAP = 'cortex-runtime';
+export const GOSSIP_SERVICE = 'cortex-gossip';
+export const QUERY_FRONTEND_HEADLESS_SERVICE = 'cortex-query-frontend-headless';
+/** Pod label that puts a pod behind the gossip Service (the contract with NetworkPolicies). */
+export const GOSSIP_LABEL = { key: 'lookout.dev/gossip-ring', value: 'cortex' } as const;
+
+/** Where things are in the container. `/data` and `/tmp` are the only writable paths. */
+export const PATHS = {
+  configDir: '/etc/cortex',
+  configFile: '/etc/cortex/cortex.yaml',
+  alertmanagerFallbackFile: '/etc/cortex/alertmanager-fallback.yaml',
+  runtimeConfigDir: '/etc/cortex-runtime',
+  runtimeConfigFile: '/etc/cortex-runtime/runtime.yaml',
+  data: '/data',
+  tmp: '/tmp',
+} as const;
+
+export const CONFIG_KEYS = {
+  config: 'cortex.yaml',
+  alertmanagerFallback: 'alertmanager-fallback.yaml',
+  runtime: 'runtime.yaml',
+} as const;
+
+/** The eight workloads, keyed as in the bundle's `sizing.cortex`. */
+export const CORTEX_COMPONENTS = [
+  'distributor',
+  'ingester',
+  'querier',
+  'queryFrontend',
+  'storeGateway',
+  'compactor',
+  'ruler',
+  'alertmanager',
+] as const;
+export type CortexComponent = (typeof CORTEX_COMPONENTS)[number];
+
+export interface ComponentLayout {
+  /** Cortex's `-target` module name, also the Kubernetes name suffix. */
+  target: string;
+  kind: 'Deployment' | 'StatefulSet';
+  /**
+   * Stateful stores whose replicas must land in different zones (when there are enough of
+   * them): losing a zone then loses at most one replica of each series, block or silence.
+   */
+  hardZoneSpread: boolean;
+  /** Seconds Kubernetes waits after SIGTERM; ingesters need long enough to cut and ship blocks. */
+  terminationGracePeriodSeconds: number;
+}
+
+export const COMPONENT_LAYOUT: Record<CortexComponent, ComponentLayout> = {
+  distributor: { target: 'distributor', kind: 'Deployment', hardZoneSpread: false, terminationGracePeriodSeconds: 60 },
+  ingester: { target: 'ingester', kind: 'StatefulSet', hardZoneSpread: true, terminationGracePeriodSeconds: 1200 },
+  querier: { target: 'querier', kind: 'Deployment', hardZoneSpread: false, terminationGracePeriodSeconds: 60 },
+  queryFrontend: { target: 'query-frontend', kind: 'Deployment', hardZoneSpread: false, terminationGracePeriodSeconds: 60 },
+  storeGateway: { target: 'store-gateway', kind: 'StatefulSet', hardZoneSpread: true, terminationGracePeriodSeconds: 120 },
+  compactor: { target: 'compactor', kind: 'StatefulSet', hardZoneSpread: false, terminationGracePeriodSeconds: 120 },
+  ruler: { target: 'ruler', kind: 'Deployment', hardZoneSpread: false, terminationGracePeriodSeconds: 60 },
+  alertmanager: { target: 'alertmanager', kind: 'StatefulSet', hardZoneSpread: true, terminationGracePeriodSeconds: 120 },
+};
+
+/** `cortex-<target>`: the workload's and its Service's name. */
+export function resourceName(component: CortexComponent): string {
+  return `${APP_NAME}-${COMPONENT_LAYOUT[component].target}`;
+}
+
+/** `http://cortex-<target>.<ns>.svc.cluster.local:8080`, the in-cluster base URL of a component. */
+export function serviceUrl(component: CortexComponent, namespace: string): string {
+  return `http://${serviceHost(resourceName(component), namespace)}:${HTTP_PORT}`;
+}

@@ -1,0 +1,282 @@
+/**
+ * Cortex in the classic microservices layout, as typed Kubernetes resources: distributors,
+ * replicated ingesters with a persistent WAL, queriers behind a query-frontend, sharded
+ * store-gateways and compactor, and the multi-tenant ruler and Alertmanager. Blocks, rules and
+ * Alertmanager state live in S3; credentials come from the pod identity bound to the `cortex`
+ * ServiceAccount. Per-tenant limits live in a runtime ConfigMap that changes without a rollout.
+ *
+ * Resource count: the component, a ServiceAccount, two ConfigMaps, the gossip and the
+ * query-frontend headless Services, and per workload a Deployment/StatefulSet, a Service and a
+ * PodDisruptionBudget: 30 in all, whatever the number of tenants.
+ */
+import * as k8s from '@pulumi/kubernetes';
+import * as pulumi from '@pulumi/pulumi';
+import { checksumOf, disruptionBudget, labels, type ImageRef, type WorkloadSizing } from '@lookout/kube';
+import {
+  INGESTER_REPLICATION_FACTOR,
+  renderAlertmanagerFallbackConfig,
+  renderCortexConfig,
+  validateCortexConfigOptions,
+  type CortexConfigOptions,
+  type LogLevel,
+} from './config.js';
+import {
+  APP_NAME,
+  COMPONENT_LAYOUT,
+  CONFIG_KEYS,
+  CONFIG_MAP,
+  CORTEX_COMPONENTS,
+  GOSSIP_PORT,
+  GOSSIP_SERVICE,
+  GRPC_PORT,
+  HTTP_PORT,
+  QUERY_FRONTEND_HEADLESS_SERVICE,
+  RUNTIME_CONFIG_MAP,
+  SERVICE_ACCOUNT,
+  resourceName,
+  serviceUrl,
+  type CortexComponent,
+} from './layout.js';
+import { componentSelector, DATA_VOLUME, gossipSelector, podTemplate } from './pod-spec.js';
+import { renderRuntimeConfig, type TenantLimits } from './runtime-config.js';
+
+export interface MetricsStoreArgs {
+  /** Namespace for every object (it must exist). Service addresses are derived from it. */
+  namespace: string;
+  /** The Cortex image, from the bundle. */
+  image: ImageRef;
+  /** AWS region of the buckets. */
+  region: pulumi.Input<string>;
+  /** Bucket for TSDB blocks. */
+  blocksBucket: pulumi.Input<string>;
+  /** Bucket for rule groups and Alertmanager configs and state; must differ from `blocksBucket`. */
+  rulesBucket: pulumi.Input<string>;
+  /** Public URL of the Alertmanager UI, ending in `/alertmanager`. */
+  alertmanagerExternalUrl: pulumi.Input<string>;
+  /** Every tenant with its limits, including the platform's own `system` tenant. */
+  tenants: readonly TenantLimits[];
+  /** Replicas, resources and (for the four StatefulSets) volume size of each workload. */
+  sizing: Record<CortexComponent, WorkloadSizing>;
+  /** StorageClass of the ingester, store-gateway, compactor and Alertmanager volumes. */
+  storageClassName: string;
+  /**
+   * Annotations for the `cortex` ServiceAccount, e.g. `eks.amazonaws.com/role-arn` to use IRSA
+   * instead of (or besides) EKS Pod Identity.
+   */
+  serviceAccountAnnotations?: Record<string, string>;
+  logLevel?: LogLevel;
+}
+
+const STATEFUL_WITH_VOLUME = CORTEX_COMPONENTS.filter((c) => COMPONENT_LAYOUT[c].kind === 'StatefulSet');
+
+/** Checks what can be checked before anything is registered; throws an Error naming the argument. */
+function validateArgs(args: MetricsStoreArgs): void {
+  for (const c of CORTEX_COMPONENTS) {
+    const sizing = args.sizing[c];
+    if (!sizing) throw new Error(`MetricsStore: sizing.${c} is missing`);
+    if (!Number.isInteger(sizing.replicas) || sizing.replicas < 1) {
+      throw new Error(`MetricsStore: sizing.${c}.replicas must be a positive integer, got ${sizing.replicas}`);
+    }
+  }
+  if (args.sizing.ingester.replicas < INGESTER_REPLICATION_FACTOR) {
+    throw new Error(
+      `MetricsStore: sizing.ingester.replicas must be at least ${INGESTER_REPLICATION_FACTOR} (the replication factor), got ${args.sizing.ingester.replicas}`,
+    );
+  }
+  for (const c of STATEFUL_WITH_VOLUME) {
+    if (!args.sizing[c].storage) throw new Error(`MetricsStore: sizing.${c}.storage is required (it runs with a persistent volume)`);
+  }
+  if (!args.storageClassName) throw new Error('MetricsStore: storageClassName is required');
+  const plain = [args.region, args.blocksBucket, args.rulesBucket, args.alertmanagerExternalUrl];
+  // When the values are already known, a bad one fails here instead of at deployment time.
+  if (plain.every((v): v is string => typeof v === 'string')) validateCortexConfigOptions(configOptions(args, plain));
+}
+
+function configOptions(args: MetricsStoreArgs, [region, blocksBucket, rulesBucket, url]: string[]): CortexConfigOptions {
+  return {
+    namespace: args.namespace,
+    region: region!,
+    blocksBucket: blocksBucket!,
+    rulesBucket: rulesBucket!,
+    alertmanagerExternalUrl: url!,
+    storeGatewayReplicationFactor: Math.min(3, args.sizing.storeGateway.replicas),
+    alertmanagerReplicationFactor: Math.min(3, args.sizing.alertmanager.replicas),
+    ...(args.logLevel ? { logLevel: args.logLevel } : {}),
+  };
+}
+
+export class MetricsStore extends pulumi.ComponentResource {
+  /** In-cluster base URLs, `http://cortex-<component>.<ns>.svc.cluster.local:8080`. */
+  readonly distributorUrl: string;
+  readonly queryFrontendUrl: string;
+  readonly rulerUrl: string;
+  readonly alertmanagerUrl: string;
+  /** The rendered Cortex config file (in the `cortex` ConfigMap). */
+  readonly config: pulumi.Output<string>;
+  /** The rendered runtime config with the per-tenant limits (the `cortex-runtime` ConfigMap). */
+  readonly runtimeConfig: string;
+  readonly serviceAccount: k8s.core.v1.ServiceAccount;
+  readonly workloads: Record<CortexComponent, k8s.apps.v1.Deployment | k8s.apps.v1.StatefulSet>;
+
+  constructor(name: string, args: MetricsStoreArgs, opts?: pulumi.ComponentResourceOptions) {
+    validateArgs(args);
+    const runtimeConfig = renderRuntimeConfig(args.tenants);
+    super('lookout:k8s:MetricsStore', name, {}, opts);
+    const parent = { parent: this };
+    const ns = args.namespace;
+    const commonLabels = (component: string) => labels(APP_NAME, component, args.image.tag);
+
+    this.config = pulumi
+      .all([args.region, args.blocksBucket, args.rulesBucket, args.alertmanagerExternalUrl])
+      .apply((values) => renderCortexConfig(configOptions(args, values)));
+    this.runtimeConfig = runtimeConfig;
+    const fallback = renderAlertmanagerFallbackConfig();
+    // Only the main config rolls pods; the runtime config is re-read by Cortex in place.
+    const configChecksum = checksumOf(this.config, fallback);
+
+    this.serviceAccount = new k8s.core.v1.ServiceAccount(
+      SERVICE_ACCOUNT,
+      {
+        metadata: {
+          name: SERVICE_ACCOUNT,
+          namespace: ns,
+          labels: commonLabels('cortex'),
+          ...(args.serviceAccountAnnotations ? { annotations: args.serviceAccountAnnotations } : {}),
+        },
+      },
+      parent,
+    );
+
+    new k8s.core.v1.ConfigMap(
+      CONFIG_MAP,
+      {
+        metadata: { name: CONFIG_MAP, namespace: ns, labels: commonLabels('config') },
+        data: { [CONFIG_KEYS.config]: this.config, [CONFIG_KEYS.alertmanagerFallback]: fallback },
+      },
+      parent,
+    );
+    new k8s.core.v1.ConfigMap(
+      RUNTIME_CONFIG_MAP,
+      {
+        metadata: { name: RUNTIME_CONFIG_MAP, namespace: ns, labels: commonLabels('runtime-config') },
+        data: { [CONFIG_KEYS.runtime]: runtimeConfig },
+      },
+      parent,
+    );
+
+    new k8s.core.v1.Service(
+      GOSSIP_SERVICE,
+      {
+        metadata: { name: GOSSIP_SERVICE, namespace: ns, labels: commonLabels('gossip') },
+        spec: {
+          clusterIP: 'None',
+          // Joining pods must find each other before any of them is ready.
+          publishNotReadyAddresses: true,
+          selector: gossipSelector(),
+          ports: [{ name: 'gossip', port: GOSSIP_PORT, targetPort: 'gossip', protocol: 'TCP' }],
+        },
+      },
+      parent,
+    );
+    // Queriers open a worker connection to every query-frontend, so they need the pod IPs.
+    // A query-frontend is only ready once a querier is connected: not-ready pods must be listed.
+    new k8s.core.v1.Service(
+      QUERY_FRONTEND_HEADLESS_SERVICE,
+      {
+        metadata: { name: QUERY_FRONTEND_HEADLESS_SERVICE, namespace: ns, labels: commonLabels('query-frontend') },
+        spec: {
+          clusterIP: 'None',
+          publishNotReadyAddresses: true,
+          selector: componentSelector('queryFrontend'),
+          ports: [
+            { name: 'http', port: HTTP_PORT, targetPort: 'http', protocol: 'TCP' },
+            { name: 'grpc', port: GRPC_PORT, targetPort: 'grpc', protocol: 'TCP' },
+          ],
+        },
+      },
+      parent,
+    );
+
+    const workloads = {} as Record<CortexComponent, k8s.apps.v1.Deployment | k8s.apps.v1.StatefulSet>;
+    for (const component of CORTEX_COMPONENTS) {
+      const layout = COMPONENT_LAYOUT[component];
+      const sizing = args.sizing[component];
+      const resName = resourceName(component);
+      const selector = componentSelector(component);
+      const metadata = { name: resName, namespace: ns, labels: commonLabels(layout.target) };
+      const template = podTemplate({ component, image: args.image, sizing, configChecksum });
+      workloads[component] =
+        layout.kind === 'StatefulSet'
+          ? new k8s.apps.v1.StatefulSet(
+              resName,
+              {
+                metadata,
+                spec: {
+                  serviceName: GOSSIP_SERVICE,
+                  replicas: sizing.replicas,
+                  // All replicas start together: ingesters must all be up before any is ready
+                  // (readiness checks the whole ring), so ordered start-up would deadlock.
+                  podManagementPolicy: 'Parallel',
+                  updateStrategy: { type: 'RollingUpdate' },
+                  selector: { matchLabels: selector },
+                  template,
+                  volumeClaimTemplates: [
+                    {
+                      metadata: { name: DATA_VOLUME, labels: selector },
+                      spec: {
+                        accessModes: ['ReadWriteOnce'],
+                        storageClassName: args.storageClassName,
+                        resources: { requests: { storage: sizing.storage! } },
+                      },
+                    },
+                  ],
+                },
+              },
+              parent,
+            )
+          : new k8s.apps.v1.Deployment(
+              resName,
+              {
+                metadata,
+                spec: {
+                  replicas: sizing.replicas,
+                  // Capacity never drops during a rollout.
+                  strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } },
+                  selector: { matchLabels: selector },
+                  template,
+                },
+              },
+              parent,
+            );
+      new k8s.core.v1.Service(
+        resName,
+        {
+          metadata,
+          spec: {
+            selector,
+            ports: [
+              { name: 'http', port: HTTP_PORT, targetPort: 'http', protocol: 'TCP' },
+              { name: 'grpc', port: GRPC_PORT, targetPort: 'grpc', protocol: 'TCP' },
+            ],
+          },
+        },
+        parent,
+      );
+      disruptionBudget(resName, { namespace: ns, selector, labels: metadata.labels }, parent);
+    }
+    this.workloads = workloads;
+
+    this.distributorUrl = serviceUrl('distributor', ns);
+    this.queryFrontendUrl = serviceUrl('queryFrontend', ns);
+    this.rulerUrl = serviceUrl('ruler', ns);
+    this.alertmanagerUrl = serviceUrl('alertmanager', ns);
+    this.registerOutputs({
+      distributorUrl: this.distributorUrl,
+      queryFrontendUrl: this.queryFrontendUrl,
+      rulerUrl: this.rulerUrl,
+      alertmanagerUrl: this.alertmanagerUrl,
+      config: this.config,
+      runtimeConfig: this.runtimeConfig,
+    });
+  }
+}

@@ -1,0 +1,109 @@
+/**
+ * The pod template every Cortex workload shares: one container running `-target=<component>`
+ * against the shared config file, the restricted security context with a read-only root
+ * filesystem, and `/data` and `/tmp` as the only writable paths.
+ */
+import type * as k8s from '@pulumi/kubernetes';
+import type * as pulumi from '@pulumi/pulumi';
+import {
+  imageString,
+  labels,
+  resources,
+  restrictedContainerSecurityContext,
+  restrictedPodSecurityContext,
+  selectorLabels,
+  zoneSpread,
+  type ImageRef,
+  type WorkloadSizing,
+} from '@lookout/kube';
+import {
+  APP_NAME,
+  COMPONENT_LAYOUT,
+  CONFIG_MAP,
+  GOSSIP_LABEL,
+  GOSSIP_PORT,
+  GRPC_PORT,
+  HTTP_PORT,
+  PATHS,
+  RUNTIME_CONFIG_MAP,
+  SERVICE_ACCOUNT,
+  type CortexComponent,
+} from './layout.js';
+
+/** The volume that holds a component's state: a PVC for StatefulSets, an emptyDir otherwise. */
+export const DATA_VOLUME = 'data';
+
+/** Labels a Service or PodDisruptionBudget selects one component's pods by. */
+export function componentSelector(component: CortexComponent): Record<string, string> {
+  return selectorLabels(APP_NAME, COMPONENT_LAYOUT[component].target);
+}
+
+/** Every Cortex pod joins the memberlist cluster behind the gossip Service. */
+export function gossipSelector(): Record<string, string> {
+  return { 'app.kubernetes.io/name': APP_NAME, [GOSSIP_LABEL.key]: GOSSIP_LABEL.value };
+}
+
+export interface PodTemplateArgs {
+  component: CortexComponent;
+  image: ImageRef;
+  sizing: WorkloadSizing;
+  /** `checksum/config` annotation: pods roll when the (non-runtime) config changes. */
+  configChecksum: pulumi.Input<string>;
+}
+
+function container(args: PodTemplateArgs): k8s.types.input.core.v1.Container {
+  const { target } = COMPONENT_LAYOUT[args.component];
+  return {
+    name: target,
+    image: imageString(args.image),
+    imagePullPolicy: 'IfNotPresent',
+    args: [`-target=${target}`, `-config.file=${PATHS.configFile}`],
+    ports: [
+      { name: 'http', containerPort: HTTP_PORT, protocol: 'TCP' },
+      { name: 'grpc', containerPort: GRPC_PORT, protocol: 'TCP' },
+      { name: 'gossip', containerPort: GOSSIP_PORT, protocol: 'TCP' },
+    ],
+    resources: resources(args.sizing.resources),
+    securityContext: restrictedContainerSecurityContext(true),
+    // `/ready` turns false while an ingester replays its WAL or a store-gateway loads index
+    // headers: Services stop sending traffic, nothing restarts.
+    readinessProbe: { httpGet: { path: '/ready', port: 'http' }, initialDelaySeconds: 15, periodSeconds: 10, timeoutSeconds: 2 },
+    // The HTTP server answers long before the component is ready, so liveness only asks
+    // "is the process serving", never "is the ring healthy": a WAL replay must not be killed.
+    livenessProbe: { tcpSocket: { port: 'http' }, initialDelaySeconds: 30, periodSeconds: 10, failureThreshold: 6 },
+    volumeMounts: [
+      { name: 'config', mountPath: PATHS.configDir, readOnly: true },
+      { name: 'runtime-config', mountPath: PATHS.runtimeConfigDir, readOnly: true },
+      { name: DATA_VOLUME, mountPath: PATHS.data },
+      { name: 'tmp', mountPath: PATHS.tmp },
+    ],
+  };
+}
+
+export function podTemplate(args: PodTemplateArgs): k8s.types.input.core.v1.PodTemplateSpec {
+  const layout = COMPONENT_LAYOUT[args.component];
+  const selector = componentSelector(args.component);
+  const volumes: k8s.types.input.core.v1.Volume[] = [
+    { name: 'config', configMap: { name: CONFIG_MAP } },
+    { name: 'runtime-config', configMap: { name: RUNTIME_CONFIG_MAP } },
+    { name: 'tmp', emptyDir: {} },
+  ];
+  // StatefulSets get `data` from their volumeClaimTemplates instead.
+  if (layout.kind === 'Deployment') volumes.push({ name: DATA_VOLUME, emptyDir: {} });
+  return {
+    metadata: {
+      labels: { ...labels(APP_NAME, layout.target, args.image.tag), [GOSSIP_LABEL.key]: GOSSIP_LABEL.value },
+      annotations: { 'checksum/config': args.configChecksum },
+    },
+    spec: {
+      // The pod identity association is bound to this account. Its token stays mounted (the
+      // default): reports disagree on whether EKS Pod Identity works without it.
+      serviceAccountName: SERVICE_ACCOUNT,
+      securityContext: restrictedPodSecurityContext(),
+      terminationGracePeriodSeconds: layout.terminationGracePeriodSeconds,
+      topologySpreadConstraints: zoneSpread(selector, { hardZones: layout.hardZoneSpread && args.sizing.replicas >= 3 }),
+      containers: [container(args)],
+      volumes,
+    },
+  };
+}

@@ -1,0 +1,262 @@
+import * as k8s from '@pulumi/kubernetes';
+import { configChecksum } from '@lookout/kube';
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { bundleManifestSchema } from '../../../src/bundle/manifest.js';
+import { runProgramUnderMocks, type MockedResource } from '../../../src/plan/mock-runtime.js';
+import {
+  containersWithoutResources,
+  servingWorkloadsWithoutPdb,
+  unexpectedPrivilegedContainers,
+  validateKubernetesObjects,
+  workloads,
+} from '../../../test/support/kubernetes.js';
+import { renderAlertmanagerFallbackConfig, renderCortexConfig } from '../src/config.js';
+import { MetricsStore, type MetricsStoreArgs } from '../src/metrics-store.js';
+import { renderRuntimeConfig, type TenantLimits } from '../src/runtime-config.js';
+import { OPTIONS } from './support.js';
+
+// Read directly: `loadBundle` resolves `bundles/` relative to the compiled dist/ layout.
+const bundle = bundleManifestSchema.parse(
+  JSON.parse(readFileSync(new URL('../../../bundles/2026.11.0.json', import.meta.url), 'utf8')),
+);
+const TENANTS: TenantLimits[] = [
+  { id: 'system', samplesPerSecond: 50_000, activeSeries: 500_000, retentionDays: 30 },
+  { id: 'acme', samplesPerSecond: 20_000, activeSeries: 200_000, retentionDays: 90 },
+];
+
+function storeArgs(overrides: Partial<MetricsStoreArgs> = {}): MetricsStoreArgs {
+  return {
+    namespace: OPTIONS.namespace,
+    image: bundle.components.cortex.image,
+    region: OPTIONS.region,
+    blocksBucket: OPTIONS.blocksBucket,
+    rulesBucket: OPTIONS.rulesBucket,
+    alertmanagerExternalUrl: OPTIONS.alertmanagerExternalUrl,
+    tenants: TENANTS,
+    sizing: bundle.sizing.cortex,
+    storageClassName: 'gp3',
+    ...overrides,
+  };
+}
+
+async function render(args: MetricsStoreArgs) {
+  return runProgramUnderMocks(
+    async () => {
+      const provider = new k8s.Provider('k8s', { kubeconfig: '{}' });
+      const store = new MetricsStore('metrics', args, { provider });
+      return {
+        distributorUrl: store.distributorUrl,
+        queryFrontendUrl: store.queryFrontendUrl,
+        rulerUrl: store.rulerUrl,
+        alertmanagerUrl: store.alertmanagerUrl,
+        config: store.config,
+        runtimeConfig: store.runtimeConfig,
+      };
+    },
+    { project: 'lookout-test', stack: 'platform' },
+  );
+}
+
+const kindOf = (r: MockedResource) => r.type.split(':').pop()!;
+const named = (resources: MockedResource[], kind: string, name: string) => {
+  const found = resources.filter((r) => kindOf(r) === kind && r.inputs.metadata?.name === name);
+  if (found.length !== 1) throw new Error(`expected one ${kind} ${name}, found ${found.length}`);
+  return found[0]!;
+};
+
+describe('MetricsStore', async () => {
+  const run = await render(storeArgs());
+  const objects = run.resources.filter((r) => r.custom && r.type.startsWith('kubernetes:'));
+
+  it('renders only Kubernetes objects that are valid against the OpenAPI schemas', () => {
+    expect(objects.length).toBeGreaterThan(0);
+    expect(validateKubernetesObjects(run.resources)).toEqual([]);
+  });
+
+  it('gives every container resources, no privilege and a read-only root filesystem', () => {
+    expect(containersWithoutResources(run.resources)).toEqual([]);
+    expect(unexpectedPrivilegedContainers(run.resources)).toEqual([]);
+    for (const w of workloads(run.resources)) {
+      const spec = w.inputs.spec.template.spec;
+      expect(spec.securityContext, w.name).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
+      for (const c of spec.containers) {
+        expect(c.securityContext, `${w.name}/${c.name}`).toMatchObject({
+          privileged: false,
+          allowPrivilegeEscalation: false,
+          readOnlyRootFilesystem: true,
+          capabilities: { drop: ['ALL'] },
+        });
+        expect(c.resources.limits.memory, `${w.name}/${c.name}`).toBeTruthy();
+        expect(c.readinessProbe.httpGet.path).toBe('/ready');
+        expect(c.livenessProbe).toBeDefined();
+        // Only volumes are writable.
+        const mounts = c.volumeMounts.filter((m: any) => !m.readOnly).map((m: any) => m.mountPath).sort();
+        expect(mounts).toEqual(['/data', '/tmp']);
+      }
+    }
+  });
+
+  it('protects every served Deployment and StatefulSet with a PodDisruptionBudget of one', () => {
+    expect(servingWorkloadsWithoutPdb(run.resources)).toEqual([]);
+    const pdbs = objects.filter((r) => kindOf(r) === 'PodDisruptionBudget');
+    expect(pdbs).toHaveLength(8);
+    for (const p of pdbs) expect(p.inputs.spec.maxUnavailable).toBe(1);
+  });
+
+  it('runs three ingesters as a StatefulSet with persistent WAL volumes, started in parallel and stopped slowly', () => {
+    const ingester = named(objects, 'StatefulSet', 'cortex-ingester');
+    expect(ingester.inputs.spec.replicas).toBe(3);
+    expect(ingester.inputs.spec.podManagementPolicy).toBe('Parallel');
+    expect(ingester.inputs.spec.volumeClaimTemplates).toEqual([
+      expect.objectContaining({
+        metadata: expect.objectContaining({ name: 'data' }),
+        spec: { accessModes: ['ReadWriteOnce'], storageClassName: 'gp3', resources: { requests: { storage: bundle.sizing.cortex.ingester.storage } } },
+      }),
+    ]);
+    const pod = ingester.inputs.spec.template.spec;
+    expect(pod.terminationGracePeriodSeconds).toBeGreaterThanOrEqual(600);
+    expect(pod.containers[0].args).toEqual(['-target=ingester', '-config.file=/etc/cortex/cortex.yaml']);
+    expect(pod.containers[0].volumeMounts).toContainEqual({ name: 'data', mountPath: '/data' });
+  });
+
+  it('runs the stateful components as StatefulSets with volumes and the stateless ones as Deployments', () => {
+    const kinds = Object.fromEntries(
+      objects.filter((r) => ['StatefulSet', 'Deployment'].includes(kindOf(r))).map((r) => [r.inputs.metadata.name, kindOf(r)]),
+    );
+    expect(kinds).toEqual({
+      'cortex-distributor': 'Deployment',
+      'cortex-querier': 'Deployment',
+      'cortex-query-frontend': 'Deployment',
+      'cortex-ruler': 'Deployment',
+      'cortex-ingester': 'StatefulSet',
+      'cortex-store-gateway': 'StatefulSet',
+      'cortex-compactor': 'StatefulSet',
+      'cortex-alertmanager': 'StatefulSet',
+    });
+    for (const name of ['cortex-store-gateway', 'cortex-compactor', 'cortex-alertmanager']) {
+      expect(named(objects, 'StatefulSet', name).inputs.spec.volumeClaimTemplates[0].spec.storageClassName).toBe('gp3');
+    }
+  });
+
+  it('spreads replicas over zones, hard for replicated stateful stores', () => {
+    const whenUnsatisfiable = (kind: string, name: string) =>
+      named(objects, kind, name).inputs.spec.template.spec.topologySpreadConstraints.find(
+        (c: any) => c.topologyKey === 'topology.kubernetes.io/zone',
+      ).whenUnsatisfiable;
+    expect(whenUnsatisfiable('StatefulSet', 'cortex-ingester')).toBe('DoNotSchedule');
+    expect(whenUnsatisfiable('StatefulSet', 'cortex-store-gateway')).toBe('DoNotSchedule');
+    expect(whenUnsatisfiable('StatefulSet', 'cortex-alertmanager')).toBe('DoNotSchedule');
+    expect(whenUnsatisfiable('StatefulSet', 'cortex-compactor')).toBe('ScheduleAnyway');
+    expect(whenUnsatisfiable('Deployment', 'cortex-distributor')).toBe('ScheduleAnyway');
+  });
+
+  it('runs every pod as the `cortex` ServiceAccount the pod identity is bound to', () => {
+    const sa = named(objects, 'ServiceAccount', 'cortex');
+    expect(sa.inputs.metadata.namespace).toBe('lookout');
+    for (const w of workloads(run.resources)) expect(w.inputs.spec.template.spec.serviceAccountName).toBe('cortex');
+  });
+
+  it('puts exactly the rendered config in the `cortex` ConfigMap and rolls pods on its checksum', () => {
+    const expected = renderCortexConfig({ ...OPTIONS, storeGatewayReplicationFactor: 3, alertmanagerReplicationFactor: 3 });
+    const cm = named(objects, 'ConfigMap', 'cortex');
+    expect(cm.inputs.data['cortex.yaml']).toBe(expected);
+    expect(cm.inputs.data['alertmanager-fallback.yaml']).toBe(renderAlertmanagerFallbackConfig());
+    expect(run.outputs.config).toBe(expected);
+    const checksum = configChecksum(expected, renderAlertmanagerFallbackConfig());
+    for (const w of workloads(run.resources)) {
+      expect(w.inputs.spec.template.metadata.annotations['checksum/config'], w.name).toBe(checksum);
+    }
+  });
+
+  it('puts the tenants’ limits in the `cortex-runtime` ConfigMap', () => {
+    const cm = named(objects, 'ConfigMap', 'cortex-runtime');
+    expect(cm.inputs.data['runtime.yaml']).toBe(renderRuntimeConfig(TENANTS));
+    expect(run.outputs.runtimeConfig).toBe(renderRuntimeConfig(TENANTS));
+  });
+
+  it('changes only the runtime ConfigMap when tenant limits change, so no pod rolls', async () => {
+    const changed = await render(
+      storeArgs({ tenants: [...TENANTS, { id: 'globex', samplesPerSecond: 5_000, activeSeries: 50_000, retentionDays: 7 }] }),
+    );
+    const byKey = (rs: MockedResource[]) => new Map(rs.map((r) => [`${r.type}::${r.name}`, JSON.stringify(r.inputs)]));
+    const before = byKey(run.resources);
+    const after = byKey(changed.resources);
+    expect([...after.keys()].sort()).toEqual([...before.keys()].sort());
+    const differing = [...after.keys()].filter((k) => after.get(k) !== before.get(k));
+    expect(differing).toEqual(['kubernetes:core/v1:ConfigMap::cortex-runtime']);
+  });
+
+  it('exposes a Service per workload, the query-frontend headless Service and the gossip Service', () => {
+    const services = objects.filter((r) => kindOf(r) === 'Service').map((r) => r.inputs.metadata.name).sort();
+    expect(services).toEqual(
+      [
+        'cortex-alertmanager',
+        'cortex-compactor',
+        'cortex-distributor',
+        'cortex-gossip',
+        'cortex-ingester',
+        'cortex-querier',
+        'cortex-query-frontend',
+        'cortex-query-frontend-headless',
+        'cortex-ruler',
+        'cortex-store-gateway',
+      ].sort(),
+    );
+    const gossip = named(objects, 'Service', 'cortex-gossip');
+    expect(gossip.inputs.spec).toMatchObject({ clusterIP: 'None', publishNotReadyAddresses: true });
+    expect(gossip.inputs.spec.ports).toEqual([expect.objectContaining({ port: 7946 })]);
+    // Every Cortex pod carries the gossip label the Service selects.
+    for (const w of workloads(run.resources)) {
+      expect(w.inputs.spec.template.metadata.labels['lookout.dev/gossip-ring']).toBe('cortex');
+    }
+    // Query-frontends turn ready only once queriers connect, which needs their addresses first.
+    expect(named(objects, 'Service', 'cortex-query-frontend-headless').inputs.spec).toMatchObject({
+      clusterIP: 'None',
+      publishNotReadyAddresses: true,
+      selector: named(objects, 'Service', 'cortex-query-frontend').inputs.spec.selector,
+    });
+    for (const name of ['cortex-distributor', 'cortex-query-frontend', 'cortex-ruler', 'cortex-alertmanager']) {
+      expect(named(objects, 'Service', name).inputs.spec.ports).toContainEqual(expect.objectContaining({ name: 'http', port: 8080 }));
+    }
+  });
+
+  it('outputs the in-cluster base URLs of the APIs', () => {
+    expect(run.outputs).toMatchObject({
+      distributorUrl: 'http://cortex-distributor.lookout.svc.cluster.local:8080',
+      queryFrontendUrl: 'http://cortex-query-frontend.lookout.svc.cluster.local:8080',
+      rulerUrl: 'http://cortex-ruler.lookout.svc.cluster.local:8080',
+      alertmanagerUrl: 'http://cortex-alertmanager.lookout.svc.cluster.local:8080',
+    });
+  });
+
+  it('registers 30 resources, whatever the number of tenants', () => {
+    const counts: Record<string, number> = {};
+    for (const r of run.resources.filter((r) => r.type !== 'pulumi:providers:kubernetes')) counts[r.type] = (counts[r.type] ?? 0) + 1;
+    expect(counts).toEqual({
+      'lookout:k8s:MetricsStore': 1,
+      'kubernetes:core/v1:ServiceAccount': 1,
+      'kubernetes:core/v1:ConfigMap': 2,
+      'kubernetes:core/v1:Service': 10,
+      'kubernetes:apps/v1:Deployment': 4,
+      'kubernetes:apps/v1:StatefulSet': 4,
+      'kubernetes:policy/v1:PodDisruptionBudget': 8,
+    });
+    expect(Object.values(counts).reduce((a, b) => a + b, 0)).toBe(30);
+    // Every object goes through the explicit provider and sits under the component.
+    for (const r of objects) {
+      expect(r.provider, r.name).toMatch(/pulumi:providers:kubernetes::k8s/);
+      expect(r.parentType, r.name).toBe('lookout:k8s:MetricsStore');
+    }
+  });
+
+  it.each([
+    [{ sizing: { ...bundle.sizing.cortex, ingester: { ...bundle.sizing.cortex.ingester, replicas: 2 } } }, /sizing.ingester.replicas must be at least 3/],
+    [{ sizing: { ...bundle.sizing.cortex, compactor: { replicas: 1, resources: bundle.sizing.cortex.compactor.resources } } }, /sizing.compactor.storage is required/],
+    [{ storageClassName: '' }, /storageClassName is required/],
+    [{ rulesBucket: OPTIONS.blocksBucket }, /rulesBucket must differ from blocksBucket/],
+    [{ tenants: [TENANTS[0]!, TENANTS[0]!] }, /tenant "system" is listed twice/],
+  ])('refuses bad arguments before registering anything (%#)', (override, message) => {
+    expect(() => new MetricsStore('bad', storeArgs(override as Partial<MetricsStoreArgs>))).toThrow(message);
+  });
+});

@@ -1,0 +1,38 @@
+/**
+ * Shared fixtures: config options for an instance in eu-west-1, and the leaf field paths of a
+ * generated config (the unit the checked-field list is written in).
+ */
+import { readFileSync } from 'node:fs';
+import type { CortexConfigOptions } from '../src/config.js';
+
+export const OPTIONS: CortexConfigOptions = {
+  namespace: 'lookout',
+  region: 'eu-west-1',
+  blocksBucket: 'lookout-prod-metrics-1a2b3c4d',
+  rulesBucket: 'lookout-prod-rules-1a2b3c4d',
+  alertmanagerExternalUrl: 'https://system.obs.example.com/alertmanager',
+};
+
+export interface CheckedFields {
+  sources: Record<string, string>;
+  configFields: Record<string, string>;
+  limitsFields: Record<string, string>;
+}
+
+export const CHECKED_FIELDS = JSON.parse(
+  readFileSync(new URL('./data/cortex-config-fields.json', import.meta.url), 'utf8'),
+) as CheckedFields;
+
+/** `a.b.c` for every scalar or scalar list in a config object. */
+export function leafPaths(value: unknown, prefix = ''): string[] {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return [prefix];
+  return Object.entries(value as Record<string, unknown>).flatMap(([k, v]) => leafPaths(v, prefix ? `${prefix}.${k}` : k));
+}
+
+/** Paths of every object that has a `kvstore` key: the rings. */
+export function ringPaths(value: unknown, prefix = ''): string[] {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return [];
+  const entries = Object.entries(value as Record<string, unknown>);
+  const here = entries.some(([k]) => k === 'kvstore') ? [prefix] : [];
+  return [...here, ...entries.flatMap(([k, v]) => ringPaths(v, prefix ? `${prefix}.${k}` : k))];
+}
