@@ -1,0 +1,395 @@
+/**
+ * One tenant: its namespace, its Grafana pinned to the tenant's data, a generated admin
+ * password, its API tokens, and its entry in the gateway. Everything a tenant owns lives in
+ * its own stack, so adding or removing a tenant never touches another tenant or the platform.
+ */
+import * as k8s from '@pulumi/kubernetes';
+import * as pulumi from '@pulumi/pulumi';
+import {
+  checksumOf,
+  imageString,
+  labels,
+  resources,
+  restrictedContainerSecurityContext,
+  restrictedPodSecurityContext,
+  selectorLabels,
+  type ImageRef,
+  type WorkloadSizing,
+} from '@lookout/kube';
+import { tenantDashboardFiles } from './dashboards.js';
+import { gatewayEntry } from './gateway-entry.js';
+import {
+  DASHBOARD_PROVIDERS_KEY,
+  GRAFANA_PATHS,
+  GRAFANA_PORT,
+  GRAFANA_SECRET_KEYS,
+  GRAFANA_UID,
+  grafanaEnv,
+  renderDashboardProviders,
+  renderDatasources,
+  type OidcSettings,
+} from './grafana-config.js';
+import { grafanaNetworkPolicySpec } from './network-policy.js';
+import { TOKEN_RANDOM_LENGTH, formatToken, grafanaCredentialsResourceName, randomSecret, tenantToken, userTokenResourceName } from './tokens.js';
+
+/** A DNS label that leaves room for the `tenant-` namespace prefix. */
+const TENANT_NAME = /^[a-z]([a-z0-9-]{0,54}[a-z0-9])?$/;
+const TOKEN_NAME = /^[a-z]([a-z0-9-]{0,38}[a-z0-9])?$/;
+
+export const ADMIN_PASSWORD_LENGTH = 32;
+
+/** OIDC login for the tenant's Grafana (Grafana generic OAuth). */
+export interface TenantOidcArgs extends OidcSettings {
+  /** The client secret, read by the caller from the environment variable the config names. Kept secret. */
+  clientSecret: pulumi.Input<string>;
+}
+
+export interface TenantGrafanaArgs {
+  image: ImageRef;
+  /** Replicas must be 1: Grafana keeps its users and dashboards in sqlite on one ReadWriteOnce volume. */
+  sizing: WorkloadSizing;
+  /** StorageClass of Grafana's volume; the cluster default when omitted. */
+  storageClassName?: string;
+  oidc?: TenantOidcArgs;
+  /** Extra dashboards, file name → JSON, provisioned next to the tenant dashboards. */
+  dashboards?: Record<string, string>;
+}
+
+export interface TenantGatewayArgs {
+  /** Base URL of the gateway's internal listener, e.g. `http://gateway-internal.lookout.svc.cluster.local:8080`. */
+  internalUrl: string;
+  /** The shared Secret of tenant entries the gateway mounts (`gateway-tenants`). */
+  tenantsSecretName: string;
+  /**
+   * Labels of the gateway's pods, for the network policy. Default: the selector labels of the
+   * @lookout/gateway Deployment.
+   */
+  podSelector?: Record<string, string>;
+  /**
+   * The port the gateway's pods serve the internal listener on, for the network policy (which
+   * applies after the Service's translation). Default: the port of `internalUrl`, as the
+   * `gateway-internal` Service maps 8080 to container port 8080.
+   */
+  internalPodPort?: number;
+}
+
+export interface TenantArgs {
+  /** Tenant name: a DNS label. Its host is `<name>.<domain>`, its namespace `tenant-<name>`. */
+  tenant: string;
+  domain: string;
+  /** Names of the tenant's API tokens. Removing a name revokes that token. */
+  tokens: string[];
+  /** The platform's own tenant: same shape, may have no user tokens. */
+  system?: boolean;
+  grafana: TenantGrafanaArgs;
+  /** Namespace of the platform components (the gateway lives there). */
+  platformNamespace: string;
+  gateway: TenantGatewayArgs;
+}
+
+export const GRAFANA_NAME = 'grafana';
+const GRAFANA_SELECTOR = selectorLabels('grafana', 'grafana');
+/** The selector of the @lookout/gateway Deployment's pods. */
+const DEFAULT_GATEWAY_POD_SELECTOR = selectorLabels('gateway', 'gateway');
+
+/** The labels of the `restricted` Pod Security Standard, enforced on the tenant's namespace. */
+export const POD_SECURITY_LABELS = {
+  'pod-security.kubernetes.io/enforce': 'restricted',
+  'pod-security.kubernetes.io/enforce-version': 'latest',
+  'pod-security.kubernetes.io/audit': 'restricted',
+  'pod-security.kubernetes.io/warn': 'restricted',
+};
+
+export function tenantNamespaceName(tenant: string): string {
+  return `tenant-${tenant}`;
+}
+
+export function tenantGrafanaUrl(tenant: string, domain: string): string {
+  return `https://${tenant}.${domain}/`;
+}
+
+function internalPort(url: URL): number {
+  if (url.port) return Number(url.port);
+  return url.protocol === 'https:' ? 443 : 80;
+}
+
+/** Checks the arguments before anything is registered; throws a plain Error naming the argument. */
+export function validateTenantArgs(args: TenantArgs): { gatewayUrl: URL } {
+  const fail = (arg: string, why: string): never => {
+    throw new Error(`Tenant ${JSON.stringify(args.tenant)}: ${arg} ${why}`);
+  };
+  if (!TENANT_NAME.test(args.tenant)) {
+    fail('tenant', 'must be a DNS label of at most 56 characters: lowercase letters, digits and inner hyphens, starting with a letter');
+  }
+  if (args.tenant === 'system' && !args.system) fail('tenant', 'is reserved for the platform’s own tenant (pass system: true)');
+  if (!/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/.test(args.domain)) fail('domain', `must be a lowercase domain name, got ${JSON.stringify(args.domain)}`);
+  const seen = new Set<string>();
+  for (const name of args.tokens) {
+    if (!TOKEN_NAME.test(name)) fail('tokens', `has ${JSON.stringify(name)}: token names are lowercase letters, digits and inner hyphens`);
+    if (seen.has(name)) fail('tokens', `has ${JSON.stringify(name)} twice`);
+    seen.add(name);
+  }
+  if (args.tokens.length === 0 && !args.system) fail('tokens', 'must name at least one token');
+  if (args.grafana.sizing.replicas !== 1) {
+    fail('grafana.sizing.replicas', `must be 1 (Grafana keeps its state in sqlite on a ReadWriteOnce volume), got ${args.grafana.sizing.replicas}`);
+  }
+  let gatewayUrl: URL | undefined;
+  try {
+    gatewayUrl = new URL(args.gateway.internalUrl);
+  } catch {
+    fail('gateway.internalUrl', `is not a URL: ${JSON.stringify(args.gateway.internalUrl)}`);
+  }
+  if (gatewayUrl!.protocol !== 'http:' && gatewayUrl!.protocol !== 'https:') fail('gateway.internalUrl', 'must be an http(s) URL');
+  return { gatewayUrl: gatewayUrl! };
+}
+
+const base64 = (text: string) => Buffer.from(text, 'utf8').toString('base64');
+
+export class Tenant extends pulumi.ComponentResource {
+  /** `tenant-<name>`. */
+  readonly namespace: pulumi.Output<string>;
+  /** Token name → token, for the names in `tokens` (the internal Grafana token is not here). Secret. */
+  readonly tokens: pulumi.Output<Record<string, string>>;
+  /** Password of Grafana's `admin` user. Secret. */
+  readonly adminPassword: pulumi.Output<string>;
+  /** `https://<tenant>.<domain>/`. */
+  readonly grafanaUrl: pulumi.Output<string>;
+
+  constructor(name: string, args: TenantArgs, opts: pulumi.ComponentResourceOptions = {}) {
+    // Checked first, so bad arguments register nothing, not even the component.
+    const { gatewayUrl } = validateTenantArgs(args);
+    super('lookout:k8s:Tenant', name, {}, opts);
+    const tenant = args.tenant;
+    const child = { parent: this };
+    const version = args.grafana.image.tag;
+    const grafanaLabels = labels('grafana', 'grafana', version);
+
+    const ns = new k8s.core.v1.Namespace(
+      `${name}-namespace`,
+      {
+        metadata: {
+          name: tenantNamespaceName(tenant),
+          labels: {
+            ...POD_SECURITY_LABELS,
+            'app.kubernetes.io/part-of': 'lookout',
+            'app.kubernetes.io/managed-by': 'pulumi',
+            'lookout.dev/tenant': tenant,
+            ...(args.system ? { 'lookout.dev/system': 'true' } : {}),
+          },
+        },
+      },
+      child,
+    );
+    const namespace = ns.metadata.name;
+
+    const userTokens = args.tokens.map((tokenName) => ({
+      tokenName,
+      ...tenantToken(tenant, userTokenResourceName(name, tokenName), child),
+    }));
+    // Grafana's own token: users never see it, so revoking any user token never breaks Grafana.
+    // Grafana's two credentials (its datasource token and its admin password) come from one
+    // random resource, split in two independent halves: they are created, kept and rotated
+    // together, and one resource fewer keeps a tenant stack within its 15-resource budget.
+    const grafanaSecret = randomSecret(grafanaCredentialsResourceName(name), TOKEN_RANDOM_LENGTH + ADMIN_PASSWORD_LENGTH, child);
+    const internal = {
+      resource: grafanaSecret,
+      token: pulumi.secret(grafanaSecret.result.apply((r) => formatToken(tenant, r.slice(0, TOKEN_RANDOM_LENGTH)))),
+    };
+    const adminPassword = pulumi.secret(grafanaSecret.result.apply((r) => r.slice(TOKEN_RANDOM_LENGTH)));
+
+    gatewayEntry(
+      `${name}-gateway-entry`,
+      {
+        tenant,
+        tokens: [...userTokens.map((t) => t.token), internal.token],
+        namespace: args.platformNamespace,
+        secretName: args.gateway.tenantsSecretName,
+      },
+      child,
+    );
+
+    const datasources = pulumi.secret(
+      internal.token.apply((token) => renderDatasources({ gatewayUrl: gatewayUrl.toString(), token })),
+    );
+    const oidcClientSecret = args.grafana.oidc ? pulumi.secret(args.grafana.oidc.clientSecret) : undefined;
+    const secretData: Record<string, pulumi.Input<string>> = {
+      [GRAFANA_SECRET_KEYS.adminPassword]: adminPassword.apply(base64),
+      [GRAFANA_SECRET_KEYS.datasources]: datasources.apply(base64),
+      ...(oidcClientSecret ? { [GRAFANA_SECRET_KEYS.oidcClientSecret]: oidcClientSecret.apply(base64) } : {}),
+    };
+    // `data`, not `stringData`: with server-side apply a removed `stringData` key would linger.
+    const secret = new k8s.core.v1.Secret(
+      `${name}-grafana-secret`,
+      {
+        metadata: { name: GRAFANA_NAME, namespace, labels: grafanaLabels },
+        type: 'Opaque',
+        data: pulumi.secret(secretData),
+      },
+      child,
+    );
+
+    const providers = renderDashboardProviders();
+    const dashboards = tenantDashboardFiles(tenant, args.grafana.dashboards);
+    const dashboardsConfig = new k8s.core.v1.ConfigMap(
+      `${name}-grafana-dashboards`,
+      {
+        metadata: { name: `${GRAFANA_NAME}-dashboards`, namespace, labels: grafanaLabels },
+        data: { [DASHBOARD_PROVIDERS_KEY]: providers, ...dashboards },
+      },
+      child,
+    );
+
+    const pvcName = `${GRAFANA_NAME}-data`;
+    new k8s.core.v1.PersistentVolumeClaim(
+      `${name}-grafana-data`,
+      {
+        metadata: { name: pvcName, namespace, labels: grafanaLabels },
+        spec: {
+          accessModes: ['ReadWriteOnce'],
+          ...(args.grafana.storageClassName ? { storageClassName: args.grafana.storageClassName } : {}),
+          resources: { requests: { storage: args.grafana.sizing.storage ?? '2Gi' } },
+        },
+      },
+      child,
+    );
+
+    new k8s.apps.v1.Deployment(
+      `${name}-grafana`,
+      {
+        metadata: { name: GRAFANA_NAME, namespace, labels: grafanaLabels },
+        spec: {
+          replicas: 1,
+          // The volume is ReadWriteOnce: the old pod must release it before the new one starts.
+          strategy: { type: 'Recreate' },
+          selector: { matchLabels: GRAFANA_SELECTOR },
+          template: {
+            metadata: {
+              labels: grafanaLabels,
+              // Dashboard files are left out: Grafana rescans them itself, no restart needed.
+              annotations: { 'checksum/config': checksumOf(providers, datasources, oidcClientSecret ?? '') },
+            },
+            spec: {
+              automountServiceAccountToken: false,
+              enableServiceLinks: false,
+              securityContext: restrictedPodSecurityContext(GRAFANA_UID),
+              containers: [
+                {
+                  name: 'grafana',
+                  image: imageString(args.grafana.image),
+                  ports: [{ name: 'http', containerPort: GRAFANA_PORT, protocol: 'TCP' }],
+                  env: grafanaEnv({
+                    rootUrl: tenantGrafanaUrl(tenant, args.domain),
+                    secretName: GRAFANA_NAME,
+                    ...(args.grafana.oidc ? { oidc: args.grafana.oidc } : {}),
+                  }),
+                  resources: resources(args.grafana.sizing.resources),
+                  securityContext: restrictedContainerSecurityContext(true),
+                  startupProbe: {
+                    // The first start runs the database migrations.
+                    httpGet: { path: '/api/health', port: 'http' },
+                    periodSeconds: 5,
+                    failureThreshold: 60,
+                  },
+                  readinessProbe: { httpGet: { path: '/api/health', port: 'http' }, periodSeconds: 10, timeoutSeconds: 3 },
+                  livenessProbe: {
+                    httpGet: { path: '/api/health', port: 'http' },
+                    periodSeconds: 20,
+                    timeoutSeconds: 5,
+                    failureThreshold: 6,
+                  },
+                  volumeMounts: [
+                    { name: 'data', mountPath: GRAFANA_PATHS.data },
+                    { name: 'tmp', mountPath: GRAFANA_PATHS.tmp },
+                    { name: 'logs', mountPath: GRAFANA_PATHS.logs },
+                    { name: 'datasources', mountPath: GRAFANA_PATHS.datasources, readOnly: true },
+                    { name: 'dashboard-providers', mountPath: GRAFANA_PATHS.dashboardProviders, readOnly: true },
+                    { name: 'dashboards', mountPath: GRAFANA_PATHS.dashboards, readOnly: true },
+                  ],
+                },
+              ],
+              volumes: [
+                // By name, not by the claim resource: the claim may wait for its first consumer.
+                { name: 'data', persistentVolumeClaim: { claimName: pvcName } },
+                { name: 'tmp', emptyDir: { sizeLimit: '256Mi' } },
+                { name: 'logs', emptyDir: { sizeLimit: '64Mi' } },
+                {
+                  name: 'datasources',
+                  secret: {
+                    secretName: secret.metadata.name,
+                    items: [{ key: GRAFANA_SECRET_KEYS.datasources, path: GRAFANA_SECRET_KEYS.datasources }],
+                    defaultMode: 0o440,
+                  },
+                },
+                {
+                  name: 'dashboard-providers',
+                  configMap: {
+                    name: dashboardsConfig.metadata.name,
+                    items: [{ key: DASHBOARD_PROVIDERS_KEY, path: DASHBOARD_PROVIDERS_KEY }],
+                  },
+                },
+                // The whole ConfigMap, so adding a dashboard needs no pod restart (Grafana's file
+                // provider reads only the `.json` files and ignores the provider file).
+                { name: 'dashboards', configMap: { name: dashboardsConfig.metadata.name } },
+              ],
+            },
+          },
+        },
+      },
+      child,
+    );
+
+    new k8s.core.v1.Service(
+      `${name}-grafana-service`,
+      {
+        metadata: { name: GRAFANA_NAME, namespace, labels: grafanaLabels },
+        spec: {
+          type: 'ClusterIP',
+          selector: GRAFANA_SELECTOR,
+          ports: [{ name: 'http', port: GRAFANA_PORT, targetPort: 'http', protocol: 'TCP' }],
+        },
+      },
+      child,
+    );
+
+    // Same budget as `disruptionBudget()` of @lookout/kube, whose logical name is the object's
+    // name: that would collide when one program holds several tenants.
+    new k8s.policy.v1.PodDisruptionBudget(
+      `${name}-grafana-pdb`,
+      {
+        metadata: { name: GRAFANA_NAME, namespace, labels: grafanaLabels },
+        spec: { maxUnavailable: 1, selector: { matchLabels: GRAFANA_SELECTOR } },
+      },
+      child,
+    );
+
+    new k8s.networking.v1.NetworkPolicy(
+      `${name}-grafana-network-policy`,
+      {
+        metadata: { name: GRAFANA_NAME, namespace, labels: grafanaLabels },
+        spec: grafanaNetworkPolicySpec({
+          grafanaSelector: GRAFANA_SELECTOR,
+          grafanaPort: GRAFANA_PORT,
+          gatewayNamespace: args.platformNamespace,
+          gatewayPodSelector: args.gateway.podSelector ?? DEFAULT_GATEWAY_POD_SELECTOR,
+          gatewayInternalPort: args.gateway.internalPodPort ?? internalPort(gatewayUrl),
+        }),
+      },
+      child,
+    );
+
+    this.namespace = namespace;
+    this.tokens = pulumi.secret(
+      pulumi.all(userTokens.map((t) => t.token)).apply((values) =>
+        Object.fromEntries(userTokens.map((t, i) => [t.tokenName, values[i]!])),
+      ),
+    );
+    this.adminPassword = adminPassword;
+    this.grafanaUrl = pulumi.output(tenantGrafanaUrl(tenant, args.domain));
+    this.registerOutputs({
+      namespace: this.namespace,
+      tokens: this.tokens,
+      adminPassword: this.adminPassword,
+      grafanaUrl: this.grafanaUrl,
+    });
+  }
+}
