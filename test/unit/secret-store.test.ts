@@ -39,7 +39,7 @@ describe('SecretStore', () => {
   it('refuses a wrong passphrase with a clear error', async () => {
     const { store: s } = store();
     await new SecretStore(s, 'prod', 'right').set('k', 'v');
-    const err = await new SecretStore(s, 'prod', 'wrong').get('k').catch((e: unknown) => e as FailureError);
+    const err = (await new SecretStore(s, 'prod', 'wrong').get('k').catch((e: unknown) => e)) as FailureError;
     expect(err).toBeInstanceOf(FailureError);
     expect(err.message).toBe('the passphrase does not open the secrets of instance "prod"');
   });
