@@ -28,6 +28,8 @@ export interface Plan {
   provider: 'aws' | 'gcp';
   region: string;
   bundle: string;
+  /** Component → pinned image of the bundle. */
+  components: Record<string, string>;
   stacks: PlannedStack[];
   totalResources: number;
   cluster: { name: string; kubernetesVersion: string; apiAllowedCidrs: string[]; nodes: string };
@@ -86,11 +88,69 @@ export async function buildPlan(config: ResolvedConfig): Promise<Plan> {
   const stacks = [summarizeStack(names.infra, 'infra', infra.resources)];
   const allResources = [...infra.resources];
 
+  // The cluster's layers, on the mocked infra outputs: what create installs after the infra.
+  const [{ platformProgram, PLATFORM_PROJECT }, { tenantProgram, TENANT_PROJECT }, { withKubernetesMocks }, { loadBundle }] =
+    await Promise.all([
+      import('../../stacks/platform.js'),
+      import('../../stacks/tenant.js'),
+      import('./k8s-mocks.js'),
+      import('../bundle/manifest.js'),
+    ]);
+  const bundle = loadBundle(config.bundle);
+  const infraOutputs = infra.outputs as unknown as import('../../stacks/infra-aws.js').InfraAwsOutputs;
+  const behaviour = withKubernetesMocks(aws.region, createAwsMockBehaviour({ region: aws.region, accountId: PLAN_ACCOUNT_ID }));
+  const cluster = {
+    clusterName: infraOutputs.clusterName,
+    endpoint: infraOutputs.clusterEndpoint,
+    certificateAuthorityData: 'UExBTg==',
+    region: aws.region,
+  };
+  const platform = await runProgramUnderMocks(
+    platformProgram({
+      instance: config.name,
+      config,
+      bundle,
+      cluster,
+      storage: {
+        region: aws.region,
+        metricsBucket: infraOutputs.buckets.metrics,
+        logsBucket: infraOutputs.buckets.logs,
+        rulesBucket: infraOutputs.buckets.rules,
+      },
+      dns: { zoneId: infraOutputs.zoneId },
+      // The offline plan never sees real key material.
+      tls: { certificatePem: 'plan: certificate issued during create', privateKeyPem: 'plan: key generated during create' },
+      metricsStoreRoleArn: infraOutputs.roleArns.metricsStore,
+    }),
+    { project: PLATFORM_PROJECT, stack: names.platform, behaviour },
+  );
+  stacks.push(summarizeStack(names.platform, 'platform', platform.resources));
+  allResources.push(...platform.resources);
+
+  for (const tenant of ['system' as const, ...config.tenants]) {
+    const tenantName = tenant === 'system' ? 'system' : tenant.name;
+    const run = await runProgramUnderMocks(
+      tenantProgram({
+        instance: config.name,
+        tenant,
+        domain: config.dns.domain,
+        bundle,
+        cluster,
+        gateway: { internalUrl: platform.outputs.gatewayInternalUrl, tenantsSecretName: platform.outputs.tenantsSecretName },
+        ...(tenant !== 'system' && tenant.grafana.oidc ? { oidcClientSecret: `plan: read from $${tenant.grafana.oidc.clientSecretEnv}` } : {}),
+      }),
+      { project: TENANT_PROJECT, stack: names.tenant(tenantName), behaviour },
+    );
+    stacks.push(summarizeStack(names.tenant(tenantName), 'tenant', run.resources, tenantName));
+    allResources.push(...run.resources);
+  }
+
   return {
     instance: config.name,
     provider: config.provider,
     region: aws.region,
     bundle: config.bundle,
+    components: Object.fromEntries(Object.entries(bundle.components).map(([k, c]) => [k, `${c.image.repository}:${c.image.tag}`])),
     stacks,
     totalResources: stacks.reduce((n, s) => n + s.resourceCount, 0),
     cluster: {

@@ -1,0 +1,96 @@
+/**
+ * One tenant stack per tenant: its namespace, Grafana, tokens and gateway entry. Adding or
+ * removing a tenant creates or destroys only its own stack.
+ */
+import * as k8s from '@pulumi/kubernetes';
+import * as pulumi from '@pulumi/pulumi';
+import { componentDashboards } from '@lookout/self-monitoring';
+import { Tenant } from '@lookout/tenant';
+import type { BundleManifest } from '../src/bundle/manifest.js';
+import type { TenantConfig } from '../src/config/schema.js';
+import { PLATFORM_NAMESPACE, RESERVED_TENANTS } from '../src/naming.js';
+import { providerKubeconfig, type ClusterAccess } from '../src/k8s/provider-kubeconfig.js';
+import { STORAGE_CLASS } from './platform.js';
+
+export const TENANT_PROJECT = 'lookout-tenant';
+
+/** The token the platform itself uses for the system tenant (alert rules, verification). */
+export const SYSTEM_TOKEN_NAME = 'platform';
+
+export interface TenantStackArgs {
+  instance: string;
+  /** A tenant from the config, or `system` for the platform's own tenant. */
+  tenant: Pick<TenantConfig, 'name' | 'tokens' | 'grafana'> | 'system';
+  domain: string;
+  bundle: BundleManifest;
+  cluster: ClusterAccess;
+  kubeconfig?: string;
+  gateway: { internalUrl: string; tenantsSecretName: string };
+  /** The OIDC client secret, read by the CLI from the environment variable the config names. */
+  oidcClientSecret?: string;
+}
+
+export interface TenantStackOutputs {
+  tenant: string;
+  namespace: pulumi.Output<string>;
+  grafanaUrl: pulumi.Output<string>;
+  /** Secret: token name → token. */
+  tokens: pulumi.Output<Record<string, string>>;
+  /** Secret. */
+  grafanaAdminPassword: pulumi.Output<string>;
+}
+
+export function tenantProgram(args: TenantStackArgs): () => Promise<TenantStackOutputs> {
+  return async () => {
+    const system = args.tenant === 'system';
+    const name = system ? RESERVED_TENANTS[0] : (args.tenant as Exclude<TenantStackArgs['tenant'], 'system'>).name;
+    const config = system ? undefined : (args.tenant as Exclude<TenantStackArgs['tenant'], 'system'>);
+    const provider = new k8s.Provider('k8s', {
+      kubeconfig: pulumi.secret(args.kubeconfig ?? providerKubeconfig(args.cluster)),
+      enableServerSideApply: true,
+    });
+    const oidc = config?.grafana.oidc;
+    if (oidc && args.oidcClientSecret === undefined) {
+      throw new Error(`tenant ${name}: OIDC is configured but no client secret was given`);
+    }
+    const tenant = new Tenant(
+      name,
+      {
+        tenant: name,
+        domain: args.domain,
+        tokens: system ? [SYSTEM_TOKEN_NAME] : config!.tokens,
+        system,
+        grafana: {
+          image: args.bundle.components.grafana.image,
+          sizing: args.bundle.sizing.grafana,
+          storageClassName: STORAGE_CLASS,
+          ...(system ? { dashboards: componentDashboards() } : {}),
+          ...(oidc
+            ? {
+                oidc: {
+                  authUrl: oidc.authUrl,
+                  tokenUrl: oidc.tokenUrl,
+                  apiUrl: oidc.apiUrl,
+                  clientId: oidc.clientId,
+                  scopes: oidc.scopes,
+                  allowedDomains: oidc.allowedDomains,
+                  ...(oidc.roleAttributePath ? { roleAttributePath: oidc.roleAttributePath } : {}),
+                  clientSecret: pulumi.secret(args.oidcClientSecret!),
+                },
+              }
+            : {}),
+        },
+        platformNamespace: PLATFORM_NAMESPACE,
+        gateway: args.gateway,
+      },
+      { provider },
+    );
+    return {
+      tenant: name,
+      namespace: tenant.namespace,
+      grafanaUrl: tenant.grafanaUrl,
+      tokens: tenant.tokens,
+      grafanaAdminPassword: tenant.adminPassword,
+    };
+  };
+}

@@ -1,0 +1,131 @@
+/**
+ * The platform and tenant stacks, run as `plan` runs them (the real programs under mocks, on
+ * the example configs): every Kubernetes object valid against the OpenAPI schemas, the
+ * workload rules, the resource budgets, and that adding a tenant touches nothing but its own
+ * stack and the platform's per-tenant limits.
+ */
+import { describe, expect, it } from 'vitest';
+import { defaultUpstreams } from '@lookout/gateway';
+import { loadConfig, type ResolvedConfig } from '../../src/config/load.js';
+import { buildPlan } from '../../src/plan/plan.js';
+import { createAwsMockBehaviour } from '../../src/plan/aws-mocks.js';
+import { withKubernetesMocks } from '../../src/plan/k8s-mocks.js';
+import { runProgramUnderMocks, type MockedResource } from '../../src/plan/mock-runtime.js';
+import { loadBundle } from '../../src/bundle/manifest.js';
+import { platformProgram, PLATFORM_PROJECT } from '../../stacks/platform.js';
+import { tenantProgram, TENANT_PROJECT } from '../../stacks/tenant.js';
+import {
+  containersWithoutResources,
+  servingWorkloadsWithoutPdb,
+  unexpectedPrivilegedContainers,
+  validateKubernetesObjects,
+  kubernetesObjects,
+} from '../support/kubernetes.js';
+
+const root = new URL('../..', import.meta.url).pathname;
+const cluster = { clusterName: 'lookout-prod', endpoint: 'https://example.eks.amazonaws.com', certificateAuthorityData: 'Q0E=', region: 'eu-west-1' };
+const behaviour = withKubernetesMocks('eu-west-1', createAwsMockBehaviour({ region: 'eu-west-1', accountId: '123456789012' }));
+
+async function platformRun(config: ResolvedConfig) {
+  return runProgramUnderMocks(
+    platformProgram({
+      instance: config.name,
+      config,
+      bundle: loadBundle(config.bundle),
+      cluster,
+      storage: { region: 'eu-west-1', metricsBucket: 'lookout-prod-metrics-0123abcd', logsBucket: 'lookout-prod-logs-0123abcd', rulesBucket: 'lookout-prod-rules-0123abcd' },
+      dns: { zoneId: 'Z1' },
+      tls: { certificatePem: 'CERT', privateKeyPem: 'KEY' },
+      metricsStoreRoleArn: 'arn:aws:iam::123456789012:role/lookout-prod-metrics-store',
+    }),
+    { project: PLATFORM_PROJECT, stack: `${config.name}-platform`, behaviour },
+  );
+}
+
+async function tenantRun(config: ResolvedConfig, tenant: ResolvedConfig['tenants'][number] | 'system') {
+  return runProgramUnderMocks(
+    tenantProgram({
+      instance: config.name,
+      tenant,
+      domain: config.dns.domain,
+      bundle: loadBundle(config.bundle),
+      cluster,
+      gateway: { internalUrl: 'http://gateway-internal.lookout.svc.cluster.local:8080', tenantsSecretName: 'gateway-tenants' },
+    }),
+    { project: TENANT_PROJECT, stack: `${config.name}-tenant-${tenant === 'system' ? 'system' : tenant.name}`, behaviour },
+  );
+}
+
+function byUrn(resources: readonly MockedResource[]): Map<string, string> {
+  return new Map(resources.map((r) => [r.urn, JSON.stringify(r.inputs)]));
+}
+
+describe.each([
+  ['examples/aws.yaml', 'prod'],
+  ['examples/aws-small.yaml', 'demo'],
+])('cluster layers of %s', (file, name) => {
+  it('render only valid Kubernetes objects that follow the workload rules', async () => {
+    const config = await loadConfig(`${root}${file}`, { provider: 'aws', name });
+    const plan = await buildPlan(config);
+    expect(plan.stacks.map((s) => s.layer)).toEqual(['infra', 'platform', ...Array(config.tenants.length + 1).fill('tenant')]);
+    const platform = await platformRun(config);
+    const tenants = await Promise.all(['system' as const, ...config.tenants].map((t) => tenantRun(config, t)));
+    const all = [...platform.resources, ...tenants.flatMap((t) => t.resources)];
+    // The checks see a real number of objects: a regression that renders nothing fails here.
+    expect(kubernetesObjects(all).length).toBeGreaterThan(60);
+    expect(validateKubernetesObjects(all)).toEqual([]);
+    expect(containersWithoutResources(all)).toEqual([]);
+    expect(unexpectedPrivilegedContainers(all)).toEqual([]);
+    expect(servingWorkloadsWithoutPdb(all)).toEqual([]);
+  });
+});
+
+describe('resource budgets', () => {
+  it('keep the platform stack within 150 resources and a one-token tenant within 15 state entries', async () => {
+    const config = await loadConfig(`${root}examples/aws.yaml`, { provider: 'aws', name: 'prod' });
+    const platform = await platformRun(config);
+    expect(platform.resources.length).toBeLessThanOrEqual(150);
+    const oneToken = await tenantRun(config, { ...config.tenants[0]!, tokens: ['default'] });
+    // The state also holds the stack itself and the default random provider.
+    expect(oneToken.resources.length + 2).toBeLessThanOrEqual(15);
+    const threeTokens = await tenantRun(config, { ...config.tenants[0]!, tokens: ['a', 'b', 'c'] });
+    expect(threeTokens.resources.length - oneToken.resources.length).toBe(2);
+  });
+});
+
+describe('adding a tenant', () => {
+  it('changes only the limits ConfigMaps in the platform stack and no other tenant stack', async () => {
+    const base = await loadConfig(`${root}examples/aws.yaml`, { provider: 'aws', name: 'prod' });
+    const added: ResolvedConfig = { ...base, tenants: [...base.tenants, { ...base.tenants[1]!, name: 'newcomer' }] };
+    const afterRun = await platformRun(added);
+    const [before, after] = [byUrn((await platformRun(base)).resources), byUrn(afterRun.resources)];
+    expect([...after.keys()].sort()).toEqual([...before.keys()].sort());
+    const changed = afterRun.resources.filter((r) => after.get(r.urn) !== before.get(r.urn));
+    expect(changed.map((r) => `${r.type} ${r.inputs.metadata?.name}`).sort()).toEqual([
+      'kubernetes:core/v1:ConfigMap cortex-runtime',
+      'kubernetes:core/v1:ConfigMap loki-runtime',
+    ]);
+    for (const tenant of base.tenants) {
+      // A tenant's stack depends on its own config only.
+      const a = byUrn((await tenantRun(base, tenant)).resources);
+      const b = byUrn((await tenantRun(added, tenant)).resources);
+      expect(b).toEqual(a);
+    }
+  });
+});
+
+describe('the gateway and the stores', () => {
+  it('agree on every upstream address', async () => {
+    const { MetricsStore } = await import('@lookout/metrics-store');
+    const config = await loadConfig(`${root}examples/aws.yaml`, { provider: 'aws', name: 'prod' });
+    const platform = await platformRun(config);
+    const upstreams = defaultUpstreams('lookout');
+    const services = platform.resources
+      .filter((r) => r.type === 'kubernetes:core/v1:Service')
+      .map((r) => `http://${r.inputs.metadata.name}.${r.inputs.metadata.namespace}.svc.cluster.local:${r.inputs.spec.ports[0].port}`);
+    for (const key of ['distributor', 'queryFrontend', 'ruler', 'alertmanager', 'lokiWrite', 'lokiRead', 'lokiBackend'] as const) {
+      expect(services, key).toContain(upstreams[key]);
+    }
+    expect(MetricsStore).toBeDefined();
+  });
+});
