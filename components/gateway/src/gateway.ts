@@ -1,0 +1,332 @@
+/**
+ * The multi-tenant gateway: nginx Deployment (2+ replicas, spread over zones) with a reload
+ * sidecar, behind one LoadBalancer Service (TLS, port 443) and one ClusterIP Service (plain
+ * HTTP, port 8080, for in-cluster clients), its generated nginx.conf, the TLS Secret and the
+ * shared `gateway-tenants` Secret the tenant stacks patch.
+ */
+import * as k8s from '@pulumi/kubernetes';
+import * as pulumi from '@pulumi/pulumi';
+import {
+  configChecksum,
+  disruptionBudget,
+  imageString,
+  labels,
+  resources,
+  restrictedContainerSecurityContext,
+  restrictedPodSecurityContext,
+  selectorLabels,
+  serviceHost,
+  zoneSpread,
+  type ImageRef,
+  type ResourceSpec,
+  type WorkloadSizing,
+} from '@lookout/kube';
+import { gatewayStartScript, gracefulStopScript, heartbeatProbeScript, reloadLoopScript } from './container-scripts.js';
+import { DEFAULT_GATEWAY_LIMITS, renderGatewayConfig, type GatewayConfigOptions, type GatewayLimits } from './nginx-config.js';
+import { HEALTH_PATH, TENANT_PLACEHOLDER, type GatewayUpstreams } from './routes.js';
+
+/** Physical names other components and stacks rely on (see the issue's Services table). */
+export const GATEWAY_NAMES = {
+  deployment: 'gateway',
+  publicService: 'gateway',
+  internalService: 'gateway-internal',
+  configMap: 'gateway-config',
+  tlsSecret: 'gateway-tls',
+  tenantsSecret: 'gateway-tenants',
+} as const;
+
+export const GATEWAY_PORTS = {
+  /** Container port of the TLS listener; the public Service maps 443 to it. */
+  https: 8443,
+  /** Container and Service port of the internal listener. */
+  http: 8080,
+  publicService: 443,
+} as const;
+
+/** Where things are inside the nginx container. */
+export const GATEWAY_CONTAINER_PATHS = {
+  configDir: '/etc/lookout/nginx',
+  configFile: '/etc/lookout/nginx/nginx.conf',
+  tenantsDir: '/etc/lookout/tenants',
+  tlsDir: '/etc/lookout/tls',
+  /** emptyDir shared by both containers: pid file, resolver include, temp files, heartbeat. */
+  runDir: '/tmp',
+  pidFile: '/tmp/nginx.pid',
+  resolverInclude: '/tmp/resolver.conf',
+  tempDir: '/tmp',
+  heartbeat: '/tmp/reloader-heartbeat',
+  /** The image's default temp path; mounted writable although the config moves every temp path. */
+  cacheDir: '/var/cache/nginx',
+} as const;
+
+/** The image runs nginx as this user (nginxinc/nginx-unprivileged). */
+export const NGINX_UID = 101;
+
+export const RELOADER_RESOURCES: ResourceSpec = {
+  requests: { cpu: '10m', memory: '16Mi' },
+  limits: { memory: '32Mi' },
+};
+
+const RELOAD_INTERVAL_SECONDS = 5;
+
+export interface GatewayServiceOptions {
+  /** Cloud load balancer annotations, e.g. the AWS load balancer controller's NLB ones. */
+  annotations?: Record<string, pulumi.Input<string>>;
+  /** `Local` keeps client source IPs (and the rate-limit and access-log addresses honest). */
+  externalTrafficPolicy?: 'Cluster' | 'Local';
+  loadBalancerClass?: string;
+  loadBalancerSourceRanges?: string[];
+}
+
+export interface GatewayArgs {
+  /** The platform namespace; the default upstreams are the Services in it. */
+  namespace: string;
+  /** Tenant hosts are `<tenant>.<domain>`. */
+  domain: string;
+  image: ImageRef;
+  /** Replicas (at least 2 are always run) and the nginx container's resources. */
+  sizing: WorkloadSizing;
+  /** The instance's (wildcard) certificate chain and key, PEM; pass them as Pulumi secrets. */
+  tls: { certificate: pulumi.Input<string>; privateKey: pulumi.Input<string> };
+  service?: GatewayServiceOptions;
+  /** Overrides of the default upstreams (the Services of the issue's contract). */
+  upstreams?: Partial<GatewayUpstreams>;
+  limits?: Partial<GatewayLimits>;
+  /** nginx workers per pod; default 2 (nginx 1.28 does not read the CPU limit). */
+  workerProcesses?: number;
+}
+
+/** The Services of the platform contract, in `namespace`. */
+export function defaultUpstreams(namespace: string): GatewayUpstreams {
+  const url = (service: string, port: number) => `http://${serviceHost(service, namespace)}:${port}`;
+  return {
+    distributor: url('cortex-distributor', 8080),
+    queryFrontend: url('cortex-query-frontend', 8080),
+    ruler: url('cortex-ruler', 8080),
+    alertmanager: url('cortex-alertmanager', 8080),
+    lokiWrite: url('loki-write', 3100),
+    lokiRead: url('loki-read', 3100),
+    lokiBackend: url('loki-backend', 3100),
+    grafana: `http://${serviceHost('grafana', `tenant-${TENANT_PLACEHOLDER}`)}:3000`,
+  };
+}
+
+/** The nginx config options the component renders, exported so tests can render the same. */
+export function gatewayConfigOptions(args: Pick<GatewayArgs, 'namespace' | 'domain' | 'upstreams' | 'limits' | 'workerProcesses'>): GatewayConfigOptions {
+  const p = GATEWAY_CONTAINER_PATHS;
+  return {
+    domain: args.domain,
+    public: { address: '0.0.0.0', port: GATEWAY_PORTS.https, tls: { certificatePath: `${p.tlsDir}/tls.crt`, keyPath: `${p.tlsDir}/tls.key` } },
+    internal: { address: '0.0.0.0', port: GATEWAY_PORTS.http },
+    tenantsDir: p.tenantsDir,
+    upstreams: { ...defaultUpstreams(args.namespace), ...args.upstreams },
+    resolver: { include: p.resolverInclude },
+    limits: { ...DEFAULT_GATEWAY_LIMITS, ...args.limits },
+    paths: { pidFile: p.pidFile, tempDir: p.tempDir, accessLog: '/dev/stdout', errorLog: '/dev/stderr' },
+    workerProcesses: args.workerProcesses ?? 2,
+  };
+}
+
+const TENANTS_SECRET_README = [
+  'Tenant stacks add two keys each to this Secret with a server-side-apply SecretPatch:',
+  'tokens-<tenant>.conf (renderTokenMapEntries) and tenant-<tenant>.conf (renderTenantEntry).',
+  'The gateway reloads nginx when they change. The platform stack owns only this key.',
+  '',
+].join('\n');
+
+const base64 = (text: string) => Buffer.from(text, 'utf8').toString('base64');
+
+export class Gateway extends pulumi.ComponentResource {
+  /** Hostname of the cloud load balancer (or its IP, where the cloud gives one). */
+  readonly loadBalancerHostname: pulumi.Output<string>;
+  /** In-cluster URL of the internal listener. */
+  readonly internalUrl: string;
+  readonly tenantsSecretName: string;
+  readonly tlsSecretName: string;
+  /** The rendered nginx.conf. */
+  readonly nginxConfig: string;
+  readonly deployment: k8s.apps.v1.Deployment;
+  readonly publicService: k8s.core.v1.Service;
+  readonly internalService: k8s.core.v1.Service;
+  readonly tenantsSecret: k8s.core.v1.Secret;
+
+  constructor(name: string, args: GatewayArgs, opts?: pulumi.ComponentResourceOptions) {
+    super('lookout:k8s:Gateway', name, {}, opts);
+    const parent = { parent: this };
+    const namespace = args.namespace;
+    const selector = selectorLabels('gateway', 'gateway');
+    const podLabels = labels('gateway', 'gateway', args.image.tag);
+    const p = GATEWAY_CONTAINER_PATHS;
+
+    this.nginxConfig = renderGatewayConfig(gatewayConfigOptions(args));
+
+    const config = new k8s.core.v1.ConfigMap(
+      `${name}-config`,
+      { metadata: { name: GATEWAY_NAMES.configMap, namespace, labels: podLabels }, data: { 'nginx.conf': this.nginxConfig } },
+      parent,
+    );
+
+    const tls = new k8s.core.v1.Secret(
+      `${name}-tls`,
+      {
+        metadata: { name: GATEWAY_NAMES.tlsSecret, namespace, labels: podLabels },
+        type: 'kubernetes.io/tls',
+        data: pulumi.secret(
+          pulumi.all([args.tls.certificate, args.tls.privateKey]).apply(([certificate, key]) => ({
+            'tls.crt': base64(certificate),
+            'tls.key': base64(key),
+          })),
+        ),
+      },
+      parent,
+    );
+
+    // The tenants' Secret is shared: each tenant stack adds its own two keys through a
+    // SecretPatch (server-side apply, one field manager per patch). @pulumi/kubernetes v4
+    // updates this Secret with server-side apply too, sending only the fields below; the API
+    // server then keeps every `data` key owned by another manager, so platform updates never
+    // remove tenants' keys. `ignoreChanges: ['data']` must NOT be added: with SSA the provider
+    // then copies the live `data` (all tenants' keys) into its apply request and becomes
+    // co-owner of those keys, and a removed tenant's tokens would outlive its patch.
+    // The one key here is `data` (not `stringData`, which SSA tracks as a write-only field).
+    this.tenantsSecret = new k8s.core.v1.Secret(
+      `${name}-tenants`,
+      {
+        metadata: { name: GATEWAY_NAMES.tenantsSecret, namespace, labels: podLabels },
+        type: 'Opaque',
+        data: { README: base64(TENANTS_SECRET_README) },
+      },
+      parent,
+    );
+
+    const readOnly = { readOnly: true };
+    const nginx: k8s.types.input.core.v1.Container = {
+      name: 'nginx',
+      image: imageString(args.image),
+      command: [
+        '/bin/sh',
+        '-c',
+        gatewayStartScript({ resolvConf: '/etc/resolv.conf', output: p.resolverInclude, configFile: p.configFile }),
+      ],
+      ports: [
+        { name: 'https', containerPort: GATEWAY_PORTS.https, protocol: 'TCP' },
+        { name: 'http', containerPort: GATEWAY_PORTS.http, protocol: 'TCP' },
+      ],
+      resources: resources(args.sizing.resources),
+      securityContext: restrictedContainerSecurityContext(),
+      // Readiness goes through the TLS listener the load balancer uses, liveness through the
+      // plain one: both listeners are checked.
+      readinessProbe: { httpGet: { path: HEALTH_PATH, port: 'https', scheme: 'HTTPS' }, periodSeconds: 5, failureThreshold: 2 },
+      livenessProbe: { httpGet: { path: HEALTH_PATH, port: 'http' }, initialDelaySeconds: 5, periodSeconds: 10, failureThreshold: 3 },
+      // The load balancer needs a few seconds to stop sending new connections to a terminating
+      // pod; then nginx finishes the requests in flight (within terminationGracePeriodSeconds).
+      lifecycle: { preStop: { exec: { command: ['/bin/sh', '-c', gracefulStopScript(p.pidFile, 10)] } } },
+      volumeMounts: [
+        { name: 'config', mountPath: p.configDir, ...readOnly },
+        { name: 'tenants', mountPath: p.tenantsDir, ...readOnly },
+        { name: 'tls', mountPath: p.tlsDir, ...readOnly },
+        { name: 'run', mountPath: p.runDir },
+        { name: 'cache', mountPath: p.cacheDir },
+      ],
+    };
+    const heartbeatProbe = { exec: { command: ['/bin/sh', '-c', heartbeatProbeScript(p.heartbeat, 6 * RELOAD_INTERVAL_SECONDS)] }, periodSeconds: 30 };
+    const reloader: k8s.types.input.core.v1.Container = {
+      name: 'reloader',
+      image: imageString(args.image),
+      command: [
+        '/bin/sh',
+        '-c',
+        reloadLoopScript({ watchDirs: [p.tenantsDir, p.tlsDir], pidFile: p.pidFile, heartbeatFile: p.heartbeat, intervalSeconds: RELOAD_INTERVAL_SECONDS }),
+      ],
+      resources: resources(RELOADER_RESOURCES),
+      securityContext: restrictedContainerSecurityContext(),
+      readinessProbe: { ...heartbeatProbe, initialDelaySeconds: 5 },
+      livenessProbe: { ...heartbeatProbe, initialDelaySeconds: 30 },
+      volumeMounts: [
+        { name: 'tenants', mountPath: p.tenantsDir, ...readOnly },
+        { name: 'tls', mountPath: p.tlsDir, ...readOnly },
+        { name: 'run', mountPath: p.runDir },
+      ],
+    };
+
+    this.deployment = new k8s.apps.v1.Deployment(
+      `${name}`,
+      {
+        metadata: { name: GATEWAY_NAMES.deployment, namespace, labels: podLabels },
+        spec: {
+          replicas: Math.max(2, args.sizing.replicas),
+          selector: { matchLabels: selector },
+          strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
+          template: {
+            metadata: { labels: podLabels, annotations: { 'checksum/config': configChecksum(this.nginxConfig) } },
+            spec: {
+              // The reloader signals nginx in the other container.
+              shareProcessNamespace: true,
+              automountServiceAccountToken: false,
+              enableServiceLinks: false,
+              terminationGracePeriodSeconds: 60,
+              securityContext: restrictedPodSecurityContext(NGINX_UID),
+              topologySpreadConstraints: zoneSpread(selector),
+              containers: [nginx, reloader],
+              volumes: [
+                { name: 'config', configMap: { name: config.metadata.name } },
+                { name: 'tenants', secret: { secretName: this.tenantsSecret.metadata.name, defaultMode: 0o440 } },
+                { name: 'tls', secret: { secretName: tls.metadata.name, defaultMode: 0o440 } },
+                { name: 'run', emptyDir: { sizeLimit: '1Gi' } },
+                { name: 'cache', emptyDir: { sizeLimit: '64Mi' } },
+              ],
+            },
+          },
+        },
+      },
+      parent,
+    );
+
+    disruptionBudget(GATEWAY_NAMES.deployment, { namespace, selector, labels: podLabels }, { parent: this });
+
+    const service = args.service ?? {};
+    this.publicService = new k8s.core.v1.Service(
+      `${name}-public`,
+      {
+        metadata: { name: GATEWAY_NAMES.publicService, namespace, labels: podLabels, annotations: service.annotations ?? {} },
+        spec: {
+          type: 'LoadBalancer',
+          selector,
+          ports: [{ name: 'https', port: GATEWAY_PORTS.publicService, targetPort: 'https', protocol: 'TCP' }],
+          ...(service.externalTrafficPolicy ? { externalTrafficPolicy: service.externalTrafficPolicy } : {}),
+          ...(service.loadBalancerClass ? { loadBalancerClass: service.loadBalancerClass } : {}),
+          ...(service.loadBalancerSourceRanges ? { loadBalancerSourceRanges: service.loadBalancerSourceRanges } : {}),
+        },
+      },
+      parent,
+    );
+
+    this.internalService = new k8s.core.v1.Service(
+      `${name}-internal`,
+      {
+        metadata: { name: GATEWAY_NAMES.internalService, namespace, labels: podLabels },
+        spec: {
+          type: 'ClusterIP',
+          selector,
+          ports: [{ name: 'http', port: GATEWAY_PORTS.http, targetPort: 'http', protocol: 'TCP' }],
+        },
+      },
+      parent,
+    );
+
+    this.loadBalancerHostname = this.publicService.status.apply((status) => {
+      const ingress = status?.loadBalancer?.ingress?.[0];
+      return ingress?.hostname ?? ingress?.ip ?? '';
+    });
+    this.internalUrl = `http://${serviceHost(GATEWAY_NAMES.internalService, namespace)}:${GATEWAY_PORTS.http}`;
+    this.tenantsSecretName = GATEWAY_NAMES.tenantsSecret;
+    this.tlsSecretName = GATEWAY_NAMES.tlsSecret;
+
+    this.registerOutputs({
+      loadBalancerHostname: this.loadBalancerHostname,
+      internalUrl: this.internalUrl,
+      tenantsSecretName: this.tenantsSecretName,
+      tlsSecretName: this.tlsSecretName,
+    });
+  }
+}

@@ -1,0 +1,112 @@
+/**
+ * The per-tenant files of the shared `gateway-tenants` Secret. Each tenant stack owns exactly
+ * two keys of it (through a server-side-apply SecretPatch), and the gateway includes them into
+ * its `map` blocks:
+ *
+ * - `tokens-<tenant>.conf`: bearer token → tenant entries;
+ * - `tenant-<tenant>.conf`: the entry that makes `<tenant>.<domain>` a known host.
+ *
+ * Tokens and tenant names are interpolated into nginx config, so both are validated against
+ * strict alphabets here, before anything is written.
+ */
+import { directive, serializeNginx, type Node, comment } from './nginx-syntax.js';
+
+/** Tenant names are DNS labels (they become hosts and namespace suffixes). */
+export const TENANT_NAME = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+
+/** Characters of a bearer token: opaque, URL- and config-safe. */
+export const TOKEN_ALPHABET = /^[A-Za-z0-9_-]+$/;
+
+/**
+ * Shortest token accepted. Tokens are secrets compared by nginx; a short one would be guessable
+ * (the tenant component generates far longer ones).
+ */
+export const MIN_TOKEN_LENGTH = 16;
+
+/**
+ * Longest token accepted: longer buys nothing, and every token must fit one bucket of the
+ * gateway's map hash (see MAP_HASH_BUCKET_SIZE in nginx-config.ts).
+ */
+export const MAX_TOKEN_LENGTH = 200;
+
+/**
+ * Prefixes of the keys in the two tenant maps. The map sources are prefixed the same way, so a
+ * key can never be one of the `map` block's keywords (`default`, `include`, `hostnames`,
+ * `volatile`), whatever the tenant or token is called.
+ */
+export const TOKEN_KEY_PREFIX = 'token=';
+export const TENANT_KEY_PREFIX = 'tenant=';
+
+export function assertTenantName(tenant: string): void {
+  if (!TENANT_NAME.test(tenant)) {
+    throw new Error(`gateway: tenant name ${JSON.stringify(tenant)} is not a DNS label (lowercase letters, digits and '-', at most 63)`);
+  }
+}
+
+/** Refuses a token that could change the meaning of the nginx config it is written into. */
+export function assertToken(tenant: string, token: string, index: number): void {
+  // The message names the position, never the token: it is a secret.
+  const where = `gateway: token #${index + 1} of tenant ${tenant}`;
+  if (!TOKEN_ALPHABET.test(token)) throw new Error(`${where} has characters outside [A-Za-z0-9_-]`);
+  if (token.length < MIN_TOKEN_LENGTH) throw new Error(`${where} is shorter than ${MIN_TOKEN_LENGTH} characters`);
+  if (token.length > MAX_TOKEN_LENGTH) throw new Error(`${where} is longer than ${MAX_TOKEN_LENGTH} characters`);
+}
+
+/** Key of the Secret (and file name in the mounted directory) holding a tenant's tokens. */
+export function tokensFileName(tenant: string): string {
+  assertTenantName(tenant);
+  return `tokens-${tenant}.conf`;
+}
+
+/** Key of the Secret (and file name) marking a tenant as existing. */
+export function tenantFileName(tenant: string): string {
+  assertTenantName(tenant);
+  return `tenant-${tenant}.conf`;
+}
+
+/** Glob patterns of the two kinds of files, as the nginx config includes them. */
+export const TOKENS_FILE_GLOB = 'tokens-*.conf';
+export const TENANT_FILE_GLOB = 'tenant-*.conf';
+
+/**
+ * The contents of `tokens-<tenant>.conf`: one entry per token. nginx compares `map` string keys
+ * case-insensitively, so each entry's value carries the token itself as well as the tenant; the
+ * config then checks the exact (case-sensitive) match with a backreference, and a token with
+ * its case changed is refused.
+ */
+export function renderTokenMapEntries(tenant: string, tokens: readonly string[]): string {
+  assertTenantName(tenant);
+  const seen = new Set<string>();
+  tokens.forEach((token, index) => {
+    assertToken(tenant, token, index);
+    if (seen.has(token)) throw new Error(`gateway: token #${index + 1} of tenant ${tenant} is listed twice`);
+    seen.add(token);
+  });
+  const nodes: Node[] = [
+    comment(`Bearer tokens of tenant ${tenant}; written by its tenant stack, included by the gateway.`),
+    ...tokens.map((token) => directive(`${TOKEN_KEY_PREFIX}${token}`, `${tenant}:${token}`)),
+  ];
+  return serializeNginx(nodes);
+}
+
+/** The contents of `tenant-<tenant>.conf`: `<tenant>.<domain>` is a known host. */
+export function renderTenantEntry(tenant: string): string {
+  assertTenantName(tenant);
+  return serializeNginx([
+    comment(`Tenant ${tenant} exists; written by its tenant stack, included by the gateway.`),
+    directive(`${TENANT_KEY_PREFIX}${tenant}`, tenant),
+  ]);
+}
+
+/**
+ * Both files of a tenant as base64 Secret `data`, for the tenant stack's SecretPatch. Use
+ * `data`, not `stringData`: under server-side apply a `stringData` key is owned only as the
+ * write-only `stringData` field, so deleting the patch would leave the `data` key (and the
+ * tokens in it) behind.
+ */
+export function renderTenantSecretData(tenant: string, tokens: readonly string[]): Record<string, string> {
+  return {
+    [tokensFileName(tenant)]: Buffer.from(renderTokenMapEntries(tenant, tokens)).toString('base64'),
+    [tenantFileName(tenant)]: Buffer.from(renderTenantEntry(tenant)).toString('base64'),
+  };
+}

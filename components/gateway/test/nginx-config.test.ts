@@ -1,0 +1,220 @@
+import { describe, expect, it } from 'vitest';
+import { API_ROUTES, DEFAULT_GATEWAY_LIMITS, escapeRegex, hostTenantRegex, renderGatewayConfig, type GatewayConfigOptions } from '../src/index.js';
+import { quoteWord, serializeNginx, block, comment, directive } from '../src/nginx-syntax.js';
+
+function options(overrides: Partial<GatewayConfigOptions> = {}): GatewayConfigOptions {
+  return {
+    domain: 'obs.example.com',
+    public: { address: '0.0.0.0', port: 8443, tls: { certificatePath: '/etc/tls/tls.crt', keyPath: '/etc/tls/tls.key' } },
+    internal: { address: '0.0.0.0', port: 8080 },
+    tenantsDir: '/etc/lookout/tenants',
+    upstreams: {
+      distributor: 'http://cortex-distributor.lookout.svc.cluster.local:8080',
+      queryFrontend: 'http://cortex-query-frontend.lookout.svc.cluster.local:8080',
+      ruler: 'http://cortex-ruler.lookout.svc.cluster.local:8080',
+      alertmanager: 'http://cortex-alertmanager.lookout.svc.cluster.local:8080',
+      lokiWrite: 'http://loki-write.lookout.svc.cluster.local:3100',
+      lokiRead: 'http://loki-read.lookout.svc.cluster.local:3100',
+      lokiBackend: 'http://loki-backend.lookout.svc.cluster.local:3100',
+      grafana: 'http://grafana.tenant-{tenant}.svc.cluster.local:3000',
+    },
+    resolver: { include: '/tmp/resolver.conf' },
+    limits: DEFAULT_GATEWAY_LIMITS,
+    paths: { pidFile: '/tmp/nginx.pid', tempDir: '/tmp', accessLog: '/dev/stdout', errorLog: '/dev/stderr' },
+    workerProcesses: 2,
+    ...overrides,
+  };
+}
+
+/** The text of each `server { ... }` block, public first. */
+function servers(config: string): string[] {
+  return config.split(/^    server \{$/m).slice(1);
+}
+
+/** The body of one `location <prefix> {` block inside a server's text. */
+function location(server: string, prefix: string): string {
+  const start = server.indexOf(`        location ${prefix} {\n`);
+  if (start < 0) throw new Error(`no location ${prefix}`);
+  return server.slice(start, server.indexOf('\n        }\n', start));
+}
+
+describe('nginx syntax', () => {
+  it('leaves plain words bare and quotes the rest so nginx reads them back exactly', () => {
+    expect(quoteWord('proxy_pass')).toBe('proxy_pass');
+    expect(quoteWord('$lookout_tenant')).toBe('$lookout_tenant');
+    expect(quoteWord('($a')).toBe('($a');
+    expect(quoteWord('')).toBe('""');
+    expect(quoteWord('a b')).toBe('"a b"');
+    expect(quoteWord('Bearer realm="lookout"')).toBe('"Bearer realm=\\"lookout\\""');
+    expect(quoteWord('~^a\\.b$')).toBe('"~^a\\\\.b$"');
+    expect(quoteWord('ok\n')).toBe('"ok\\n"');
+    expect(quoteWord('x;y{z}#')).toBe('"x;y{z}#"');
+    expect(() => quoteWord('a\0b')).toThrow(/NUL/);
+  });
+
+  it('serializes directives, blocks and comments with indentation', () => {
+    const text = serializeNginx([comment('why'), block(['events'], [directive('worker_connections', '64')]), directive('pid', '/tmp/p')]);
+    expect(text).toBe('# why\nevents {\n    worker_connections 64;\n}\npid /tmp/p;\n');
+  });
+});
+
+describe('renderGatewayConfig', () => {
+  it('is deterministic', () => {
+    expect(renderGatewayConfig(options())).toBe(renderGatewayConfig(options()));
+    expect(renderGatewayConfig(options())).not.toBe(renderGatewayConfig(options({ domain: 'other.example.com' })));
+  });
+
+  it('terminates TLSv1.2 and TLSv1.3 on the public listener, or serves plain HTTP when told to', () => {
+    const tls = renderGatewayConfig(options());
+    expect(tls).toContain('listen 0.0.0.0:8443 ssl;');
+    expect(tls).toContain('ssl_protocols TLSv1.2 TLSv1.3;');
+    expect(tls).toContain('ssl_certificate /etc/tls/tls.crt;');
+    expect(tls).toContain('ssl_certificate_key /etc/tls/tls.key;');
+    expect(tls).toContain('listen 0.0.0.0:8080;');
+    const plain = renderGatewayConfig(options({ public: { address: '127.0.0.1', port: 18443, tls: null } }));
+    expect(plain).toContain('listen 127.0.0.1:18443;');
+    expect(plain).not.toContain('ssl');
+  });
+
+  it('escapes the domain in the host regex', () => {
+    expect(escapeRegex('a.b-c.com')).toBe('a\\.b\\-c\\.com');
+    const regex = hostTenantRegex('obs.example.com');
+    expect(regex).toBe('~^(?<lookout_host_label>[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)\\.obs\\.example\\.com$');
+    // The same pattern in JavaScript's regex dialect (named groups are written the same way).
+    const js = new RegExp(regex.slice(1));
+    expect(js.exec('acme.obs.example.com')?.groups?.lookout_host_label).toBe('acme');
+    expect(js.exec('team-7.obs.example.com')?.groups?.lookout_host_label).toBe('team-7');
+    for (const host of ['acme.obsxexample.com', 'acme.obs.example.comx', 'a.b.obs.example.com', 'obs.example.com', '-a.obs.example.com', 'acme.obs.example.com.evil.test']) {
+      expect(js.test(host), host).toBe(false);
+    }
+    // In the file the backslashes are escaped for nginx's tokenizer, which turns `\\` back into `\`.
+    expect(renderGatewayConfig(options())).toContain('"~^(?<lookout_host_label>[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)\\\\.obs\\\\.example\\\\.com$" $lookout_host_label;');
+  });
+
+  it('includes the tenant files into the token and tenant maps', () => {
+    const config = renderGatewayConfig(options({ tenantsDir: '/srv/tenants/' }));
+    expect(config).toContain('include /srv/tenants/tokens-*.conf;');
+    expect(config).toContain('include /srv/tenants/tenant-*.conf;');
+    expect(config).toMatch(/map token=\$lookout_bearer_token \$lookout_token_entry \{\n\s+default "";\n\s+include \/srv\/tenants\/tokens-\*\.conf;/);
+    expect(config).toMatch(/map tenant=\$lookout_host_tenant \$lookout_known_host_tenant \{\n\s+default "";\n\s+include \/srv\/tenants\/tenant-\*\.conf;/);
+  });
+
+  it('routes every API path on both listeners, sets X-Scope-OrgID and clears Authorization', () => {
+    const [publicServer, internalServer] = servers(renderGatewayConfig(options()));
+    for (const server of [publicServer!, internalServer!]) {
+      for (const route of API_ROUTES) {
+        const body = location(server, route.prefix);
+        const host = new URL(options().upstreams[route.upstream]).host;
+        expect(body, route.prefix).toContain(`set $lookout_upstream ${host};`);
+        expect(body).toContain('proxy_pass http://$lookout_upstream;');
+        expect(body).toContain('proxy_set_header X-Scope-OrgID $lookout_tenant;');
+        expect(body).toContain('proxy_set_header Authorization "";');
+        expect(body).toContain(`limit_req zone=lookout_tenants burst=${DEFAULT_GATEWAY_LIMITS.burst} nodelay;`);
+        expect(body).toContain(`client_max_body_size ${route.body === 'push' ? '16m' : '4m'};`);
+      }
+    }
+    expect(location(publicServer!, '/api/v1/push')).toContain('if ($lookout_public_access = forbidden)');
+    expect(location(internalServer!, '/api/v1/push')).toContain('if ($lookout_internal_access = unauthorized)');
+    expect(location(internalServer!, '/api/v1/push')).not.toContain('$lookout_public_access');
+  });
+
+  it("sends / to the tenant's Grafana on the public listener only", () => {
+    const [publicServer, internalServer] = servers(renderGatewayConfig(options()));
+    const grafana = location(publicServer!, '/');
+    expect(grafana).toContain('set $lookout_upstream "grafana.tenant-${lookout_known_host_tenant}.svc.cluster.local:3000";');
+    expect(grafana).toContain('proxy_set_header Host $host;');
+    expect(grafana).toContain('proxy_set_header X-Scope-OrgID "";');
+    expect(grafana).toContain('proxy_set_header Authorization $lookout_grafana_authorization;');
+    expect(grafana).not.toContain('limit_req');
+    expect(location(internalServer!, '/')).toContain('return 404');
+    expect(internalServer).not.toContain('grafana');
+  });
+
+  it('uses the rate, burst and body limits given', () => {
+    const config = renderGatewayConfig(
+      options({ limits: { pushBodySize: '32m', apiBodySize: '2m', grafanaBodySize: '8m', requestsPerSecond: 7, burst: 0 } }),
+    );
+    expect(config).toContain('limit_req_zone $lookout_tenant zone=lookout_tenants:10m rate=7r/s;');
+    expect(config).toContain('limit_req zone=lookout_tenants burst=0 nodelay;');
+    expect(config).toContain('limit_req_status 429;');
+    expect(config).toContain('client_max_body_size 32m;');
+    expect(config).toContain('client_max_body_size 8m;');
+    expect(config).toContain('client_max_body_size 2m;');
+  });
+
+  it('logs JSON without the Authorization header, the query string or cookies', () => {
+    const config = renderGatewayConfig(options());
+    const format = config.split('\n').find((l) => l.includes('log_format'))!;
+    expect(format).toContain('escape=json');
+    for (const field of ['tenant', 'method', 'path', 'status', 'bytes', 'request_time', 'upstream_status']) expect(format).toContain(`\\"${field}\\":`);
+    for (const variable of ['$http_authorization', '$request ', '$request_uri', '$args', '$query_string', '$http_cookie', '$lookout_bearer_token']) {
+      expect(format).not.toContain(variable);
+    }
+    expect(format).toContain('$uri');
+  });
+
+  it('takes the resolver from an include file or from explicit addresses', () => {
+    expect(renderGatewayConfig(options())).toContain('include /tmp/resolver.conf;');
+    const explicit = renderGatewayConfig(options({ resolver: { addresses: ['10.96.0.10', '[fd00::a]:53'], validSeconds: 30 } }));
+    expect(explicit).toContain('resolver 10.96.0.10 [fd00::a]:53 valid=30s ipv6=off;');
+    expect(renderGatewayConfig(options({ resolver: { addresses: ['10.96.0.10'], ipv6: true } }))).toContain('resolver 10.96.0.10 valid=10s;');
+  });
+
+  it('tells the listeners apart by port for the tenant variable', () => {
+    const config = renderGatewayConfig(options({ internal: { address: '0.0.0.0', port: 9090 } }));
+    expect(config).toMatch(/map \$server_port \$lookout_tenant \{\n\s+default \$lookout_known_host_tenant;\n\s+9090 \$lookout_token_tenant;/);
+  });
+
+  it('refuses options that would not be valid or safe nginx config', () => {
+    const bad: Array<[string, Partial<GatewayConfigOptions>, RegExp]> = [
+      ['uppercase domain', { domain: 'Obs.Example.com' }, /domain/],
+      ['single-label domain', { domain: 'localhost' }, /domain/],
+      ['injected domain', { domain: 'example.com; include /etc/passwd' }, /domain/],
+      ['same ports', { internal: { address: '0.0.0.0', port: 8443 } }, /internal\.port/],
+      ['port 0', { internal: { address: '0.0.0.0', port: 0 } }, /internal\.port/],
+      ['host name as address', { public: { address: 'localhost', port: 8443, tls: null } }, /public\.address/],
+      ['relative tenants dir', { tenantsDir: 'tenants' }, /tenantsDir/],
+      ['glob in tenants dir', { tenantsDir: '/etc/*' }, /tenantsDir/],
+      ['quote in a path', { paths: { ...options().paths, accessLog: '/tmp/a"b' } }, /paths\.accessLog/],
+      ['upstream with a path', { upstreams: { ...options().upstreams, ruler: 'http://ruler:8080/api' } }, /upstreams\.ruler/],
+      ['upstream with a variable', { upstreams: { ...options().upstreams, ruler: 'http://$host:8080' } }, /upstreams\.ruler/],
+      ['upstream scheme', { upstreams: { ...options().upstreams, ruler: 'ftp://ruler:8080' } }, /upstreams\.ruler/],
+      ['upstream port', { upstreams: { ...options().upstreams, ruler: 'http://ruler:99999' } }, /upstreams\.ruler port/],
+      ['grafana without placeholder', { upstreams: { ...options().upstreams, grafana: 'http://grafana:3000' } }, /upstreams\.grafana/],
+      ['grafana placeholder in path', { upstreams: { ...options().upstreams, grafana: 'http://grafana:3000/{tenant}' } }, /upstreams\.grafana/],
+      ['no resolver', { resolver: { addresses: [] } }, /resolver\.addresses/],
+      ['resolver name', { resolver: { addresses: ['kube-dns'] } }, /resolver\.addresses/],
+      ['size unit', { limits: { ...DEFAULT_GATEWAY_LIMITS, pushBodySize: '16mb' } }, /limits\.pushBodySize/],
+      ['zero rate', { limits: { ...DEFAULT_GATEWAY_LIMITS, requestsPerSecond: 0 } }, /limits\.requestsPerSecond/],
+      ['fractional burst', { limits: { ...DEFAULT_GATEWAY_LIMITS, burst: 1.5 } }, /limits\.burst/],
+      ['zero workers', { workerProcesses: 0 }, /workerProcesses/],
+    ];
+    for (const [what, overrides, error] of bad) {
+      expect(() => renderGatewayConfig(options(overrides)), what).toThrow(error);
+    }
+  });
+
+  it('rewrites only the route prefixes asked for, after the upstream is set', () => {
+    const [publicServer, internalServer] = servers(renderGatewayConfig(options({ pathRewrites: [{ prefix: '/api/v1/push', replacement: '/api/v1/write' }] })));
+    for (const server of [publicServer!, internalServer!]) {
+      const push = location(server, '/api/v1/push');
+      expect(push).toContain('rewrite "^\\\\/api\\\\/v1\\\\/push(.*)$" /api/v1/write$1 break;');
+      expect(push.indexOf('set $lookout_upstream')).toBeLessThan(push.indexOf('rewrite'));
+      expect(push.indexOf('if ($')).toBeLessThan(push.indexOf('rewrite'));
+      expect(location(server, '/loki/api/v1/push')).not.toContain('rewrite');
+    }
+    expect(renderGatewayConfig(options())).not.toContain('rewrite');
+    expect(() => renderGatewayConfig(options({ pathRewrites: [{ prefix: '/metrics', replacement: '/' }] }))).toThrow(/not an API route prefix/);
+    expect(() => renderGatewayConfig(options({ pathRewrites: [{ prefix: '/api/v1/push', replacement: '/a b' }] }))).toThrow(/pathRewrites/);
+    expect(() =>
+      renderGatewayConfig(options({ pathRewrites: [{ prefix: '/api/v1/push', replacement: '/a' }, { prefix: '/api/v1/push', replacement: '/b' }] })),
+    ).toThrow(/rewritten twice/);
+  });
+
+  it('uses no directive newer than nginx 1.22 (no `http2 on`, no upstream `resolve`)', () => {
+    const config = renderGatewayConfig(options());
+    expect(config).not.toMatch(/^\s*http2 /m);
+    expect(config).not.toMatch(/\bresolve;/);
+    expect(config).not.toMatch(/^\s*upstream /m);
+  });
+});
