@@ -1,0 +1,36 @@
+/** DNS names as people and servers write them: any case, with or without the root dot. */
+
+/** Lower case, no trailing dot: the form names are compared in. */
+export function normalizeName(name: string): string {
+  return name.trim().replace(/\.+$/, '').toLowerCase();
+}
+
+/** Fully qualified, as zone files and nsupdate want it: lower case with the root dot. */
+export function absoluteName(name: string): string {
+  return `${normalizeName(name)}.`;
+}
+
+export function sameName(a: string, b: string): boolean {
+  return normalizeName(a) === normalizeName(b);
+}
+
+/** The name one level up (`obs.example.com` → `example.com`), or undefined at a TLD. */
+export function parentName(name: string): string | undefined {
+  const labels = normalizeName(name).split('.');
+  return labels.length > 1 ? labels.slice(1).join('.') : undefined;
+}
+
+/** True when `name` is `zone` or below it. */
+export function isAtOrBelow(name: string, zone: string): boolean {
+  const n = normalizeName(name);
+  const z = normalizeName(zone);
+  return n === z || n.endsWith(`.${z}`);
+}
+
+const LABEL = /^(?!-)[a-z0-9_-]{1,63}(?<!-)$/;
+
+/** A syntactically valid host or zone name (letters, digits, hyphens, underscores for `_acme-challenge`). */
+export function isValidName(name: string): boolean {
+  const n = normalizeName(name);
+  return n.length > 0 && n.length <= 253 && n.split('.').every((label) => LABEL.test(label));
+}
