@@ -145,9 +145,17 @@ export function infraAwsProgram(args: InfraAwsArgs): () => Promise<InfraAwsProgr
       opts,
     );
 
+    // IRSA for the metrics store only (see BucketAccessIdentityArgs.webIdentity): the OIDC
+    // provider lets the cluster's service account tokens be exchanged for that one role.
+    const oidcProvider = new aws.iam.OpenIdConnectProvider(
+      'cluster-oidc',
+      { url: cluster.oidcIssuer, clientIdLists: ['sts.amazonaws.com'], tags },
+      opts,
+    );
     const metricsStore = new BucketAccessIdentity(
       'metrics-store',
       {
+        webIdentity: { providerArn: oidcProvider.arn, issuerUrl: cluster.oidcIssuer },
         roleName: names.roleName('metrics-store'),
         clusterName: cluster.clusterName,
         serviceAccount: WORKLOAD_SERVICE_ACCOUNTS.metricsStore,

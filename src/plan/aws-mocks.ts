@@ -106,6 +106,7 @@ export const MOCKED_AWS_RESOURCE_TYPES = [
   'aws:ec2/vpcEndpoint:VpcEndpoint',
   'aws:ec2/launchTemplate:LaunchTemplate',
   'aws:iam/role:Role',
+  'aws:iam/openIdConnectProvider:OpenIdConnectProvider',
   'aws:iam/rolePolicy:RolePolicy',
   'aws:iam/rolePolicyAttachment:RolePolicyAttachment',
   'aws:kms/key:Key',
@@ -181,6 +182,9 @@ export function createAwsMockBehaviour(options: AwsMockOptions): MockBehaviour &
         return `r-${inputs.routeTableId}${numberFrom(`${seed}:${inputs.destinationCidrBlock}`, 1e10)}`;
       case 'aws:iam/role:Role':
         return inputs.name ?? `${name}-${hex(seed, 7)}`;
+      case 'aws:iam/openIdConnectProvider:OpenIdConnectProvider':
+        // IAM identifies the provider by its ARN, built from the issuer's host and path.
+        return arn('iam', `oidc-provider/${String(inputs.url).replace(/^https:\/\//, '')}`, false);
       case 'aws:iam/rolePolicy:RolePolicy':
         return `${inputs.role}:${inputs.name ?? name}`;
       case 'aws:iam/rolePolicyAttachment:RolePolicyAttachment':
@@ -305,6 +309,8 @@ export function createAwsMockBehaviour(options: AwsMockOptions): MockBehaviour &
       case 'aws:iam/rolePolicy:RolePolicy':
       case 'aws:iam/rolePolicyAttachment:RolePolicyAttachment':
         return {};
+      case 'aws:iam/openIdConnectProvider:OpenIdConnectProvider':
+        return { arn: id, thumbprintLists: inputs.thumbprintLists ?? ['9e99a48a9960b14926bb7f3b02e22da2b0ab7280'] };
       case 'aws:kms/key:Key':
         return {
           arn: arn('kms', `key/${id}`),

@@ -75,35 +75,55 @@ export async function runProgramUnderMocks<O>(
 ): Promise<MockRunResult<O>> {
   const behaviour = options.behaviour ?? {};
   const registered: Array<Omit<MockedResource, 'urn' | 'parentType'> & { key: string }> = [];
+  // An error inside a mock only rejects that resource's outputs; when nothing awaits them the
+  // program would wait forever. Remember the first one and fail the run with it instead.
+  let mockFailure: unknown;
+  let failRun: (err: unknown) => void = () => {};
+  const failed = new Promise<never>((_, reject) => {
+    failRun = reject;
+  });
+  failed.catch(() => {});
+  const guard = <T>(fn: () => T): T => {
+    try {
+      return fn();
+    } catch (err) {
+      mockFailure ??= err;
+      failRun(err);
+      throw err;
+    }
+  };
   await pulumi.runtime.setMocks(
     {
-      newResource(args) {
-        const inputs = unwrapSecrets(args.inputs ?? {});
-        const extra = behaviour.outputs?.({ ...args, inputs }) ?? {};
-        const state = { ...inputs, ...extra };
-        const id = args.custom === false ? undefined : (behaviour.id?.({ ...args, inputs }) ?? `${args.name}-id`);
-        registered.push({
-          key: `${args.type}::${args.name}`,
-          type: args.type,
-          name: args.name,
-          custom: args.custom !== false,
-          inputs,
-          state,
-          provider: args.provider,
-        });
-        return { id, state };
-      },
-      call(args) {
-        if (!behaviour.call) throw new UnmockedCallError(`no mock for provider function ${args.token}`);
-        return behaviour.call({ ...args, inputs: unwrapSecrets(args.inputs ?? {}) });
-      },
+      newResource: (args) => guard(() => newResource(args)),
+      call: (args) => guard(() => call(args)),
     },
     options.project,
     options.stack,
     false,
   );
-  const outputs = (await pulumi.runtime.runInPulumiStack(program)) as O;
-  await settings.waitForRPCs();
+  function newResource(args: pulumi.runtime.MockResourceArgs) {
+    const inputs = unwrapSecrets(args.inputs ?? {});
+    const extra = behaviour.outputs?.({ ...args, inputs }) ?? {};
+    const state = { ...inputs, ...extra };
+    const id = args.custom === false ? undefined : (behaviour.id?.({ ...args, inputs }) ?? `${args.name}-id`);
+    registered.push({
+      key: `${args.type}::${args.name}`,
+      type: args.type,
+      name: args.name,
+      custom: args.custom !== false,
+      inputs,
+      state,
+      provider: args.provider,
+    });
+    return { id, state };
+  }
+  function call(args: pulumi.runtime.MockCallArgs) {
+    if (!behaviour.call) throw new UnmockedCallError(`no mock for provider function ${args.token}`);
+    return behaviour.call({ ...args, inputs: unwrapSecrets(args.inputs ?? {}) });
+  }
+  const outputs = (await Promise.race([pulumi.runtime.runInPulumiStack(program), failed])) as O;
+  await Promise.race([settings.waitForRPCs(), failed]);
+  if (mockFailure) throw mockFailure;
 
   // The mock monitor knows each resource's URN, and a URN carries its parent's type.
   const monitor = (pulumi.runtime as any).getMonitor?.() as { resources?: Map<string, { urn: string }> } | undefined;

@@ -137,9 +137,27 @@ describe.each(Object.keys(CONFIGS))('infra-aws security (%s)', (label) => {
     expect(roles.map((r) => r.inputs.name).sort()).toEqual(Object.keys(expectedService).sort());
     for (const role of roles) {
       const trust = JSON.parse(role.inputs.assumeRolePolicy);
-      expect(trust.Statement, role.inputs.name).toHaveLength(1);
-      expect(trust.Statement[0].Principal, role.inputs.name).toEqual({ Service: expectedService[role.inputs.name] });
-      expect(trust.Statement[0].Effect).toBe('Allow');
+      const [service, ...others] = trust.Statement;
+      expect(service.Principal, role.inputs.name).toEqual({ Service: expectedService[role.inputs.name] });
+      expect(service.Effect).toBe('Allow');
+      if (role.inputs.name !== names.roleName('metrics-store')) {
+        expect(others, role.inputs.name).toEqual([]);
+        continue;
+      }
+      // The metrics store's role is also trusted through the cluster's OIDC provider (Cortex's
+      // AWS SDK predates Pod Identity), for exactly its own service account.
+      const oidc = ofType(run.resources, 'aws:iam/openIdConnectProvider:OpenIdConnectProvider');
+      expect(oidc).toHaveLength(1);
+      expect(others).toHaveLength(1);
+      const web = others[0];
+      expect(web.Action).toBe('sts:AssumeRoleWithWebIdentity');
+      expect(web.Principal.Federated).toMatch(/^arn:aws:iam::\d{12}:oidc-provider\//);
+      const conditions = web.Condition.StringEquals as Record<string, string>;
+      const sub = Object.entries(conditions).find(([k]) => k.endsWith(':sub'));
+      const aud = Object.entries(conditions).find(([k]) => k.endsWith(':aud'));
+      expect(sub?.[1]).toBe('system:serviceaccount:lookout:cortex');
+      expect(aud?.[1]).toBe('sts.amazonaws.com');
+      expect(oidc[0]!.inputs.clientIdLists).toEqual(['sts.amazonaws.com']);
     }
   });
 

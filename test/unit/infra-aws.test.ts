@@ -84,6 +84,7 @@ function expectedCounts(config: LookoutConfig, delegated: boolean): Record<strin
     'aws:kms/key:Key': 2, // secrets, storage
     'aws:kms/alias:Alias': 1,
     'aws:iam/role:Role': AWS_ROLE_PURPOSES.length,
+    'aws:iam/openIdConnectProvider:OpenIdConnectProvider': 1, // IRSA for the metrics store
     'aws:iam/rolePolicyAttachment:RolePolicyAttachment': 1 + nodePolicies + 1, // cluster, nodes, EBS CSI
     'aws:iam/rolePolicy:RolePolicy': 1 + workloadIdentities, // cluster's key access, workloads' storage access
     'aws:eks/accessEntry:AccessEntry': 1,

@@ -38,7 +38,7 @@ describe.each([
     expect(t['aws:eks/podIdentityAssociation:PodIdentityAssociation']).toBe(2);
     expect(t['aws:route53/zone:Zone']).toBe(1);
     expect(infra.resourceCount).toBe(Object.values(t).reduce((a, b) => a + b, 0));
-    expect(plan.totalResources).toBe(infra.resourceCount);
+    expect(plan.totalResources).toBe(plan.stacks.reduce((n, s) => n + s.resourceCount, 0));
   });
 
   it('names the cluster, the zone and an endpoint set for every tenant plus system', async () => {

@@ -22,7 +22,43 @@ export interface BucketAccessIdentityArgs {
   bucketArns: pulumi.Input<string>[];
   /** The buckets' SSE-KMS key. */
   kmsKeyArn: pulumi.Input<string>;
+  /**
+   * Also trust the cluster's OIDC provider (IRSA) for the same service account, for workloads
+   * built with an AWS SDK that predates Pod Identity (Cortex 1.19 ships aws-sdk-go-v2/config
+   * v1.15, which cannot use the Pod Identity agent). The SDKs try web identity first.
+   */
+  webIdentity?: { providerArn: pulumi.Input<string>; issuerUrl: pulumi.Input<string> };
   tags?: Tags;
+}
+
+/** Pod Identity, and optionally web identity for exactly one service account. */
+export function workloadTrustPolicy(
+  serviceAccount: { namespace: string; name: string },
+  webIdentity?: { providerArn: pulumi.Input<string>; issuerUrl: pulumi.Input<string> },
+): pulumi.Output<string> {
+  const podIdentity = JSON.parse(podIdentityTrustPolicy()) as PolicyDocument;
+  if (!webIdentity) return pulumi.output(JSON.stringify(podIdentity));
+  return pulumi.all([webIdentity.providerArn, webIdentity.issuerUrl]).apply(([providerArn, issuerUrl]) => {
+    const issuer = issuerUrl.replace(/^https:\/\//, '');
+    return JSON.stringify({
+      ...podIdentity,
+      Statement: [
+        ...podIdentity.Statement,
+        {
+          Sid: 'ServiceAccountWebIdentity',
+          Effect: 'Allow',
+          Principal: { Federated: providerArn },
+          Action: 'sts:AssumeRoleWithWebIdentity',
+          Condition: {
+            StringEquals: {
+              [`${issuer}:sub`]: `system:serviceaccount:${serviceAccount.namespace}:${serviceAccount.name}`,
+              [`${issuer}:aud`]: 'sts.amazonaws.com',
+            },
+          },
+        },
+      ],
+    });
+  });
 }
 
 /** The role's permissions as a document; exported so the scoping can be tested without a program. */
@@ -73,7 +109,7 @@ export class BucketAccessIdentity extends pulumi.ComponentResource {
       {
         name: args.roleName,
         description: `Pod Identity role of ${namespace}/${serviceAccount}`,
-        assumeRolePolicy: podIdentityTrustPolicy(),
+        assumeRolePolicy: workloadTrustPolicy(args.serviceAccount, args.webIdentity),
         tags,
       },
       parent,
