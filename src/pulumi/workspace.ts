@@ -33,7 +33,7 @@ import { InterruptedError, UsageError } from '../errors.js';
 import { instancePaths } from '../paths.js';
 import type { Reporter } from '../progress/events.js';
 import { prepareBackend, resolveBackend, type Backend } from './backend.js';
-import { countProgramResources, parseDeployment, type ParsedDeployment } from './deployment.js';
+import { countProgramResources, parseDeployment, type ParsedDeployment, type StateResource } from './deployment.js';
 import { storeFor, type DiyStore, type StoreFactories } from './diy-store.js';
 import { engineFailure, redact, type EngineDiagnostic } from './engine-error.js';
 import { clearStalePulumiLocks, localLockEnvironment, type LockEnvironment, type StackRef } from './locks.js';
@@ -55,6 +55,11 @@ export interface StackHandleOptions {
   step?: string;
   /** Provider packages whose plugins the program needs; defaults to aws, kubernetes and random. */
   providerPackages?: readonly string[];
+  /**
+   * Extra environment for the engine and its providers, e.g. PULUMI_K8S_DELETE_UNREACHABLE
+   * when the cluster a Kubernetes stack lived in is gone.
+   */
+  extraEnv?: Record<string, string>;
 }
 
 /** The parts of an Automation API Stack the handle uses. A real `Stack` has all of them. */
@@ -107,8 +112,11 @@ export interface StackHandle {
   /** Converges the stack and returns its outputs, secrets unwrapped (in memory only). */
   up(opts?: OperationOptions): Promise<Record<string, unknown>>;
   preview(opts?: OperationOptions): Promise<PreviewSummary>;
-  destroy(opts?: Omit<OperationOptions, 'totalHint'>): Promise<void>;
+  /** Destroys the stack, or only `target` URNs (and what depends on them) when given. */
+  destroy(opts?: Omit<OperationOptions, 'totalHint'> & { target?: string[] }): Promise<void>;
   outputs(): Promise<Record<string, unknown>>;
+  /** The resources in the state as of the last prepare(); empty for a new stack. */
+  resources(): readonly StateResource[];
 }
 
 /** The environment of every Pulumi command of the workspace. */
@@ -141,7 +149,7 @@ export async function openStack(o: StackHandleOptions, deps: StackHandleDeps = d
       { projectName: o.project, stackName: qualifiedName, program: o.program },
       {
         workDir,
-        envVars: workspaceEnvVars(backend, o.passphrase),
+        envVars: { ...workspaceEnvVars(backend, o.passphrase), ...o.extraEnv },
         secretsProvider: 'passphrase',
         pulumiCommand: o.pulumiCommand,
         projectSettings: { name: o.project, runtime: 'nodejs', backend: { url: backend.url } },
@@ -234,12 +242,21 @@ class PulumiStackHandle implements StackHandle {
     });
   }
 
-  async destroy(opts: Omit<OperationOptions, 'totalHint'> = {}): Promise<void> {
+  async destroy(opts: Omit<OperationOptions, 'totalHint'> & { target?: string[] } = {}): Promise<void> {
     if (!this.preparedFresh) await this.prepare(opts.signal);
-    const total = countProgramResources(this.state);
+    const total = opts.target ? opts.target.length : countProgramResources(this.state);
     await this.operation('destroy', opts.signal, total, async (onEvent) => {
-      await this.stack.destroy({ onEvent, color: 'never', ...(opts.signal ? { signal: opts.signal } : {}) });
+      await this.stack.destroy({
+        onEvent,
+        color: 'never',
+        ...(opts.target ? { target: opts.target, targetDependents: true } : {}),
+        ...(opts.signal ? { signal: opts.signal } : {}),
+      });
     });
+  }
+
+  resources(): readonly StateResource[] {
+    return this.state.resources;
   }
 
   async outputs(): Promise<Record<string, unknown>> {

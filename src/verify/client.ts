@@ -7,7 +7,9 @@
  */
 import http from 'node:http';
 import https from 'node:https';
+import * as tls from 'node:tls';
 import { createSecureContext, rootCertificates, type SecureContext } from 'node:tls';
+import type { Duplex } from 'node:stream';
 
 export interface ProbeConnection {
   /** Where to open the connection. Default: the tenant host itself, through DNS. */
@@ -21,6 +23,38 @@ export interface ProbeConnection {
    * until a CA-issued one replaces it.
    */
   ca?: string | readonly string[];
+  /**
+   * SHA-256 fingerprint (hex) of the certificate the gateway must serve. When set, the
+   * connection is accepted if and only if the served leaf is exactly this certificate,
+   * whoever issued it: the probe then proves the gateway serves the instance's own
+   * certificate, also for staging or private CAs whose roots this machine does not trust.
+   */
+  pinnedCertificateSha256?: string;
+}
+
+/** Opens each TLS connection itself and keeps it only if the server's leaf matches the pin. */
+class PinningAgent extends https.Agent {
+  constructor(
+    private readonly pin: string,
+    options: https.AgentOptions,
+  ) {
+    super(options);
+  }
+
+  override createConnection(options: http.ClientRequestArgs, callback?: (err: Error | null, stream: Duplex) => void): Duplex | undefined {
+    // Trust is decided by the pin below, not by a CA: nothing is sent before it passes.
+    const socket = tls.connect({ ...(options as tls.ConnectionOptions), rejectUnauthorized: false });
+    const done = callback ?? (() => {});
+    socket.once('secureConnect', () => {
+      const served = (socket.getPeerCertificate().fingerprint256 ?? '').replace(/:/g, '').toLowerCase();
+      if (served === this.pin) return done(null, socket);
+      const err = new Error(`the served certificate (sha256 ${served.slice(0, 16)}…) is not the instance certificate (${this.pin.slice(0, 16)}…)`);
+      socket.destroy(err);
+      done(err, socket);
+    });
+    socket.once('error', (err) => done(err, socket));
+    return undefined;
+  }
 }
 
 export interface ProbeRequest {
@@ -64,7 +98,7 @@ const MAX_BODY_BYTES = 4 * 1024 * 1024;
 
 export class ProbeClient {
   private readonly secureContext?: SecureContext;
-  private readonly agent: http.Agent;
+  private readonly agent: http.Agent | https.Agent;
 
   constructor(readonly connection: ProbeConnection = {}) {
     const extra = connection.ca === undefined ? [] : typeof connection.ca === 'string' ? [connection.ca] : [...connection.ca];
@@ -75,7 +109,9 @@ export class ProbeClient {
     // Kept-alive connections (and TLS session resumption): a verify run sends dozens of
     // requests to each host, and polls.
     const agentOptions = { keepAlive: true, maxSockets: 16, scheduling: 'lifo' as const };
-    this.agent = this.protocol() === 'https' ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
+    const pin = connection.pinnedCertificateSha256?.replace(/:/g, '').toLowerCase();
+    this.agent =
+      this.protocol() === 'http' ? new http.Agent(agentOptions) : pin ? new PinningAgent(pin, agentOptions) : new https.Agent(agentOptions);
   }
 
   /** Closes the kept-alive connections. */
