@@ -258,7 +258,15 @@ export class Gateway extends pulumi.ComponentResource {
           selector: { matchLabels: selector },
           strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
           template: {
-            metadata: { labels: podLabels, annotations: { 'checksum/config': configChecksum(this.nginxConfig) } },
+            metadata: {
+              labels: podLabels,
+              annotations: {
+                'checksum/config': configChecksum(this.nginxConfig),
+                // nginx reads the certificate at start: a renewed certificate rolls the pods.
+                // The certificate is public, so its checksum is too (it is not a secret).
+                'checksum/tls': pulumi.unsecret(pulumi.output(args.tls.certificate).apply((cert) => configChecksum(cert))),
+              },
+            },
             spec: {
               // The reloader signals nginx in the other container.
               shareProcessNamespace: true,

@@ -217,3 +217,18 @@ describe('Gateway component', () => {
     expect(r.ignoreChanges.get(`kubernetes:core/v1:Secret::${tenants.name}`)).toEqual([]);
   });
 });
+
+describe('Gateway: certificate renewal', () => {
+  it('rolls the pods when the certificate changes, and only then', async () => {
+    const podAnnotations = (r: Run) =>
+      r.resources.find((x) => x.type === 'kubernetes:apps/v1:Deployment')!.inputs.spec.template.metadata.annotations as Record<string, string>;
+    const first = podAnnotations(await run());
+    const same = podAnnotations(await run());
+    const renewedCert = CERT.replace('MIIBfake', 'MIIBrenewed');
+    const renewed = podAnnotations(await run(args({ tls: { certificate: pulumi.secret(renewedCert), privateKey: pulumi.secret(KEY) } })));
+    expect(first['checksum/tls']).toBe(configChecksum(CERT));
+    expect(same['checksum/tls']).toBe(first['checksum/tls']);
+    expect(renewed['checksum/tls']).toBe(configChecksum(renewedCert));
+    expect(renewed['checksum/config']).toBe(first['checksum/config']);
+  });
+});
