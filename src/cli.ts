@@ -93,12 +93,27 @@ export function buildProgram(): Command {
   common(
     program
       .command('status')
-      .description('show the journal, the stack outputs and the health of an instance')
-      .addArgument(nameArgument()),
+      .description('show the bundle, certificate expiry, endpoints and the journal of an instance')
+      .addArgument(nameArgument())
+      .option('--verify', 'also run the verify probe against every tenant now (needs credentials and the passphrase)')
+      .option('--show-tokens', "print every tenant's API tokens (secrets)"),
     { state: true },
   ).action(async (name: string, opts) => {
     const { statusCommand } = await import('./commands/status.js');
     await statusCommand({ name, ...opts });
+  });
+
+  const tls = program.command('tls').description('manage the instance certificate');
+  common(
+    tls
+      .command('renew')
+      .description('renew the certificate if two thirds of its lifetime have passed (or now, with --force), then roll the gateway')
+      .addArgument(nameArgument())
+      .option('--force', 'renew now, even if the certificate is still fresh'),
+    { yes: true, state: true },
+  ).action(async (name: string, opts) => {
+    const { tlsRenewCommand } = await import('./commands/tls.js');
+    await tlsRenewCommand({ name, ...opts });
   });
 
   const config = program.command('config').description('inspect and validate lookout.yaml');

@@ -5,7 +5,10 @@ import { UsageError } from '../errors.js';
 import { instancePaths } from '../paths.js';
 import { resolveBackend } from '../pulumi/backend.js';
 import { readInstanceRecord, updateInstanceRecord, type InstanceRecord } from '../state/instance-record.js';
+import { loadBundle } from '../bundle/manifest.js';
+import { requireSecretEnv } from '../steps/context.js';
 import { assertProviderSupported } from './provider.js';
+import { allTenantEndpoints } from '../plan/endpoints.js';
 import { printResult } from './output.js';
 
 export interface CreateOptions {
@@ -42,14 +45,18 @@ export async function createCommand(opts: CreateOptions): Promise<void> {
   assertProviderSupported(opts.provider, 'create');
   const config = await loadConfig(opts.config, { provider: opts.provider as Provider, name: opts.name });
   resolveBackend(opts.name, opts.state);
+  const bundle = loadBundle(config.bundle);
+  requireSecretEnv(config);
   const previous = await readInstanceRecord(opts.name);
   checkCreateAgainstRecord(previous, config, opts.state);
   const record = previous?.status === 'destroyed' ? undefined : previous;
 
-  const [{ openSession }, { runSteps }, steps, { expectedResourceCounts }] = await Promise.all([
+  const [{ openSession }, { runSteps }, steps, tls, cluster, { expectedResourceCounts }] = await Promise.all([
     import('./session.js'),
     import('../engine/index.js'),
     import('../aws/infra-steps.js'),
+    import('../steps/tls-steps.js'),
+    import('../steps/cluster-steps.js'),
     import('../plan/count-worker.js'),
   ]);
   // The offline run of the same programs starts now, in a worker: it proves they evaluate
@@ -72,12 +79,21 @@ export async function createCommand(opts: CreateOptions): Promise<void> {
       session,
       ...(record ? { record } : {}),
       expectedCounts,
+      bundle,
+      yes: Boolean(opts.yes),
     };
     const paths = instancePaths(opts.name);
     const result = await runSteps({
       instance: opts.name,
       command: 'create',
-      steps: [steps.preflightStep(c), steps.infraUpStep(c), steps.kubeconfigStep(c)],
+      steps: [
+        steps.preflightStep(c),
+        steps.infraUpStep(c),
+        steps.kubeconfigStep(c),
+        tls.dnsDelegationStep(c),
+        tls.tlsStep(c),
+        ...cluster.clusterSteps(c, record?.config.tenants),
+      ],
       journalPath: paths.journal,
       lockPath: paths.lock,
       reporter: session.reporter,
@@ -99,19 +115,22 @@ export async function createCommand(opts: CreateOptions): Promise<void> {
 function renderCreateSummary(name: string, config: ResolvedConfig, outputs: Record<string, unknown>): string {
   const infra = outputs.infra as import('../aws/infra-steps.js').InfraStepOutputs;
   const kubeconfig = (outputs.kubeconfig as { path: string }).path;
+  const tls = outputs.tls as import('../steps/tls-steps.js').TlsOutputs;
+  const platform = outputs.platform as import('../steps/cluster-steps.js').PlatformStepOutputs;
   const lines = [
     '',
-    `Instance ${name} is ready in ${infra.region} (account ${infra.accountId}).`,
+    `Instance ${name} is ready in ${infra.region} (account ${infra.accountId}), bundle ${platform.bundle}; every tenant verified.`,
+    '',
+    'Tenants (one host each; APIs by path: /api/v1/push, /prometheus, /loki, Grafana at /):',
+    ...allTenantEndpoints(config.tenants, config.dns.domain).map((e) => `  ${e.tenant.padEnd(16)} https://${e.host}/`),
+    `  tokens: lookout status ${name} --show-tokens`,
+    '',
+    `  certificate ${tls.names.join(', ')}, valid until ${tls.notAfter.slice(0, 10)} (${tls.issuer})`,
+    `  gateway     ${platform.loadBalancerHostname}`,
     `  cluster     ${infra.clusterName}  ${infra.clusterEndpoint}`,
     `  kubeconfig  ${kubeconfig}   (export KUBECONFIG=${kubeconfig}; needs the aws CLI)`,
     `  buckets     ${Object.values(infra.buckets).join(', ')}`,
-    `  DNS zone    ${config.dns.domain} (${infra.zoneId})`,
+    `  DNS zone    ${config.dns.domain} (${infra.zoneId}), delegation checked at the parent zone's servers`,
   ];
-  if (infra.delegated) {
-    lines.push(`              delegated from the parent zone in this account`);
-  } else {
-    lines.push(`              delegate it at your DNS provider with these NS records:`);
-    for (const ns of infra.nameServers) lines.push(`                ${config.dns.domain}. 300 IN NS ${ns}.`);
-  }
   return lines.join('\n') + '\n';
 }

@@ -85,7 +85,12 @@ export async function destroyCommand(opts: DestroyOptions): Promise<void> {
   const { requireConfirmationPossible, confirmByTyping, openSession } = await import('./session.js');
   requireConfirmationPossible(opts, 'destroy');
 
-  const [{ runSteps }, steps] = await Promise.all([import('../engine/index.js'), import('../aws/infra-steps.js')]);
+  const [{ runSteps }, steps, teardown, { loadBundle }] = await Promise.all([
+    import('../engine/index.js'),
+    import('../aws/infra-steps.js'),
+    import('../steps/destroy-steps.js'),
+    import('../bundle/manifest.js'),
+  ]);
   const session = await openSession({
     instance: opts.name,
     json: opts.json,
@@ -96,7 +101,7 @@ export async function destroyCommand(opts: DestroyOptions): Promise<void> {
     if (!opts.yes) {
       const what = opts.deleteData
         ? `This deletes instance ${opts.name} AND ALL ITS DATA (buckets ${instanceBuckets(record).join(', ')}). This cannot be undone.`
-        : `This deletes instance ${opts.name} (cluster, network, DNS zone). Its data buckets are kept.`;
+        : `This deletes instance ${opts.name} (tenants, platform, cluster, network, DNS zone). Its data buckets are kept.`;
       const ok = await withReporterSuspended(session.reporter, () => confirmByTyping(what, opts.name));
       if (!ok) throw new FailureError('destroy cancelled: nothing was changed');
     }
@@ -109,6 +114,8 @@ export async function destroyCommand(opts: DestroyOptions): Promise<void> {
       session,
       record,
       expectedCounts: Promise.resolve({}),
+      bundle: loadBundle(record.bundle),
+      yes: Boolean(opts.yes),
     };
     const infraDestroy: Step = {
       name: 'infra-destroy',
@@ -123,7 +130,17 @@ export async function destroyCommand(opts: DestroyOptions): Promise<void> {
     await runSteps({
       instance: opts.name,
       command: 'destroy',
-      steps: [credentialsStep(record), infraDestroy, ...(opts.deleteData ? [deleteDataStep(record)] : [])],
+      // Tenants, then the load balancer (and AWS really deleting it: its network interfaces
+      // would block deleting the VPC), then the platform, then the infrastructure.
+      steps: [
+        credentialsStep(record),
+        ...['system', ...record.config.tenants.map((t) => t.name)].map((t) => teardown.tenantDestroyStep(c, t)),
+        teardown.gatewayLoadBalancerDestroyStep(c),
+        teardown.loadBalancerGoneStep(c),
+        teardown.platformDestroyStep(c),
+        infraDestroy,
+        ...(opts.deleteData ? [deleteDataStep(record)] : []),
+      ],
       journalPath: paths.journal,
       lockPath: paths.lock,
       reporter: session.reporter,

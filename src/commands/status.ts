@@ -10,12 +10,21 @@ import { instancePaths } from '../paths.js';
 import { formatDuration } from '../progress/reporters.js';
 import { requireInstanceRecord, type InstanceRecord } from '../state/instance-record.js';
 import { printResult } from './output.js';
+import { componentVersions, loadBundle } from '../bundle/manifest.js';
+import { allTenantEndpoints } from '../plan/endpoints.js';
+import { latestOutputs } from '../steps/recorded.js';
+import type { TlsOutputs } from '../steps/tls-steps.js';
+import type { PlatformStepOutputs } from '../steps/cluster-steps.js';
 
 export interface StatusOptions {
   name: string;
   json?: boolean;
   state?: string;
   debug?: boolean;
+  /** Run the verify probe against every tenant now (needs credentials and the passphrase). */
+  verify?: boolean;
+  /** Print every tenant's tokens (the user asked for secrets). */
+  showTokens?: boolean;
 }
 
 const STATUS_MARK: Record<string, string> = { done: '✓', failed: '✗', interrupted: '■', started: '…' };
@@ -39,12 +48,20 @@ function infraOutputsOf(journal: Journal | undefined): Record<string, unknown> |
   return undefined;
 }
 
-export function renderStatus(record: InstanceRecord, journal: Journal | undefined, lockHolder: string | undefined): string {
+/** Days from `now` until `iso`, rounded down. */
+export function daysUntil(iso: string, now = new Date()): number {
+  return Math.floor((Date.parse(iso) - now.getTime()) / 86_400_000);
+}
+
+export function renderStatus(record: InstanceRecord, journal: Journal | undefined, lockHolder: string | undefined, now = new Date()): string {
   const infra = infraOutputsOf(journal) as Record<string, any> | undefined;
+  const tls = latestOutputs<TlsOutputs>(journal, 'tls');
+  const platform = latestOutputs<PlatformStepOutputs>(journal, 'platform');
+  const components = componentVersions(loadBundle(record.bundle));
   const out = [
     `Instance ${record.name}: ${record.status}`,
     `  provider    ${record.provider} ${record.region} (account ${record.accountId})`,
-    `  bundle      ${record.bundle}`,
+    `  bundle      ${record.bundle}: ${Object.entries(components).map(([k, v]) => `${k} ${v}`).join(', ')}`,
     `  state       ${record.stateUrl ?? `${instancePaths(record.name).pulumiState} (local)`}`,
     `  updated     ${record.updatedAt}`,
   ];
@@ -59,6 +76,20 @@ export function renderStatus(record: InstanceRecord, journal: Journal | undefine
       `  DNS zone    ${record.config.dns.domain} (${infra.zoneId}), ${infra.delegated ? 'delegated from the parent zone' : 'delegate with NS:'}`,
     );
     if (!infra.delegated) for (const ns of infra.nameServers ?? []) out.push(`                ${ns}`);
+  }
+  if (tls && record.status !== 'destroyed') {
+    const days = daysUntil(tls.notAfter, now);
+    out.push(
+      '',
+      'Certificate',
+      `  names       ${tls.names.join(', ')}`,
+      `  issuer      ${tls.issuer}${tls.selfSigned ? ' (self-signed)' : ''}`,
+      `  expires     ${tls.notAfter} (${days >= 0 ? `${days} days left` : `EXPIRED ${-days} days ago`}); renewal due ${tls.renewalDue.slice(0, 10)}`,
+    );
+  }
+  if (platform && record.status !== 'destroyed') {
+    out.push('', 'Tenants', `  gateway     ${platform.loadBalancerHostname}`);
+    for (const e of allTenantEndpoints(record.config.tenants, record.config.dns.domain)) out.push(`  ${e.tenant.padEnd(12)}https://${e.host}/`);
   }
   if (journal && journal.runs.length > 0) {
     out.push('', 'Runs');
@@ -82,9 +113,23 @@ export async function statusCommand(opts: StatusOptions): Promise<void> {
   const paths = instancePaths(opts.name);
   const [journal, lock] = await Promise.all([readJournal(paths.journal), readInstanceLock(paths.lock)]);
   const lockHolder = lock ? describeLockHolder(lock) : undefined;
+  const tls = latestOutputs<TlsOutputs>(journal, 'tls');
   printResult(
     opts,
-    { type: 'result', instance: record, journal: journal ?? null, infra: infraOutputsOf(journal) ?? null, running: lockHolder ?? null },
+    {
+      type: 'result',
+      instance: record,
+      components: componentVersions(loadBundle(record.bundle)),
+      certificate: tls ? { ...tls, daysLeft: daysUntil(tls.notAfter) } : null,
+      journal: journal ?? null,
+      infra: infraOutputsOf(journal) ?? null,
+      running: lockHolder ?? null,
+    },
     () => renderStatus(record, journal, lockHolder),
   );
+  if (opts.verify || opts.showTokens) {
+    if (record.status === 'destroyed') throw new UsageError(`instance "${opts.name}" was destroyed`);
+    const { liveStatus } = await import('./status-live.js');
+    await liveStatus(record, journal, { verify: Boolean(opts.verify), showTokens: Boolean(opts.showTokens), json: Boolean(opts.json) });
+  }
 }

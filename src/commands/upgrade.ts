@@ -12,6 +12,10 @@ import { resolveBackend } from '../pulumi/backend.js';
 import { requireInstanceRecord, updateInstanceRecord, type InstanceRecord } from '../state/instance-record.js';
 import { printResult } from './output.js';
 import type { CommandSession } from './session.js';
+import { loadBundle } from '../bundle/manifest.js';
+import { migrationSteps } from '../bundle/migrations.js';
+import { requireSecretEnv, type InstanceContext } from '../steps/context.js';
+import { renderUpgradeDiff, upgradeDiff } from './upgrade-diff.js';
 
 export interface UpgradeOptions {
   name: string;
@@ -64,21 +68,25 @@ function describeChanges(changes: Record<string, number>): string {
   return parts.length ? parts.join(', ') : 'no changes';
 }
 
-/** Previews the infra stack, shows the diff, and asks before anything is applied. */
-function previewAndConfirmStep(c: import('../aws/infra-steps.js').AwsStepContext, yes: boolean): Step<{ changes: Record<string, number> }> {
+/**
+ * Shows what the upgrade changes (component versions, config, tenants, and the infra
+ * stack's preview) and asks before anything is applied.
+ */
+function previewAndConfirmStep(c: InstanceContext, diffLines: string[], yes: boolean): Step<{ changes: Record<string, number> }> {
   return {
     name: 'confirm',
-    title: 'Preview infrastructure changes',
+    title: 'Preview the changes',
     alwaysRun: true,
     async run(ctx) {
       const { openInfraStack } = await import('../aws/infra-steps.js');
       const stack = await openInfraStack(c, 'confirm', ctx.outputsOf('preflight'));
       const preview = await stack.preview({ signal: ctx.signal });
       const summary = describeChanges(preview.changes);
-      const changed = summary !== 'no changes';
-      if (changed && preview.diffText) ctx.log('info', preview.diffText.trimEnd());
-      ctx.log('info', `Infrastructure: ${summary}.`);
-      if (changed && !yes) {
+      const infraChanged = summary !== 'no changes';
+      if (infraChanged && preview.diffText) ctx.log('info', preview.diffText.trimEnd());
+      ctx.log('info', [...diffLines, `Infrastructure: ${summary}.`].join('\n'));
+      const anything = infraChanged || !diffLines[0]?.startsWith('No component');
+      if (anything && !yes) {
         const { confirm } = await import('./session.js');
         const ok = await withReporterSuspended(c.session.reporter, () => confirm(`Apply these changes to ${c.name}?`));
         if (!ok) {
@@ -105,9 +113,15 @@ export async function upgradeCommand(opts: UpgradeOptions): Promise<void> {
   const { requireConfirmationPossible, openSession } = await import('./session.js');
   requireConfirmationPossible(opts, 'upgrade');
 
-  const [{ runSteps }, steps, { expectedResourceCounts }] = await Promise.all([
+  const bundle = loadBundle(config.bundle);
+  requireSecretEnv(config);
+  const migrations = migrationSteps(record.bundle, config.bundle);
+  const diffLines = renderUpgradeDiff(upgradeDiff({ config: record.config, bundle: loadBundle(record.bundle) }, { config, bundle }));
+  const [{ runSteps }, steps, tls, cluster, { expectedResourceCounts }] = await Promise.all([
     import('../engine/index.js'),
     import('../aws/infra-steps.js'),
+    import('../steps/tls-steps.js'),
+    import('../steps/cluster-steps.js'),
     import('../plan/count-worker.js'),
   ]);
   const expectedCounts = expectedResourceCounts(config);
@@ -120,12 +134,31 @@ export async function upgradeCommand(opts: UpgradeOptions): Promise<void> {
   });
   try {
     await expectedCounts;
-    const c = { name: opts.name, config, configFile: opts.config ?? 'the recorded config', ...(stateUrl ? { stateUrl } : {}), session, record, expectedCounts };
+    const c: InstanceContext = {
+      name: opts.name,
+      config,
+      configFile: opts.config ?? 'the recorded config',
+      ...(stateUrl ? { stateUrl } : {}),
+      session,
+      record,
+      expectedCounts,
+      bundle,
+      yes: Boolean(opts.yes),
+    };
     const paths = instancePaths(opts.name);
     const result = await runSteps({
       instance: opts.name,
       command: 'upgrade',
-      steps: [steps.preflightStep(c), previewAndConfirmStep(c, Boolean(opts.yes)), steps.infraUpStep(c), steps.kubeconfigStep(c)],
+      steps: [
+        steps.preflightStep(c),
+        previewAndConfirmStep(c, diffLines, Boolean(opts.yes)),
+        steps.infraUpStep(c),
+        steps.kubeconfigStep(c),
+        tls.dnsDelegationStep(c),
+        tls.tlsStep(c),
+        ...migrations,
+        ...cluster.clusterSteps(c, record.config.tenants),
+      ],
       journalPath: paths.journal,
       lockPath: paths.lock,
       reporter: session.reporter,
@@ -135,7 +168,7 @@ export async function upgradeCommand(opts: UpgradeOptions): Promise<void> {
     await updateInstanceRecord(opts.name, { status: 'ready', config, bundle: config.bundle });
     session.close();
     printResult(opts, { type: 'result', instance: opts.name, status: 'ready', bundle: config.bundle, outputs: result.outputs }, () =>
-      `\nInstance ${opts.name} is up to date (bundle ${config.bundle}).\n`,
+      `\nInstance ${opts.name} is up to date (bundle ${config.bundle}); every tenant verified.\n`,
     );
   } finally {
     session.close();

@@ -235,6 +235,28 @@ const tlsSchema = z
       })
       .optional()
       .meta({ description: 'External Account Binding, for CAs that require it.' }),
+    caBundleFile: z
+      .string()
+      .min(1)
+      .optional()
+      .meta({ description: 'PEM file of the CA that signs a private ACME directory’s own HTTPS certificate.' }),
+    rfc2136: z
+      .strictObject({
+        server: z.string().min(1).meta({ description: 'Primary DNS server that accepts dynamic updates (host or IP).' }),
+        port: z.number().int().min(1).max(65535).default(53),
+        zone: z.string().min(1).meta({ description: 'Zone the `_acme-challenge` records belong to.' }),
+        keyName: z.string().min(1).meta({ description: 'TSIG key name (HMAC-SHA256).' }),
+        keySecretEnv: z
+          .string()
+          .regex(/^[A-Z_][A-Z0-9_]*$/, { message: 'must be the name of an environment variable' })
+          .meta({ description: 'Environment variable holding the TSIG secret (base64), never the secret itself.' }),
+      })
+      .optional()
+      .meta({
+        description:
+          'Write the ACME DNS-01 records with RFC 2136 dynamic updates to a DNS server you run (for example when ' +
+          '`_acme-challenge.<domain>` is delegated to it), instead of to the instance’s own zone. Needs `nsupdate`.',
+      }),
   })
   .prefault({});
 

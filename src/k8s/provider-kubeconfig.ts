@@ -1,8 +1,9 @@
 /**
  * The kubeconfig Lookout's own Kubernetes stacks use. It authenticates through
- * `lookout kube-token` (the same binary that is running), so no AWS CLI is needed, and it
- * carries no token: each API call gets a fresh, short-lived one.
+ * `lookout kube-token`, so no AWS CLI is needed, and it carries no token: each API call gets
+ * a fresh, short-lived one.
  */
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 export interface ClusterAccess {
@@ -13,9 +14,10 @@ export interface ClusterAccess {
   region: string;
 }
 
-/** The `lookout` launcher of this installation. */
+/** The `lookout` launcher of this installation, from the build (dist/src/k8s) or the sources (src/k8s). */
 export function lookoutBinary(): string {
-  return fileURLToPath(new URL('../../../bin/lookout', import.meta.url));
+  const candidates = [new URL('../../../bin/lookout', import.meta.url), new URL('../../bin/lookout', import.meta.url)].map((u) => fileURLToPath(u));
+  return candidates.find((p) => existsSync(p)) ?? candidates[0]!;
 }
 
 export function providerKubeconfig(cluster: ClusterAccess, exec: { command: string; args: string[] } = defaultExec(cluster)): string {
@@ -42,9 +44,7 @@ export function providerKubeconfig(cluster: ClusterAccess, exec: { command: stri
   });
 }
 
+/** `lookout` from PATH: the state is shared, so no machine's own paths go into it (see exec-shim.ts). */
 function defaultExec(cluster: ClusterAccess): { command: string; args: string[] } {
-  return {
-    command: process.execPath,
-    args: [lookoutBinary(), 'kube-token', '--cluster', cluster.clusterName, '--region', cluster.region],
-  };
+  return { command: 'lookout', args: ['kube-token', '--cluster', cluster.clusterName, '--region', cluster.region] };
 }

@@ -83,17 +83,34 @@ export class PlainReporter implements Reporter {
   close(): void {}
 }
 
-/** A spinner per step with elapsed time and resource counts. */
+/**
+ * A spinner per step with elapsed time and resource counts. A step can show sub-steps
+ * (`<step>/<phase>`, e.g. the ACME phases of `tls`): the parent's line stays, each phase
+ * gets its own spinner, and the parent's spinner resumes when the phase is done.
+ */
 export class TtyReporter implements Reporter {
   private spinner?: Ora;
-  private current?: { step: string; title: string; started: number; done?: number; total?: number; message?: string };
+  private stack: Array<{ step: string; title: string; started: number; done?: number; total?: number; message?: string }> = [];
   private ticker?: NodeJS.Timeout;
 
-  private constructor(private readonly ora: (typeof import('ora'))['default']) {}
+  private constructor(
+    private readonly oraFactory: (typeof import('ora'))['default'],
+    private readonly stream: NodeJS.WriteStream,
+    private readonly forceEnabled: boolean,
+  ) {}
 
-  static async create(): Promise<TtyReporter> {
+  /** `forceEnabled` draws spinners on a stream that is not a terminal (tests). */
+  static async create(stream: NodeJS.WriteStream = process.stderr, forceEnabled = false): Promise<TtyReporter> {
     const { default: ora } = await import('ora');
-    return new TtyReporter(ora);
+    return new TtyReporter(ora, stream, forceEnabled);
+  }
+
+  private ora(): Ora {
+    return this.oraFactory({ stream: this.stream, ...(this.forceEnabled ? { isEnabled: true } : {}) });
+  }
+
+  private get current() {
+    return this.stack[this.stack.length - 1];
   }
 
   private render(): void {
@@ -101,7 +118,18 @@ export class TtyReporter implements Reporter {
     if (!c || !this.spinner) return;
     const elapsed = formatDuration(Date.now() - c.started);
     const msg = c.message ? `  ${c.message.length > 60 ? `${c.message.slice(0, 57)}…` : c.message}` : '';
-    this.spinner.text = `${c.title}${counts(c.done, c.total)}  ${elapsed}${msg}`;
+    const indent = this.stack.length > 1 ? '  ' : '';
+    this.spinner.text = `${indent}${c.title}${counts(c.done, c.total)}  ${elapsed}${msg}`;
+    // Draw now rather than on the next frame, so progress shows as it happens.
+    this.spinner.render();
+  }
+
+  private startSpinner(): void {
+    this.spinner = this.ora().start();
+    this.render();
+    this.stopTicker();
+    this.ticker = setInterval(() => this.render(), 1000);
+    this.ticker.unref();
   }
 
   private stopTicker(): void {
@@ -109,52 +137,66 @@ export class TtyReporter implements Reporter {
     this.ticker = undefined;
   }
 
+  /** Ends the top step's spinner with `how` and resumes its parent's, if any. */
+  private finish(step: string, how: 'succeed' | 'fail' | 'warn', text: string): void {
+    this.stopTicker();
+    const indent = this.stack.length > 1 ? '  ' : '';
+    this.spinner?.[how](`${indent}${text}`);
+    this.spinner = undefined;
+    const i = this.stack.findIndex((s) => s.step === step);
+    if (i >= 0) this.stack.splice(i);
+    if (this.current) this.startSpinner();
+  }
+
   emit(e: ProgressEvent): void {
     switch (e.type) {
       case 'run-started':
-        process.stderr.write(`${e.resumed ? 'Resuming' : 'Starting'} ${e.command} of ${e.instance}\n`);
+        this.stream.write(`${e.resumed ? 'Resuming' : 'Starting'} ${e.command} of ${e.instance}\n`);
         break;
-      case 'step-started':
-        this.current = { step: e.step, title: e.title, started: Date.now() };
-        this.spinner = this.ora({ stream: process.stderr }).start();
-        this.render();
-        this.stopTicker();
-        this.ticker = setInterval(() => this.render(), 1000);
-        this.ticker.unref();
+      case 'step-started': {
+        const parent = this.current;
+        if (parent && e.step.startsWith(`${parent.step}/`)) {
+          // The parent's line stays on screen while its phases run below it.
+          this.stopTicker();
+          this.spinner?.stopAndPersist({ symbol: '▸' });
+        } else {
+          this.stopTicker();
+          this.spinner?.stop();
+          this.stack = [];
+        }
+        this.stack.push({ step: e.step, title: e.title, started: Date.now() });
+        this.startSpinner();
         break;
+      }
       case 'step-skipped':
-        this.ora({ stream: process.stderr }).info(`${e.title} (${e.reason})`);
+        this.ora().info(`${e.title} (${e.reason})`);
         break;
-      case 'step-progress':
-        if (this.current?.step === e.step) {
-          if (e.done !== undefined) this.current.done = e.done;
-          if (e.total !== undefined) this.current.total = e.total;
-          if (e.message !== undefined) this.current.message = e.message;
-          this.render();
+      case 'step-progress': {
+        const target = this.stack.find((s) => s.step === e.step);
+        if (target) {
+          if (e.done !== undefined) target.done = e.done;
+          if (e.total !== undefined) target.total = e.total;
+          if (e.message !== undefined) target.message = e.message;
+          if (target === this.current) this.render();
         }
         break;
+      }
       case 'step-done':
-        this.stopTicker();
-        this.spinner?.succeed(`${e.title} (${formatDuration(e.durationMs)})`);
-        this.spinner = undefined;
+        this.finish(e.step, 'succeed', `${e.title} (${formatDuration(e.durationMs)})`);
         break;
       case 'step-failed':
-        this.stopTicker();
-        this.spinner?.fail(`${e.title} failed after ${formatDuration(e.durationMs)}`);
-        this.spinner = undefined;
+        this.finish(e.step, 'fail', `${e.title} failed after ${formatDuration(e.durationMs)}`);
         break;
       case 'step-interrupted':
-        this.stopTicker();
-        this.spinner?.warn(`${e.title} interrupted after ${formatDuration(e.durationMs)}`);
-        this.spinner = undefined;
+        this.finish(e.step, 'warn', `${e.title} interrupted after ${formatDuration(e.durationMs)}`);
         break;
       case 'log':
         if (this.spinner) this.spinner.clear();
-        process.stderr.write(`${e.level === 'warn' ? 'warning: ' : ''}${e.message}\n`);
+        this.stream.write(`${e.level === 'warn' ? 'warning: ' : ''}${e.message}\n`);
         if (this.spinner) this.spinner.render();
         break;
       case 'run-finished':
-        process.stderr.write(`${e.command} ${e.status} in ${formatDuration(e.durationMs)}\n`);
+        this.stream.write(`${e.command} ${e.status} in ${formatDuration(e.durationMs)}\n`);
         break;
     }
   }
@@ -165,12 +207,7 @@ export class TtyReporter implements Reporter {
     try {
       return await fn();
     } finally {
-      if (this.spinner && this.current) {
-        this.spinner.start();
-        this.render();
-        this.ticker = setInterval(() => this.render(), 1000);
-        this.ticker.unref();
-      }
+      if (this.spinner && this.current) this.startSpinner();
     }
   }
 

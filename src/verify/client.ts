@@ -58,7 +58,7 @@ class PinningAgent extends https.Agent {
 }
 
 export interface ProbeRequest {
-  method: 'GET' | 'POST';
+  method: 'GET' | 'POST' | 'DELETE';
   /** The virtual host: `<tenant>.<domain>`. */
   host: string;
   /** Path and query string. */

@@ -1,0 +1,72 @@
+/**
+ * What an upgrade changes, computed offline before anything is touched: component versions
+ * between the two bundles, config fields, and tenants added or removed.
+ */
+import type { BundleManifest } from '../bundle/manifest.js';
+import type { ResolvedConfig } from '../config/load.js';
+
+function flatten(value: unknown, path: string, out: Map<string, string>): void {
+  if (value && typeof value === 'object' && !Array.isArray(value)) {
+    for (const [k, v] of Object.entries(value)) flatten(v, path ? `${path}.${k}` : k, out);
+    return;
+  }
+  out.set(path, JSON.stringify(value));
+}
+
+export interface UpgradeDiff {
+  components: Array<{ component: string; from: string; to: string }>;
+  config: Array<{ field: string; from?: string; to?: string }>;
+  tenantsAdded: string[];
+  tenantsRemoved: string[];
+}
+
+export function upgradeDiff(from: { config: ResolvedConfig; bundle: BundleManifest }, to: { config: ResolvedConfig; bundle: BundleManifest }): UpgradeDiff {
+  const components = Object.keys(to.bundle.components)
+    .map((name) => {
+      const key = name as keyof BundleManifest['components'];
+      const a = from.bundle.components[key]?.image;
+      const b = to.bundle.components[key].image;
+      return { component: name, from: a ? `${a.tag}${a.digest ? `@${a.digest}` : ''}` : '(new)', to: `${b.tag}${b.digest ? `@${b.digest}` : ''}` };
+    })
+    .filter((c) => c.from !== c.to);
+
+  const before = new Map<string, string>();
+  const after = new Map<string, string>();
+  const { tenants: tenantsBefore, ...restBefore } = from.config;
+  const { tenants: tenantsAfter, ...restAfter } = to.config;
+  flatten(restBefore, '', before);
+  flatten(restAfter, '', after);
+  const byName = (ts: ResolvedConfig['tenants']) => new Map(ts.map((t) => [t.name, t]));
+  const [tb, ta] = [byName(tenantsBefore), byName(tenantsAfter)];
+  for (const [name, t] of ta) if (tb.has(name)) flatten(t, `tenants[${name}]`, after);
+  for (const [name, t] of tb) if (ta.has(name)) flatten(t, `tenants[${name}]`, before);
+
+  const config: UpgradeDiff['config'] = [];
+  for (const field of [...new Set([...before.keys(), ...after.keys()])].sort()) {
+    const a = before.get(field);
+    const b = after.get(field);
+    if (a !== b) config.push({ field, ...(a === undefined ? {} : { from: a }), ...(b === undefined ? {} : { to: b }) });
+  }
+  return {
+    components,
+    config,
+    tenantsAdded: [...ta.keys()].filter((n) => !tb.has(n)),
+    tenantsRemoved: [...tb.keys()].filter((n) => !ta.has(n)),
+  };
+}
+
+export function renderUpgradeDiff(diff: UpgradeDiff): string[] {
+  const lines: string[] = [];
+  if (diff.components.length) {
+    lines.push('Component versions:');
+    for (const c of diff.components) lines.push(`  ${c.component}: ${c.from} → ${c.to}`);
+  }
+  if (diff.config.length) {
+    lines.push('Config:');
+    for (const c of diff.config) lines.push(`  ${c.field}: ${c.from ?? '(unset)'} → ${c.to ?? '(unset)'}`);
+  }
+  if (diff.tenantsAdded.length) lines.push(`Tenants added: ${diff.tenantsAdded.join(', ')}`);
+  if (diff.tenantsRemoved.length) lines.push(`Tenants removed (their stacks and tokens go; data stays until retention ends): ${diff.tenantsRemoved.join(', ')}`);
+  if (lines.length === 0) lines.push('No component or config changes.');
+  return lines;
+}

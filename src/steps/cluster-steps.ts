@@ -1,0 +1,319 @@
+/**
+ * The steps inside the cluster: the platform stack, one stack per tenant, the system
+ * tenant's alerting, and the verify probe that proves every tenant works. Each records only
+ * non-secret outputs; tokens are read from the tenant stacks' (encrypted) outputs in memory.
+ */
+import type { InfraStepOutputs } from '../aws/infra-steps.js';
+import type { Step, StepContext } from '../engine/index.js';
+import { FailureError } from '../errors.js';
+import { RESERVED_TENANTS, stackNames, tenantHost } from '../naming.js';
+import type { TenantConfig } from '../config/schema.js';
+import { clusterAccess, openClusterStack, secretStore, type InstanceContext } from './context.js';
+import type { TlsOutputs } from './tls-steps.js';
+
+const SYSTEM = RESERVED_TENANTS[0];
+
+export interface PlatformStepOutputs {
+  loadBalancerHostname: string;
+  gatewayInternalUrl: string;
+  tenantsSecretName: string;
+  bundle: string;
+  components: Record<string, string>;
+}
+
+export async function platformProgramFor(c: InstanceContext, infra: InfraStepOutputs) {
+  const { platformProgram } = await import('../../stacks/platform.js');
+  const { readStoredCertificate } = await import('../tls/ensure.js');
+  const stored = await readStoredCertificate(await secretStore(c));
+  if (!stored) throw new FailureError('no certificate is stored for this instance yet', { hint: 'Run `lookout create` again: its tls step issues one.' });
+  return platformProgram({
+    instance: c.name,
+    config: c.config,
+    bundle: c.bundle,
+    cluster: clusterAccess(infra),
+    storage: { region: infra.region, metricsBucket: infra.buckets.metrics!, logsBucket: infra.buckets.logs!, rulesBucket: infra.buckets.rules! },
+    dns: { zoneId: infra.zoneId },
+    tls: { certificatePem: stored.certificate.certificatePem, privateKeyPem: stored.certificate.privateKeyPem },
+    ...(infra.roleArns.metricsStore ? { metricsStoreRoleArn: infra.roleArns.metricsStore } : {}),
+  });
+}
+
+export function platformStep(c: InstanceContext): Step<PlatformStepOutputs> {
+  return {
+    name: 'platform',
+    title: 'Install the platform: metrics and log stores, gateway, self-monitoring',
+    inputs: (ctx) => {
+      const infra = ctx.outputsOf<InfraStepOutputs>('infra');
+      return {
+        bundle: c.bundle.version,
+        domain: c.config.dns.domain,
+        system: c.config.system,
+        limits: c.config.tenants.map((t) => ({ name: t.name, retention: t.retention, limits: t.limits })),
+        infra: { endpoint: infra.clusterEndpoint, buckets: infra.buckets, zoneId: infra.zoneId },
+        certificate: ctx.outputsOf<TlsOutputs>('tls').fingerprintSha256,
+      };
+    },
+    async run(ctx) {
+      const infra = ctx.outputsOf<InfraStepOutputs>('infra');
+      const stack = await openClusterStack(c, 'platform', await platformProgramFor(c, infra), { step: 'platform' });
+      const totalHint = (await c.expectedCounts)[stackNames(c.name).platform];
+      const out = (await stack.up({ signal: ctx.signal, ...(totalHint ? { totalHint } : {}) })) as unknown as PlatformStepOutputs;
+      return {
+        loadBalancerHostname: out.loadBalancerHostname,
+        gatewayInternalUrl: out.gatewayInternalUrl,
+        tenantsSecretName: out.tenantsSecretName,
+        bundle: out.bundle,
+        components: out.components,
+      };
+    },
+  };
+}
+
+type TenantRef = TenantConfig | 'system';
+const tenantName = (t: TenantRef) => (t === 'system' ? SYSTEM : t.name);
+
+export async function tenantProgramFor(c: InstanceContext, tenant: TenantRef, infra: InfraStepOutputs, platform: PlatformStepOutputs) {
+  const { tenantProgram } = await import('../../stacks/tenant.js');
+  const oidc = tenant === 'system' ? undefined : tenant.grafana.oidc;
+  return tenantProgram({
+    instance: c.name,
+    tenant,
+    domain: c.config.dns.domain,
+    bundle: c.bundle,
+    cluster: clusterAccess(infra),
+    gateway: { internalUrl: platform.gatewayInternalUrl, tenantsSecretName: platform.tenantsSecretName },
+    ...(oidc ? { oidcClientSecret: process.env[oidc.clientSecretEnv]!.trim() } : {}),
+  });
+}
+
+export function tenantStep(c: InstanceContext, tenant: TenantRef): Step<{ namespace: string; grafanaUrl: string }> {
+  const name = tenantName(tenant);
+  return {
+    name: `tenant:${name}`,
+    title: name === SYSTEM ? 'Install the system tenant (the platform’s own telemetry)' : `Install tenant ${name}`,
+    inputs: (ctx) => ({
+      bundle: c.bundle.version,
+      domain: c.config.dns.domain,
+      tenant: tenant === 'system' ? SYSTEM : { name, tokens: tenant.tokens, oidc: tenant.grafana.oidc ?? null },
+      gateway: ctx.outputsOf<PlatformStepOutputs>('platform').gatewayInternalUrl,
+      endpoint: ctx.outputsOf<InfraStepOutputs>('infra').clusterEndpoint,
+    }),
+    async run(ctx) {
+      const infra = ctx.outputsOf<InfraStepOutputs>('infra');
+      const platform = ctx.outputsOf<PlatformStepOutputs>('platform');
+      const stack = await openClusterStack(c, { tenant: name }, await tenantProgramFor(c, tenant, infra, platform), { step: `tenant:${name}` });
+      const totalHint = (await c.expectedCounts)[stackNames(c.name).tenant(name)];
+      const out = await stack.up({ signal: ctx.signal, ...(totalHint ? { totalHint } : {}) });
+      return { namespace: String(out.namespace), grafanaUrl: String(out.grafanaUrl) };
+    },
+  };
+}
+
+/**
+ * Removes a tenant that is no longer in the config: its stack is destroyed, which also
+ * removes its tokens from the gateway. Its data stays in the buckets until retention ends.
+ */
+export function tenantRemoveStep(c: InstanceContext, name: string): Step<{ removed: true }> {
+  return {
+    name: `tenant-remove:${name}`,
+    title: `Remove tenant ${name}`,
+    async run(ctx) {
+      const stack = await openClusterStack(c, { tenant: name }, async () => ({}), { step: `tenant-remove:${name}` });
+      await stack.destroy({ signal: ctx.signal });
+      return { removed: true };
+    },
+  };
+}
+
+/** A tenant's tokens, from its stack's encrypted outputs; kept in memory only. */
+export async function tenantTokens(c: InstanceContext, name: string): Promise<Record<string, string>> {
+  const stack = await openClusterStack(c, { tenant: name }, async () => ({}), { step: `tenant:${name}` });
+  const tokens = (await stack.outputs()).tokens as Record<string, string> | undefined;
+  if (!tokens || Object.keys(tokens).length === 0) {
+    throw new FailureError(`tenant ${name} has no tokens in its stack outputs`, { hint: 'Run `lookout create` (or `upgrade`) again to install it.' });
+  }
+  return tokens;
+}
+
+function gatewayConnection(ctx: StepContext) {
+  return {
+    address: ctx.outputsOf<PlatformStepOutputs>('platform').loadBalancerHostname,
+    pinnedCertificateSha256: ctx.outputsOf<TlsOutputs>('tls').fingerprintSha256,
+  };
+}
+
+/** Waits until the gateway answers through its load balancer (new NLBs take minutes to resolve). */
+async function waitForGateway(c: InstanceContext, ctx: StepContext): Promise<void> {
+  const [{ ProbeClient }, { default: pWaitFor, TimeoutError }] = await Promise.all([import('../verify/client.js'), import('p-wait-for')]);
+  const client = new ProbeClient(gatewayConnection(ctx));
+  const host = tenantHost(SYSTEM, c.config.dns.domain);
+  let last = 'no answer yet';
+  try {
+    await pWaitFor(
+      async () => {
+        try {
+          const res = await client.request({ method: 'GET', host, path: '/healthz', signal: ctx.signal, timeoutMs: 5_000 });
+          last = `HTTP ${res.status}`;
+          return res.status === 200;
+        } catch (err) {
+          if (ctx.signal.aborted) throw err;
+          last = (err as Error).message;
+          ctx.progress({ message: `waiting for the load balancer: ${last}` });
+          return false;
+        }
+      },
+      { interval: 5_000, timeout: { milliseconds: 15 * 60_000 } },
+    );
+  } catch (err) {
+    if (err instanceof TimeoutError) {
+      throw new FailureError(`the gateway did not answer through its load balancer within 15 minutes (last: ${last})`, {
+        hint: 'Check the `gateway` Service in namespace lookout (kubectl -n lookout describe service gateway), then run the command again.',
+      });
+    }
+    throw err;
+  } finally {
+    client.close();
+  }
+}
+
+export interface AlertingUpload {
+  client: import('../verify/client.js').ProbeClient;
+  /** `system.<domain>`. */
+  host: string;
+  token: string;
+  /** A Prometheus rules file (`groups:`), as `renderAlertRules()` gives it. */
+  rules: string;
+  /** An Alertmanager config, as `renderAlertmanagerConfig()` gives it. */
+  alertmanagerConfig: string;
+  /** Cortex rule namespace the platform's groups live in. */
+  namespace?: string;
+  signal?: AbortSignal;
+  /** Retry timing for the first request, while the gateway picks up the system tenant's token. */
+  retry?: { retries: number; minTimeout: number; maxTimeout: number };
+}
+
+/**
+ * Loads the system tenant's Alertmanager config and rule groups through the gateway (Cortex
+ * takes one group per request), and removes groups a newer bundle no longer has.
+ * Idempotent: the same input leaves the same state.
+ */
+export async function uploadSystemAlerting(u: AlertingUpload): Promise<string[]> {
+  const [YAML, { default: pRetry, AbortError }] = await Promise.all([import('yaml'), import('p-retry')]);
+  const namespace = u.namespace ?? 'lookout';
+  const send = async (method: 'GET' | 'POST' | 'DELETE', path: string, body?: string) => {
+    const res = await u.client.request({
+      method,
+      host: u.host,
+      path,
+      token: u.token,
+      ...(u.signal ? { signal: u.signal } : {}),
+      ...(body === undefined ? {} : { body, headers: { 'Content-Type': 'application/yaml' } }),
+    });
+    if (res.status >= 300 && !(method === 'GET' && res.status === 404)) {
+      const err = new FailureError(`${method} ${path} on the system tenant returned ${res.status}: ${res.body.toString('utf8').slice(0, 200)}`, {
+        hint: 'Run the command again; if it persists, check the cortex-ruler and cortex-alertmanager logs in namespace lookout.',
+      });
+      // Only an unknown token (401, the gateway not reloaded yet) and server errors are worth retrying.
+      if (res.status !== 401 && res.status < 500) throw new AbortError(err);
+      throw err;
+    }
+    return res;
+  };
+  await pRetry(() => send('POST', '/api/v1/alerts', YAML.stringify({ alertmanager_config: u.alertmanagerConfig, template_files: {} })), {
+    ...(u.retry ?? { retries: 12, minTimeout: 5_000, maxTimeout: 15_000 }),
+    ...(u.signal ? { signal: u.signal } : {}),
+  });
+  const groups = (YAML.parse(u.rules) as { groups: Array<{ name: string }> }).groups;
+  for (const group of groups) await send('POST', `/api/v1/rules/${namespace}`, YAML.stringify(group));
+  const existing = await send('GET', `/api/v1/rules/${namespace}`);
+  const live = existing.status === 404 ? {} : ((YAML.parse(existing.body.toString('utf8')) ?? {}) as Record<string, Array<{ name: string }>>);
+  const wanted = new Set(groups.map((g) => g.name));
+  for (const g of live[namespace] ?? []) {
+    if (!wanted.has(g.name)) await send('DELETE', `/api/v1/rules/${namespace}/${encodeURIComponent(g.name)}`);
+  }
+  return [...wanted].sort();
+}
+
+export function systemAlertingStep(c: InstanceContext): Step<{ groups: string[] }> {
+  return {
+    name: 'system-alerting',
+    title: 'Load the platform’s alert rules and Alertmanager config',
+    // Idempotent and quick: loading them every run also restores rules someone deleted.
+    alwaysRun: true,
+    async run(ctx) {
+      const [{ renderAlertRules, renderAlertmanagerConfig }, { ProbeClient }, { SYSTEM_TOKEN_NAME }] = await Promise.all([
+        import('@lookout/self-monitoring'),
+        import('../verify/client.js'),
+        import('../../stacks/tenant.js'),
+      ]);
+      await waitForGateway(c, ctx);
+      const token = (await tenantTokens(c, SYSTEM))[SYSTEM_TOKEN_NAME]!;
+      const client = new ProbeClient(gatewayConnection(ctx));
+      try {
+        const groups = await uploadSystemAlerting({
+          client,
+          host: tenantHost(SYSTEM, c.config.dns.domain),
+          token,
+          rules: renderAlertRules(),
+          alertmanagerConfig: renderAlertmanagerConfig(),
+          signal: ctx.signal,
+        });
+        return { groups };
+      } finally {
+        client.close();
+      }
+    },
+  };
+}
+
+export interface VerifyStepOutputs {
+  checks: number;
+  tenants: string[];
+}
+
+/** The post-install proof: every tenant writes and reads its own data, and nobody else's. */
+export function verifyStep(c: InstanceContext): Step<VerifyStepOutputs> {
+  return {
+    name: 'verify',
+    title: 'Verify every tenant: write, read back, Grafana, isolation',
+    alwaysRun: true,
+    async run(ctx) {
+      const [{ verifyAll, verifyCheckCount, describeResult }] = await Promise.all([import('../verify/index.js')]);
+      await waitForGateway(c, ctx);
+      const names = [SYSTEM, ...c.config.tenants.map((t) => t.name)];
+      const targets = [];
+      for (const name of names) {
+        const tokens = await tenantTokens(c, name);
+        targets.push({ tenant: name, host: tenantHost(name, c.config.dns.domain), token: Object.values(tokens)[0]! });
+      }
+      const total = verifyCheckCount(targets.length);
+      let done = 0;
+      const results = await verifyAll(targets, {
+        runId: ctx.runId,
+        signal: ctx.signal,
+        instance: c.name,
+        connection: gatewayConnection(ctx),
+        onResult: (r) => ctx.progress({ done: ++done, total, message: describeResult(r) }),
+      });
+      return { checks: results.length, tenants: names };
+    },
+  };
+}
+
+/** Tenants the instance runs that the config no longer names (never `system`). */
+export function removedTenants(previous: readonly { name: string }[] | undefined, current: readonly { name: string }[]): string[] {
+  const keep = new Set(current.map((t) => t.name));
+  return (previous ?? []).map((t) => t.name).filter((n) => !keep.has(n));
+}
+
+/** Every step that installs and proves the cluster's contents, after the infra steps. */
+export function clusterSteps(c: InstanceContext, previousTenants: readonly { name: string }[] | undefined): Step[] {
+  return [
+    platformStep(c),
+    tenantStep(c, 'system'),
+    ...c.config.tenants.map((t) => tenantStep(c, t)),
+    ...removedTenants(previousTenants, c.config.tenants).map((name) => tenantRemoveStep(c, name)),
+    systemAlertingStep(c),
+    verifyStep(c),
+  ] as Step[];
+}

@@ -1,0 +1,68 @@
+import { PassThrough } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import type { ProgressEvent } from '../../src/progress/events.js';
+import { JsonReporter, PlainReporter, TtyReporter, chooseOutputMode, formatDuration } from '../../src/progress/reporters.js';
+
+function sink(): { stream: NodeJS.WriteStream; text: () => string } {
+  const stream = new PassThrough() as unknown as NodeJS.WriteStream;
+  let out = '';
+  (stream as unknown as PassThrough).on('data', (d: Buffer) => (out += d.toString()));
+  return { stream, text: () => out };
+}
+
+// Strips ANSI sequences so assertions read what a person sees.
+const plain = (s: string) => s.replace(/\u001b\[[0-9;?]*[A-Za-z]/g, '');
+
+const run: ProgressEvent[] = [
+  { type: 'run-started', command: 'create', instance: 'prod', runId: 'r1', resumed: false, steps: ['infra', 'tls'] },
+  { type: 'step-started', step: 'infra', title: 'Create the infrastructure', attempt: 1 },
+  { type: 'step-progress', step: 'infra', done: 12, total: 88, message: 'aws:eks/cluster:Cluster eks' },
+  { type: 'step-done', step: 'infra', title: 'Create the infrastructure', durationMs: 754_000 },
+  { type: 'step-started', step: 'tls', title: 'Issue the certificate', attempt: 1 },
+  { type: 'step-started', step: 'tls/record-written', title: 'Write the ACME challenge records', attempt: 1 },
+  { type: 'step-done', step: 'tls/record-written', title: 'Write the ACME challenge records', durationMs: 1_200 },
+  { type: 'step-done', step: 'tls', title: 'Issue the certificate', durationMs: 9_000 },
+  { type: 'run-finished', command: 'create', status: 'done', durationMs: 800_000 },
+];
+
+describe('reporters', () => {
+  it('TTY: a spinner per step with counts and elapsed time, sub-steps indented under their step', async () => {
+    const { stream, text } = sink();
+    const reporter = await TtyReporter.create(stream, true);
+    for (const e of run) reporter.emit(e);
+    reporter.close();
+    const out = plain(text());
+    expect(out).toContain('Starting create of prod');
+    expect(out).toMatch(/Create the infrastructure 12\/88 resources/);
+    expect(out).toMatch(/✔ Create the infrastructure \(12m 34s\)/);
+    expect(out).toMatch(/▸ Issue the certificate/);
+    expect(out).toMatch(/✔ {3}Write the ACME challenge records \(1s\)/);
+    expect(out).toMatch(/✔ Issue the certificate \(9s\)/);
+  });
+
+  it('plain: timestamped lines without escape sequences', () => {
+    const { stream, text } = sink();
+    const reporter = new PlainReporter(stream);
+    for (const e of run) reporter.emit(e);
+    expect(text()).not.toMatch(/\u001b/);
+    expect(text()).toMatch(/^\d\d:\d\d:\d\d ▸ Create the infrastructure$/m);
+    expect(text()).toMatch(/^\d\d:\d\d:\d\d ✓ Create the infrastructure \(12m 34s\)$/m);
+  });
+
+  it('JSON: one event per line, each with a timestamp', () => {
+    const { stream, text } = sink();
+    const reporter = new JsonReporter(stream);
+    for (const e of run) reporter.emit(e);
+    const lines = text().trim().split('\n').map((l) => JSON.parse(l) as { type: string; time: string });
+    expect(lines.map((l) => l.type)).toEqual(run.map((e) => e.type));
+    for (const l of lines) expect(Number.isNaN(Date.parse(l.time))).toBe(false);
+  });
+
+  it('choose plain output when not on a terminal, JSON when asked, and format durations', () => {
+    const notTty = { isTTY: false } as NodeJS.WriteStream;
+    expect(chooseOutputMode({}, notTty)).toBe('plain');
+    expect(chooseOutputMode({ json: true }, notTty)).toBe('json');
+    expect(formatDuration(59_999)).toBe('59s');
+    expect(formatDuration(3_725_000)).toBe('1h 02m');
+  });
+});

@@ -1,0 +1,121 @@
+/**
+ * Loading the system tenant's alerting through the gateway, against a stub gateway that
+ * speaks the Cortex ruler and Alertmanager config APIs over TLS.
+ */
+import { createServer, type Server } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import YAML from 'yaml';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { renderAlertRules, renderAlertmanagerConfig } from '@lookout/self-monitoring';
+import { uploadSystemAlerting } from '../../src/steps/cluster-steps.js';
+import { describeCertificate } from '../../src/tls/certificate.js';
+import { selfSignedCertificate } from '../../src/tls/self-signed.js';
+import { ProbeClient } from '../../src/verify/client.js';
+
+interface Seen {
+  method: string;
+  path: string;
+  auth: string | undefined;
+  body: string;
+}
+
+let server: Server;
+let port: number;
+let pin: string;
+let seen: Seen[] = [];
+/** Rule groups the stub ruler holds, by namespace. */
+let ruler: Record<string, Array<{ name: string }>> = {};
+/** Statuses to answer the next Alertmanager config uploads with (then 201). */
+let alertsStatuses: number[] = [];
+
+beforeAll(async () => {
+  const cert = await selfSignedCertificate(['obs.example.test', '*.obs.example.test']);
+  pin = (await describeCertificate(cert.certificatePem)).fingerprintSha256;
+  server = createServer({ cert: cert.certificatePem, key: cert.privateKeyPem }, (req, res) => {
+    let body = '';
+    req.on('data', (d: Buffer) => (body += d.toString()));
+    req.on('end', () => {
+      const path = req.url ?? '';
+      seen.push({ method: req.method ?? '', path, auth: req.headers.authorization, body });
+      if (path === '/api/v1/alerts') {
+        res.statusCode = alertsStatuses.shift() ?? 201;
+        return res.end();
+      }
+      const m = /^\/api\/v1\/rules\/([^/]+)(?:\/(.+))?$/.exec(path);
+      if (!m) {
+        res.statusCode = 404;
+        return res.end('not found');
+      }
+      const [, ns, group] = m as unknown as [string, string, string | undefined];
+      if (req.method === 'POST') {
+        const g = YAML.parse(body) as { name: string };
+        ruler[ns] = [...(ruler[ns] ?? []).filter((x) => x.name !== g.name), g];
+        res.statusCode = 202;
+      } else if (req.method === 'DELETE') {
+        ruler[ns] = (ruler[ns] ?? []).filter((x) => x.name !== decodeURIComponent(group!));
+        res.statusCode = 202;
+      } else if (ruler[ns]?.length) {
+        res.setHeader('Content-Type', 'application/yaml');
+        return res.end(YAML.stringify({ [ns]: ruler[ns] }));
+      } else res.statusCode = 404;
+      res.end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  port = (server.address() as AddressInfo).port;
+});
+afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+beforeEach(() => {
+  seen = [];
+  ruler = {};
+  alertsStatuses = [];
+});
+
+async function upload(overrides: Partial<Parameters<typeof uploadSystemAlerting>[0]> = {}) {
+  const client = new ProbeClient({ address: '127.0.0.1', port, pinnedCertificateSha256: pin });
+  try {
+    return await uploadSystemAlerting({
+      client,
+      host: 'system.obs.example.test',
+      token: 'lk_system_token',
+      rules: renderAlertRules(),
+      alertmanagerConfig: renderAlertmanagerConfig(),
+      retry: { retries: 3, minTimeout: 10, maxTimeout: 20 },
+      ...overrides,
+    });
+  } finally {
+    client.close();
+  }
+}
+
+describe('system alerting upload', () => {
+  it('loads the Alertmanager config, then one request per rule group, with the system token', async () => {
+    const groups = await upload();
+    const expected = (YAML.parse(renderAlertRules()) as { groups: Array<{ name: string }> }).groups.map((g) => g.name);
+    expect(groups).toEqual([...expected].sort());
+    expect(seen[0]).toMatchObject({ method: 'POST', path: '/api/v1/alerts' });
+    expect(YAML.parse(seen[0]!.body)).toEqual({ alertmanager_config: renderAlertmanagerConfig(), template_files: {} });
+    const posts = seen.filter((s) => s.method === 'POST' && s.path === '/api/v1/rules/lookout');
+    expect(posts.map((p) => (YAML.parse(p.body) as { name: string }).name)).toEqual(expected);
+    for (const s of seen) expect(s.auth).toBe('Bearer lk_system_token');
+    expect(ruler.lookout!.map((g) => g.name).sort()).toEqual([...expected].sort());
+  });
+
+  it('is idempotent, and removes groups a newer bundle no longer has', async () => {
+    ruler.lookout = [{ name: 'retired-group' }];
+    await upload();
+    await upload();
+    expect(ruler.lookout!.map((g) => g.name)).not.toContain('retired-group');
+    expect(seen.filter((s) => s.method === 'DELETE').map((s) => s.path)).toEqual(['/api/v1/rules/lookout/retired-group']);
+  });
+
+  it('retries while the gateway does not know the token yet (401), but not a refused config (400)', async () => {
+    alertsStatuses = [401, 401];
+    await upload();
+    expect(seen.filter((s) => s.path === '/api/v1/alerts')).toHaveLength(3);
+    seen = [];
+    alertsStatuses = [400];
+    await expect(upload()).rejects.toThrow(/POST \/api\/v1\/alerts on the system tenant returned 400/);
+    expect(seen.filter((s) => s.path === '/api/v1/alerts')).toHaveLength(1);
+  });
+});
