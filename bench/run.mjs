@@ -113,4 +113,29 @@ if (wanted('tenants')) {
   if (tenant.length) row('Pulumi resources: per tenant stack (max)', String(Math.max(...tenant)));
 }
 
+if (wanted('gateway')) {
+  section('Gateway overhead: remote write through nginx vs directly to Prometheus, wrk on loopback (issue 3: >= 0.8)');
+  const { benchGatewayOverhead, gatewayBenchMissingTools } = await import('./gateway.mjs');
+  const missingTools = gatewayBenchMissingTools();
+  if (missingTools.length > 0) row('skipped, missing', missingTools.map((t) => `${t.tool} (${t.install})`).join(', '));
+  else {
+    const r = await benchGatewayOverhead();
+    row('direct to Prometheus', `${r.directRps.toFixed(1)} req/s`);
+    row('through the gateway', `${r.gatewayRps.toFixed(1)} req/s`);
+    row('ratio', r.ratio.toFixed(3));
+  }
+}
+
+if (wanted('tls')) {
+  section('Certificate issuance of <domain> + *.<domain>, pebble + bind9 on loopback (issue 4: median of 5 <= 1 s)');
+  const { benchIssuance } = await import('./tls.mjs');
+  try {
+    const r = await benchIssuance({ runs: 5 });
+    row('median of 5', `${r.medianMs.toFixed(0)} ms`);
+    row('runs', r.timesMs.map((t) => `${t.toFixed(0)} ms`).join(', '));
+  } catch (err) {
+    row('skipped', err.message);
+  }
+}
+
 process.stdout.write('\n');
