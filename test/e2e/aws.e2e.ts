@@ -18,7 +18,7 @@ const home = mkdtempSync(join(tmpdir(), 'lookout-e2e-'));
 const name = `e2e-${randomBytes(3).toString('hex')}`;
 const passphrase = randomBytes(24).toString('base64url');
 
-function writeConfig(cidrs: string[]): string {
+function writeConfig(cidrs: string[], tenants: string[] = ['team-a']): string {
   const file = join(home, 'lookout.yaml');
   writeFileSync(
     file,
@@ -34,7 +34,7 @@ function writeConfig(cidrs: string[]): string {
       'tls:',
       '  acmeDirectory: https://acme-staging-v02.api.letsencrypt.org/directory',
       'tenants:',
-      '  - name: team-a',
+      ...tenants.map((t) => `  - name: ${t}`),
       '',
     ].join('\n'),
   );
@@ -100,7 +100,21 @@ describe.skipIf(!enabled)(`AWS end-to-end${enabled ? '' : ` (${reason})`}`, () =
     expect(readFileSync(kubeconfig, 'utf8')).toContain(result.outputs.infra.clusterEndpoint);
 
     const status = await lookout(['status', name, '--json']);
-    expect(JSON.parse(status.stdout).instance.status).toBe('ready');
+    const parsed = JSON.parse(status.stdout.trim().split('\n')[0]!);
+    expect(parsed.instance.status).toBe('ready');
+    expect(parsed.certificate.daysLeft).toBeGreaterThan(60);
+
+    const verified = await lookout(['status', name, '--verify']);
+    expect(verified.code).toBe(0);
+  });
+
+  it('adds a tenant without touching the others, and removes it again', async () => {
+    const added = await lookout(['upgrade', name, '-c', writeConfig([cidr], ['team-a', 'team-b']), '--yes', '--json']);
+    expect(added.code).toBe(0);
+    expect(added.stdout).toContain('"step":"tenant:team-b"');
+    const removed = await lookout(['upgrade', name, '-c', writeConfig([cidr], ['team-a']), '--yes', '--json']);
+    expect(removed.code).toBe(0);
+    expect(removed.stdout).toContain('"step":"tenant-remove:team-b"');
   });
 
   it('upgrades a config change after a preview', async () => {
