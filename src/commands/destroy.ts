@@ -85,11 +85,10 @@ export async function destroyCommand(opts: DestroyOptions): Promise<void> {
   const { requireConfirmationPossible, confirmByTyping, openSession } = await import('./session.js');
   requireConfirmationPossible(opts, 'destroy');
 
-  const [{ runSteps }, steps, teardown, { loadBundle }] = await Promise.all([
+  const [{ runSteps }, steps, teardown] = await Promise.all([
     import('../engine/index.js'),
     import('../aws/infra-steps.js'),
     import('../steps/destroy-steps.js'),
-    import('../bundle/manifest.js'),
   ]);
   const session = await openSession({
     instance: opts.name,
@@ -106,17 +105,8 @@ export async function destroyCommand(opts: DestroyOptions): Promise<void> {
       if (!ok) throw new FailureError('destroy cancelled: nothing was changed');
     }
     await updateInstanceRecord(opts.name, { status: 'destroying' });
-    const c = {
-      name: opts.name,
-      config: record.config,
-      configFile: 'the recorded config',
-      ...(record.stateUrl ? { stateUrl: record.stateUrl } : {}),
-      session,
-      record,
-      expectedCounts: Promise.resolve({}),
-      bundle: loadBundle(record.bundle),
-      yes: Boolean(opts.yes),
-    };
+    const { contextFromRecord } = await import('../steps/context.js');
+    const c = await contextFromRecord(record, session, { yes: Boolean(opts.yes) });
     const infraDestroy: Step = {
       name: 'infra-destroy',
       title: 'Destroy the cluster, network and DNS zone',

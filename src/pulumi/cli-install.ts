@@ -7,6 +7,7 @@ import { PulumiCommand, type PulumiCommandOptions } from '@pulumi/pulumi/automat
 import { FailureError, InterruptedError, errorMessage } from '../errors.js';
 import { pulumiInstallRoot } from '../paths.js';
 import type { Reporter } from '../progress/events.js';
+import { abortable } from '../abortable.js';
 
 const require = createRequire(import.meta.url);
 
@@ -77,7 +78,7 @@ export async function ensurePulumiCommand(o: EnsurePulumiOptions): Promise<Pulum
 
   say(`Installing Pulumi CLI ${PINNED_PULUMI_VERSION} into ${root} (${pathProblem}; one-time download).`);
   try {
-    return await abortable(source.install({ root, version: pinned }), o.signal);
+    return await abortable(source.install({ root, version: pinned }), o.signal, 'install the Pulumi CLI');
   } catch (err) {
     if (err instanceof InterruptedError) throw err;
     throw new FailureError(`Could not install the Pulumi CLI ${PINNED_PULUMI_VERSION} into ${root}: ${firstLine(errorMessage(err))}`, {
@@ -98,24 +99,3 @@ function throwIfAborted(signal?: AbortSignal): void {
   if (signal?.aborted) throw new InterruptedError('Interrupted while looking for the Pulumi CLI.');
 }
 
-/**
- * The installer cannot be cancelled, so an abort stops waiting for it; the process is about
- * to exit anyway, and a half-finished install is redone next time (get() fails on it).
- */
-function abortable<T>(work: Promise<T>, signal?: AbortSignal): Promise<T> {
-  if (!signal) return work;
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(new InterruptedError('Interrupted while installing the Pulumi CLI.'));
-    signal.addEventListener('abort', onAbort, { once: true });
-    work.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (e: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e);
-      },
-    );
-  });
-}

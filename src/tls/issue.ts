@@ -9,7 +9,7 @@ import type { Authorization, Client, Order } from 'acme-client';
 import { crypto as acmeCrypto } from 'acme-client';
 import type { PollTiming } from '../dns/poll.js';
 import type { DnsServer } from '../dns/query.js';
-import { errorMessage, FailureError, InterruptedError, LookoutError } from '../errors.js';
+import { errorMessage, FailureError, LookoutError } from '../errors.js';
 import type { SecretStore } from '../state/secret-store.js';
 import { LETS_ENCRYPT_BACKOFF, LOCAL_CA_BACKOFF, openAccount, registerAccount, type AcmeCall, type AcmeSettings } from './acme.js';
 import { ACCOUNT_DOES_NOT_EXIST, AcmeError, explainAcmeError } from './acme-errors.js';
@@ -18,6 +18,7 @@ import { describeCertificate, instanceCertificateNames, type CertificateInfo } f
 import { withChallengeRecords, type PhaseCallback } from './challenge-records.js';
 import type { KeyAndCertificate } from './self-signed.js';
 import type { Dns01Solver } from './solvers/solver.js';
+import { abortable } from '../abortable.js';
 
 export type { IssuancePhase, PhaseCallback, PhaseEvent } from './challenge-records.js';
 
@@ -68,25 +69,6 @@ export interface IssuedCertificate extends KeyAndCertificate {
   orderUrl: string;
 }
 
-/** Ends waiting on `promise` when the run is interrupted; acme-client's own waits cannot be cancelled. */
-function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined, what: string): Promise<T> {
-  if (!signal) return promise;
-  if (signal.aborted) return Promise.reject(new InterruptedError(`Interrupted before ${what}.`));
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(new InterruptedError(`Interrupted while waiting to ${what}.`));
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (e: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e);
-      },
-    );
-  });
-}
 
 interface DnsChallenge {
   authz: Authorization;
