@@ -31,6 +31,8 @@ export interface InfraAwsArgs {
   adminPrincipalArn?: string;
   /** Hosted zone to add the NS delegation to, as resolved by the preflight. */
   parentZoneId?: string;
+  /** Further cluster admins (default: `aws.clusterAdmins`); must not repeat the admin principal. */
+  extraAdminPrincipalArns?: string[];
 }
 
 /** The stack outputs as the CLI reads them back. */
@@ -108,6 +110,7 @@ export function infraAwsProgram(args: InfraAwsArgs): () => Promise<InfraAwsProgr
         subnetIds: network.privateSubnetIds,
         publicAccessCidrs: awsConfig.apiAllowedCidrs,
         adminPrincipalArn,
+        extraAdminPrincipalArns: args.extraAdminPrincipalArns ?? awsConfig.clusterAdmins,
         roleNames: {
           cluster: names.roleName('cluster'),
           nodes: names.roleName('nodes'),

@@ -27,7 +27,29 @@ export interface AwsStepContext {
 }
 
 /** The preflight result as recorded in the journal. */
-export type PreflightOutputs = Omit<AwsPreflightResult, 'warnings' | 'elasticIps' | 'existing'>;
+export type PreflightOutputs = Omit<AwsPreflightResult, 'warnings' | 'elasticIps' | 'existing'> & {
+  /** The cluster's first admin: the instance's creator, kept from the first run on. */
+  adminPrincipalArn: string;
+};
+
+/** The IAM role (or user) behind a caller ARN: an assumed-role session is its role. */
+export function principalOf(arn: string): { account: string; kind: 'role' | 'user'; name: string } | undefined {
+  const session = /^arn:aws[a-z-]*:sts::(\d{12}):assumed-role\/([^/]+)\//.exec(arn);
+  if (session) return { account: session[1]!, kind: 'role', name: session[2]! };
+  const iam = /^arn:aws[a-z-]*:iam::(\d{12}):(role|user)\/(?:.*\/)?([^/]+)$/.exec(arn);
+  if (iam) return { account: iam[1]!, kind: iam[2] as 'role' | 'user', name: iam[3]! };
+  return undefined;
+}
+
+/** Whether the caller is one of the given principals (role paths are ignored, as EKS does). */
+export function isPrincipalAmong(callerArn: string, principals: readonly string[]): boolean {
+  const caller = principalOf(callerArn);
+  if (!caller) return false;
+  return principals.some((p) => {
+    const q = principalOf(p);
+    return q !== undefined && q.account === caller.account && q.kind === caller.kind && q.name === caller.name;
+  });
+}
 
 /** Infra outputs as recorded in the journal: everything but the (secret) kubeconfig. */
 export interface InfraStepOutputs {
@@ -59,7 +81,13 @@ export async function openInfraStack(c: AwsStepContext, step: string, preflight?
     program: infraAwsProgram({
       instance: c.name,
       config: c.config,
-      ...(preflight?.callerArn ? { adminPrincipalArn: preflight.callerArn } : {}),
+      ...(preflight?.adminPrincipalArn
+        ? {
+            adminPrincipalArn: preflight.adminPrincipalArn,
+            // EKS allows one access entry per principal: the creator is already admin.
+            extraAdminPrincipalArns: c.config.aws!.clusterAdmins.filter((arn) => !isPrincipalAmong(preflight.adminPrincipalArn, [arn])),
+          }
+        : {}),
       ...(preflight?.parentZoneId ? { parentZoneId: preflight.parentZoneId } : {}),
     }),
     ...(c.stateUrl ? { stateUrl: c.stateUrl } : {}),
@@ -99,14 +127,25 @@ export function preflightStep(c: AwsStepContext): Step<PreflightOutputs> {
         region: aws.region,
         accountId: result.accountId,
         ...(c.stateUrl ? { stateUrl: c.stateUrl } : {}),
+        ...(c.record?.adminPrincipalArn ? { adminPrincipalArn: c.record.adminPrincipalArn } : {}),
         bundle: c.record?.bundle ?? c.config.bundle,
         config: c.record?.config ?? c.config,
         status: c.record?.status ?? 'creating',
         createdAt: c.record?.createdAt ?? now,
         updatedAt: now,
       });
+      const adminPrincipalArn = c.record?.adminPrincipalArn ?? result.callerArn;
+      if (c.record && !isPrincipalAmong(result.callerArn, [adminPrincipalArn, ...aws.clusterAdmins])) {
+        throw new FailureError(`${result.callerArn} is not a cluster admin of instance "${c.name}"`, {
+          hint: `Use the identity that created it (${adminPrincipalArn}), or have an admin add yours to aws.clusterAdmins and run \`lookout upgrade\`.`,
+        });
+      }
+      if (!c.record?.adminPrincipalArn) {
+        const { updateInstanceRecord } = await import('../state/instance-record.js');
+        await updateInstanceRecord(c.name, { adminPrincipalArn });
+      }
       const { warnings: _w, elasticIps: _e, existing: _x, ...recorded } = result;
-      return recorded;
+      return { ...recorded, adminPrincipalArn };
     },
   };
 }
@@ -118,7 +157,7 @@ function infraInputs(c: AwsStepContext, ctx: StepContext) {
     aws: c.config.aws,
     dns: { domain: c.config.dns.domain, parentZone: c.config.dns.parentZone },
     retention: [c.config.system.retention, ...c.config.tenants.map((t) => t.retention)],
-    callerArn: preflight.callerArn,
+    adminPrincipalArn: preflight.adminPrincipalArn,
     parentZoneId: preflight.parentZoneId ?? null,
   };
 }

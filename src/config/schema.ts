@@ -179,6 +179,18 @@ export const awsSchema = z.strictObject({
     .regex(/^1\.(2[89]|3[0-9])$/, { message: 'must be an EKS Kubernetes version such as 1.34' })
     .default('1.34')
     .meta({ description: 'EKS Kubernetes version (quote it: 1.30 unquoted is the number 1.3).' }),
+  clusterAdmins: z
+    .array(
+      z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:(role|user)\/.+$/, {
+        message: 'must be an IAM role or user ARN such as arn:aws:iam::123456789012:role/platform-team',
+      }),
+    )
+    .default([])
+    .meta({
+      description:
+        'IAM roles or users that get cluster admin besides the identity that created the instance; anyone who runs ' +
+        '`upgrade` or `destroy` needs to be one of them.',
+    }),
   apiAllowedCidrs: z
     .array(
       z.cidrv4().refine(cidrHasNoHostBits, {

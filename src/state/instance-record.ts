@@ -20,6 +20,8 @@ export interface InstanceRecord {
   provider: Provider;
   region: string;
   accountId: string;
+  /** The identity that created the instance; it stays cluster admin whoever runs later commands. */
+  adminPrincipalArn?: string;
   /** The `--state` URL; absent means the default file backend under ~/.lookout/<name>/. */
   stateUrl?: string;
   bundle: string;
