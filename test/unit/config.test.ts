@@ -82,6 +82,7 @@ describe('defaults', () => {
     expect(config.aws).toEqual({
       region: 'eu-west-1',
       availabilityZones: 3,
+      clusterAdmins: [],
       natGateways: 'one-per-az',
       nodes: { instanceType: 'm7i.xlarge', min: 3, desired: 3, max: 6, diskGiB: 100 },
       kubernetesVersion: '1.34',
