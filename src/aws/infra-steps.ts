@@ -22,6 +22,8 @@ export interface AwsStepContext {
   session: CommandSession;
   /** The instance record, when this machine already knows the instance. */
   record?: InstanceRecord;
+  /** A record of an earlier instance of this name that was destroyed. */
+  destroyedBefore?: boolean;
   /** Resource counts per stack from the offline mock run, for done/total progress. */
   expectedCounts: Promise<Record<string, number>>;
 }
@@ -111,6 +113,7 @@ export function preflightStep(c: AwsStepContext): Step<PreflightOutputs> {
         signal: ctx.signal,
         configFile: c.configFile,
         knownInstance: c.record !== undefined,
+        ...(c.destroyedBefore ? { destroyedBefore: true } : {}),
         ...(c.record ? { recordedAccountId: c.record.accountId } : {}),
       });
       for (const warning of result.warnings) ctx.log('warn', warning);

@@ -47,6 +47,8 @@ export interface AwsPreflightOptions {
   configFile: string;
   /** True when this machine's state already knows the instance (a resumed or repeated create). */
   knownInstance: boolean;
+  /** This machine destroyed an instance of this name before (its data buckets were kept). */
+  destroyedBefore?: boolean;
   /** The account recorded for the instance, when known. */
   recordedAccountId?: string;
 }
@@ -248,6 +250,16 @@ async function preflight(
     if (await bucketIsOurs(clients, bucket, accountId, signal)) existingBuckets.push(bucket);
   }
   const existing = existingCluster || existingBuckets.length > 0;
+  if (existingBuckets.length > 0 && !existingCluster && !options.knownInstance && options.destroyedBefore) {
+    throw new FailureError(
+      `instance "${config.name}" was destroyed with its data kept, in ${existingBuckets.join(', ')}; a new instance of the same name would need those bucket names`,
+      {
+        hint:
+          `Delete the old data first (\`lookout destroy ${config.name} --delete-data\`), or create the new instance under another name. ` +
+          'Adopting kept buckets into a new instance is not supported yet.',
+      },
+    );
+  }
   if (existing && !options.knownInstance) {
     const what = [existingCluster ? `EKS cluster ${names.clusterName}` : '', ...existingBuckets].filter(Boolean).join(', ');
     throw new FailureError(

@@ -78,6 +78,7 @@ export async function createCommand(opts: CreateOptions): Promise<void> {
       ...(opts.state ? { stateUrl: opts.state } : {}),
       session,
       ...(record ? { record } : {}),
+      ...(previous?.status === 'destroyed' ? { destroyedBefore: true } : {}),
       expectedCounts,
       bundle,
       yes: Boolean(opts.yes),

@@ -169,3 +169,13 @@ describe('AWS preflight', () => {
     expect(result.warnings.join('\n')).toMatch(/NS records to add/);
   });
 });
+
+describe('AWS preflight after a destroy that kept the data', () => {
+  it('says the kept buckets block the name, and how to go on', async () => {
+    s3.on(HeadBucketCommand).resolves({});
+    const err = await awsPreflight(config(), clients(), { ...fresh, destroyedBefore: true }).catch((e) => e);
+    expect(err).toBeInstanceOf(FailureError);
+    expect(err.message).toMatch(/was destroyed with its data kept, in lookout-demo-metrics-/);
+    expect(err.hint).toMatch(/lookout destroy demo --delete-data/);
+  });
+});
