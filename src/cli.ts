@@ -55,7 +55,7 @@ export function buildProgram(): Command {
   common(
     program
       .command('create')
-      .description('create an instance: preflight, infrastructure, kubeconfig (resumable)')
+      .description('create an instance: infrastructure, certificate, platform, tenants, then verify it (resumable)')
       .addArgument(providerArgument())
       .addArgument(nameArgument())
       .requiredOption('-c, --config <file>', 'the lookout.yaml to create'),
@@ -68,7 +68,7 @@ export function buildProgram(): Command {
   common(
     program
       .command('upgrade')
-      .description('apply config changes and bundle upgrades after a preview (resumable)')
+      .description('apply config changes and bundle upgrades after showing them, then verify (resumable)')
       .addArgument(nameArgument())
       .option('-c, --config <file>', 'the changed lookout.yaml (default: the config recorded at create)')
       .option('--to <version>', 'bundle version to upgrade to'),
