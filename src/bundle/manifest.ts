@@ -59,6 +59,8 @@ export const bundleManifestSchema = z.strictObject({
       compactor: workloadSchema,
       ruler: workloadSchema,
       alertmanager: workloadSchema,
+      // Publishes each tenant's limits (`cortex_overrides`); one replica.
+      overridesExporter: workloadSchema.extend({ replicas: z.literal(1) }),
     }),
     loki: z.strictObject({ write: workloadSchema, read: workloadSchema, backend: workloadSchema }),
     gateway: workloadSchema,

@@ -348,9 +348,16 @@ function protectedRequests(): Array<Pick<ProbeRequest, 'method' | 'path' | 'head
     { method: 'POST', path: '/api/v1/push', headers: remoteWriteHeaders(), body: new Uint8Array(0) },
     { method: 'GET', path: `/prometheus/api/v1/query?${new URLSearchParams({ query: 'vector(1)' })}` },
     { method: 'GET', path: '/api/v1/rules' },
+    // Cortex's rule config API as Grafana's alerting UI calls it (Cortex and Mimir flavours).
+    { method: 'GET', path: '/prometheus/rules' },
+    { method: 'GET', path: '/prometheus/config/v1/rules' },
     { method: 'GET', path: '/alertmanager/api/v2/status' },
     { method: 'POST', path: '/loki/api/v1/push', headers: LOKI_PUSH_HEADERS, body: JSON.stringify({ streams: [] }) },
     { method: 'GET', path: '/loki/api/v1/labels' },
+    // Loki as the tenants' Grafana sees it (datasource at `/logs`): queries, rule state, rule config API.
+    { method: 'GET', path: '/logs/loki/api/v1/labels' },
+    { method: 'GET', path: '/logs/prometheus/api/v1/rules' },
+    { method: 'GET', path: '/logs/api/prom/rules' },
   ];
 }
 

@@ -87,7 +87,19 @@ describe('verifyAll against a healthy instance', () => {
     // Each tenant's token was tried on the next tenant's host, and on every API prefix.
     const crossTenant = server.requests.filter((r) => r.tenant === 'acme' && r.headers.authorization === `Bearer ${tokens.system}`);
     expect(new Set(crossTenant.map((r) => r.path))).toEqual(
-      new Set(['/api/v1/push', '/prometheus/api/v1/query', '/api/v1/rules', '/alertmanager/api/v2/status', '/loki/api/v1/push', '/loki/api/v1/labels']),
+      new Set([
+        '/api/v1/push',
+        '/prometheus/api/v1/query',
+        '/api/v1/rules',
+        '/prometheus/rules',
+        '/prometheus/config/v1/rules',
+        '/alertmanager/api/v2/status',
+        '/loki/api/v1/push',
+        '/loki/api/v1/labels',
+        '/logs/loki/api/v1/labels',
+        '/logs/prometheus/api/v1/rules',
+        '/logs/api/prom/rules',
+      ]),
     );
     // SNI and Host name the tenant even though the connection went to 127.0.0.1.
     expect(server.requests.every((r) => r.servername === r.host && r.host.endsWith(`.${DOMAIN}`))).toBe(true);

@@ -17,7 +17,7 @@ export {
   type GatewayTls,
   type PublicListener,
 } from './nginx-config.js';
-export { API_ROUTES, HEALTH_PATH, TENANT_PLACEHOLDER, type ApiRoute, type ApiUpstream, type BodyClass, type GatewayUpstreams } from './routes.js';
+export { API_ROUTES, GRAFANA_DATASOURCE_PATHS, HEALTH_PATH, TENANT_PLACEHOLDER, type ApiRoute, type ApiUpstream, type BodyClass, type GatewayUpstreams } from './routes.js';
 export {
   MAX_TOKEN_LENGTH,
   MIN_TOKEN_LENGTH,

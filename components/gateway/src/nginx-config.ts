@@ -96,7 +96,8 @@ export interface GatewayConfigOptions {
    * Path rewrites for upstreams that serve an API under other paths than Cortex and Loki,
    * such as a plain Prometheus (remote write at `/api/v1/write`, PromQL at `/api/v1/...`) in
    * tests and benchmarks: requests under `prefix` (one of the API routes' prefixes) go upstream
-   * with `prefix` replaced by `replacement`. Cortex and Loki need none.
+   * with `prefix` replaced by `replacement`, overriding the route's own `upstreamPrefix`.
+   * Cortex and Loki need none.
    */
   pathRewrites?: ReadonlyArray<{ prefix: string; replacement: string }>;
 }
@@ -237,6 +238,14 @@ function validate(options: GatewayConfigOptions): void {
     seen.add(rewrite.prefix);
     checkPath(`pathRewrites replacement of ${rewrite.prefix}`, rewrite.replacement);
   }
+  const variables = new Set<string>();
+  for (const route of API_ROUTES) {
+    if (route.upstreamPrefix !== undefined) checkPath(`upstream prefix of ${route.prefix}`, route.upstreamPrefix);
+    // Two prefixes differing only in punctuation would share a variable: a bug in the table.
+    const variable = upstreamUriVariable(route);
+    if (variables.has(variable)) throw new Error(`gateway routes: ${route.prefix} has the same URI variable as another route`);
+    variables.add(variable);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -362,27 +371,62 @@ function proxyHeaders(kind: 'api' | 'grafana'): Node[] {
   ];
 }
 
-function apiLocation(route: ApiRoute, upstream: ParsedUpstream, checks: Node[], limits: GatewayLimits, rewrite: string | undefined): Directive {
+function apiLocation(route: ApiRoute, upstream: ParsedUpstream, checks: Node[], limits: GatewayLimits, rewritten: boolean): Directive {
+  const uri = `$${upstreamUriVariable(route)}`;
   return block(
     ['location', route.prefix],
     [
       ...checks,
+      // The location matched the decoded, normalised path; a raw URI that does not start with
+      // the prefix (`/prometheus/%72ules`) cannot be rewritten faithfully and goes nowhere.
+      ...(rewritten ? [block(['if', `(${uri}`, '=', `${NOT_REWRITABLE})`], [directive('return', '404', 'not an API path\n')])] : []),
       directive('limit_req', `zone=${RATE_LIMIT_ZONE}`, `burst=${limits.burst}`, 'nodelay'),
       directive('client_max_body_size', route.body === 'push' ? limits.pushBodySize : limits.apiBodySize),
       ...(route.body === 'push' ? [directive('client_body_buffer_size', PUSH_BODY_BUFFER_SIZE)] : []),
       // A variable in proxy_pass makes nginx resolve the name per request (cached `valid=`),
       // so a Service that does not exist yet or changes its IP never stops the gateway.
       directive('set', '$lookout_upstream', upstream.authority),
-      // After `set`: a `break` rewrite ends the rewrite directives of the location.
-      ...(rewrite === undefined ? [] : [directive('rewrite', `^${escapeRegex(route.prefix)}(.*)$`, `${rewrite}$1`, 'break')]),
-      directive('proxy_pass', `${upstream.scheme}://$lookout_upstream`),
+      // With a URI part built from variables, nginx sends exactly that URI, query included.
+      directive('proxy_pass', `${upstream.scheme}://$lookout_upstream${rewritten ? uri : ''}`),
       ...proxyHeaders('api'),
     ],
   );
 }
 
-function rewriteOf(options: GatewayConfigOptions, route: ApiRoute): string | undefined {
-  return options.pathRewrites?.find((r) => r.prefix === route.prefix)?.replacement;
+/** The upstream path prefix of a route: a test's rewrite, else the route's own, else none. */
+function upstreamPrefixOf(options: GatewayConfigOptions, route: ApiRoute): string | undefined {
+  return options.pathRewrites?.find((r) => r.prefix === route.prefix)?.replacement ?? route.upstreamPrefix;
+}
+
+/** Map value of a request URI that does not start with its route's prefix as sent. */
+const NOT_REWRITABLE = 'none';
+
+/** `/prometheus/rules` → `lookout_uri_prometheus_rules`: the variable holding the upstream URI. */
+function upstreamUriVariable(route: ApiRoute): string {
+  return `lookout_uri${route.prefix.replace(/[^A-Za-z0-9]+/g, '_')}`;
+}
+
+/**
+ * One map per rewritten route, from the request URI as the client sent it (still
+ * percent-encoded, query included) to the URI sent upstream. Unlike `rewrite`, which works
+ * on the decoded path and re-encodes it, this keeps an encoded `/` in a rule namespace
+ * (`/prometheus/rules/team%2Fa`) a single path segment upstream.
+ */
+function upstreamUriMaps(options: GatewayConfigOptions): Node[] {
+  const maps: Node[] = [];
+  for (const route of API_ROUTES) {
+    const prefix = upstreamPrefixOf(options, route);
+    if (prefix === undefined) continue;
+    // A prefix ending in `/` takes any rest; otherwise the rest starts a new segment or the query.
+    const rest = route.prefix.endsWith('/') ? '(.*)' : '((?:[/?].*)?)';
+    maps.push(
+      block(
+        ['map', '$request_uri', `$${upstreamUriVariable(route)}`],
+        [directive('default', NOT_REWRITABLE), directive(`~^${escapeRegex(route.prefix)}${rest}$`, `${prefix}$1`)],
+      ),
+    );
+  }
+  return maps.length === 0 ? [] : [comment('Request URIs of the routes whose upstream serves them under another path.'), ...maps];
 }
 
 function healthLocation(): Directive {
@@ -425,7 +469,9 @@ function publicServer(options: GatewayConfigOptions, upstreams: Record<ApiUpstre
       directive('server_name', '_'),
       ...(tls ? tlsDirectives(tls) : []),
       healthLocation(),
-      ...API_ROUTES.map((route) => apiLocation(route, upstreams[route.upstream], publicApiChecks(), options.limits, rewriteOf(options, route))),
+      ...API_ROUTES.map((route) =>
+        apiLocation(route, upstreams[route.upstream], publicApiChecks(), options.limits, upstreamPrefixOf(options, route) !== undefined),
+      ),
       comment("Everything else is the tenant's Grafana, which has its own login: no bearer token needed."),
       block(
         ['location', '/'],
@@ -449,7 +495,9 @@ function internalServer(options: GatewayConfigOptions, upstreams: Record<ApiUpst
       listen(options.internal, false),
       directive('server_name', '_'),
       healthLocation(),
-      ...API_ROUTES.map((route) => apiLocation(route, upstreams[route.upstream], internalApiChecks(), options.limits, rewriteOf(options, route))),
+      ...API_ROUTES.map((route) =>
+        apiLocation(route, upstreams[route.upstream], internalApiChecks(), options.limits, upstreamPrefixOf(options, route) !== undefined),
+      ),
       block(['location', '/'], [directive('return', '404', 'not an API path\n')]),
     ],
   );
@@ -505,6 +553,7 @@ export function renderGatewayConfig(options: GatewayConfigOptions): string {
         directive('map_hash_bucket_size', String(MAP_HASH_BUCKET_SIZE)),
         directive('map_hash_max_size', '16384'),
         ...tenantMaps(options),
+        ...upstreamUriMaps(options),
         publicServer(options, upstreams, grafana),
         internalServer(options, upstreams),
       ],

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { API_ROUTES, DEFAULT_GATEWAY_LIMITS, escapeRegex, hostTenantRegex, renderGatewayConfig, type GatewayConfigOptions } from '../src/index.js';
+import { API_ROUTES, DEFAULT_GATEWAY_LIMITS, GRAFANA_DATASOURCE_PATHS, escapeRegex, hostTenantRegex, renderGatewayConfig, type GatewayConfigOptions } from '../src/index.js';
 import { quoteWord, serializeNginx, block, comment, directive } from '../src/nginx-syntax.js';
 
 function options(overrides: Partial<GatewayConfigOptions> = {}): GatewayConfigOptions {
@@ -106,7 +106,9 @@ describe('renderGatewayConfig', () => {
         const body = location(server, route.prefix);
         const host = new URL(options().upstreams[route.upstream]).host;
         expect(body, route.prefix).toContain(`set $lookout_upstream ${host};`);
-        expect(body).toContain('proxy_pass http://$lookout_upstream;');
+        // Routes served under another upstream path send the URI their map computed.
+        const uri = route.upstreamPrefix === undefined ? '' : `$lookout_uri${route.prefix.replace(/[^A-Za-z0-9]+/g, '_')}`;
+        expect(body, route.prefix).toContain(`proxy_pass http://$lookout_upstream${uri};`);
         expect(body).toContain('proxy_set_header X-Scope-OrgID $lookout_tenant;');
         expect(body).toContain('proxy_set_header Authorization "";');
         expect(body).toContain(`limit_req zone=lookout_tenants burst=${DEFAULT_GATEWAY_LIMITS.burst} nodelay;`);
@@ -194,21 +196,64 @@ describe('renderGatewayConfig', () => {
     }
   });
 
-  it('rewrites only the route prefixes asked for, after the upstream is set', () => {
-    const [publicServer, internalServer] = servers(renderGatewayConfig(options({ pathRewrites: [{ prefix: '/api/v1/push', replacement: '/api/v1/write' }] })));
+  it('rewrites only the route prefixes asked for, from the raw request URI, after the checks', () => {
+    const config = renderGatewayConfig(options({ pathRewrites: [{ prefix: '/api/v1/push', replacement: '/api/v1/write' }] }));
+    expect(config).toContain(
+      'map $request_uri $lookout_uri_api_v1_push {\n        default none;\n        "~^\\\\/api\\\\/v1\\\\/push((?:[/?].*)?)$" /api/v1/write$1;\n    }',
+    );
+    const [publicServer, internalServer] = servers(config);
     for (const server of [publicServer!, internalServer!]) {
       const push = location(server, '/api/v1/push');
-      expect(push).toContain('rewrite "^\\\\/api\\\\/v1\\\\/push(.*)$" /api/v1/write$1 break;');
-      expect(push.indexOf('set $lookout_upstream')).toBeLessThan(push.indexOf('rewrite'));
-      expect(push.indexOf('if ($')).toBeLessThan(push.indexOf('rewrite'));
-      expect(location(server, '/loki/api/v1/push')).not.toContain('rewrite');
+      expect(push).toContain('proxy_pass http://$lookout_upstream$lookout_uri_api_v1_push;');
+      // The refusals come first: an unauthenticated request learns nothing about paths.
+      expect(push.indexOf('if ($lookout_')).toBeLessThan(push.indexOf('if ($lookout_uri_api_v1_push = none)'));
+      expect(push).toContain('if ($lookout_uri_api_v1_push = none) {\n                return 404 "not an API path\\n";');
+      expect(location(server, '/loki/api/v1/push')).not.toContain('$lookout_uri');
     }
-    expect(renderGatewayConfig(options())).not.toContain('rewrite');
+    const plain = renderGatewayConfig(options());
+    expect(plain).not.toContain('rewrite');
+    expect(plain).not.toContain('$lookout_uri_api_v1_push');
     expect(() => renderGatewayConfig(options({ pathRewrites: [{ prefix: '/metrics', replacement: '/' }] }))).toThrow(/not an API route prefix/);
     expect(() => renderGatewayConfig(options({ pathRewrites: [{ prefix: '/api/v1/push', replacement: '/a b' }] }))).toThrow(/pathRewrites/);
     expect(() =>
       renderGatewayConfig(options({ pathRewrites: [{ prefix: '/api/v1/push', replacement: '/a' }, { prefix: '/api/v1/push', replacement: '/b' }] })),
     ).toThrow(/rewritten twice/);
+  });
+
+  it("maps Grafana's ruler paths to the stores' rule config APIs, keeping the rest of the raw URI", () => {
+    const config = renderGatewayConfig(options());
+    /** The upstream URI nginx computes for a raw request URI, with the map's regex run in JavaScript. */
+    const upstreamUri = (prefix: string, requestUri: string): string | undefined => {
+      const variable = `lookout_uri${prefix.replace(/[^A-Za-z0-9]+/g, '_')}`;
+      const m = new RegExp(`map \\$request_uri \\$${variable} \\{\\n\\s+default none;\\n\\s+"~(.+)" (\\S+);`).exec(config);
+      if (!m) throw new Error(`no map for ${prefix}`);
+      // Undo nginx's string escaping (`\\` is `\`), then apply the regex as nginx would.
+      const regex = new RegExp(m[1]!.replace(/\\\\/g, '\\'));
+      const match = regex.exec(requestUri);
+      return match ? m[2]!.replace('$1', match[1] ?? '') : undefined;
+    };
+    expect(upstreamUri('/prometheus/rules', '/prometheus/rules')).toBe('/api/v1/rules');
+    expect(upstreamUri('/prometheus/rules', '/prometheus/rules?subtype=cortex')).toBe('/api/v1/rules?subtype=cortex');
+    expect(upstreamUri('/prometheus/rules', '/prometheus/rules/a%2Fb/c%20d')).toBe('/api/v1/rules/a%2Fb/c%20d');
+    expect(upstreamUri('/prometheus/rules', '/prometheus/rulesets')).toBeUndefined();
+    expect(upstreamUri('/prometheus/rules', '/prometheus/%72ules')).toBeUndefined();
+    expect(upstreamUri('/prometheus/config/v1/rules', '/prometheus/config/v1/rules/ns/g')).toBe('/api/v1/rules/ns/g');
+    expect(upstreamUri('/logs/api/prom/rules', '/logs/api/prom/rules/ns?subtype=mimir')).toBe('/loki/api/v1/rules/ns?subtype=mimir');
+    expect(upstreamUri('/logs/prometheus/api/v1/rules', '/logs/prometheus/api/v1/rules')).toBe('/prometheus/api/v1/rules');
+    expect(upstreamUri('/logs/loki/', '/logs/loki/api/v1/query_range?query=%7Ba%3D%22b%22%7D')).toBe('/loki/api/v1/query_range?query=%7Ba%3D%22b%22%7D');
+    // Every Grafana datasource path prefixes the routes its rules go through.
+    expect(API_ROUTES.filter((r) => r.prefix.startsWith(`${GRAFANA_DATASOURCE_PATHS.loki}/`)).map((r) => r.upstream).sort()).toEqual([
+      'lokiBackend',
+      'lokiBackend',
+      'lokiBackend',
+      'lokiRead',
+    ]);
+    expect(API_ROUTES.filter((r) => r.prefix.startsWith(`${GRAFANA_DATASOURCE_PATHS.prometheus}/`) && r.upstream === 'ruler').map((r) => r.prefix).sort()).toEqual([
+      '/prometheus/api/v1/alerts',
+      '/prometheus/api/v1/rules',
+      '/prometheus/config/v1/rules',
+      '/prometheus/rules',
+    ]);
   });
 
   it('uses no directive newer than nginx 1.22 (no `http2 on`, no upstream `resolve`)', () => {

@@ -44,10 +44,12 @@ const LATER = { echo: [token('echo', 1)], foxtrot: [token('foxtrot', 1)] };
 const ALL_TOKENS = [...Object.values(TOKENS).flat(), ...Object.values(LATER).flat()];
 
 /**
- * A sample request path for every route and the upstream it must reach: the routing table of
- * the issue, written out independently of API_ROUTES so that a wrong table fails here.
+ * A sample request path for every route, the upstream it must reach and the URI it must reach
+ * it with (the path itself unless given): the routing table of the issue, and the paths
+ * Grafana's alerting UI uses for the rule config APIs, written out independently of
+ * API_ROUTES so that a wrong table fails here.
  */
-const ROUTE_SAMPLES: ReadonlyArray<[path: string, upstream: keyof GatewayUpstreams]> = [
+const ROUTE_SAMPLES: ReadonlyArray<[path: string, upstream: keyof GatewayUpstreams, upstreamUri?: string]> = [
   ['/api/v1/push', 'distributor'],
   ['/prometheus/api/v1/rules', 'ruler'],
   ['/prometheus/api/v1/alerts', 'ruler'],
@@ -60,7 +62,21 @@ const ROUTE_SAMPLES: ReadonlyArray<[path: string, upstream: keyof GatewayUpstrea
   ['/loki/api/v1/rules/ns', 'lokiBackend'],
   ['/loki/api/v1/query_range?query=%7Bapp%3D%22a%22%7D', 'lokiRead'],
   ['/loki/api/v1/labels', 'lokiRead'],
+  // Grafana, Prometheus datasource `<gateway>/prometheus` of a Cortex (subtype cortex):
+  ['/prometheus/rules?subtype=cortex', 'ruler', '/api/v1/rules?subtype=cortex'],
+  // an encoded `/` stays inside its segment: the namespace is "team/a".
+  ['/prometheus/rules/team%2Fa/group%20b?subtype=cortex', 'ruler', '/api/v1/rules/team%2Fa/group%20b?subtype=cortex'],
+  // ... and of a Mimir (subtype mimir; mimirtool's default path too):
+  ['/prometheus/config/v1/rules/ns?subtype=mimir', 'ruler', '/api/v1/rules/ns?subtype=mimir'],
+  // Grafana, Loki datasource `<gateway>/logs`:
+  ['/logs/loki/api/v1/query_range?query=%7Bapp%3D%22a%22%7D', 'lokiRead', '/loki/api/v1/query_range?query=%7Bapp%3D%22a%22%7D'],
+  ['/logs/prometheus/api/v1/rules', 'lokiBackend', '/prometheus/api/v1/rules'],
+  ['/logs/prometheus/api/v1/alerts?type=alert', 'lokiBackend', '/prometheus/api/v1/alerts?type=alert'],
+  ['/logs/api/prom/rules/ns/group?subtype=mimir', 'lokiBackend', '/loki/api/v1/rules/ns/group?subtype=mimir'],
 ];
+
+/** The paths under which Grafana manages Cortex and Loki rules, as it calls them. */
+const GRAFANA_RULER_PATHS = ['/prometheus/rules/ns/group', '/prometheus/config/v1/rules/ns', '/logs/api/prom/rules/ns', '/logs/prometheus/api/v1/rules', '/logs/loki/api/v1/labels'];
 
 describe.skipIf(!nginx)(`gateway under real nginx (skipped when nginx is missing: ${NGINX_INSTALL_HINT})`, () => {
   let dir: string;
@@ -143,10 +159,10 @@ describe.skipIf(!nginx)(`gateway under real nginx (skipped when nginx is missing
     });
   }
 
-  function internalRequest(path: string, init: { token?: string; headers?: Record<string, string>; body?: Buffer } = {}): Promise<Response> {
+  function internalRequest(path: string, init: { token?: string; headers?: Record<string, string>; body?: Buffer; method?: string } = {}): Promise<Response> {
     return request({
       url: `http://127.0.0.1:${internalPort}${path}`,
-      method: init.body ? 'POST' : 'GET',
+      method: init.method ?? (init.body ? 'POST' : 'GET'),
       headers: { host: 'gateway-internal.lookout.svc.cluster.local', ...(init.token ? { authorization: `Bearer ${init.token}` } : {}), ...init.headers },
       ...(init.body ? { body: init.body } : {}),
     });
@@ -175,15 +191,15 @@ describe.skipIf(!nginx)(`gateway under real nginx (skipped when nginx is missing
     expect(TOKENS.beta![1]).toHaveLength(MAX_TOKEN_LENGTH);
     for (const tenant of ['alpha', 'beta', 'gamma', LONG]) {
       for (const token of TOKENS[tenant]!) {
-        for (const [path, key] of ROUTE_SAMPLES) {
+        for (const [path, key, upstreamUri] of ROUTE_SAMPLES) {
           const seen = await reaching(async () => {
             const res = await publicRequest(hostOf(tenant), path, { token });
             expect(res.status, `${tenant} ${path}`).toBe(200);
           });
           expect(seen, `${tenant} ${path}`).toHaveLength(1);
           const got = seen[0]!;
-          expect(got.host).toBe(upstreamHost(key));
-          expect(got.url).toBe(path);
+          expect(got.host, path).toBe(upstreamHost(key));
+          expect(got.url).toBe(upstreamUri ?? path);
           expect(got.headers['x-scope-orgid']).toBe(tenant);
           expect(got.headers.authorization).toBeUndefined();
           expect(got.headers['x-forwarded-proto']).toBe('https');
@@ -336,6 +352,54 @@ describe.skipIf(!nginx)(`gateway under real nginx (skipped when nginx is missing
       expect((await internalRequest('/api/v1/push', { token: token('nobody', 1), body: Buffer.from('x') })).status).toBe(401);
       expect((await internalRequest('/', { token: TOKENS.alpha![0]! })).status).toBe(404);
       expect((await internalRequest('/api/health', { token: TOKENS.alpha![0]! })).status).toBe(404);
+    });
+    expect(seen).toHaveLength(0);
+  });
+
+  it("lets a tenant's Grafana create, read and delete Cortex and Loki rules through the internal listener", async () => {
+    const token = TOKENS.gamma![0]!;
+    const group = Buffer.from('name: g\nrules:\n  - alert: A\n    expr: vector(1)\n');
+    const seen = await reaching(async () => {
+      expect((await internalRequest('/prometheus/rules/ns?subtype=cortex', { token, body: group, headers: { 'content-type': 'application/yaml' } })).status).toBe(200);
+      expect((await internalRequest('/prometheus/rules/ns/g?subtype=cortex', { token })).status).toBe(200);
+      expect((await internalRequest('/prometheus/rules/ns/g?subtype=cortex', { token, method: 'DELETE' })).status).toBe(200);
+      expect((await internalRequest('/logs/api/prom/rules/ns?subtype=mimir', { token, body: group })).status).toBe(200);
+      expect((await internalRequest('/logs/api/prom/rules/ns', { token, method: 'DELETE' })).status).toBe(200);
+    });
+    expect(seen.map((r) => [r.method, r.host, r.url, r.headers['x-scope-orgid'], r.headers.authorization])).toEqual([
+      ['POST', upstreamHost('ruler'), '/api/v1/rules/ns?subtype=cortex', 'gamma', undefined],
+      ['GET', upstreamHost('ruler'), '/api/v1/rules/ns/g?subtype=cortex', 'gamma', undefined],
+      ['DELETE', upstreamHost('ruler'), '/api/v1/rules/ns/g?subtype=cortex', 'gamma', undefined],
+      ['POST', upstreamHost('lokiBackend'), '/loki/api/v1/rules/ns?subtype=mimir', 'gamma', undefined],
+      ['DELETE', upstreamHost('lokiBackend'), '/loki/api/v1/rules/ns', 'gamma', undefined],
+    ]);
+    expect(seen[0]!.bodyBytes).toBe(group.length);
+    expect(seen[0]!.headers['content-type']).toBe('application/yaml');
+  });
+
+  it("refuses Grafana's rule paths without a token (401) and with another tenant's token (403), reaching no upstream", async () => {
+    const seen = await reaching(async () => {
+      for (const path of GRAFANA_RULER_PATHS) {
+        const anonymous = await publicRequest(hostOf('alpha'), path);
+        expect(anonymous.status, `${path} without a token`).toBe(401);
+        expect(anonymous.headers['www-authenticate']).toBe(BEARER_CHALLENGE);
+        expect((await publicRequest(hostOf('alpha'), path, { token: token('alpha', 99) })).status, `${path} unknown token`).toBe(401);
+        expect((await publicRequest(hostOf('alpha'), path, { token: TOKENS.beta![0]! })).status, `${path} beta's token`).toBe(403);
+        expect((await publicRequest(hostOf('alpha'), path, { token: TOKENS.beta![0]!, method: 'POST', body: Buffer.from('name: g') })).status).toBe(403);
+        expect((await internalRequest(path)).status, `${path} internal, without a token`).toBe(401);
+      }
+    });
+    expect(seen).toHaveLength(0);
+  });
+
+  it('sends nothing upstream when the raw path of a rewritten route does not start with its prefix', async () => {
+    const token = TOKENS.alpha![0]!;
+    const seen = await reaching(async () => {
+      // nginx matches the location on the decoded path; the raw URI cannot be rewritten faithfully.
+      expect((await publicRequest(hostOf('alpha'), '/prometheus/%72ules/ns', { token })).status).toBe(404);
+      expect((await internalRequest('/logs/api/prom/%72ules', { token })).status).toBe(404);
+      // Not a segment boundary: neither Cortex's rule API nor anything else.
+      expect((await publicRequest(hostOf('alpha'), '/prometheus/rulesets', { token })).status).toBe(404);
     });
     expect(seen).toHaveLength(0);
   });

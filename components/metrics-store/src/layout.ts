@@ -8,6 +8,12 @@ import { serviceHost } from '@lookout/kube';
 
 /** Cortex's HTTP API (and `/ready`, `/metrics`). */
 export const HTTP_PORT = 8080;
+/**
+ * The container port's name: self-monitoring scrapes `/metrics` on the port of every platform
+ * pod named `http-metrics` (the convention of @lookout/self-monitoring). Services keep calling
+ * their port `http`.
+ */
+export const HTTP_PORT_NAME = 'http-metrics';
 /** Cortex's gRPC server: ingester pushes, querier workers, ring clients. */
 export const GRPC_PORT = 9095;
 /** memberlist gossip, the key-value store of every ring. */
@@ -77,6 +83,20 @@ export const COMPONENT_LAYOUT: Record<CortexComponent, ComponentLayout> = {
   ruler: { target: 'ruler', kind: 'Deployment', hardZoneSpread: false, terminationGracePeriodSeconds: 60 },
   alertmanager: { target: 'alertmanager', kind: 'StatefulSet', hardZoneSpread: true, terminationGracePeriodSeconds: 120 },
 };
+
+/**
+ * The overrides exporter publishes every tenant's limits from the runtime config as
+ * `cortex_overrides{limit_name, user}`, for dashboards and alerts that compare usage with
+ * limits. It joins no ring, needs no storage and serves no API, so it is not one of the
+ * workloads above: one replica, no Service, no PodDisruptionBudget.
+ */
+export const OVERRIDES_EXPORTER = {
+  target: 'overrides-exporter',
+  name: `${APP_NAME}-overrides-exporter`,
+  /** Replicas are not sharded in Cortex: each would export every tenant's series again. */
+  replicas: 1,
+  terminationGracePeriodSeconds: 30,
+} as const;
 
 /** `cortex-<target>`: the workload's and its Service's name. */
 export function resourceName(component: CortexComponent): string {

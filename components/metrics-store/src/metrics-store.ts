@@ -6,8 +6,9 @@
  * ServiceAccount. Per-tenant limits live in a runtime ConfigMap that changes without a rollout.
  *
  * Resource count: the component, a ServiceAccount, two ConfigMaps, the gossip and the
- * query-frontend headless Services, and per workload a Deployment/StatefulSet, a Service and a
- * PodDisruptionBudget: 30 in all, whatever the number of tenants.
+ * query-frontend headless Services, per workload a Deployment/StatefulSet, a Service and a
+ * PodDisruptionBudget, and the overrides exporter's Deployment: 31 in all, whatever the number
+ * of tenants.
  */
 import * as k8s from '@pulumi/kubernetes';
 import * as pulumi from '@pulumi/pulumi';
@@ -30,6 +31,8 @@ import {
   GOSSIP_SERVICE,
   GRPC_PORT,
   HTTP_PORT,
+  HTTP_PORT_NAME,
+  OVERRIDES_EXPORTER,
   QUERY_FRONTEND_HEADLESS_SERVICE,
   RUNTIME_CONFIG_MAP,
   SERVICE_ACCOUNT,
@@ -37,8 +40,14 @@ import {
   serviceUrl,
   type CortexComponent,
 } from './layout.js';
-import { componentSelector, DATA_VOLUME, gossipSelector, podTemplate } from './pod-spec.js';
+import { componentSelector, DATA_VOLUME, gossipSelector, overridesExporterPodTemplate, overridesExporterSelector, podTemplate } from './pod-spec.js';
 import { renderRuntimeConfig, type TenantLimits } from './runtime-config.js';
+
+/** Replicas, resources and volume size of each workload: the bundle's `sizing.cortex`. */
+export type MetricsStoreSizing = Record<CortexComponent, WorkloadSizing> & {
+  /** Exactly one replica (each would export every tenant's limits again). */
+  overridesExporter: WorkloadSizing;
+};
 
 export interface MetricsStoreArgs {
   /** Namespace for every object (it must exist). Service addresses are derived from it. */
@@ -56,7 +65,7 @@ export interface MetricsStoreArgs {
   /** Every tenant with its limits, including the platform's own `system` tenant. */
   tenants: readonly TenantLimits[];
   /** Replicas, resources and (for the four StatefulSets) volume size of each workload. */
-  sizing: Record<CortexComponent, WorkloadSizing>;
+  sizing: MetricsStoreSizing;
   /** StorageClass of the ingester, store-gateway, compactor and Alertmanager volumes. */
   storageClassName: string;
   /**
@@ -81,6 +90,13 @@ function validateArgs(args: MetricsStoreArgs): void {
   if (args.sizing.ingester.replicas < INGESTER_REPLICATION_FACTOR) {
     throw new Error(
       `MetricsStore: sizing.ingester.replicas must be at least ${INGESTER_REPLICATION_FACTOR} (the replication factor), got ${args.sizing.ingester.replicas}`,
+    );
+  }
+  const exporter = args.sizing.overridesExporter;
+  if (!exporter) throw new Error('MetricsStore: sizing.overridesExporter is missing');
+  if (exporter.replicas !== OVERRIDES_EXPORTER.replicas) {
+    throw new Error(
+      `MetricsStore: sizing.overridesExporter.replicas must be ${OVERRIDES_EXPORTER.replicas} (every replica exports every tenant's limits), got ${exporter.replicas}`,
     );
   }
   for (const c of STATEFUL_WITH_VOLUME) {
@@ -117,6 +133,8 @@ export class MetricsStore extends pulumi.ComponentResource {
   readonly runtimeConfig: string;
   readonly serviceAccount: k8s.core.v1.ServiceAccount;
   readonly workloads: Record<CortexComponent, k8s.apps.v1.Deployment | k8s.apps.v1.StatefulSet>;
+  /** Publishes `cortex_overrides{limit_name, user}` from the runtime config. */
+  readonly overridesExporter: k8s.apps.v1.Deployment;
 
   constructor(name: string, args: MetricsStoreArgs, opts?: pulumi.ComponentResourceOptions) {
     validateArgs(args);
@@ -189,7 +207,7 @@ export class MetricsStore extends pulumi.ComponentResource {
           publishNotReadyAddresses: true,
           selector: componentSelector('queryFrontend'),
           ports: [
-            { name: 'http', port: HTTP_PORT, targetPort: 'http', protocol: 'TCP' },
+            { name: 'http', port: HTTP_PORT, targetPort: HTTP_PORT_NAME, protocol: 'TCP' },
             { name: 'grpc', port: GRPC_PORT, targetPort: 'grpc', protocol: 'TCP' },
           ],
         },
@@ -255,7 +273,7 @@ export class MetricsStore extends pulumi.ComponentResource {
           spec: {
             selector,
             ports: [
-              { name: 'http', port: HTTP_PORT, targetPort: 'http', protocol: 'TCP' },
+              { name: 'http', port: HTTP_PORT, targetPort: HTTP_PORT_NAME, protocol: 'TCP' },
               { name: 'grpc', port: GRPC_PORT, targetPort: 'grpc', protocol: 'TCP' },
             ],
           },
@@ -265,6 +283,24 @@ export class MetricsStore extends pulumi.ComponentResource {
       disruptionBudget(resName, { namespace: ns, selector, labels: metadata.labels }, parent);
     }
     this.workloads = workloads;
+
+    // Scraped through its pod's `http-metrics` port; nothing else talks to it, so it has no
+    // Service and no PodDisruptionBudget (losing it for a moment loses a few scrapes of limits).
+    const exporterSelector = overridesExporterSelector();
+    this.overridesExporter = new k8s.apps.v1.Deployment(
+      OVERRIDES_EXPORTER.name,
+      {
+        metadata: { name: OVERRIDES_EXPORTER.name, namespace: ns, labels: commonLabels(OVERRIDES_EXPORTER.target) },
+        spec: {
+          replicas: OVERRIDES_EXPORTER.replicas,
+          // Never two at once: both would export every tenant's limits.
+          strategy: { type: 'Recreate' },
+          selector: { matchLabels: exporterSelector },
+          template: overridesExporterPodTemplate({ image: args.image, sizing: args.sizing.overridesExporter, configChecksum }),
+        },
+      },
+      parent,
+    );
 
     this.distributorUrl = serviceUrl('distributor', ns);
     this.queryFrontendUrl = serviceUrl('queryFrontend', ns);

@@ -24,6 +24,8 @@ import {
   GOSSIP_PORT,
   GRPC_PORT,
   HTTP_PORT,
+  HTTP_PORT_NAME,
+  OVERRIDES_EXPORTER,
   PATHS,
   RUNTIME_CONFIG_MAP,
   SERVICE_ACCOUNT,
@@ -59,7 +61,7 @@ function container(args: PodTemplateArgs): k8s.types.input.core.v1.Container {
     imagePullPolicy: 'IfNotPresent',
     args: [`-target=${target}`, `-config.file=${PATHS.configFile}`],
     ports: [
-      { name: 'http', containerPort: HTTP_PORT, protocol: 'TCP' },
+      { name: HTTP_PORT_NAME, containerPort: HTTP_PORT, protocol: 'TCP' },
       { name: 'grpc', containerPort: GRPC_PORT, protocol: 'TCP' },
       { name: 'gossip', containerPort: GOSSIP_PORT, protocol: 'TCP' },
     ],
@@ -67,16 +69,72 @@ function container(args: PodTemplateArgs): k8s.types.input.core.v1.Container {
     securityContext: restrictedContainerSecurityContext(true),
     // `/ready` turns false while an ingester replays its WAL or a store-gateway loads index
     // headers: Services stop sending traffic, nothing restarts.
-    readinessProbe: { httpGet: { path: '/ready', port: 'http' }, initialDelaySeconds: 15, periodSeconds: 10, timeoutSeconds: 2 },
+    readinessProbe: { httpGet: { path: '/ready', port: HTTP_PORT_NAME }, initialDelaySeconds: 15, periodSeconds: 10, timeoutSeconds: 2 },
     // The HTTP server answers long before the component is ready, so liveness only asks
     // "is the process serving", never "is the ring healthy": a WAL replay must not be killed.
-    livenessProbe: { tcpSocket: { port: 'http' }, initialDelaySeconds: 30, periodSeconds: 10, failureThreshold: 6 },
+    livenessProbe: { tcpSocket: { port: HTTP_PORT_NAME }, initialDelaySeconds: 30, periodSeconds: 10, failureThreshold: 6 },
     volumeMounts: [
       { name: 'config', mountPath: PATHS.configDir, readOnly: true },
       { name: 'runtime-config', mountPath: PATHS.runtimeConfigDir, readOnly: true },
       { name: DATA_VOLUME, mountPath: PATHS.data },
       { name: 'tmp', mountPath: PATHS.tmp },
     ],
+  };
+}
+
+/** Labels the overrides exporter's pods carry and are selected by. */
+export function overridesExporterSelector(): Record<string, string> {
+  return selectorLabels(APP_NAME, OVERRIDES_EXPORTER.target);
+}
+
+export interface OverridesExporterTemplateArgs {
+  image: ImageRef;
+  sizing: WorkloadSizing;
+  configChecksum: pulumi.Input<string>;
+}
+
+/**
+ * The overrides exporter's pod: the shared config (Cortex parses and validates all of it
+ * whatever the target) and the runtime config it exports, re-read in place like everywhere
+ * else. It touches no bucket, so it runs without the `cortex` ServiceAccount and its pod
+ * identity, and without an API token; it joins no memberlist ring, so it has no gossip port
+ * or label.
+ */
+export function overridesExporterPodTemplate(args: OverridesExporterTemplateArgs): k8s.types.input.core.v1.PodTemplateSpec {
+  return {
+    metadata: {
+      labels: labels(APP_NAME, OVERRIDES_EXPORTER.target, args.image.tag),
+      annotations: { 'checksum/config': args.configChecksum },
+    },
+    spec: {
+      automountServiceAccountToken: false,
+      enableServiceLinks: false,
+      securityContext: restrictedPodSecurityContext(),
+      terminationGracePeriodSeconds: OVERRIDES_EXPORTER.terminationGracePeriodSeconds,
+      containers: [
+        {
+          name: OVERRIDES_EXPORTER.target,
+          image: imageString(args.image),
+          imagePullPolicy: 'IfNotPresent',
+          args: [`-target=${OVERRIDES_EXPORTER.target}`, `-config.file=${PATHS.configFile}`],
+          ports: [{ name: HTTP_PORT_NAME, containerPort: HTTP_PORT, protocol: 'TCP' }],
+          resources: resources(args.sizing.resources),
+          securityContext: restrictedContainerSecurityContext(true),
+          readinessProbe: { httpGet: { path: '/ready', port: HTTP_PORT_NAME }, initialDelaySeconds: 5, periodSeconds: 10, timeoutSeconds: 2 },
+          livenessProbe: { tcpSocket: { port: HTTP_PORT_NAME }, initialDelaySeconds: 15, periodSeconds: 10, failureThreshold: 6 },
+          volumeMounts: [
+            { name: 'config', mountPath: PATHS.configDir, readOnly: true },
+            { name: 'runtime-config', mountPath: PATHS.runtimeConfigDir, readOnly: true },
+            { name: 'tmp', mountPath: PATHS.tmp },
+          ],
+        },
+      ],
+      volumes: [
+        { name: 'config', configMap: { name: CONFIG_MAP } },
+        { name: 'runtime-config', configMap: { name: RUNTIME_CONFIG_MAP } },
+        { name: 'tmp', emptyDir: { sizeLimit: '64Mi' } },
+      ],
+    },
   };
 }
 

@@ -74,9 +74,14 @@ describe('MetricsStore', async () => {
     expect(validateKubernetesObjects(run.resources)).toEqual([]);
   });
 
+  const EXPORTER = 'cortex-overrides-exporter';
+  /** The eight Cortex workloads, without the overrides exporter. */
+  const cortexWorkloads = () => workloads(run.resources).filter((w) => w.inputs.metadata.name !== EXPORTER);
+
   it('gives every container resources, no privilege and a read-only root filesystem', () => {
     expect(containersWithoutResources(run.resources)).toEqual([]);
     expect(unexpectedPrivilegedContainers(run.resources)).toEqual([]);
+    expect(workloads(run.resources)).toHaveLength(9);
     for (const w of workloads(run.resources)) {
       const spec = w.inputs.spec.template.spec;
       expect(spec.securityContext, w.name).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
@@ -88,13 +93,52 @@ describe('MetricsStore', async () => {
           capabilities: { drop: ['ALL'] },
         });
         expect(c.resources.limits.memory, `${w.name}/${c.name}`).toBeTruthy();
-        expect(c.readinessProbe.httpGet.path).toBe('/ready');
+        expect(c.readinessProbe.httpGet).toEqual({ path: '/ready', port: 'http-metrics' });
         expect(c.livenessProbe).toBeDefined();
         // Only volumes are writable.
         const mounts = c.volumeMounts.filter((m: any) => !m.readOnly).map((m: any) => m.mountPath).sort();
-        expect(mounts).toEqual(['/data', '/tmp']);
+        expect(mounts).toEqual(w.inputs.metadata.name === EXPORTER ? ['/tmp'] : ['/data', '/tmp']);
       }
     }
+  });
+
+  it('serves metrics on a container port named http-metrics in every pod, so self-monitoring scrapes them', () => {
+    for (const w of workloads(run.resources)) {
+      const [container] = w.inputs.spec.template.spec.containers;
+      expect(container.ports, w.name).toContainEqual({ name: 'http-metrics', containerPort: 8080, protocol: 'TCP' });
+      expect(w.inputs.spec.template.metadata.labels, w.name).toMatchObject({ 'app.kubernetes.io/name': 'cortex' });
+    }
+    // Services keep their port name and reach the renamed container port (all but the gossip one).
+    const httpServices = objects.filter((r) => kindOf(r) === 'Service' && r.inputs.metadata.name !== 'cortex-gossip');
+    expect(httpServices).toHaveLength(9);
+    for (const s of httpServices) {
+      const http = s.inputs.spec.ports.find((p: any) => p.port === 8080);
+      expect(http, s.inputs.metadata.name).toMatchObject({ name: 'http', targetPort: 'http-metrics' });
+    }
+  });
+
+  it('runs one overrides exporter on the same configs, without bucket identity, ring or Service', () => {
+    const exporter = named(objects, 'Deployment', EXPORTER);
+    expect(exporter.inputs.spec.replicas).toBe(1);
+    expect(exporter.inputs.spec.strategy).toEqual({ type: 'Recreate' });
+    const pod = exporter.inputs.spec.template.spec;
+    expect(pod.containers[0].args).toEqual(['-target=overrides-exporter', '-config.file=/etc/cortex/cortex.yaml']);
+    expect(pod.containers[0].resources).toEqual({
+      requests: bundle.sizing.cortex.overridesExporter.resources.requests,
+      limits: bundle.sizing.cortex.overridesExporter.resources.limits,
+    });
+    expect(pod.volumes.map((v: any) => v.configMap?.name).filter(Boolean).sort()).toEqual(['cortex', 'cortex-runtime']);
+    expect(pod.containers[0].volumeMounts).toContainEqual({ name: 'runtime-config', mountPath: '/etc/cortex-runtime', readOnly: true });
+    // No pod identity for the buckets, no API token, not in the memberlist cluster.
+    expect(pod.serviceAccountName).toBeUndefined();
+    expect(pod.automountServiceAccountToken).toBe(false);
+    expect(exporter.inputs.spec.template.metadata.labels['lookout.dev/gossip-ring']).toBeUndefined();
+    expect(pod.containers[0].ports.map((p: any) => p.name)).toEqual(['http-metrics']);
+    // Nothing selects it: no Service, and so (by the workload rules) no PodDisruptionBudget.
+    const podLabels = exporter.inputs.spec.template.metadata.labels;
+    const selects = (selector: Record<string, string>) => Object.entries(selector).every(([k, v]) => podLabels[k] === v);
+    expect(objects.filter((r) => kindOf(r) === 'Service' && selects(r.inputs.spec.selector)).map((r) => r.inputs.metadata.name)).toEqual([]);
+    expect(objects.filter((r) => kindOf(r) === 'PodDisruptionBudget' && selects(r.inputs.spec.selector.matchLabels))).toEqual([]);
   });
 
   it('protects every served Deployment and StatefulSet with a PodDisruptionBudget of one', () => {
@@ -125,6 +169,7 @@ describe('MetricsStore', async () => {
       objects.filter((r) => ['StatefulSet', 'Deployment'].includes(kindOf(r))).map((r) => [r.inputs.metadata.name, kindOf(r)]),
     );
     expect(kinds).toEqual({
+      'cortex-overrides-exporter': 'Deployment',
       'cortex-distributor': 'Deployment',
       'cortex-querier': 'Deployment',
       'cortex-query-frontend': 'Deployment',
@@ -151,10 +196,10 @@ describe('MetricsStore', async () => {
     expect(whenUnsatisfiable('Deployment', 'cortex-distributor')).toBe('ScheduleAnyway');
   });
 
-  it('runs every pod as the `cortex` ServiceAccount the pod identity is bound to', () => {
+  it('runs every Cortex pod that touches a bucket as the `cortex` ServiceAccount the pod identity is bound to', () => {
     const sa = named(objects, 'ServiceAccount', 'cortex');
     expect(sa.inputs.metadata.namespace).toBe('lookout');
-    for (const w of workloads(run.resources)) expect(w.inputs.spec.template.spec.serviceAccountName).toBe('cortex');
+    for (const w of cortexWorkloads()) expect(w.inputs.spec.template.spec.serviceAccountName).toBe('cortex');
   });
 
   it('puts exactly the rendered config in the `cortex` ConfigMap and rolls pods on its checksum', () => {
@@ -206,8 +251,8 @@ describe('MetricsStore', async () => {
     const gossip = named(objects, 'Service', 'cortex-gossip');
     expect(gossip.inputs.spec).toMatchObject({ clusterIP: 'None', publishNotReadyAddresses: true });
     expect(gossip.inputs.spec.ports).toEqual([expect.objectContaining({ port: 7946 })]);
-    // Every Cortex pod carries the gossip label the Service selects.
-    for (const w of workloads(run.resources)) {
+    // Every Cortex pod in a ring carries the gossip label the Service selects.
+    for (const w of cortexWorkloads()) {
       expect(w.inputs.spec.template.metadata.labels['lookout.dev/gossip-ring']).toBe('cortex');
     }
     // Query-frontends turn ready only once queriers connect, which needs their addresses first.
@@ -230,7 +275,7 @@ describe('MetricsStore', async () => {
     });
   });
 
-  it('registers 30 resources, whatever the number of tenants', () => {
+  it('registers 31 resources, whatever the number of tenants', () => {
     const counts: Record<string, number> = {};
     for (const r of run.resources.filter((r) => r.type !== 'pulumi:providers:kubernetes')) counts[r.type] = (counts[r.type] ?? 0) + 1;
     expect(counts).toEqual({
@@ -238,11 +283,11 @@ describe('MetricsStore', async () => {
       'kubernetes:core/v1:ServiceAccount': 1,
       'kubernetes:core/v1:ConfigMap': 2,
       'kubernetes:core/v1:Service': 10,
-      'kubernetes:apps/v1:Deployment': 4,
+      'kubernetes:apps/v1:Deployment': 5,
       'kubernetes:apps/v1:StatefulSet': 4,
       'kubernetes:policy/v1:PodDisruptionBudget': 8,
     });
-    expect(Object.values(counts).reduce((a, b) => a + b, 0)).toBe(30);
+    expect(Object.values(counts).reduce((a, b) => a + b, 0)).toBe(31);
     // Every object goes through the explicit provider and sits under the component.
     for (const r of objects) {
       expect(r.provider, r.name).toMatch(/pulumi:providers:kubernetes::k8s/);
@@ -254,6 +299,7 @@ describe('MetricsStore', async () => {
     [{ sizing: { ...bundle.sizing.cortex, ingester: { ...bundle.sizing.cortex.ingester, replicas: 2 } } }, /sizing.ingester.replicas must be at least 3/],
     [{ sizing: { ...bundle.sizing.cortex, compactor: { replicas: 1, resources: bundle.sizing.cortex.compactor.resources } } }, /sizing.compactor.storage is required/],
     [{ storageClassName: '' }, /storageClassName is required/],
+    [{ sizing: { ...bundle.sizing.cortex, overridesExporter: { ...bundle.sizing.cortex.overridesExporter, replicas: 2 } } }, /sizing.overridesExporter.replicas must be 1/],
     [{ rulesBucket: OPTIONS.blocksBucket }, /rulesBucket must differ from blocksBucket/],
     [{ tenants: [TENANTS[0]!, TENANTS[0]!] }, /tenant "system" is listed twice/],
   ])('refuses bad arguments before registering anything (%#)', (override, message) => {

@@ -22,7 +22,7 @@ interface Dashboard {
   uid: string;
   title: string;
   schemaVersion: number;
-  templating: { list: Array<{ name: string; type: string; query: unknown }> };
+  templating: { list: Array<{ name: string; type: string; query: unknown; definition?: string }> };
   panels: Panel[];
 }
 
@@ -31,11 +31,15 @@ const dashboards = Object.entries(files).map(([file, json]) => ({ file, json, da
 
 /** Dashboard variables replaced by values PromQL accepts, so each query can be checked. */
 function substituteVariables(expr: string): string {
-  return expr.replaceAll('$__rate_interval', '5m').replaceAll('$namespace', 'lookout');
+  return expr
+    .replaceAll('$__rate_interval', '5m')
+    .replaceAll('$namespace', 'lookout')
+    .replaceAll('$tenant', 'acme')
+    .replaceAll('$replication_factor', '3');
 }
 
 describe('component dashboards', () => {
-  it('cover Cortex writes, reads, object storage and compactor, Loki, the gateway and Kubernetes', () => {
+  it('cover Cortex writes, reads, object storage and compactor, Loki, the gateway, Kubernetes and every tenant against its limits', () => {
     expect(Object.keys(files)).toEqual([
       'cortex-object-storage.json',
       'cortex-reads.json',
@@ -43,7 +47,37 @@ describe('component dashboards', () => {
       'gateway.json',
       'kubernetes.json',
       'loki.json',
+      'tenant-overview.json',
     ]);
+  });
+
+  it('use only variables they define (or Grafana built-ins)', () => {
+    for (const { file, dashboard } of dashboards) {
+      const defined = new Set(dashboard.templating.list.map((v) => v.name));
+      for (const panel of dashboard.panels) {
+        for (const t of panel.targets) {
+          for (const [, name] of t.expr.matchAll(/\$\{?(\w+)\}?/g)) {
+            if (!name!.startsWith('__')) expect([...defined], `${file}: ${panel.title}: $${name}`).toContain(name);
+          }
+        }
+      }
+    }
+  });
+
+  it('show every tenant, picked from a list of all of them, against its limits from the overrides exporter', () => {
+    const overview = dashboards.find((d) => d.file === 'tenant-overview.json')!.dashboard;
+    const tenant = overview.templating.list.find((v) => v.name === 'tenant')!;
+    expect(tenant).toMatchObject({ type: 'query', definition: 'label_values(cortex_distributor_received_samples_total, user)' });
+    const exprs = overview.panels.flatMap((p) => p.targets.map((t) => t.expr));
+    const some = (re: RegExp) => exprs.some((e) => re.test(e));
+    expect(some(/cortex_distributor_received_samples_total\{user="\$tenant"\}/)).toBe(true);
+    expect(some(/cortex_overrides\{limit_name="ingestion_rate", user="\$tenant"\}/)).toBe(true);
+    expect(some(/cortex_ingester_active_series\{user="\$tenant"\}/)).toBe(true);
+    expect(some(/cortex_overrides\{limit_name="max_global_series_per_user", user="\$tenant"\}/)).toBe(true);
+    expect(some(/loki_distributor_bytes_received_total\{tenant="\$tenant"\}/)).toBe(true);
+    expect(some(/cortex_discarded_samples_total\{user="\$tenant"\}/)).toBe(true);
+    // Every query is scoped to the selected tenant.
+    for (const e of exprs) expect(e).toMatch(/(user|tenant)="\$tenant"/);
   });
 
   it('are Grafana dashboards with unique uids and titles', () => {

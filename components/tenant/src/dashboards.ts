@@ -3,6 +3,9 @@
  * package (`dashboards/*.json`), set to the tenant, plus any the caller adds (the system
  * tenant gets the components' dashboards). They are files in a ConfigMap, loaded by Grafana's
  * file provider.
+ *
+ * A tenant's Grafana reads only the tenant's own data, so the shipped dashboards are built on
+ * that data alone; dashboards of the platform's per-tenant metrics belong to the system tenant.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -34,19 +37,36 @@ export function shippedTenantDashboards(): Record<string, string> {
 
 interface TemplateVariable {
   name?: string;
+  type?: string;
+  query?: unknown;
   current?: unknown;
+  options?: unknown;
   [key: string]: unknown;
 }
 
+/** What a shipped dashboard is set to: its `tenant` and `domain` variables. */
+export interface TenantDashboardContext {
+  tenant: string;
+  /** The instance's domain: the tenant's endpoints are `https://<tenant>.<domain>/...`. */
+  domain: string;
+}
+
 /**
- * A shipped dashboard set to one tenant: its `tenant` variable starts at the tenant, so the
- * dashboard opens on the tenant's own numbers (operators in the system tenant can switch).
+ * A shipped dashboard set to one tenant: its `tenant` and `domain` variables take the tenant's
+ * values (a constant variable as its value, any other as its starting value), so panels and
+ * text can name the tenant's own endpoints. Grafana has no built-in variable for the host a
+ * user reached it on.
  */
-export function dashboardForTenant(json: string, tenant: string): string {
+export function dashboardForTenant(json: string, context: TenantDashboardContext): string {
   const dashboard = JSON.parse(json) as { templating?: { list?: TemplateVariable[] } };
+  const values: Record<string, string> = { tenant: context.tenant, domain: context.domain };
   for (const variable of dashboard.templating?.list ?? []) {
-    if (variable.name === 'tenant') {
-      variable.current = { selected: true, text: tenant, value: tenant };
+    const value = variable.name === undefined ? undefined : values[variable.name];
+    if (value === undefined) continue;
+    variable.current = { selected: true, text: value, value };
+    if (variable.type === 'constant') {
+      variable.query = value;
+      variable.options = [{ selected: true, text: value, value }];
     }
   }
   return `${JSON.stringify(dashboard, null, 2)}\n`;
@@ -57,9 +77,10 @@ export function dashboardForTenant(json: string, tenant: string): string {
  * a valid ConfigMap key ending in `.json`, a file is not JSON, names collide, or the set does
  * not fit in a ConfigMap.
  */
-export function tenantDashboardFiles(tenant: string, extra: Record<string, string> = {}): Record<string, string> {
+export function tenantDashboardFiles(context: TenantDashboardContext, extra: Record<string, string> = {}): Record<string, string> {
+  const { tenant } = context;
   const files: Record<string, string> = {};
-  for (const [name, json] of Object.entries(shippedTenantDashboards())) files[name] = dashboardForTenant(json, tenant);
+  for (const [name, json] of Object.entries(shippedTenantDashboards())) files[name] = dashboardForTenant(json, context);
   for (const [name, json] of Object.entries(extra)) {
     if (!DASHBOARD_FILE.test(name) || name === DASHBOARD_PROVIDERS_KEY) {
       throw new Error(`Tenant ${tenant}: dashboard file name "${name}" must match ${DASHBOARD_FILE} (it becomes a ConfigMap key)`);

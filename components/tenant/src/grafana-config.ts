@@ -4,6 +4,7 @@
  * and the environment. Secrets never pass through here as values that end up in plain config:
  * the datasource file goes into a Secret, and the environment refers to Secret keys.
  */
+import { GRAFANA_DATASOURCE_PATHS } from '@lookout/gateway';
 import YAML from 'yaml';
 
 /** Keys of the tenant's Grafana Secret. */
@@ -73,10 +74,21 @@ function withoutTrailingSlash(url: string): string {
  * and goes through the gateway's internal listener, which derives the tenant from the token
  * alone: this Grafana can never name another tenant, whatever a user configures in it.
  *
- * URLs follow what each Grafana datasource appends itself: the Prometheus datasource appends
- * `/api/v1/...` (so its URL ends in `/prometheus`), while the Loki datasource appends
- * `/loki/api/v1/...` and the Alertmanager datasource (implementation `cortex`) appends
- * `/alertmanager/api/v2/...` and `/api/v1/alerts`, so both use the gateway's base URL.
+ * URLs follow what each Grafana datasource appends itself, including Grafana's alerting UI,
+ * which manages the stores' rules through paths derived from the datasource URL (the gateway's
+ * `GRAFANA_DATASOURCE_PATHS`, where the routing is explained):
+ * - Prometheus at `<gateway>/prometheus`: PromQL at `/prometheus/api/v1/...`; Grafana finds no
+ *   build info there, takes it for Cortex and edits rules at `/prometheus/rules/...`.
+ * - Loki at `<gateway>/logs`: LogQL at `/logs/loki/api/v1/...`, rules at `/logs/api/prom/rules/...`
+ *   and their state at `/logs/prometheus/api/v1/rules`; at the base URL that state would be
+ *   Cortex's (`/prometheus/api/v1/rules`).
+ * - Alertmanager (implementation `cortex`) at the base URL: `/alertmanager/api/v2/...` and
+ *   `/api/v1/alerts`.
+ *
+ * `prometheusType` does not choose the ruler API (Grafana probes for it); it sets the query
+ * features Grafana uses. `manageAlerts` lists the Metrics and Logs datasources as rule sources
+ * in the alerting UI (Grafana's default, but `[unified_alerting] default_manage_alerts_ui_toggle`
+ * may turn it off for unconfigured datasources).
  */
 export function grafanaDatasources(settings: DatasourceSettings): DatasourceFile {
   const base = withoutTrailingSlash(settings.gatewayUrl);
@@ -92,13 +104,14 @@ export function grafanaDatasources(settings: DatasourceSettings): DatasourceFile
         uid: DATASOURCE_UIDS.metrics,
         type: 'prometheus',
         access: 'proxy',
-        url: `${base}/prometheus`,
+        url: `${base}${GRAFANA_DATASOURCE_PATHS.prometheus}`,
         isDefault: true,
         editable: false,
         jsonData: {
           ...auth,
           httpMethod: 'POST',
           prometheusType: 'Cortex',
+          manageAlerts: true,
           alertmanagerUid: DATASOURCE_UIDS.alertmanager,
         },
         secureJsonData: secure(),
@@ -108,10 +121,10 @@ export function grafanaDatasources(settings: DatasourceSettings): DatasourceFile
         uid: DATASOURCE_UIDS.logs,
         type: 'loki',
         access: 'proxy',
-        url: base,
+        url: `${base}${GRAFANA_DATASOURCE_PATHS.loki}`,
         isDefault: false,
         editable: false,
-        jsonData: { ...auth, alertmanagerUid: DATASOURCE_UIDS.alertmanager },
+        jsonData: { ...auth, manageAlerts: true, alertmanagerUid: DATASOURCE_UIDS.alertmanager },
         secureJsonData: secure(),
       },
       {

@@ -229,7 +229,7 @@ export class Tenant extends pulumi.ComponentResource {
     );
 
     const providers = renderDashboardProviders();
-    const dashboards = tenantDashboardFiles(tenant, args.grafana.dashboards);
+    const dashboards = tenantDashboardFiles({ tenant, domain: args.domain }, args.grafana.dashboards);
     const dashboardsConfig = new k8s.core.v1.ConfigMap(
       `${name}-grafana-dashboards`,
       {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import YAML from 'yaml';
+import { API_ROUTES } from '@lookout/gateway';
 import {
   DATASOURCE_UIDS,
   GRAFANA_PATHS,
@@ -25,7 +26,7 @@ describe('renderDatasources', () => {
     const urls = Object.fromEntries(file.datasources.map((d: any) => [d.type, d.url]));
     expect(urls).toEqual({
       prometheus: 'http://gw.lookout.svc.cluster.local:8080/prometheus',
-      loki: 'http://gw.lookout.svc.cluster.local:8080',
+      loki: 'http://gw.lookout.svc.cluster.local:8080/logs',
       alertmanager: 'http://gw.lookout.svc.cluster.local:8080',
     });
   });
@@ -47,6 +48,25 @@ describe('renderDatasources', () => {
     const byType = Object.fromEntries(file.datasources.map((d: any) => [d.type, d]));
     expect(byType.prometheus.jsonData).toMatchObject({ prometheusType: 'Cortex', alertmanagerUid: DATASOURCE_UIDS.alertmanager });
     expect(byType.alertmanager.jsonData).toMatchObject({ implementation: 'cortex', handleGrafanaManagedAlerts: false });
+  });
+
+  it('lists Metrics and Logs as rule sources, at URLs under which the gateway routes the ruler APIs Grafana calls', () => {
+    const byType = Object.fromEntries(file.datasources.map((d: any) => [d.type, d]));
+    for (const type of ['prometheus', 'loki']) expect(byType[type].jsonData.manageAlerts, type).toBe(true);
+    // Grafana's lotex ruler: `<url>/rules` for Cortex, `<url>/api/prom/rules` for Loki, and the
+    // rule state of Loki at `<url>/prometheus/api/v1/rules`: each must be a gateway route.
+    const pathOf = (type: string, suffix: string) => new URL(byType[type].url).pathname.replace(/\/$/, '') + suffix;
+    const grafanaCalls = [
+      [pathOf('prometheus', '/rules/ns/group'), 'ruler'],
+      [pathOf('prometheus', '/api/v1/rules'), 'ruler'],
+      [pathOf('prometheus', '/api/v1/query'), 'queryFrontend'],
+      [pathOf('loki', '/api/prom/rules/ns'), 'lokiBackend'],
+      [pathOf('loki', '/prometheus/api/v1/rules'), 'lokiBackend'],
+      [pathOf('loki', '/loki/api/v1/query_range'), 'lokiRead'],
+    ];
+    const routeOf = (path: string) =>
+      API_ROUTES.filter((r) => path.startsWith(r.prefix)).sort((a, b) => b.prefix.length - a.prefix.length)[0]?.upstream;
+    for (const [path, upstream] of grafanaCalls) expect(routeOf(path!), path).toBe(upstream);
   });
 });
 

@@ -149,7 +149,11 @@ describe('Tenant: Kubernetes objects', () => {
     const dashboardsVolume = fromConfigMap.find((v: any) => v !== providersVolume);
     expect(dashboardsVolume.configMap.items).toBeUndefined();
     expect(mountOf(dashboardsVolume.name)).toBe(providers.providers[0].options.path);
-    expect(JSON.parse(configMap.inputs.data['tenant-overview.json']).title).toBe('Tenant overview');
+    // The shipped dashboard, set to this tenant and its endpoints' domain.
+    const yourData = JSON.parse(configMap.inputs.data['your-data.json']);
+    expect(yourData.title).toBe('Your data');
+    const constants = Object.fromEntries(yourData.templating.list.filter((v: any) => v.type === 'constant').map((v: any) => [v.name, v.query]));
+    expect(constants).toEqual({ tenant: 'acme', domain: 'obs.example.com' });
   });
 });
 
@@ -230,8 +234,9 @@ describe('Tenant: Grafana sees only its tenant', () => {
     const byType = Object.fromEntries(file.datasources.map((d: any) => [d.type, d]));
     expect(Object.keys(byType).sort()).toEqual(['alertmanager', 'loki', 'prometheus']);
     expect(byType.prometheus.url).toBe(`${GATEWAY_URL}/prometheus`);
-    // Grafana appends /loki/api/v1/... and /alertmanager/api/v2/... itself.
-    expect(byType.loki.url).toBe(GATEWAY_URL);
+    // Grafana appends /loki/api/v1/... and /alertmanager/api/v2/... itself; Loki has its own
+    // prefix so that Grafana reads Loki's rule state, not Cortex's (see the gateway's routes).
+    expect(byType.loki.url).toBe(`${GATEWAY_URL}/logs`);
     expect(byType.alertmanager.url).toBe(GATEWAY_URL);
     expect(byType.alertmanager.jsonData.implementation).toBe('cortex');
     for (const d of file.datasources) {
@@ -405,8 +410,8 @@ describe('Tenant: the system tenant', () => {
     expect(run.outputs.system!.tokens).toEqual({});
     const configMap = oneOf(run.resources, CONFIG_MAP);
     expect(configMap.inputs.data['cortex.json']).toBe(component);
-    expect(configMap.inputs.data['tenant-overview.json']).toBeDefined();
-    expect(Object.keys(configMap.inputs.data).sort()).toEqual(['cortex.json', 'dashboard-providers.yaml', 'tenant-overview.json']);
+    expect(configMap.inputs.data['your-data.json']).toBeDefined();
+    expect(Object.keys(configMap.inputs.data).sort()).toEqual(['cortex.json', 'dashboard-providers.yaml', 'your-data.json']);
     expect(decode(oneOf(run.resources, SECRET_PATCH).inputs.data['tokens-system.conf'])).toContain(internalToken('system', 'system'));
   });
 });
