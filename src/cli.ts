@@ -189,6 +189,8 @@ export async function main(argv: string[]): Promise<void> {
   // its SDK versions, so the warning is not actionable mid-command; the README says it.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const debug = argv.includes('--debug');
+  // Read by code far from the command line (the offline plan keeps stack traces with it).
+  if (debug) process.env.LOOKOUT_DEBUG = '1';
   const json = argv.includes('--json');
   try {
     await buildProgram().parseAsync(argv);

@@ -121,8 +121,17 @@ export async function runProgramUnderMocks<O>(
     if (!behaviour.call) throw new UnmockedCallError(`no mock for provider function ${args.token}`);
     return behaviour.call({ ...args, inputs: unwrapSecrets(args.inputs ?? {}) });
   }
-  const outputs = (await Promise.race([pulumi.runtime.runInPulumiStack(program), failed])) as O;
-  await Promise.race([settings.waitForRPCs(), failed]);
+  // The SDK captures a stack trace for every promise and resource it creates, only for debug
+  // output; formatting them is a third of a large plan's time. Kept with --debug.
+  const stackTraceLimit = Error.stackTraceLimit;
+  if (process.env.LOOKOUT_DEBUG !== '1') Error.stackTraceLimit = 0;
+  let outputs: O;
+  try {
+    outputs = (await Promise.race([pulumi.runtime.runInPulumiStack(program), failed])) as O;
+    await Promise.race([settings.waitForRPCs(), failed]);
+  } finally {
+    Error.stackTraceLimit = stackTraceLimit;
+  }
   if (mockFailure) throw mockFailure;
 
   // The mock monitor knows each resource's URN, and a URN carries its parent's type.
