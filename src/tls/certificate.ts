@@ -6,6 +6,14 @@
  */
 import { x509 } from './crypto.js';
 
+/** A certificate chain and its private key, PEM. */
+export interface KeyAndCertificate {
+  /** PEM, leaf first then any chain. */
+  certificatePem: string;
+  /** PKCS#8 PEM. */
+  privateKeyPem: string;
+}
+
 export interface CertificateInfo {
   subject: string;
   issuer: string;

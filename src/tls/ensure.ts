@@ -7,7 +7,7 @@
 import { FailureError } from '../errors.js';
 import type { SecretStore } from '../state/secret-store.js';
 import { describeCertificate, renewalReason, type CertificateInfo, type RenewalReason } from './certificate.js';
-import type { KeyAndCertificate } from './self-signed.js';
+import type { KeyAndCertificate } from './certificate.js';
 
 export const TLS_CERTIFICATE_SECRET = 'tls.certificate';
 

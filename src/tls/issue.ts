@@ -16,7 +16,7 @@ import { ACCOUNT_DOES_NOT_EXIST, AcmeError, explainAcmeError } from './acme-erro
 import { attachAcmeTransport, type AcmeProblem, type ObservedProblem } from './acme-http.js';
 import { describeCertificate, instanceCertificateNames, type CertificateInfo } from './certificate.js';
 import { withChallengeRecords, type PhaseCallback } from './challenge-records.js';
-import type { KeyAndCertificate } from './self-signed.js';
+import type { KeyAndCertificate } from './certificate.js';
 import type { Dns01Solver } from './solvers/solver.js';
 import { abortable } from '../abortable.js';
 

@@ -26,7 +26,7 @@ import dnsPacket from 'dns-packet';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_GATEWAY_LIMITS, renderGatewayConfig, renderTenantEntry, renderTokenMapEntries, tenantFileName, tokensFileName } from '@lookout/gateway';
 import { FailureError } from '../../src/errors.js';
-import { selfSignedCertificate } from '../../src/tls/self-signed.js';
+import { selfSignedCertificate } from '../support/self-signed.js';
 import { ProbeClient } from '../../src/verify/client.js';
 import { verifyAll, type VerifyOptions } from '../../src/verify/probe.js';
 import type { VerifyResult } from '../../src/verify/result.js';

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pollUntil } from '../../src/dns/poll.js';
 import { describeServer, type DnsServer } from '../../src/dns/query.js';
-import { selfSignedCertificate } from '../../src/tls/self-signed.js';
+import { selfSignedCertificate } from './self-signed.js';
 import { findExecutable, freePort } from './bind9.js';
 
 export const PEBBLE_INSTALL = 'sudo apt-get install pebble';

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { renderAlertRules, renderAlertmanagerConfig } from '@lookout/self-monitoring';
 import { uploadSystemAlerting } from '../../src/steps/cluster-steps.js';
 import { describeCertificate } from '../../src/tls/certificate.js';
-import { selfSignedCertificate } from '../../src/tls/self-signed.js';
+import { selfSignedCertificate } from '../support/self-signed.js';
 import { ProbeClient } from '../../src/verify/client.js';
 
 interface Seen {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { describeCertificate, instanceCertificateNames, renewalDue, renewalReason } from '../../src/tls/certificate.js';
-import { selfSignedCertificate } from '../../src/tls/self-signed.js';
+import { selfSignedCertificate } from '../support/self-signed.js';
 
 describe('instance certificate', () => {
   it('covers the domain and every host below it', async () => {

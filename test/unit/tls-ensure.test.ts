@@ -12,7 +12,7 @@ import { SecretStore } from '../../src/state/secret-store.js';
 import { instanceCertificateNames } from '../../src/tls/certificate.js';
 import { webcrypto, x509, type CryptoKeyPair } from '../../src/tls/crypto.js';
 import { ensureCertificate, TLS_CERTIFICATE_SECRET, type StoredCertificate } from '../../src/tls/ensure.js';
-import { exportPrivateKeyPem, selfSignedCertificate, type KeyAndCertificate } from '../../src/tls/self-signed.js';
+import { exportPrivateKeyPem, selfSignedCertificate, type KeyAndCertificate } from '../support/self-signed.js';
 
 const DOMAIN = 'obs.example.com';
 const NAMES = instanceCertificateNames(DOMAIN);

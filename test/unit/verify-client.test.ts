@@ -8,7 +8,7 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { selfSignedCertificate, type KeyAndCertificate } from '../../src/tls/self-signed.js';
+import { selfSignedCertificate, type KeyAndCertificate } from '../support/self-signed.js';
 import { ProbeClient, ProbeTransportError } from '../../src/verify/client.js';
 
 interface Seen {

@@ -6,7 +6,7 @@ import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeCertificate } from '../../src/tls/certificate.js';
-import { selfSignedCertificate } from '../../src/tls/self-signed.js';
+import { selfSignedCertificate } from '../support/self-signed.js';
 import { ProbeClient, ProbeTransportError } from '../../src/verify/client.js';
 
 let server: Server;

@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { FailureError, InterruptedError } from '../../src/errors.js';
-import { selfSignedCertificate, type KeyAndCertificate } from '../../src/tls/self-signed.js';
+import { selfSignedCertificate, type KeyAndCertificate } from '../support/self-signed.js';
 import { verifyAll, verifyCheckCount, verifyTenant, type VerifyOptions } from '../../src/verify/probe.js';
 import type { VerifyResult } from '../../src/verify/result.js';
 import { startStub, type StubOptions, type StubServer } from './verify-stubs.js';

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pWaitFor from 'p-wait-for';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { selfSignedCertificate } from '../../../src/tls/self-signed.js';
+import { selfSignedCertificate } from '../../../test/support/self-signed.js';
 import { API_ROUTES, BEARER_CHALLENGE, MAX_TOKEN_LENGTH, gracefulStopScript, heartbeatProbeScript, reloadLoopScript, renderGatewayConfig, renderTenantEntry, renderTokenMapEntries, tenantFileName, tokensFileName, type GatewayConfigOptions, type GatewayUpstreams } from '../src/index.js';
 import { childPids, findNginx, freePort, NGINX_INSTALL_HINT, readLines, request, startNginx, testNginxConfig, type RunningNginx, type Response } from './support/nginx.js';
 import { startStubDns, startStubUpstream, type StubDns, type StubUpstream } from './support/stubs.js';

@@ -1,16 +1,12 @@
 /**
- * A self-signed certificate for the instance names, from the same code path as the ACME
- * one: the gateway serves it until a CA-issued certificate replaces it, and tests use it.
+ * Self-signed certificates for the test servers (pebble's HTTPS, nginx, stub gateways): real
+ * X.509 certificates made with the same library the CLI reads certificates with.
  */
 import { randomBytes } from 'node:crypto';
-import { webcrypto, x509, type CryptoKey, type CryptoKeyPair } from './crypto.js';
+import { webcrypto, x509, type CryptoKey, type CryptoKeyPair } from '../../src/tls/crypto.js';
+import type { KeyAndCertificate } from '../../src/tls/certificate.js';
 
-export interface KeyAndCertificate {
-  /** PEM, leaf first then any chain. */
-  certificatePem: string;
-  /** PKCS#8 PEM. */
-  privateKeyPem: string;
-}
+export type { KeyAndCertificate };
 
 const ALGORITHM = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
 
