@@ -4,6 +4,7 @@ import { assertProviderSupported } from './provider.js';
 import type { Provider } from '../config/schema.js';
 import { buildPlan } from '../plan/plan.js';
 import { renderPlan } from '../plan/render.js';
+import { printResult } from './output.js';
 
 export interface PlanOptions {
   provider: string;
@@ -16,9 +17,5 @@ export async function planCommand(opts: PlanOptions): Promise<void> {
   assertProviderSupported(opts.provider, 'plan');
   const config = await loadConfig(opts.config, { provider: opts.provider as Provider, name: opts.name });
   const plan = await buildPlan(config);
-  if (opts.json) {
-    process.stdout.write(JSON.stringify({ time: new Date().toISOString(), type: 'result', plan }) + '\n');
-  } else {
-    process.stdout.write(renderPlan(plan));
-  }
+  printResult(opts, { type: 'result', plan }, () => renderPlan(plan));
 }

@@ -25,7 +25,8 @@ function renderStack(s: PlannedStack): string[] {
 export function renderPlan(plan: Plan): string {
   const out: string[] = [];
   out.push(`Plan for ${plan.provider} instance "${plan.instance}" in ${plan.region}, bundle ${plan.bundle}`);
-  out.push(`Offline: computed from the stack programs under mocks; nothing was created.`, '');
+  out.push(`Offline: computed from the stack programs under mocks; nothing was created.`);
+  out.push(`Bundle ${plan.bundle}: ${Object.entries(plan.components).map(([name, image]) => `${name} ${image.split(':').pop()}`).join(', ')}`, '');
   const tenantStacks = plan.stacks.filter((s) => s.layer === 'tenant');
   for (const s of plan.stacks.filter((s) => s.layer !== 'tenant')) out.push(...renderStack(s), '');
   if (tenantStacks.length > 0) {
