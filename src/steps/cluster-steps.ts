@@ -266,6 +266,56 @@ export function systemAlertingStep(c: InstanceContext): Step<{ groups: string[] 
   };
 }
 
+/**
+ * Waits until the gateway accepts every tenant's token. The gateway picks up tenant entries
+ * when the kubelet refreshes its mounted Secret and the sidecar reloads nginx, a minute or
+ * two after a tenant stack changed it; until then the token is unknown (401).
+ */
+export async function waitUntilTokensAccepted(options: {
+  client: import('../verify/client.js').ProbeClient;
+  targets: ReadonlyArray<{ tenant: string; host: string; token: string }>;
+  signal?: AbortSignal;
+  timing?: { deadlineMs: number; intervalMs: number };
+  onWaiting?: (tenant: string, status: string) => void;
+}): Promise<void> {
+  const { default: pWaitFor, TimeoutError } = await import('p-wait-for');
+  const timing = options.timing ?? { deadlineMs: 5 * 60_000, intervalMs: 5_000 };
+  for (const t of options.targets) {
+    let last = 'no answer';
+    try {
+      await pWaitFor(
+        async () => {
+          try {
+            const res = await options.client.request({
+              method: 'GET',
+              host: t.host,
+              path: '/prometheus/api/v1/query?query=vector(1)',
+              token: t.token,
+              timeoutMs: 10_000,
+              ...(options.signal ? { signal: options.signal } : {}),
+            });
+            last = `HTTP ${res.status}`;
+          } catch (err) {
+            if (options.signal?.aborted) throw err;
+            last = (err as Error).message;
+          }
+          const accepted = last !== 'HTTP 401' && last.startsWith('HTTP ');
+          if (!accepted) options.onWaiting?.(t.tenant, last);
+          return accepted;
+        },
+        { interval: timing.intervalMs, timeout: { milliseconds: timing.deadlineMs } },
+      );
+    } catch (err) {
+      if (err instanceof TimeoutError) {
+        throw new FailureError(`the gateway still refuses tenant ${t.tenant}'s token after ${Math.round(timing.deadlineMs / 1000)} s (last: ${last})`, {
+          hint: 'Check the gateway-reloader container in namespace lookout (kubectl -n lookout logs deploy/gateway -c reloader), then run the command again.',
+        });
+      }
+      throw err;
+    }
+  }
+}
+
 export interface VerifyStepOutputs {
   checks: number;
   tenants: string[];
@@ -285,6 +335,18 @@ export function verifyStep(c: InstanceContext): Step<VerifyStepOutputs> {
       for (const name of names) {
         const tokens = await tenantTokens(c, name);
         targets.push({ tenant: name, host: tenantHost(name, c.config.dns.domain), token: Object.values(tokens)[0]! });
+      }
+      const { ProbeClient } = await import('../verify/client.js');
+      const client = new ProbeClient(gatewayConnection(ctx));
+      try {
+        await waitUntilTokensAccepted({
+          client,
+          targets,
+          signal: ctx.signal,
+          onWaiting: (tenant, status) => ctx.progress({ message: `waiting for the gateway to accept ${tenant}'s token (${status})` }),
+        });
+      } finally {
+        client.close();
       }
       const total = verifyCheckCount(targets.length);
       let done = 0;

@@ -119,3 +119,41 @@ describe('system alerting upload', () => {
     expect(seen.filter((s) => s.path === '/api/v1/alerts')).toHaveLength(1);
   });
 });
+
+describe('waiting for the gateway to accept tenant tokens', () => {
+  it('polls each tenant until its token is no longer refused, and names the tenant on timeout', async () => {
+    const { waitUntilTokensAccepted } = await import('../../src/steps/cluster-steps.js');
+    // The stub answers 401 for the first two queries of team-b's token, like a gateway that
+    // has not reloaded yet, then 404 (any answer but 401 means the token is known).
+    let refusals = 2;
+    const waited: string[] = [];
+    const client = new ProbeClient({ address: '127.0.0.1', port, pinnedCertificateSha256: pin });
+    const original = client.request.bind(client);
+    client.request = async (req) => {
+      if (req.token === 'lk_team-b_x' && refusals-- > 0) return { status: 401, headers: {}, body: Buffer.from('') };
+      return original(req);
+    };
+    try {
+      await waitUntilTokensAccepted({
+        client,
+        targets: [
+          { tenant: 'team-a', host: 'team-a.obs.example.test', token: 'lk_team-a_x' },
+          { tenant: 'team-b', host: 'team-b.obs.example.test', token: 'lk_team-b_x' },
+        ],
+        timing: { deadlineMs: 5_000, intervalMs: 10 },
+        onWaiting: (tenant, status) => waited.push(`${tenant} ${status}`),
+      });
+      expect(waited).toEqual(['team-b HTTP 401', 'team-b HTTP 401']);
+      refusals = Number.POSITIVE_INFINITY;
+      await expect(
+        waitUntilTokensAccepted({
+          client,
+          targets: [{ tenant: 'team-b', host: 'team-b.obs.example.test', token: 'lk_team-b_x' }],
+          timing: { deadlineMs: 100, intervalMs: 10 },
+        }),
+      ).rejects.toThrow(/still refuses tenant team-b's token/);
+    } finally {
+      client.close();
+    }
+  });
+});
