@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findParentZone, findZoneServers } from '../../src/dns/authoritative.js';
 import { checkDelegation, waitForDelegation, type DelegationStatus } from '../../src/dns/delegation.js';
 import { FailureError, InterruptedError } from '../../src/errors.js';
-import { bind9Missing, freePort, startBind9, type Bind9 } from '../support/bind9.js';
+import { bind9Missing, startBind9, type Bind9 } from '../support/bind9.js';
+import { freePort } from '../support/processes.js';
 
 const missing = bind9Missing();
 if (missing) console.warn(`SKIPPED dns delegation against bind9: ${missing}`);

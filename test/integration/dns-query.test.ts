@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DnsQueryError, queryServer } from '../../src/dns/query.js';
 import { waitForTxtVisible } from '../../src/dns/txt-visibility.js';
 import { FailureError } from '../../src/errors.js';
-import { bind9Missing, freePort, startBind9, type Bind9 } from '../support/bind9.js';
+import { bind9Missing, startBind9, type Bind9 } from '../support/bind9.js';
+import { freePort } from '../support/processes.js';
 
 const missing = bind9Missing();
 if (missing) console.warn(`SKIPPED dns queries against bind9: ${missing}`);

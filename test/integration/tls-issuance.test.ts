@@ -17,7 +17,8 @@ import { ensureCertificate } from '../../src/tls/ensure.js';
 import { issueCertificate, LOCAL_ISSUANCE_TIMING, type IssueCertificateOptions } from '../../src/tls/issue.js';
 import { Rfc2136Solver, type TsigKey } from '../../src/tls/solvers/rfc2136.js';
 import type { Dns01Solver } from '../../src/tls/solvers/solver.js';
-import { bind9Missing, freePort, startBind9, type Bind9 } from '../support/bind9.js';
+import { bind9Missing, startBind9, type Bind9 } from '../support/bind9.js';
+import { freePort } from '../support/processes.js';
 import { pebbleMissing, startPebble, type Pebble } from '../support/pebble.js';
 
 const missing = [bind9Missing(), pebbleMissing()].filter(Boolean).join('; ');

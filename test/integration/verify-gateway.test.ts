@@ -31,10 +31,11 @@ import { ProbeClient } from '../../src/verify/client.js';
 import { verifyAll, type VerifyOptions } from '../../src/verify/probe.js';
 import type { VerifyResult } from '../../src/verify/result.js';
 import { startStub, type StubServer } from '../unit/verify-stubs.js';
-import { findCommand, freePort, INSTALL_HINT, startProcess, startPrometheus, type RunningPrometheus, type RunningProcess } from './verify-helpers.js';
+import { INSTALL_HINT, startPrometheus, type RunningPrometheus } from './verify-helpers.js';
+import { findExecutable, freePort, startProcess, type RunningProcess } from '../support/processes.js';
 
-const NGINX = findCommand('nginx');
-const PROMETHEUS = findCommand('prometheus');
+const NGINX = findExecutable('nginx');
+const PROMETHEUS = findExecutable('prometheus');
 const missing = [...(NGINX ? [] : ['nginx']), ...(PROMETHEUS ? [] : ['prometheus'])];
 const title =
   'verify probe through the real nginx gateway and the real Prometheus' +

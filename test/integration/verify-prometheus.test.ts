@@ -8,9 +8,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ProbeClient } from '../../src/verify/client.js';
 import { encodeWriteRequest, remoteWriteBody, remoteWriteHeaders } from '../../src/verify/remote-write.js';
 import { parsePromqlVector } from '../../src/verify/responses.js';
-import { findCommand, INSTALL_HINT, startPrometheus, type RunningPrometheus } from './verify-helpers.js';
+import { INSTALL_HINT, startPrometheus, type RunningPrometheus } from './verify-helpers.js';
+import { findExecutable } from '../support/processes.js';
 
-const PROMETHEUS = findCommand('prometheus');
+const PROMETHEUS = findExecutable('prometheus');
 const title = `verify probe: remote write into the real Prometheus${PROMETHEUS ? '' : ` (skipped: prometheus is not installed; ${INSTALL_HINT.prometheus})`}`;
 if (!PROMETHEUS) console.warn(`SKIPPED: ${title}`);
 

@@ -3,33 +3,16 @@
  * dynamic updates allowed with a TSIG key (hmac-sha256) generated for this run, recursion
  * off. Started as the current user in a temporary directory, stopped and removed after.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { accessSync, constants } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
-import { createSocket } from 'node:dgram';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
-import { pollUntil } from '../../src/dns/poll.js';
+import { join } from 'node:path';
 import { queryServer, type DnsServer } from '../../src/dns/query.js';
 import { txtValuesAt } from '../../src/dns/txt-visibility.js';
 import type { TsigKey } from '../../src/tls/solvers/rfc2136.js';
+import { findExecutable, freePort, startProcess, type RunningProcess } from './processes.js';
 
-/** The executable `name` on PATH (or in the sbin directories, where Debian puts named), if any. */
-export function findExecutable(name: string): string | undefined {
-  const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/sbin', '/usr/local/sbin'];
-  for (const dir of dirs.filter(Boolean)) {
-    const candidate = join(dir, name);
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
-}
 
 export const BIND9_INSTALL = 'sudo apt-get install bind9 bind9-dnsutils';
 
@@ -60,26 +43,6 @@ export interface Bind9 {
   stop(): Promise<void>;
 }
 
-/** A port free for both TCP and UDP on 127.0.0.1. */
-export async function freePort(): Promise<number> {
-  for (let attempt = 0; attempt < 20; attempt++) {
-    const port = await new Promise<number>((resolve, reject) => {
-      const server = createServer();
-      server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => {
-        const address = server.address();
-        server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-      });
-    });
-    const udpFree = await new Promise<boolean>((resolve) => {
-      const socket = createSocket('udp4');
-      socket.once('error', () => resolve(false));
-      socket.bind(port, '127.0.0.1', () => socket.close(() => resolve(true)));
-    });
-    if (udpFree) return port;
-  }
-  throw new Error('no free port for both TCP and UDP on 127.0.0.1');
-}
 
 function zoneFile(zone: ZoneSpec): string {
   const apex = `${zone.name}.`;
@@ -126,48 +89,33 @@ export async function startBind9(options: { zones: ZoneSpec[] }): Promise<Bind9>
     ].join('\n'),
   );
 
-  let output = '';
-  const child: ChildProcess = spawn(named, ['-g', '-c', join(dir, 'named.conf')], { stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stdout?.on('data', (c: Buffer) => (output += c.toString()));
-  child.stderr?.on('data', (c: Buffer) => (output += c.toString()));
-  let exited = false;
-  const exit = new Promise<void>((resolve) => child.once('exit', () => ((exited = true), resolve())));
   const server: DnsServer = { address: '127.0.0.1', port };
-
-  const stop = async (): Promise<void> => {
-    if (!exited) {
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-      await exit;
-      clearTimeout(timer);
-    }
-    await rm(dir, { recursive: true, force: true });
-  };
-
+  const first = options.zones[0]!.name;
+  let named_: RunningProcess;
   try {
-    const first = options.zones[0]!.name;
-    const ready = await pollUntil(
-      'named to answer',
+    named_ = await startProcess(
+      named,
+      ['-g', '-c', join(dir, 'named.conf')],
       async () => {
-        if (exited) throw new Error(`named exited during start-up:\n${output}`);
         const answer = await queryServer(server, first, 'SOA', { timeoutMs: 200 }).catch(() => undefined);
-        return answer?.rcode === 'NOERROR' && answer.answers.length > 0
-          ? { done: true, value: undefined }
-          : { done: false, observation: answer ? `answered ${answer.rcode}` : 'no answer' };
+        return answer?.rcode === 'NOERROR' && answer.answers.length > 0;
       },
-      { deadlineMs: 10_000, intervalMs: 20 },
+      { what: 'named', deadlineMs: 10_000 },
     );
-    if (!ready.ok) throw new Error(`named did not answer within 10 s (${ready.observation}):\n${output}`);
   } catch (err) {
-    await stop();
+    await rm(dir, { recursive: true, force: true });
     throw err;
   }
+  const stop = async (): Promise<void> => {
+    await named_.stop();
+    await rm(dir, { recursive: true, force: true });
+  };
 
   return {
     server,
     port,
     key,
-    log: () => output,
+    log: () => named_.output(),
     txt: (name) => txtValuesAt(server, name, { queryTimeoutMs: 1_000 }),
     stop,
     nsupdate: (commands) =>

@@ -4,15 +4,13 @@
  * challenges by asking the given DNS server (bind9 in the tests), without its random sleeps.
  * Every request is logged by pebble, so a test can count the orders it received.
  */
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { get } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pollUntil } from '../../src/dns/poll.js';
 import { describeServer, type DnsServer } from '../../src/dns/query.js';
 import { selfSignedCertificate } from './self-signed.js';
-import { findExecutable, freePort } from './bind9.js';
+import { findExecutable, freePort, startProcess, type RunningProcess } from './processes.js';
 
 export const PEBBLE_INSTALL = 'sudo apt-get install pebble';
 
@@ -82,49 +80,34 @@ export async function startPebble(options: PebbleOptions): Promise<Pebble> {
     }),
   );
   const { address, port } = options.dnsServer;
-  let output = '';
-  const child = spawn(pebble, ['-config', join(dir, 'pebble.json'), '-dnsserver', `${address}:${port}`, '-strict=false'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: {
-      ...process.env,
-      PEBBLE_VA_NOSLEEP: '1',
-      // Deterministic tests: no spurious badNonce, and every order needs its own challenges.
-      PEBBLE_WFE_NONCEREJECT: '0',
-      PEBBLE_AUTHZREUSE: '0',
-      ...options.env,
-    },
-  });
-  child.stdout.on('data', (c: Buffer) => (output += c.toString()));
-  child.stderr.on('data', (c: Buffer) => (output += c.toString()));
-  let exited = false;
-  const exit = new Promise<void>((resolve) => child.once('exit', () => ((exited = true), resolve())));
   const directoryUrl = `https://localhost:${acmePort}/dir`;
-  const stop = async (): Promise<void> => {
-    if (!exited) {
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-      await exit;
-      clearTimeout(timer);
-    }
-    await rm(dir, { recursive: true, force: true });
-  };
+  let running: RunningProcess;
   try {
-    const ready = await pollUntil(
-      'pebble to answer',
-      async () => {
-        if (exited) throw new Error(`pebble exited during start-up:\n${output}`);
-        const res = await httpsGet(directoryUrl, tls.certificatePem).catch((e: unknown) => ({ status: 0, body: String(e) }));
-        return res.status === 200 ? { done: true, value: undefined } : { done: false, observation: `${res.status} ${res.body}` };
+    running = await startProcess(
+      pebble,
+      ['-config', join(dir, 'pebble.json'), '-dnsserver', `${address}:${port}`, '-strict=false'],
+      async () => (await httpsGet(directoryUrl, tls.certificatePem).catch(() => ({ status: 0 }))).status === 200,
+      {
+        what: `pebble (DNS ${describeServer(options.dnsServer)})`,
+        deadlineMs: 10_000,
+        env: {
+          ...process.env,
+          PEBBLE_VA_NOSLEEP: '1',
+          // Deterministic tests: no spurious badNonce, and every order needs its own challenges.
+          PEBBLE_WFE_NONCEREJECT: '0',
+          PEBBLE_AUTHZREUSE: '0',
+          ...options.env,
+        },
       },
-      { deadlineMs: 10_000, intervalMs: 20 },
     );
-    if (!ready.ok) {
-      throw new Error(`pebble (DNS ${describeServer(options.dnsServer)}) did not start within 10 s (${ready.observation}):\n${output}`);
-    }
   } catch (err) {
-    await stop();
+    await rm(dir, { recursive: true, force: true });
     throw err;
   }
+  const stop = async (): Promise<void> => {
+    await running.stop();
+    await rm(dir, { recursive: true, force: true });
+  };
   return {
     directoryUrl,
     httpsCaPem: tls.certificatePem,
@@ -133,8 +116,8 @@ export async function startPebble(options: PebbleOptions): Promise<Pebble> {
       if (res.status !== 200) throw new Error(`pebble /roots/0 answered ${res.status}: ${res.body}`);
       return res.body;
     },
-    newOrderCount: () => output.split('\n').filter((line) => /POST \/order-plz\b/.test(line)).length,
-    log: () => output,
+    newOrderCount: () => running.output().split('\n').filter((line) => /POST \/order-plz\b/.test(line)).length,
+    log: () => running.output(),
     stop,
   };
 }

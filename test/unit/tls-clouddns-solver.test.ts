@@ -10,7 +10,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { FailureError } from '../../src/errors.js';
 import { withChallengeRecords } from '../../src/tls/challenge-records.js';
 import { CloudDnsSolver } from '../../src/tls/solvers/cloud-dns.js';
-import { freePort } from '../support/bind9.js';
+import { freePort } from '../support/processes.js';
 
 const PROJECT = 'lookout-test';
 const ZONE = 'obs-example-com';

@@ -14,7 +14,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FailureError } from '../../src/errors.js';
 import { withChallengeRecords } from '../../src/tls/challenge-records.js';
 import { CHALLENGE_COMMENT, Route53Solver } from '../../src/tls/solvers/route53.js';
-import { freePort } from '../support/bind9.js';
+import { freePort } from '../support/processes.js';
 
 const ZONE_ID = 'Z0123456789ABC';
 const NAME = '_acme-challenge.obs.example.com';

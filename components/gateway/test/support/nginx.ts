@@ -7,28 +7,17 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
-import net from 'node:net';
 import pWaitFor from 'p-wait-for';
+import { findExecutable, freePort } from '../../../../test/support/processes.js';
 
 export const NGINX_INSTALL_HINT = 'apt-get install nginx-light';
 
 /** The nginx binary, or undefined when it is not installed. */
 export function findNginx(): string | undefined {
-  for (const candidate of ['/usr/sbin/nginx', '/usr/local/sbin/nginx', '/usr/bin/nginx']) {
-    if (existsSync(candidate)) return candidate;
-  }
-  const which = spawnSync('sh', ['-c', 'command -v nginx'], { encoding: 'utf8' });
-  return which.status === 0 && which.stdout.trim() ? which.stdout.trim() : undefined;
+  return findExecutable('nginx');
 }
 
-/** A port that was free a moment ago (the kernel picks it; nginx binds it right after). */
-export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
+export { freePort };
 
 /** `nginx -t` on a config file: exit status and what nginx printed. */
 export function testNginxConfig(nginx: string, prefix: string, configFile: string): { ok: boolean; output: string } {

@@ -1,0 +1,98 @@
+/**
+ * Real servers for tests: finding their binaries, free loopback ports, and starting a
+ * process that is waited for with a deadline (never a sleep) and always stopped.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
+import { createServer } from 'node:net';
+import { createSocket } from 'node:dgram';
+import { delimiter, join } from 'node:path';
+import pWaitFor from 'p-wait-for';
+
+/** The executable `name` on PATH (or in the sbin directories, where Debian puts named and nginx), if any. */
+export function findExecutable(name: string): string | undefined {
+  const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/sbin', '/usr/local/sbin'];
+  for (const dir of dirs.filter(Boolean)) {
+    const candidate = join(dir, name);
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
+
+/** A loopback port that was free for both TCP and UDP a moment ago (DNS servers need both). */
+export async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const port = await new Promise<number>((resolve, reject) => {
+      const server = createServer();
+      server.once('error', reject);
+      server.listen(0, '127.0.0.1', () => {
+        const address = server.address();
+        server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+      });
+    });
+    const udpFree = await new Promise<boolean>((resolve) => {
+      const socket = createSocket('udp4');
+      socket.once('error', () => resolve(false));
+      socket.bind(port, '127.0.0.1', () => socket.close(() => resolve(true)));
+    });
+    if (udpFree) return port;
+  }
+  throw new Error('no free port for both TCP and UDP on 127.0.0.1');
+}
+
+export interface RunningProcess {
+  child: ChildProcess;
+  /** What it printed so far, for failure messages and log assertions. */
+  output(): string;
+  /** SIGTERM, then SIGKILL if it has not exited within ten seconds. */
+  stop(): Promise<void>;
+}
+
+/** Starts a process and waits until `ready()` is true; fails early with its output if it exits first. */
+export async function startProcess(
+  command: string,
+  args: string[],
+  ready: () => Promise<boolean>,
+  options: { what: string; deadlineMs?: number; env?: NodeJS.ProcessEnv },
+): Promise<RunningProcess> {
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], ...(options.env ? { env: options.env } : {}) });
+  let output = '';
+  child.stdout!.on('data', (c: Buffer) => (output += c.toString()));
+  child.stderr!.on('data', (c: Buffer) => (output += c.toString()));
+  let exited = false;
+  const exit = new Promise<void>((resolve) =>
+    child.once('exit', () => {
+      exited = true;
+      resolve();
+    }),
+  );
+  const running: RunningProcess = {
+    child,
+    output: () => output,
+    async stop() {
+      if (exited) return;
+      child.kill('SIGTERM');
+      const killed = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exit;
+      clearTimeout(killed);
+    },
+  };
+  try {
+    await pWaitFor(
+      async () => {
+        if (exited) throw new Error(`${options.what} exited before it was ready:\n${output}`);
+        return ready();
+      },
+      { interval: 20, timeout: { milliseconds: options.deadlineMs ?? 30_000, message: `${options.what} was not ready in time:\n${output}` } },
+    );
+  } catch (err) {
+    await running.stop();
+    throw err;
+  }
+  return running;
+}
