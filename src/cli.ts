@@ -26,7 +26,7 @@ function common(cmd: Command, which: { yes?: boolean; state?: boolean } = {}): C
   cmd.option('--json', 'print one JSON event per line instead of human output');
   if (which.yes) cmd.option('--yes', 'do not ask for confirmation');
   if (which.state) {
-    cmd.option('--state <url>', 'state backend: s3://bucket/prefix or gs://bucket/prefix (default: ~/.lookout/<name>/)');
+    cmd.option('--state <url>', 'state backend: s3://bucket/prefix (default: ~/.lookout/<name>/)');
   }
   cmd.option('--debug', 'show stack traces and engine logs on errors');
   return cmd;

@@ -44,7 +44,13 @@ export function checkCreateAgainstRecord(record: InstanceRecord | undefined, con
 export async function createCommand(opts: CreateOptions): Promise<void> {
   assertProviderSupported(opts.provider, 'create');
   const config = await loadConfig(opts.config, { provider: opts.provider as Provider, name: opts.name });
-  resolveBackend(opts.name, opts.state);
+  if (resolveBackend(opts.name, opts.state).kind === 'gs') {
+    // The state itself would work, but the instance's own encrypted secrets (ACME account,
+    // certificate key) live next to it, and this lookout has no GCS client to write them.
+    throw new UsageError('--state gs://… is not supported yet for AWS instances: lookout cannot keep its secrets in GCS', {
+      hint: 'Use --state s3://bucket/prefix, or the default local state.',
+    });
+  }
   const bundle = loadBundle(config.bundle);
   requireSecretEnv(config);
   const previous = await readInstanceRecord(opts.name);

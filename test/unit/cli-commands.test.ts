@@ -86,6 +86,13 @@ describe('create', () => {
     expect(r.stderr).toMatch(/`create gcp` is not supported yet/);
   });
 
+  it('refuses gs:// state for now (no GCS client for the secrets), before anything else', async () => {
+    const r = await lookout(['create', 'aws', 'gsstate', '-c', example, '--state', 'gs://team-state/lookout'], { LOOKOUT_PASSPHRASE: 'pw' });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--state gs:\/\/… is not supported yet/);
+    expect(existsSync(join(home, 'gsstate'))).toBe(false);
+  });
+
   it('refuses a bad --state before anything else', async () => {
     const r = await lookout(['create', 'aws', 'prod', '-c', example, '--state', 'http://example.com/x'], { LOOKOUT_PASSPHRASE: 'pw' });
     expect(r.code).toBe(2);
