@@ -188,7 +188,7 @@ export interface AlertingUpload {
   /** Cortex rule namespace the platform's groups live in. */
   namespace?: string;
   signal?: AbortSignal;
-  /** Retry timing for the first request, while the gateway picks up the system tenant's token. */
+  /** Retry timing for the first request, while Cortex's Alertmanager is still starting. */
   retry?: { retries: number; minTimeout: number; maxTimeout: number };
 }
 
@@ -213,8 +213,8 @@ export async function uploadSystemAlerting(u: AlertingUpload): Promise<string[]>
       const err = new FailureError(`${method} ${path} on the system tenant returned ${res.status}: ${res.body.toString('utf8').slice(0, 200)}`, {
         hint: 'Run the command again; if it persists, check the cortex-ruler and cortex-alertmanager logs in namespace lookout.',
       });
-      // Only an unknown token (401, the gateway not reloaded yet) and server errors are worth retrying.
-      if (res.status !== 401 && res.status < 500) throw new AbortError(err);
+      // Server errors (Cortex still starting) are worth retrying; a refused request is not.
+      if (res.status < 500) throw new AbortError(err);
       throw err;
     }
     return res;
@@ -248,11 +248,18 @@ export function systemAlertingStep(c: InstanceContext): Step<{ groups: string[] 
       ]);
       await waitForGateway(c, ctx);
       const token = (await tenantTokens(c, SYSTEM))[SYSTEM_TOKEN_NAME]!;
+      const host = tenantHost(SYSTEM, c.config.dns.domain);
       const client = new ProbeClient(gatewayConnection(ctx));
       try {
+        await waitUntilTokensAccepted({
+          client,
+          targets: [{ tenant: SYSTEM, host, token }],
+          signal: ctx.signal,
+          onWaiting: (_, status) => ctx.progress({ message: `waiting for the gateway to accept the system token (${status})` }),
+        });
         const groups = await uploadSystemAlerting({
           client,
-          host: tenantHost(SYSTEM, c.config.dns.domain),
+          host,
           token,
           rules: renderAlertRules(),
           alertmanagerConfig: renderAlertmanagerConfig(),

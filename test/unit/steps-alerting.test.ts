@@ -109,13 +109,17 @@ describe('system alerting upload', () => {
     expect(seen.filter((s) => s.method === 'DELETE').map((s) => s.path)).toEqual(['/api/v1/rules/lookout/retired-group']);
   });
 
-  it('retries while the gateway does not know the token yet (401), but not a refused config (400)', async () => {
-    alertsStatuses = [401, 401];
+  it('retries while Cortex is still starting (503), but not a refused request (400, 401)', async () => {
+    alertsStatuses = [503, 503];
     await upload();
     expect(seen.filter((s) => s.path === '/api/v1/alerts')).toHaveLength(3);
     seen = [];
     alertsStatuses = [400];
     await expect(upload()).rejects.toThrow(/POST \/api\/v1\/alerts on the system tenant returned 400/);
+    expect(seen.filter((s) => s.path === '/api/v1/alerts')).toHaveLength(1);
+    seen = [];
+    alertsStatuses = [401];
+    await expect(upload()).rejects.toThrow(/returned 401/);
     expect(seen.filter((s) => s.path === '/api/v1/alerts')).toHaveLength(1);
   });
 });
