@@ -20,13 +20,6 @@ export function parentName(name: string): string | undefined {
   return labels.length > 1 ? labels.slice(1).join('.') : undefined;
 }
 
-/** True when `name` is `zone` or below it. */
-export function isAtOrBelow(name: string, zone: string): boolean {
-  const n = normalizeName(name);
-  const z = normalizeName(zone);
-  return n === z || n.endsWith(`.${z}`);
-}
-
 const LABEL = /^(?!-)[a-z0-9_-]{1,63}(?<!-)$/;
 
 /** A syntactically valid host or zone name (letters, digits, hyphens, underscores for `_acme-challenge`). */

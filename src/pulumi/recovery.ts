@@ -77,10 +77,6 @@ const PHYSICAL_IDS: Record<string, (inputs: Inputs) => string | undefined> = {
   },
 };
 
-export function importableTypes(): string[] {
-  return Object.keys(PHYSICAL_IDS);
-}
-
 /** The physical id of a pending create, when the inputs determine it. */
 export function physicalIdFor(resource: StateResource): string | undefined {
   const rule = PHYSICAL_IDS[resource.type];

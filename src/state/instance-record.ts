@@ -3,7 +3,6 @@
  * backend) and the config last applied. `upgrade`, `destroy` and `status` read it instead of
  * scanning regions or guessing. It holds no secrets.
  */
-import { rm } from 'node:fs/promises';
 import type { ResolvedConfig } from '../config/load.js';
 import type { Provider } from '../config/schema.js';
 import { FailureError, UsageError } from '../errors.js';
@@ -61,8 +60,4 @@ export async function updateInstanceRecord(name: string, change: Partial<Omit<In
   const updated = { ...record, ...change, updatedAt: new Date().toISOString() };
   await writeInstanceRecord(updated);
   return updated;
-}
-
-export async function deleteInstanceRecord(name: string): Promise<void> {
-  await rm(instancePaths(name).instanceRecord, { force: true });
 }
