@@ -46,3 +46,34 @@ export function readManifest() {
     return { builds: {} };
   }
 }
+
+/** The upstream go.mod's replace directives, as [from, to] pairs of `path[ version]`. */
+export function upstreamReplaces(goModText) {
+  const lines = [];
+  const text = goModText.replace(/\/\/[^\n]*/g, '');
+  for (const m of text.matchAll(/^replace\s*\(([\s\S]*?)^\)/gm)) lines.push(...m[1].split('\n'));
+  for (const m of text.matchAll(/^replace\s+([^(\n][^\n]*)$/gm)) lines.push(m[1]);
+  return lines
+    .map((l) => l.trim())
+    .filter((l) => l.includes('=>'))
+    .map((l) => l.split('=>').map((s) => s.trim()));
+}
+
+export function wrapperGoMod(entry, upstreamGoMod, sourceDir) {
+  const goVersion = /^go\s+(\S+)/m.exec(upstreamGoMod)?.[1] ?? '1.24';
+  const out = [`module lookout.test/${entry.name}`, '', `go ${goVersion}`, '', `require ${entry.module} ${entry.version}`, ''];
+  for (const [from, to] of upstreamReplaces(upstreamGoMod)) {
+    const fromPath = from.split(/\s+/)[0];
+    if (to.startsWith('.') || to.startsWith('/')) {
+      // A directory of the upstream repository: that module at the entry's sibling version.
+      // A path that names no real module (etcd's FORBIDDEN_DEPENDENCY guard) is left out.
+      if (to.includes('FORBIDDEN')) continue;
+      if (!entry.siblings) throw new Error(`${entryKey(entry)}: upstream replaces ${fromPath} with ${to}; give the entry a "siblings" version`);
+      out.push(`replace ${fromPath} => ${fromPath} ${entry.siblings}`);
+    } else {
+      out.push(`replace ${from} => ${to}`);
+    }
+  }
+  if (sourceDir) out.push(`replace ${entry.module} => ${sourceDir}`);
+  return out.join('\n') + '\n';
+}

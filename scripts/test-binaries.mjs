@@ -12,7 +12,7 @@
 import { spawn } from 'node:child_process';
 import { chmodSync, closeSync, cpSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { binDir, cacheRoot, entryKey, loadPinned, manifestPath, readManifest, recipeHash } from './test-binaries-lib.mjs';
+import { binDir, cacheRoot, entryKey, loadPinned, manifestPath, readManifest, recipeHash, wrapperGoMod } from './test-binaries-lib.mjs';
 
 function parseArgs(argv) {
   const opts = { names: [], deadlineMinutes: undefined, keepGoing: false, list: false, force: false };
@@ -76,37 +76,6 @@ async function goJson(args, env, cwd, log) {
   rmSync(outFile, { force: true });
   if (res !== 0) throw new Error(`go ${args.join(' ')} failed (see ${log})`);
   return JSON.parse(text);
-}
-
-/** The upstream go.mod's replace directives, as [from, to] pairs of `path[ version]`. */
-function upstreamReplaces(goModText) {
-  const lines = [];
-  const text = goModText.replace(/\/\/[^\n]*/g, '');
-  for (const m of text.matchAll(/^replace\s*\(([\s\S]*?)^\)/gm)) lines.push(...m[1].split('\n'));
-  for (const m of text.matchAll(/^replace\s+([^(\n][^\n]*)$/gm)) lines.push(m[1]);
-  return lines
-    .map((l) => l.trim())
-    .filter((l) => l.includes('=>'))
-    .map((l) => l.split('=>').map((s) => s.trim()));
-}
-
-function wrapperGoMod(entry, upstreamGoMod, sourceDir) {
-  const goVersion = /^go\s+(\S+)/m.exec(upstreamGoMod)?.[1] ?? '1.24';
-  const out = [`module lookout.test/${entry.name}`, '', `go ${goVersion}`, '', `require ${entry.module} ${entry.version}`, ''];
-  for (const [from, to] of upstreamReplaces(upstreamGoMod)) {
-    const fromPath = from.split(/\s+/)[0];
-    if (to.startsWith('.') || to.startsWith('/')) {
-      // A directory of the upstream repository: that module at the entry's sibling version.
-      // A path that names no real module (etcd's FORBIDDEN_DEPENDENCY guard) is left out.
-      if (to.includes('FORBIDDEN')) continue;
-      if (!entry.siblings) throw new Error(`${entryKey(entry)}: upstream replaces ${fromPath} with ${to}; give the entry a "siblings" version`);
-      out.push(`replace ${fromPath} => ${fromPath} ${entry.siblings}`);
-    } else {
-      out.push(`replace ${from} => ${to}`);
-    }
-  }
-  if (sourceDir) out.push(`replace ${entry.module} => ${sourceDir}`);
-  return out.join('\n') + '\n';
 }
 
 async function build(entry, opts, deadline) {
