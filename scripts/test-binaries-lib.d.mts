@@ -9,3 +9,4 @@ export function manifestPath(): string;
 export function readManifest(): { builds: Record<string, unknown> };
 export function upstreamReplaces(goModText: string): string[][];
 export function wrapperGoMod(entry: { name: string; module: string; version: string; siblings?: string }, upstreamGoMod: string, sourceDir?: string): string;
+export function upstreamRequires(goModText: string): Record<string, string>;

@@ -59,17 +59,36 @@ export function upstreamReplaces(goModText) {
     .map((l) => l.split('=>').map((s) => s.trim()));
 }
 
+/** The versions the upstream go.mod requires, by module path. */
+export function upstreamRequires(goModText) {
+  const text = goModText.replace(/\/\/[^\n]*/g, '');
+  const lines = [];
+  for (const m of text.matchAll(/^require\s*\(([\s\S]*?)^\)/gm)) lines.push(...m[1].split('\n'));
+  for (const m of text.matchAll(/^require\s+([^(\n][^\n]*)$/gm)) lines.push(m[1]);
+  const out = {};
+  for (const line of lines) {
+    const [path, version] = line.trim().split(/\s+/);
+    if (path && version) out[path] = version;
+  }
+  return out;
+}
+
 export function wrapperGoMod(entry, upstreamGoMod, sourceDir) {
   const goVersion = /^go\s+(\S+)/m.exec(upstreamGoMod)?.[1] ?? '1.24';
   const out = [`module lookout.test/${entry.name}`, '', `go ${goVersion}`, '', `require ${entry.module} ${entry.version}`, ''];
+  const requires = upstreamRequires(upstreamGoMod);
   for (const [from, to] of upstreamReplaces(upstreamGoMod)) {
     const fromPath = from.split(/\s+/)[0];
     if (to.startsWith('.') || to.startsWith('/')) {
       // A directory of the upstream repository: that module at the entry's sibling version.
       // A path that names no real module (etcd's FORBIDDEN_DEPENDENCY guard) is left out.
+      // The version upstream requires is the released sibling (etcd's client/v2 is v2.305.x
+      // beside v3.5.x); a v0.0.0 placeholder (Kubernetes' staging modules) takes `siblings`.
       if (to.includes('FORBIDDEN')) continue;
-      if (!entry.siblings) throw new Error(`${entryKey(entry)}: upstream replaces ${fromPath} with ${to}; give the entry a "siblings" version`);
-      out.push(`replace ${fromPath} => ${fromPath} ${entry.siblings}`);
+      const required = requires[fromPath];
+      const version = required && required !== 'v0.0.0' ? required : entry.siblings;
+      if (!version) throw new Error(`${entryKey(entry)}: upstream replaces ${fromPath} with ${to}; give the entry a "siblings" version`);
+      out.push(`replace ${fromPath} => ${fromPath} ${version}`);
     } else {
       out.push(`replace ${from} => ${to}`);
     }

@@ -68,9 +68,16 @@ go 1.23
 
 require go.etcd.io/etcd/api/v3 v3.5.24
 
+require (
+	go.etcd.io/etcd/client/v2 v2.305.24
+	k8s.io/api v0.0.0
+)
+
 replace (
 	go.etcd.io/etcd/api/v3 => ../api
 	go.etcd.io/etcd/client/v3 => ../client/v3 // a comment
+	go.etcd.io/etcd/client/v2 => ../client/v2
+	k8s.io/api => ./staging/src/k8s.io/api
 )
 
 // Bad imports are sometimes causing attempts to pull that code.
@@ -87,6 +94,9 @@ replace github.com/atotto/clipboard => github.com/tgummerer/clipboard v0.0.0-202
     expect(mod).toContain('require go.etcd.io/etcd/server/v3 v3.5.24');
     expect(mod).toContain('replace go.etcd.io/etcd/api/v3 => go.etcd.io/etcd/api/v3 v3.5.24');
     expect(mod).toContain('replace go.etcd.io/etcd/client/v3 => go.etcd.io/etcd/client/v3 v3.5.24');
+    // The released version upstream requires wins over the sibling version; a v0.0.0 placeholder does not.
+    expect(mod).toContain('replace go.etcd.io/etcd/client/v2 => go.etcd.io/etcd/client/v2 v2.305.24');
+    expect(mod).toContain('replace k8s.io/api => k8s.io/api v3.5.24');
     expect(mod).toContain('replace github.com/atotto/clipboard => github.com/tgummerer/clipboard v0.0.0-20241001131231-d02d263e614e');
     expect(mod).not.toContain('FORBIDDEN');
   });
@@ -96,7 +106,7 @@ replace github.com/atotto/clipboard => github.com/tgummerer/clipboard v0.0.0-202
   });
 
   it('refuses an in-repository replace without a sibling version instead of building something else', () => {
-    expect(() => wrapperGoMod({ ...entry, siblings: undefined }, upstream)).toThrow(/siblings/);
+    expect(() => wrapperGoMod({ ...entry, siblings: undefined }, upstream)).toThrow(/upstream replaces .* give the entry a "siblings" version/);
   });
 });
 

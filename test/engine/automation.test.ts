@@ -1,0 +1,217 @@
+/**
+ * Lookout's Automation API layer (src/pulumi/workspace.ts) against the real Pulumi engine and
+ * the real Kubernetes provider, applying to a real API server (kwok): the file backend,
+ * passphrase-encrypted secrets, progress counts, a lock held by a live run, and a run whose
+ * whole process group was killed with SIGKILL in the middle of `up`, then resumed.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pWaitFor from 'p-wait-for';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { PulumiCommand } from '@pulumi/pulumi/automation/index.js';
+import { instancePaths } from '../../src/paths.js';
+import { ensurePulumiCommand } from '../../src/pulumi/cli-install.js';
+import { openStack } from '../../src/pulumi/workspace.js';
+import { collectingReporter, silentReporter, type ProgressEvent } from '../../src/progress/events.js';
+import { configMapProgram, PROJECT } from './fixtures/configmap-program.mjs';
+import { kwokBinaries, startKwokCluster, type KwokCluster } from '../support/kwok-cluster.js';
+import { engineBinaries, preparePulumiEngine, type PulumiEngine } from '../support/pulumi-engine.js';
+import { suiteTitle } from '../support/test-binaries.js';
+
+const needed = [kwokBinaries(), engineBinaries()];
+const missing = needed.map((b) => b.missing).filter(Boolean).join('; ');
+const title = suiteTitle('the workspace layer with the real Pulumi engine and a real API server', { paths: {}, ...(missing ? { missing } : {}) });
+const CHILD = fileURLToPath(new URL('./fixtures/up-child.mjs', import.meta.url));
+
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    return statSync(path).isDirectory() ? filesUnder(path) : [path];
+  });
+}
+
+/** A run of up-child.mjs in its own process group, with its progress events as they come. */
+function startChild(args: object, env: NodeJS.ProcessEnv): { child: ChildProcess; events: Array<Record<string, unknown>>; output: () => string } {
+  const child = spawn(process.execPath, [CHILD, JSON.stringify(args)], { env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const events: Array<Record<string, unknown>> = [];
+  let buffer = '';
+  let all = '';
+  child.stdout!.on('data', (c: Buffer) => {
+    all += c.toString();
+    buffer += c.toString();
+    let i: number;
+    while ((i = buffer.indexOf('\n')) >= 0) {
+      const line = buffer.slice(0, i);
+      buffer = buffer.slice(i + 1);
+      try {
+        events.push(JSON.parse(line) as Record<string, unknown>);
+      } catch {
+        // not an event line
+      }
+    }
+  });
+  child.stderr!.on('data', (c: Buffer) => (all += c.toString()));
+  return { child, events, output: () => all };
+}
+
+/** SIGKILL to the whole group: the CLI, the engine and its plugins die with no chance to clean up. */
+async function killGroup(child: ChildProcess): Promise<void> {
+  const exited = new Promise<void>((resolve) => (child.exitCode !== null ? resolve() : child.once('exit', () => resolve())));
+  try {
+    process.kill(-child.pid!, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+  await exited;
+}
+
+describe.skipIf(Boolean(missing))(title, () => {
+  let cluster: KwokCluster;
+  let engine: PulumiEngine;
+  let pulumiCommand: PulumiCommand;
+  let home: string;
+  const saved = { ...process.env };
+  const passphrase = `engine-test-${randomBytes(8).toString('hex')}`;
+
+  beforeAll(async () => {
+    engine = await preparePulumiEngine();
+    home = mkdtempSync(join(tmpdir(), 'lookout-engine-home-'));
+    Object.assign(process.env, engine.env, { LOOKOUT_HOME: home });
+    cluster = await startKwokCluster({ nodes: 1 });
+    pulumiCommand = await ensurePulumiCommand({ reporter: silentReporter });
+  }, 300_000);
+
+  afterAll(async () => {
+    await cluster?.stop();
+    engine?.dispose();
+    if (home) rmSync(home, { recursive: true, force: true });
+    process.env = saved;
+  });
+
+  const kubeconfig = () => readFileSync(cluster.kubeconfigPath, 'utf8');
+
+  it('applies a stack with the file backend, counts progress, and keeps secrets encrypted at rest', async () => {
+    const secretValue = `s3cr3t-${randomBytes(12).toString('hex')}`;
+    const reporter = collectingReporter();
+    const stack = await openStack({
+      instance: 'engine-a',
+      project: PROJECT,
+      stackName: 'a',
+      program: configMapProgram({ kubeconfig: kubeconfig(), namespace: 'engine-a', count: 6, secretValue }),
+      passphrase,
+      pulumiCommand,
+      reporter,
+      step: 'up',
+      providerPackages: ['@pulumi/kubernetes'],
+    });
+    const outputs = await stack.up();
+    expect(outputs.secret).toBe(secretValue);
+    expect(outputs.configMaps).toBe(6);
+
+    const maps = await cluster.kube.list('/api/v1/namespaces/engine-a/configmaps');
+    expect(maps.items.map((m) => m.metadata.name).filter((n) => n.startsWith('cm-')).sort()).toEqual(['cm-0', 'cm-1', 'cm-2', 'cm-3', 'cm-4', 'cm-5']);
+    const token = await cluster.kube.get<{ data: Record<string, string> }>('/api/v1/namespaces/engine-a/secrets/token');
+    expect(Buffer.from(token.data.token!, 'base64').toString()).toBe(secretValue);
+
+    // Progress: the engine's events counted every resource of the program, ending at done = total.
+    const progress = reporter.events.filter((e): e is Extract<ProgressEvent, { type: 'step-progress' }> => e.type === 'step-progress' && e.done !== undefined);
+    const last = progress.at(-1)!;
+    expect(last.total).toBeGreaterThanOrEqual(9); // stack, provider, namespace, 6 ConfigMaps, Secret
+    expect(last.done).toBe(last.total);
+    expect(new Set(progress.map((p) => p.done)).size).toBeGreaterThan(2);
+
+    // The file backend holds the state; no file of it holds the secret or the passphrase in plaintext.
+    const stateFiles = filesUnder(instancePaths('engine-a').pulumiState);
+    expect(stateFiles.some((f) => f.endsWith('a.json'))).toBe(true);
+    for (const f of stateFiles) {
+      const text = readFileSync(f, 'utf8');
+      expect(text, f).not.toContain(secretValue);
+      expect(text, f).not.toContain(passphrase);
+    }
+    expect(stateFiles.map((f) => readFileSync(f, 'utf8')).join('\n')).toContain('ciphertext');
+
+    // A second `up` of the unchanged program changes nothing.
+    const again = collectingReporter();
+    const reopened = await openStack({
+      instance: 'engine-a',
+      project: PROJECT,
+      stackName: 'a',
+      program: configMapProgram({ kubeconfig: kubeconfig(), namespace: 'engine-a', count: 6, secretValue }),
+      passphrase,
+      pulumiCommand,
+      reporter: again,
+      step: 'up',
+      providerPackages: ['@pulumi/kubernetes'],
+    });
+    const preview = await reopened.preview();
+    expect(Object.keys(preview.changes).filter((op) => op !== 'same')).toEqual([]);
+  }, 240_000);
+
+  it('refuses to touch a stack whose engine lock a live run holds, then resumes after that run is killed mid-update', async () => {
+    const secretValue = `s3cr3t-${randomBytes(12).toString('hex')}`;
+    const program = { kubeconfig: kubeconfig(), namespace: 'engine-b', count: 12, secretValue, slowService: true };
+    const run = startChild({ instance: 'engine-b', stack: 'b', passphrase, program }, { ...process.env });
+    try {
+      // The update is under way once the engine reported a finished resource; the slow Service
+      // keeps it (and its lock) alive.
+      await pWaitFor(() => run.events.some((e) => e.type === 'step-progress' && typeof e.done === 'number' && e.done >= 3), {
+        interval: 50,
+        timeout: { milliseconds: 120_000, message: `the child never reported progress:\n${run.output()}` },
+      });
+      await pWaitFor(async () => (await cluster.kube.find('/api/v1/namespaces/engine-b/services/slow')) !== undefined, {
+        interval: 100,
+        timeout: { milliseconds: 60_000, message: `the slow Service never appeared:\n${run.output()}` },
+      });
+
+      const contender = await openStack({
+        instance: 'engine-b',
+        project: PROJECT,
+        stackName: 'b',
+        program: configMapProgram(program),
+        passphrase,
+        pulumiCommand,
+        reporter: silentReporter,
+        providerPackages: ['@pulumi/kubernetes'],
+      });
+      await expect(contender.up()).rejects.toThrow(/locked by another run[\s\S]*still running on this machine/);
+    } finally {
+      await killGroup(run.child);
+    }
+
+    // The "load balancer" arrives, as it would have in a real cluster.
+    await cluster.kube.mergePatch('/api/v1/namespaces/engine-b/services/slow/status', { status: { loadBalancer: { ingress: [{ ip: '127.0.0.1' }] } } });
+
+    const reporter = collectingReporter();
+    const resumed = await openStack({
+      instance: 'engine-b',
+      project: PROJECT,
+      stackName: 'b',
+      program: configMapProgram(program),
+      passphrase,
+      pulumiCommand,
+      reporter,
+      step: 'up',
+      providerPackages: ['@pulumi/kubernetes'],
+    });
+    const plan = await resumed.prepare();
+    const logs = reporter.events.filter((e) => e.type === 'log').map((e) => (e as { message: string }).message).join('\n');
+    expect(logs).toMatch(/Removed a stale Pulumi lock/);
+    expect(plan.needed).toBe(true);
+    expect(plan.clearPendingCreates).toBe(true);
+
+    const outputs = await resumed.up();
+    expect(outputs.secret).toBe(secretValue);
+    const maps = await cluster.kube.list('/api/v1/namespaces/engine-b/configmaps');
+    expect(maps.items.filter((m) => m.metadata.name.startsWith('cm-'))).toHaveLength(12);
+    // Exactly one of each resource in the state, and no pending operation left.
+    const exported = (await resumed.prepare(), resumed.resources());
+    const urns = exported.map((r) => r.urn);
+    expect(new Set(urns).size).toBe(urns.length);
+    expect(urns.filter((u) => u.includes('ConfigMap::'))).toHaveLength(12);
+    expect(urns.filter((u) => u.includes('Service::slow'))).toHaveLength(1);
+  }, 300_000);
+});
