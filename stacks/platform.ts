@@ -146,9 +146,14 @@ export function platformProgram(args: PlatformArgs): () => Promise<PlatformOutpu
       {
         namespace,
         image: bundle.components.cortex.image,
-        region: args.storage.region,
-        blocksBucket: args.storage.metricsBucket,
-        rulesBucket: args.storage.rulesBucket,
+        // Cortex's S3 client needs the endpoint; Loki's derives it from the region.
+        storage: {
+          backend: 's3',
+          region: args.storage.region,
+          endpoint: `s3.${args.storage.region}.amazonaws.com`,
+          blocksBucket: args.storage.metricsBucket,
+          rulesBucket: args.storage.rulesBucket,
+        },
         alertmanagerExternalUrl: `https://${tenantHost(SYSTEM_TENANT, domain)}/alertmanager`,
         tenants: tenants.map((t) => ({
           id: t.name,
@@ -169,8 +174,7 @@ export function platformProgram(args: PlatformArgs): () => Promise<PlatformOutpu
       {
         namespace,
         image: bundle.components.loki.image,
-        region: args.storage.region,
-        bucket: args.storage.logsBucket,
+        storage: { backend: 's3', region: args.storage.region, bucket: args.storage.logsBucket },
         tenants: tenants.map((t) => ({ name: t.name, ingestionRateMB: t.limits.logsMBPerSecond, retentionDays: t.retention.logsDays })),
         sizing: bundle.sizing.loki,
         storageClassName: STORAGE_CLASS,

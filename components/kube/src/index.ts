@@ -139,3 +139,5 @@ export function checksumOf(...parts: pulumi.Input<string>[]): pulumi.Output<stri
 export function serviceHost(service: string, namespace: string): string {
   return `${service}.${namespace}.svc.cluster.local`;
 }
+
+export * from './object-storage.js';

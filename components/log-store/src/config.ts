@@ -7,7 +7,7 @@
  * name follows the Loki 3.x configuration reference (`docs/sources/shared/configuration.md`).
  */
 import YAML from 'yaml';
-import { serviceHost } from '@lookout/kube';
+import { serviceHost, type ObjectStorage } from '@lookout/kube';
 
 export const HTTP_PORT = 3100;
 export const GRPC_PORT = 9095;
@@ -55,13 +55,13 @@ export const TENANT_ID_PATTERN = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
  * new date with no (or the wrong) schema, and it becomes unreadable. A schema change appends a
  * new entry with a `from` date in the future and keeps the old ones. 2026-01-01 predates the
  * first bundle (2026.11.0), so every instance's data, including logs backfilled within
- * `reject_old_samples_max_age`, falls after it.
+ * `reject_old_samples_max_age`, falls after it. Each period's `object_store` is the instance's
+ * backend, which never changes for an instance.
  */
-export const SCHEMA_PERIODS: readonly LokiPeriodConfig[] = [
+export const SCHEMA_PERIODS: readonly Omit<LokiPeriodConfig, 'object_store'>[] = [
   {
     from: '2026-01-01',
     store: 'tsdb',
-    object_store: 's3',
     schema: 'v13',
     index: { prefix: 'index_', period: '24h', path_prefix: OBJECT_KEY_LAYOUT.indexPrefix },
   },
@@ -78,11 +78,24 @@ export interface LokiServerConfig {
   log_level: 'debug' | 'info' | 'warn' | 'error';
 }
 
+/** Keys of Loki's `s3_storage_config` (pkg/storage/chunk/client/aws/s3_storage_client.go). No keys: see lokiConfig. */
 export interface LokiS3StorageConfig {
   bucketnames: string;
+  /** `host[:port]` of an S3-compatible store; absent for AWS S3, which the SDK derives from the region. */
+  endpoint?: string;
   region: string;
   s3forcepathstyle: boolean;
+  /** Plain HTTP to the endpoint. */
+  insecure?: boolean;
 }
+
+/** Keys of Loki's `gcs_storage_config` (pkg/storage/chunk/client/gcp/gcs_object_client.go). */
+export interface LokiGcsStorageConfig {
+  bucket_name: string;
+}
+
+/** Loki's name of each object store backend, in schema periods, the ruler and the compactor. */
+export type LokiObjectStore = 's3' | 'gcs';
 
 export interface LokiRingConfig {
   kvstore: { store: 'memberlist' };
@@ -92,7 +105,7 @@ export interface LokiCommonConfig {
   path_prefix: string;
   replication_factor: number;
   ring: LokiRingConfig;
-  storage: { s3: LokiS3StorageConfig };
+  storage: { s3: LokiS3StorageConfig } | { gcs: LokiGcsStorageConfig };
   compactor_address: string;
 }
 
@@ -105,7 +118,7 @@ export interface LokiMemberlistConfig {
 export interface LokiPeriodConfig {
   from: string;
   store: 'tsdb';
-  object_store: 's3';
+  object_store: LokiObjectStore;
   schema: 'v13';
   index: { prefix: string; period: string; path_prefix: string };
 }
@@ -128,7 +141,7 @@ export interface LokiCompactorConfig {
   compaction_interval: string;
   retention_enabled: boolean;
   retention_delete_delay: string;
-  delete_request_store: 's3';
+  delete_request_store: LokiObjectStore;
   delete_request_store_key_prefix: string;
 }
 
@@ -151,7 +164,7 @@ export interface LokiLimitsConfig extends LokiTenantOverrides {
 }
 
 export interface LokiRulerConfig {
-  storage: { type: 's3'; s3: LokiS3StorageConfig };
+  storage: { type: 's3'; s3: LokiS3StorageConfig } | { type: 'gcs'; gcs: LokiGcsStorageConfig };
   rule_path: string;
   wal: { dir: string };
   alertmanager_url: string;
@@ -204,10 +217,8 @@ export const DEFAULT_LIMITS: LokiDefaultLimits = {
 export interface LokiConfigOptions {
   /** Namespace of the Loki services (DNS names in the config depend on it). */
   namespace: string;
-  /** AWS region of the bucket. */
-  region: string;
-  /** The logs bucket; credentials come from EKS Pod Identity, never from this config. */
-  bucket: string;
+  /** The logs bucket and how to reach it; credentials never come from this config. */
+  storage: LokiStorage;
   /** Alertmanager base URL for the ruler; Loki appends `/api/v2/alerts`. Default: the Cortex Alertmanager. */
   alertmanagerUrl?: string;
   /** Write replicas holding each stream; 3 tolerates the loss of one write pod (or zone). */
@@ -226,6 +237,9 @@ export interface LogTenantLimits {
   /** Retention in whole days (at least 1: Loki's minimum retention is 24h). */
   retentionDays: number;
 }
+
+/** The log store's bucket and how to reach it. */
+export type LokiStorage = ObjectStorage<{ bucket: string }>;
 
 export function defaultAlertmanagerUrl(namespace: string): string {
   return `http://${serviceHost('cortex-alertmanager', namespace)}:8080/alertmanager`;
@@ -267,14 +281,18 @@ function resolvedLimits(overrides: Partial<LokiDefaultLimits> = {}): LokiDefault
 /** The Loki configuration shared by the write, read and backend targets. */
 export function lokiConfig(opts: LokiConfigOptions): LokiConfig {
   const { namespace } = opts;
-  if (!opts.bucket) throw new Error('LogStore: bucket must not be empty');
-  if (!opts.region) throw new Error('LogStore: region must not be empty');
+  const { storage } = opts;
+  if (storage.backend !== 's3' && storage.backend !== 'gcs') {
+    throw new Error(`LogStore: storage.backend must be s3 or gcs, found "${(storage as { backend: unknown }).backend}"`);
+  }
+  if (!storage.bucket) throw new Error('LogStore: storage.bucket must not be empty');
+  if (storage.backend === 's3' && !storage.region) throw new Error('LogStore: storage.region must not be empty');
   const replicationFactor = opts.replicationFactor ?? 3;
   if (!Number.isInteger(replicationFactor) || replicationFactor < 1) {
     throw new Error(`LogStore: replicationFactor must be a positive integer, found ${replicationFactor}`);
   }
   const limits = resolvedLimits(opts.limits);
-  const s3: LokiS3StorageConfig = { bucketnames: opts.bucket, region: opts.region, s3forcepathstyle: false };
+  const bucket = bucketStorage(storage);
   const backendHttp = `http://${serviceHost(SERVICE_NAMES.backend, namespace)}:${HTTP_PORT}`;
 
   return {
@@ -292,9 +310,10 @@ export function lokiConfig(opts: LokiConfigOptions): LokiConfig {
       path_prefix: DATA_DIR,
       replication_factor: replicationFactor,
       ring: { kvstore: { store: 'memberlist' } },
-      // No keys: the S3 client's default AWS credential chain finds EKS Pod Identity's
-      // container credentials (AWS_CONTAINER_CREDENTIALS_FULL_URI + token file) on its own.
-      storage: { s3 },
+      // No keys: with none here, the S3 client's default credential chain finds the pod's
+      // identity (or the standard key variables from a Secret) on its own, and the GCS
+      // client Google's default credentials (Workload Identity).
+      storage: bucket.storage,
       // Queriers fetch delete requests from the compactor, which runs in the backend target.
       compactor_address: backendHttp,
     },
@@ -304,7 +323,9 @@ export function lokiConfig(opts: LokiConfigOptions): LokiConfig {
       // Messages from another ring (Cortex gossips on the same port) are dropped, not merged.
       cluster_label: 'lookout-loki',
     },
-    schema_config: { configs: SCHEMA_PERIODS.map((p) => ({ ...p, index: { ...p.index } })) },
+    schema_config: {
+      configs: SCHEMA_PERIODS.map((p) => ({ from: p.from, store: p.store, object_store: storage.backend, schema: p.schema, index: { ...p.index } })),
+    },
     storage_config: {
       object_prefix: OBJECT_KEY_LAYOUT.objectPrefix,
       tsdb_shipper: {
@@ -318,7 +339,7 @@ export function lokiConfig(opts: LokiConfigOptions): LokiConfig {
     },
     ingester: {
       // The WAL lives on the write pods' PVC, so acknowledged logs survive a crash; a graceful
-      // shutdown (scale-down, node drain) also flushes chunks to S3.
+      // shutdown (scale-down, node drain) also flushes chunks to the bucket.
       wal: { enabled: true, dir: `${DATA_DIR}/wal`, flush_on_shutdown: true },
     },
     compactor: {
@@ -326,7 +347,7 @@ export function lokiConfig(opts: LokiConfigOptions): LokiConfig {
       compaction_interval: '10m',
       retention_enabled: true,
       retention_delete_delay: '2h',
-      delete_request_store: 's3',
+      delete_request_store: storage.backend,
       delete_request_store_key_prefix: OBJECT_KEY_LAYOUT.indexPrefix,
     },
     limits_config: {
@@ -343,7 +364,7 @@ export function lokiConfig(opts: LokiConfigOptions): LokiConfig {
       query_timeout: '300s',
     },
     ruler: {
-      storage: { type: 's3', s3: { ...s3 } },
+      storage: bucket.ruler,
       rule_path: `${DATA_DIR}/rules-temp`,
       wal: { dir: `${DATA_DIR}/ruler-wal` },
       alertmanager_url: opts.alertmanagerUrl ?? defaultAlertmanagerUrl(namespace),
@@ -361,6 +382,22 @@ export function lokiConfig(opts: LokiConfigOptions): LokiConfig {
     // Lookout runs in its users' accounts: no usage reports to a third party.
     analytics: { reporting_enabled: false },
   };
+}
+
+/** The bucket's section in `common.storage` and in `ruler.storage`, for the store's backend. */
+function bucketStorage(storage: LokiStorage): { storage: LokiCommonConfig['storage']; ruler: LokiRulerConfig['storage'] } {
+  if (storage.backend === 'gcs') {
+    const gcs = (): LokiGcsStorageConfig => ({ bucket_name: storage.bucket });
+    return { storage: { gcs: gcs() }, ruler: { type: 'gcs', gcs: gcs() } };
+  }
+  const s3 = (): LokiS3StorageConfig => ({
+    bucketnames: storage.bucket,
+    ...(storage.endpoint ? { endpoint: storage.endpoint } : {}),
+    region: storage.region,
+    s3forcepathstyle: storage.forcePathStyle ?? false,
+    ...(storage.insecure ? { insecure: true } : {}),
+  });
+  return { storage: { s3: s3() }, ruler: { type: 's3', s3: s3() } };
 }
 
 /** Per-tenant overrides; tenants are sorted so the file depends only on their set. */

@@ -2,7 +2,7 @@
  * Loki 3 in simple scalable mode: a `write` StatefulSet (distributors + ingesters, WAL on a
  * PVC), a `read` Deployment (query-frontends + queriers) and a `backend` StatefulSet
  * (compactor, index gateway, query-scheduler, ruler), all sharing one configuration and one
- * memberlist ring, with chunks and index in S3.
+ * memberlist ring, with chunks and index in object storage (S3 or GCS).
  */
 import * as k8s from '@pulumi/kubernetes';
 import * as pulumi from '@pulumi/pulumi';
@@ -11,6 +11,7 @@ import {
   disruptionBudget,
   imageString,
   labels,
+  objectStorageEnv,
   resources,
   restrictedContainerSecurityContext,
   restrictedPodSecurityContext,
@@ -18,6 +19,7 @@ import {
   serviceHost,
   zoneSpread,
   type ImageRef,
+  type ObjectStorage,
   type WorkloadSizing,
 } from '@lookout/kube';
 import {
@@ -34,10 +36,11 @@ import {
   renderLokiRuntimeConfig,
   type LogTenantLimits,
   type LokiDefaultLimits,
+  type LokiStorage,
 } from './config.js';
 
 export const LOKI_APP = 'loki';
-/** Fixed: the infra stack binds the log store's pod identity role to `<namespace>/loki`. */
+/** Fixed: an infra stack binds the log store's workload identity to `<namespace>/loki`. */
 export const LOKI_SERVICE_ACCOUNT = 'loki';
 export const CONFIG_MAP_NAME = 'loki-config';
 export const RUNTIME_CONFIG_MAP_NAME = 'loki-runtime';
@@ -54,13 +57,18 @@ export interface LogStoreSizing {
   backend: WorkloadSizing;
 }
 
+export type LogStoreStorage = ObjectStorage<{ bucket: pulumi.Input<string> }>;
+
 export interface LogStoreArgs {
   namespace: string;
   image: ImageRef;
-  /** AWS region of the bucket. */
-  region: pulumi.Input<string>;
-  /** The logs bucket. Access comes from the pod identity bound to the `loki` service account. */
-  bucket: pulumi.Input<string>;
+  /**
+   * The logs bucket and how to reach it. Access comes from the identity bound to the `loki`
+   * ServiceAccount (see `serviceAccountAnnotations`), or from a Secret of S3 keys.
+   */
+  storage: LogStoreStorage;
+  /** Annotations of the `loki` ServiceAccount: how a cloud's workload identity binds to it. */
+  serviceAccountAnnotations?: Record<string, string>;
   /** Per-tenant limits and retention (the platform includes its `system` tenant here). */
   tenants: readonly LogTenantLimits[];
   sizing: LogStoreSizing;
@@ -109,11 +117,10 @@ export class LogStore extends pulumi.ComponentResource {
     const child = { parent: this };
     const version = args.image.tag;
 
-    const configText = pulumi.all([args.region, args.bucket]).apply(([region, bucket]) =>
+    const configText = pulumi.output(args.storage.bucket).apply((bucket) =>
       renderLokiConfig({
         namespace,
-        region,
-        bucket,
+        storage: { ...args.storage, bucket } as LokiStorage,
         ...(args.alertmanagerUrl ? { alertmanagerUrl: args.alertmanagerUrl } : {}),
         ...(args.defaultLimits ? { limits: args.defaultLimits } : {}),
       }),
@@ -125,8 +132,13 @@ export class LogStore extends pulumi.ComponentResource {
       `${name}-sa`,
       {
         // The token stays mounted (the default) although Loki never calls the Kubernetes API:
-        // users report that EKS Pod Identity credentials are not injected into pods that opt out.
-        metadata: { name: LOKI_SERVICE_ACCOUNT, namespace, labels: labels(LOKI_APP, 'log-store', version) },
+        // users report that pod identity credentials are not injected into pods that opt out.
+        metadata: {
+          name: LOKI_SERVICE_ACCOUNT,
+          namespace,
+          labels: labels(LOKI_APP, 'log-store', version),
+          ...(args.serviceAccountAnnotations ? { annotations: args.serviceAccountAnnotations } : {}),
+        },
       },
       child,
     );
@@ -188,6 +200,8 @@ export class LogStore extends pulumi.ComponentResource {
     service(`${name}-backend`, SERVICE_NAMES.backend, 'backend');
     service(`${name}-backend-headless`, SERVICE_NAMES.backendHeadless, 'backend', true);
 
+    // S3 keys from a Secret, when given: every target reads or writes the bucket.
+    const storageEnv = objectStorageEnv(args.storage);
     const podTemplate = (target: LokiTarget, sizing: WorkloadSizing, extra: { gracePeriod: number; hardZones: boolean; dataVolume: 'pvc' | 'emptyDir' }) => {
       const selector = selectorLabels(LOKI_APP, target);
       const volumes: k8s.types.input.core.v1.Volume[] = [
@@ -212,6 +226,7 @@ export class LogStore extends pulumi.ComponentResource {
               name: 'loki',
               image: imageString(args.image),
               args: [`-config.file=${CONFIG_DIR}/${CONFIG_FILE}`, `-target=${target}`],
+              ...(storageEnv.length > 0 ? { env: storageEnv } : {}),
               ports: [
                 { name: 'http-metrics', containerPort: HTTP_PORT, protocol: 'TCP' },
                 { name: 'grpc', containerPort: GRPC_PORT, protocol: 'TCP' },

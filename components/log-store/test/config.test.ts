@@ -13,7 +13,19 @@ import {
   type LokiConfigOptions,
 } from '../src/config.js';
 
-const OPTS: LokiConfigOptions = { namespace: 'lookout', region: 'eu-west-1', bucket: 'lookout-prod-logs-1a2b3c4d' };
+const BUCKET = 'lookout-prod-logs-1a2b3c4d';
+const OPTS: LokiConfigOptions = { namespace: 'lookout', storage: { backend: 's3', region: 'eu-west-1', bucket: BUCKET } };
+
+/** An S3-compatible store on the cluster's network, with keys from a Secret (which never reach the config). */
+const S3_COMPATIBLE: LokiConfigOptions['storage'] = {
+  backend: 's3',
+  region: 'us-east-1',
+  endpoint: 'minio.storage.svc.cluster.local:9000',
+  forcePathStyle: true,
+  insecure: true,
+  credentialsSecret: { name: 'object-storage', accessKeyIdKey: 'access-key-id', secretAccessKeyKey: 'secret-access-key' },
+  bucket: 'lookout-logs',
+};
 
 /** Every key anywhere in a parsed YAML document, as dotted paths. */
 function keyPaths(value: unknown, prefix = ''): string[] {
@@ -44,14 +56,44 @@ describe('lokiConfig', () => {
   });
 
   it('uses S3 for chunks, index, rules and delete requests, with no credentials in the config', () => {
-    expect(config.common.storage.s3).toEqual({ bucketnames: OPTS.bucket, region: 'eu-west-1', s3forcepathstyle: false });
-    expect(config.ruler.storage).toEqual({ type: 's3', s3: { bucketnames: OPTS.bucket, region: 'eu-west-1', s3forcepathstyle: false } });
+    expect(config.common.storage).toEqual({ s3: { bucketnames: BUCKET, region: 'eu-west-1', s3forcepathstyle: false } });
+    expect(config.ruler.storage).toEqual({ type: 's3', s3: { bucketnames: BUCKET, region: 'eu-west-1', s3forcepathstyle: false } });
     expect(config.compactor.delete_request_store).toBe('s3');
     const rendered = renderLokiConfig(OPTS);
     for (const forbidden of ['access_key_id', 'secret_access_key', 'session_token', 'AKIA']) expect(rendered).not.toContain(forbidden);
     // The `s3:` URL form can carry keys (s3://key:secret@region/bucket); it is never used.
-    const s3Blocks = [config.common.storage.s3, config.ruler.storage.s3] as unknown as Record<string, unknown>[];
+    const s3Blocks = [config.common.storage, config.ruler.storage].map((s) => (s as unknown as { s3: Record<string, unknown> }).s3);
     for (const block of s3Blocks) expect(Object.keys(block).sort()).toEqual(['bucketnames', 'region', 's3forcepathstyle']);
+  });
+
+  it('reaches an S3-compatible store by its endpoint, path-style and over plain HTTP, still without keys', () => {
+    const compatible = lokiConfig({ ...OPTS, storage: S3_COMPATIBLE });
+    const s3 = {
+      bucketnames: 'lookout-logs',
+      endpoint: 'minio.storage.svc.cluster.local:9000',
+      region: 'us-east-1',
+      s3forcepathstyle: true,
+      insecure: true,
+    };
+    expect(compatible.common.storage).toEqual({ s3 });
+    expect(compatible.ruler.storage).toEqual({ type: 's3', s3 });
+    expect(compatible.schema_config.configs[0]!.object_store).toBe('s3');
+    const rendered = renderLokiConfig({ ...OPTS, storage: S3_COMPATIBLE });
+    for (const forbidden of ['access_key_id', 'secret_access_key', 'object-storage']) expect(rendered).not.toContain(forbidden);
+    // Separate objects, so the YAML has no anchors or aliases Loki would have to resolve.
+    expect(rendered).not.toMatch(/[&*]a\d/);
+  });
+
+  it('uses GCS for chunks, index, rules and delete requests with Google default credentials', () => {
+    const gcs = lokiConfig({ ...OPTS, storage: { backend: 'gcs', bucket: 'lookout-prod-logs' } });
+    expect(gcs.common.storage).toEqual({ gcs: { bucket_name: 'lookout-prod-logs' } });
+    expect(gcs.ruler.storage).toEqual({ type: 'gcs', gcs: { bucket_name: 'lookout-prod-logs' } });
+    expect(gcs.schema_config.configs.map((p) => p.object_store)).toEqual(['gcs']);
+    expect(gcs.compactor.delete_request_store).toBe('gcs');
+    // Everything but the storage sections is the same as on S3.
+    const rest = (c: typeof gcs) => ({ ...c, common: { ...c.common, storage: null }, ruler: { ...c.ruler, storage: null }, schema_config: null, compactor: { ...c.compactor, delete_request_store: null } });
+    expect(rest(gcs)).toEqual(rest(config));
+    expect(renderLokiConfig({ ...OPTS, storage: { backend: 'gcs', bucket: 'lookout-prod-logs' } })).not.toContain('service_account');
   });
 
   it('indexes with TSDB on schema v13 from a fixed past date, one day per table', () => {
@@ -144,14 +186,15 @@ describe('lokiConfig', () => {
     const rendered = renderLokiConfig(OPTS);
     expect(renderLokiConfig({ ...OPTS })).toBe(rendered);
     expect(YAML.parse(rendered)).toEqual(lokiConfig(OPTS));
-    expect(renderLokiConfig({ ...OPTS, bucket: 'other' })).not.toBe(rendered);
+    expect(renderLokiConfig({ ...OPTS, storage: { ...OPTS.storage, bucket: 'other' } })).not.toBe(rendered);
     // The schema date stays a string for Loki's DayTime parser.
     expect(YAML.parse(rendered).schema_config.configs[0].from).toBe('2026-01-01');
   });
 
-  it('refuses an empty bucket or region', () => {
-    expect(() => lokiConfig({ ...OPTS, bucket: '' })).toThrow(/bucket/);
-    expect(() => lokiConfig({ ...OPTS, region: '' })).toThrow(/region/);
+  it('refuses an empty bucket or region, or a backend it cannot render', () => {
+    expect(() => lokiConfig({ ...OPTS, storage: { ...OPTS.storage, bucket: '' } })).toThrow(/bucket/);
+    expect(() => lokiConfig({ ...OPTS, storage: { backend: 's3', region: '', bucket: BUCKET } })).toThrow(/region/);
+    expect(() => lokiConfig({ ...OPTS, storage: { backend: 'azure', bucket: BUCKET } as never })).toThrow(/storage.backend must be s3 or gcs/);
   });
 });
 

@@ -30,8 +30,7 @@ function argsWith(overrides: Partial<LogStoreArgs> = {}): LogStoreArgs {
   return {
     namespace: 'lookout',
     image: bundle.components.loki.image,
-    region: 'eu-west-1',
-    bucket: 'lookout-prod-logs-1a2b3c4d',
+    storage: { backend: 's3', region: 'eu-west-1', bucket: 'lookout-prod-logs-1a2b3c4d' },
     tenants: TENANTS,
     sizing: bundle.sizing.loki,
     storageClassName: 'gp3',
@@ -161,11 +160,34 @@ describe('LogStore', () => {
       expect(podSpec(w).automountServiceAccountToken).not.toBe(false);
     }
     expect(run.outputs.serviceAccountName).toBe('loki');
+    // A workload identity needs no keys and, on this cloud, no annotation.
+    expect(sa.inputs.metadata.annotations).toBeUndefined();
+    for (const w of workloads(run.resources)) expect(container(w).env, w.name).toBeUndefined();
+  });
+
+  it('annotates the service account for a workload identity, and hands S3 keys from a Secret to every pod', async () => {
+    const annotations = { 'iam.gke.io/gcp-service-account': 'logs@project.iam.gserviceaccount.com' };
+    const gcs = await render(argsWith({ storage: { backend: 'gcs', bucket: 'lookout-prod-logs' }, serviceAccountAnnotations: annotations }));
+    expect(byKindAndName(gcs, 'ServiceAccount', 'loki').inputs.metadata.annotations).toEqual(annotations);
+    expect(YAML.parse(gcs.outputs.config).common.storage).toEqual({ gcs: { bucket_name: 'lookout-prod-logs' } });
+
+    const credentialsSecret = { name: 'object-storage', accessKeyIdKey: 'access-key-id', secretAccessKeyKey: 'secret-access-key' };
+    const keyed = await render(
+      argsWith({ storage: { backend: 's3', region: 'us-east-1', endpoint: 'minio:9000', forcePathStyle: true, credentialsSecret, bucket: 'logs' } }),
+    );
+    expect(workloads(keyed.resources)).toHaveLength(3);
+    for (const w of workloads(keyed.resources)) {
+      expect(container(w).env, w.name).toEqual([
+        { name: 'AWS_ACCESS_KEY_ID', valueFrom: { secretKeyRef: { name: 'object-storage', key: 'access-key-id' } } },
+        { name: 'AWS_SECRET_ACCESS_KEY', valueFrom: { secretKeyRef: { name: 'object-storage', key: 'secret-access-key' } } },
+      ]);
+    }
+    expect(validateKubernetesObjects(keyed.resources)).toEqual([]);
   });
 
   it('mounts exactly the renderer’s config, and rolls pods when it changes', () => {
     const config = byKindAndName(run, 'ConfigMap', 'loki-config');
-    const expected = renderLokiConfig({ namespace: 'lookout', region: 'eu-west-1', bucket: 'lookout-prod-logs-1a2b3c4d' });
+    const expected = renderLokiConfig({ namespace: 'lookout', storage: { backend: 's3', region: 'eu-west-1', bucket: 'lookout-prod-logs-1a2b3c4d' } });
     expect(config.inputs.data).toEqual({ 'config.yaml': expected });
     expect(run.outputs.config).toBe(expected);
     const runtime = byKindAndName(run, 'ConfigMap', 'loki-runtime');
@@ -194,7 +216,7 @@ describe('LogStore', () => {
   });
 
   it('rolls the pods when the static config changes', async () => {
-    const other = await render(argsWith({ bucket: 'another-bucket' }));
+    const other = await render(argsWith({ storage: { backend: 's3', region: 'eu-west-1', bucket: 'another-bucket' } }));
     const checksum = (r: Run) => workloads(r.resources).map((w) => w.inputs.spec.template.metadata.annotations['checksum/config']);
     expect(new Set(checksum(other)).size).toBe(1);
     expect(checksum(other)[0]).not.toBe(checksum(run)[0]);

@@ -7,7 +7,7 @@
  * misspelt field stops it at start-up; every field path below was checked against Cortex's
  * own Go config structs (see `test/data/cortex-config-fields.json` for the sources).
  */
-import { serviceHost } from '@lookout/kube';
+import { bucketNameProblem, serviceHost, type ObjectStorage } from '@lookout/kube';
 import {
   GRPC_PORT,
   GOSSIP_PORT,
@@ -30,18 +30,31 @@ export interface RingKVConfig {
 
 /**
  * An S3 bucket. There are deliberately no key fields: with `access_key_id` empty, Cortex's S3
- * client takes credentials from the AWS SDK's default chain (EKS Pod Identity, IRSA, ...).
+ * client takes credentials from its SDK's default chain (a workload identity, or the standard
+ * key variables from a Secret). Keys from Cortex's `s3` block (pkg/storage/bucket/s3/config.go).
  */
 export interface S3Config {
   endpoint: string;
   region: string;
   bucket_name: string;
+  /** Plain HTTP to the endpoint (S3-compatible stores on a trusted network). */
+  insecure?: boolean;
+  /** `path` for S3-compatible stores that do not serve virtual-hosted buckets. */
+  bucket_lookup_type?: 'path';
 }
 
-export interface BucketConfig {
-  backend: 's3';
-  s3: S3Config;
+/**
+ * A GCS bucket. No `service_account` key: with it empty, Cortex's GCS client uses Google's
+ * default credentials, which Workload Identity provides (pkg/storage/bucket/gcs/config.go).
+ */
+export interface GcsConfig {
+  bucket_name: string;
 }
+
+export type BucketConfig = { backend: 's3'; s3: S3Config } | { backend: 'gcs'; gcs: GcsConfig };
+
+/** The metrics store's buckets and how to reach them; S3 needs an endpoint (Cortex derives none). */
+export type CortexStorage = ObjectStorage<{ blocksBucket: string; rulesBucket: string }>;
 
 /** Per-tenant limits, both the defaults in `limits:` and the runtime `overrides:`. */
 export interface LimitsConfig {
@@ -114,12 +127,11 @@ export const DEFAULT_LIMITS = {
 export interface CortexConfigOptions {
   /** Namespace of the Cortex Services; it appears in every in-cluster address. */
   namespace: string;
-  /** AWS region of the buckets, e.g. `eu-west-1`. */
-  region: string;
-  /** Bucket for TSDB blocks (and the bucket index). */
-  blocksBucket: string;
-  /** Bucket for ruler rule groups and Alertmanager configs and state (disjoint prefixes). */
-  rulesBucket: string;
+  /**
+   * The buckets: `blocksBucket` for TSDB blocks (and the bucket index), `rulesBucket` for ruler
+   * rule groups and Alertmanager configs and state (disjoint prefixes).
+   */
+  storage: CortexStorage;
   /**
    * Where users reach the Alertmanager UI, e.g. `https://system.obs.example.com/alertmanager`.
    * Its path prefixes the Alertmanager's links, so it must end in `/alertmanager`, the path
@@ -134,8 +146,10 @@ export interface CortexConfigOptions {
 }
 
 const DNS_LABEL = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
-const AWS_REGION = /^[a-z]{2}(-[a-z]+)+-\d+$/;
-const S3_BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+/** Region names of S3 and the stores that mimic it: `eu-west-1`, `us-east-1`, `auto`. */
+const S3_REGION = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
+/** `host` or `host:port`, no scheme: `insecure` says whether it is HTTP. */
+const ENDPOINT = /^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:\d{1,5})?$/i;
 
 function fail(argument: string, problem: string): never {
   throw new Error(`MetricsStore: ${argument} ${problem}`);
@@ -149,16 +163,22 @@ function checkReplicationFactor(argument: string, value: number): number {
 /** Checks the options a Cortex config is made from; throws an Error naming the bad argument. */
 export function validateCortexConfigOptions(opts: CortexConfigOptions): void {
   if (!DNS_LABEL.test(opts.namespace)) fail('namespace', `must be a DNS label, got "${opts.namespace}"`);
-  if (!AWS_REGION.test(opts.region)) fail('region', `must be an AWS region such as eu-west-1, got "${opts.region}"`);
-  for (const [argument, bucket] of [
-    ['blocksBucket', opts.blocksBucket],
-    ['rulesBucket', opts.rulesBucket],
-  ] as const) {
-    if (!S3_BUCKET.test(bucket) || bucket.includes('..')) fail(argument, `must be an S3 bucket name, got "${bucket}"`);
+  const storage = opts.storage;
+  if (storage.backend === 's3') {
+    if (!S3_REGION.test(storage.region)) fail('storage.region', `must be an S3 region name such as eu-west-1, got "${storage.region}"`);
+    // Cortex's S3 client (Thanos objstore) refuses to start without one.
+    if (storage.endpoint === undefined) fail('storage.endpoint', 'is required for s3: Cortex does not derive it from the region');
+    if (!ENDPOINT.test(storage.endpoint)) fail('storage.endpoint', `must be a host or host:port without a scheme, got "${storage.endpoint}"`);
+  } else if (storage.backend !== 'gcs') {
+    fail('storage.backend', `must be s3 or gcs, got "${(storage as { backend: unknown }).backend}"`);
+  }
+  for (const argument of ['blocksBucket', 'rulesBucket'] as const) {
+    const problem = bucketNameProblem(storage.backend, storage[argument]);
+    if (problem) fail(`storage.${argument}`, problem);
   }
   // The compactor and store-gateways treat every top-level prefix of the blocks bucket as a
   // tenant, so the ruler's `rules/` and the Alertmanager's `alerts/` must live elsewhere.
-  if (opts.blocksBucket === opts.rulesBucket) fail('rulesBucket', 'must differ from blocksBucket');
+  if (storage.blocksBucket === storage.rulesBucket) fail('storage.rulesBucket', 'must differ from blocksBucket');
   let url: URL;
   try {
     url = new URL(opts.alertmanagerExternalUrl);
@@ -173,9 +193,19 @@ export function validateCortexConfigOptions(opts: CortexConfigOptions): void {
   checkReplicationFactor('alertmanagerReplicationFactor', opts.alertmanagerReplicationFactor ?? 3);
 }
 
-/** The S3 client settings for one bucket in the instance's region. */
-export function s3Bucket(region: string, bucket: string): BucketConfig {
-  return { backend: 's3', s3: { endpoint: `s3.${region}.amazonaws.com`, region, bucket_name: bucket } };
+/** The client settings for one bucket of the store's backend. */
+export function bucketConfig(storage: CortexStorage, bucket: string): BucketConfig {
+  if (storage.backend === 'gcs') return { backend: 'gcs', gcs: { bucket_name: bucket } };
+  return {
+    backend: 's3',
+    s3: {
+      endpoint: storage.endpoint!,
+      region: storage.region,
+      bucket_name: bucket,
+      ...(storage.insecure ? { insecure: true } : {}),
+      ...(storage.forcePathStyle ? { bucket_lookup_type: 'path' as const } : {}),
+    },
+  };
 }
 
 const memberlistRing = (): RingKVConfig => ({ kvstore: { store: 'memberlist' } });
@@ -202,7 +232,7 @@ export function cortexConfig(opts: CortexConfigOptions): CortexConfig {
     frontend_worker: { frontend_address: `${serviceHost(QUERY_FRONTEND_HEADLESS_SERVICE, ns)}:${GRPC_PORT}` },
     query_range: { split_queries_by_interval: '24h' },
     blocks_storage: {
-      ...s3Bucket(opts.region, opts.blocksBucket),
+      ...bucketConfig(opts.storage, opts.storage.blocksBucket),
       tsdb: { dir: `${PATHS.data}/tsdb` },
       bucket_store: { sync_dir: `${PATHS.data}/tsdb-sync`, bucket_index: { enabled: true } },
     },
@@ -223,7 +253,7 @@ export function cortexConfig(opts: CortexConfigOptions): CortexConfig {
       // Cortex serves the Alertmanager under /alertmanager; the ruler appends /api/v2/alerts.
       alertmanager_url: `${serviceUrl('alertmanager', ns)}/alertmanager`,
     },
-    ruler_storage: s3Bucket(opts.region, opts.rulesBucket),
+    ruler_storage: bucketConfig(opts.storage, opts.storage.rulesBucket),
     alertmanager: {
       external_url: opts.alertmanagerExternalUrl,
       data_dir: `${PATHS.data}/alertmanager`,
@@ -232,7 +262,7 @@ export function cortexConfig(opts: CortexConfigOptions): CortexConfig {
       sharding_ring: { ...memberlistRing(), replication_factor: opts.alertmanagerReplicationFactor ?? 3 },
       fallback_config_file: PATHS.alertmanagerFallbackFile,
     },
-    alertmanager_storage: s3Bucket(opts.region, opts.rulesBucket),
+    alertmanager_storage: bucketConfig(opts.storage, opts.storage.rulesBucket),
     limits: {
       // The limit is the tenant's, whatever the number of distributors: each enforces its share.
       ingestion_rate_strategy: 'global',

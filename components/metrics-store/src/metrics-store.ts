@@ -2,8 +2,9 @@
  * Cortex in the classic microservices layout, as typed Kubernetes resources: distributors,
  * replicated ingesters with a persistent WAL, queriers behind a query-frontend, sharded
  * store-gateways and compactor, and the multi-tenant ruler and Alertmanager. Blocks, rules and
- * Alertmanager state live in S3; credentials come from the pod identity bound to the `cortex`
- * ServiceAccount. Per-tenant limits live in a runtime ConfigMap that changes without a rollout.
+ * Alertmanager state live in object storage (S3 or GCS); credentials come from the identity
+ * bound to the `cortex` ServiceAccount, or from a Secret of S3 keys. Per-tenant limits live in a
+ * runtime ConfigMap that changes without a rollout.
  *
  * Resource count: the component, a ServiceAccount, two ConfigMaps, the gossip and the
  * query-frontend headless Services, per workload a Deployment/StatefulSet, a Service and a
@@ -12,13 +13,14 @@
  */
 import * as k8s from '@pulumi/kubernetes';
 import * as pulumi from '@pulumi/pulumi';
-import { checksumOf, disruptionBudget, labels, type ImageRef, type WorkloadSizing } from '@lookout/kube';
+import { checksumOf, disruptionBudget, labels, type ImageRef, type ObjectStorage, type WorkloadSizing } from '@lookout/kube';
 import {
   INGESTER_REPLICATION_FACTOR,
   renderAlertmanagerFallbackConfig,
   renderCortexConfig,
   validateCortexConfigOptions,
   type CortexConfigOptions,
+  type CortexStorage,
   type LogLevel,
 } from './config.js';
 import {
@@ -54,12 +56,11 @@ export interface MetricsStoreArgs {
   namespace: string;
   /** The Cortex image, from the bundle. */
   image: ImageRef;
-  /** AWS region of the buckets. */
-  region: pulumi.Input<string>;
-  /** Bucket for TSDB blocks. */
-  blocksBucket: pulumi.Input<string>;
-  /** Bucket for rule groups and Alertmanager configs and state; must differ from `blocksBucket`. */
-  rulesBucket: pulumi.Input<string>;
+  /**
+   * The buckets and how to reach them: `blocksBucket` for TSDB blocks, `rulesBucket` (which must
+   * differ) for rule groups and Alertmanager configs and state. S3 needs its `endpoint`.
+   */
+  storage: MetricsStoreStorage;
   /** Public URL of the Alertmanager UI, ending in `/alertmanager`. */
   alertmanagerExternalUrl: pulumi.Input<string>;
   /** Every tenant with its limits, including the platform's own `system` tenant. */
@@ -69,12 +70,14 @@ export interface MetricsStoreArgs {
   /** StorageClass of the ingester, store-gateway, compactor and Alertmanager volumes. */
   storageClassName: string;
   /**
-   * Annotations for the `cortex` ServiceAccount, e.g. `eks.amazonaws.com/role-arn` to use IRSA
-   * instead of (or besides) EKS Pod Identity.
+   * Annotations for the `cortex` ServiceAccount, which every pod that touches a bucket runs as:
+   * how a cloud's workload identity binds a role or service account to it.
    */
   serviceAccountAnnotations?: Record<string, string>;
   logLevel?: LogLevel;
 }
+
+export type MetricsStoreStorage = ObjectStorage<{ blocksBucket: pulumi.Input<string>; rulesBucket: pulumi.Input<string> }>;
 
 const STATEFUL_WITH_VOLUME = CORTEX_COMPONENTS.filter((c) => COMPONENT_LAYOUT[c].kind === 'StatefulSet');
 
@@ -103,17 +106,16 @@ function validateArgs(args: MetricsStoreArgs): void {
     if (!args.sizing[c].storage) throw new Error(`MetricsStore: sizing.${c}.storage is required (it runs with a persistent volume)`);
   }
   if (!args.storageClassName) throw new Error('MetricsStore: storageClassName is required');
-  const plain = [args.region, args.blocksBucket, args.rulesBucket, args.alertmanagerExternalUrl];
+  const plain = [args.storage.blocksBucket, args.storage.rulesBucket, args.alertmanagerExternalUrl];
   // When the values are already known, a bad one fails here instead of at deployment time.
   if (plain.every((v): v is string => typeof v === 'string')) validateCortexConfigOptions(configOptions(args, plain));
 }
 
-function configOptions(args: MetricsStoreArgs, [region, blocksBucket, rulesBucket, url]: string[]): CortexConfigOptions {
+function configOptions(args: MetricsStoreArgs, [blocksBucket, rulesBucket, url]: string[]): CortexConfigOptions {
+  const storage = { ...args.storage, blocksBucket: blocksBucket!, rulesBucket: rulesBucket! } as CortexStorage;
   return {
     namespace: args.namespace,
-    region: region!,
-    blocksBucket: blocksBucket!,
-    rulesBucket: rulesBucket!,
+    storage,
     alertmanagerExternalUrl: url!,
     storeGatewayReplicationFactor: Math.min(3, args.sizing.storeGateway.replicas),
     alertmanagerReplicationFactor: Math.min(3, args.sizing.alertmanager.replicas),
@@ -145,7 +147,7 @@ export class MetricsStore extends pulumi.ComponentResource {
     const commonLabels = (component: string) => labels(APP_NAME, component, args.image.tag);
 
     this.config = pulumi
-      .all([args.region, args.blocksBucket, args.rulesBucket, args.alertmanagerExternalUrl])
+      .all([args.storage.blocksBucket, args.storage.rulesBucket, args.alertmanagerExternalUrl])
       .apply((values) => renderCortexConfig(configOptions(args, values)));
     this.runtimeConfig = runtimeConfig;
     const fallback = renderAlertmanagerFallbackConfig();
@@ -222,7 +224,7 @@ export class MetricsStore extends pulumi.ComponentResource {
       const resName = resourceName(component);
       const selector = componentSelector(component);
       const metadata = { name: resName, namespace: ns, labels: commonLabels(layout.target) };
-      const template = podTemplate({ component, image: args.image, sizing, configChecksum });
+      const template = podTemplate({ component, image: args.image, sizing, configChecksum, storage: args.storage });
       workloads[component] =
         layout.kind === 'StatefulSet'
           ? new k8s.apps.v1.StatefulSet(

@@ -8,12 +8,14 @@ import type * as pulumi from '@pulumi/pulumi';
 import {
   imageString,
   labels,
+  objectStorageEnv,
   resources,
   restrictedContainerSecurityContext,
   restrictedPodSecurityContext,
   selectorLabels,
   zoneSpread,
   type ImageRef,
+  type ObjectStorageConnection,
   type WorkloadSizing,
 } from '@lookout/kube';
 import {
@@ -51,6 +53,8 @@ export interface PodTemplateArgs {
   sizing: WorkloadSizing;
   /** `checksum/config` annotation: pods roll when the (non-runtime) config changes. */
   configChecksum: pulumi.Input<string>;
+  /** Where the buckets are: S3 keys from a Secret reach the container as environment variables. */
+  storage: ObjectStorageConnection;
 }
 
 function container(args: PodTemplateArgs): k8s.types.input.core.v1.Container {
@@ -60,6 +64,7 @@ function container(args: PodTemplateArgs): k8s.types.input.core.v1.Container {
     image: imageString(args.image),
     imagePullPolicy: 'IfNotPresent',
     args: [`-target=${target}`, `-config.file=${PATHS.configFile}`],
+    ...withEnv(objectStorageEnv(args.storage)),
     ports: [
       { name: HTTP_PORT_NAME, containerPort: HTTP_PORT, protocol: 'TCP' },
       { name: 'grpc', containerPort: GRPC_PORT, protocol: 'TCP' },
@@ -80,6 +85,11 @@ function container(args: PodTemplateArgs): k8s.types.input.core.v1.Container {
       { name: 'tmp', mountPath: PATHS.tmp },
     ],
   };
+}
+
+/** An `env` field only when there is something in it, so containers without one stay as they were. */
+function withEnv(env: k8s.types.input.core.v1.EnvVar[]): { env?: k8s.types.input.core.v1.EnvVar[] } {
+  return env.length > 0 ? { env } : {};
 }
 
 /** Labels the overrides exporter's pods carry and are selected by. */
@@ -154,8 +164,8 @@ export function podTemplate(args: PodTemplateArgs): k8s.types.input.core.v1.PodT
       annotations: { 'checksum/config': args.configChecksum },
     },
     spec: {
-      // The pod identity association is bound to this account. Its token stays mounted (the
-      // default): reports disagree on whether EKS Pod Identity works without it.
+      // The workload identity is bound to this account. Its token stays mounted (the default):
+      // reports disagree on whether every cloud's pod identity agent works without it.
       serviceAccountName: SERVICE_ACCOUNT,
       securityContext: restrictedPodSecurityContext(),
       terminationGracePeriodSeconds: layout.terminationGracePeriodSeconds,

@@ -8,10 +8,10 @@ import {
   alertmanagerFallbackConfig,
   cortexConfig,
   renderAlertmanagerFallbackConfig,
+  bucketConfig,
   renderCortexConfig,
-  s3Bucket,
 } from '../src/config.js';
-import { CHECKED_FIELDS, OPTIONS, leafPaths, ringPaths } from './support.js';
+import { CHECKED_FIELDS, GCS, OPTIONS, S3_COMPATIBLE, leafPaths, ringPaths } from './support.js';
 
 const config = cortexConfig(OPTIONS);
 
@@ -48,9 +48,10 @@ describe('cortexConfig', () => {
 
   it('stores blocks, rules and Alertmanager state in S3 in the region, rules and Alertmanager sharing a bucket', () => {
     const endpoint = 's3.eu-west-1.amazonaws.com';
+    const { blocksBucket, rulesBucket } = OPTIONS.storage;
     expect(config.blocks_storage.backend).toBe('s3');
-    expect(config.blocks_storage.s3).toEqual({ endpoint, region: 'eu-west-1', bucket_name: OPTIONS.blocksBucket });
-    expect(config.ruler_storage).toEqual({ backend: 's3', s3: { endpoint, region: 'eu-west-1', bucket_name: OPTIONS.rulesBucket } });
+    expect(config.blocks_storage).toMatchObject({ s3: { endpoint, region: 'eu-west-1', bucket_name: blocksBucket } });
+    expect(config.ruler_storage).toEqual({ backend: 's3', s3: { endpoint, region: 'eu-west-1', bucket_name: rulesBucket } });
     expect(config.alertmanager_storage).toEqual(config.ruler_storage);
     expect(config.blocks_storage.bucket_store.bucket_index.enabled).toBe(true);
   });
@@ -59,9 +60,27 @@ describe('cortexConfig', () => {
     const credentialLike = /access_key|secret|session_token|password|token$/i;
     const offending = leafPaths(config).filter((p) => credentialLike.test(p.split('.').pop()!) && !p.endsWith('tokens_file_path'));
     expect(offending).toEqual([]);
-    for (const bucket of [config.blocks_storage.s3, config.ruler_storage.s3, config.alertmanager_storage.s3]) {
-      expect(Object.keys(bucket).sort()).toEqual(['bucket_name', 'endpoint', 'region']);
+    for (const bucket of [config.blocks_storage, config.ruler_storage, config.alertmanager_storage]) {
+      expect(Object.keys((bucket as { s3: object }).s3).sort()).toEqual(['bucket_name', 'endpoint', 'region']);
     }
+  });
+
+  it('reaches an S3-compatible store by its endpoint, path-style and over plain HTTP, still without keys', () => {
+    const compatible = cortexConfig({ ...OPTIONS, storage: S3_COMPATIBLE });
+    const s3 = { endpoint: 'minio.storage.svc.cluster.local:9000', region: 'us-east-1', insecure: true, bucket_lookup_type: 'path' };
+    expect(compatible.blocks_storage).toMatchObject({ backend: 's3', s3: { ...s3, bucket_name: 'lookout-metrics' } });
+    expect(compatible.ruler_storage).toEqual({ backend: 's3', s3: { ...s3, bucket_name: 'lookout-rules' } });
+    expect(compatible.alertmanager_storage).toEqual(compatible.ruler_storage);
+    // The Secret's keys reach the pods as environment variables, never this file.
+    expect(renderCortexConfig({ ...OPTIONS, storage: S3_COMPATIBLE })).not.toMatch(/access_key|secret|object-storage/);
+  });
+
+  it('stores everything in GCS buckets with Google default credentials (no service_account key)', () => {
+    const gcs = cortexConfig({ ...OPTIONS, storage: GCS });
+    expect(gcs.blocks_storage).toMatchObject({ backend: 'gcs', gcs: { bucket_name: 'lookout-prod-metrics' } });
+    expect(gcs.blocks_storage).not.toHaveProperty('s3');
+    expect(gcs.ruler_storage).toEqual({ backend: 'gcs', gcs: { bucket_name: 'lookout-prod-rules' } });
+    expect(gcs.alertmanager_storage).toEqual(gcs.ruler_storage);
   });
 
   it('wires the query path, the ruler and the Alertmanager to their in-cluster Services', () => {
@@ -91,12 +110,27 @@ describe('cortexConfig', () => {
     }
   });
 
+  it('writes, for S3-compatible and GCS storage, only checked paths, and every checked storage variant', () => {
+    const checked = new Set([...Object.keys(CHECKED_FIELDS.configFields), ...Object.keys(CHECKED_FIELDS.storageVariantFields)]);
+    const written = new Set<string>();
+    for (const storage of [S3_COMPATIBLE, GCS]) {
+      for (const path of leafPaths(cortexConfig({ ...OPTIONS, storage }))) {
+        expect(checked, `${storage.backend}: ${path}`).toContain(path);
+        written.add(path);
+      }
+    }
+    for (const [path, source] of Object.entries(CHECKED_FIELDS.storageVariantFields)) {
+      expect(written, path).toContain(path);
+      expect(CHECKED_FIELDS.sources[source], `${path} cites an unknown source`).toBeTypeOf('string');
+    }
+  });
+
   it('renders YAML that parses back (as YAML 1.1, like Go’s yaml.v2) to the same object, the same every time', () => {
     const text = renderCortexConfig(OPTIONS);
     expect(YAML.parse(text, { version: '1.1' })).toEqual(config);
     expect(YAML.parse(text)).toEqual(config);
     expect(renderCortexConfig({ ...OPTIONS })).toBe(text);
-    expect(renderCortexConfig({ ...OPTIONS, region: 'us-east-2' })).not.toBe(text);
+    expect(renderCortexConfig({ ...OPTIONS, storage: { ...OPTIONS.storage, region: 'us-east-2' } as typeof OPTIONS.storage })).not.toBe(text);
   });
 
   it('derives replication factors from the options', () => {
@@ -106,11 +140,15 @@ describe('cortexConfig', () => {
     expect(config.store_gateway.sharding_ring.replication_factor).toBe(3);
   });
 
+  const storage = (override: Record<string, unknown>) => ({ storage: { ...OPTIONS.storage, ...override } as typeof OPTIONS.storage });
   it.each([
-    [{ region: 'Europe' }, /region must be an AWS region/],
+    [storage({ region: 'Europe' }), /storage.region must be an S3 region name/],
+    [storage({ endpoint: undefined }), /storage.endpoint is required for s3/],
+    [storage({ endpoint: 'https://s3.eu-west-1.amazonaws.com' }), /storage.endpoint must be a host or host:port without a scheme/],
     [{ namespace: 'Lookout' }, /namespace must be a DNS label/],
-    [{ blocksBucket: 'UPPER' }, /blocksBucket must be an S3 bucket name/],
-    [{ rulesBucket: OPTIONS.blocksBucket }, /rulesBucket must differ from blocksBucket/],
+    [storage({ blocksBucket: 'UPPER' }), /storage.blocksBucket must be an S3 bucket name/],
+    [{ storage: { ...GCS, rulesBucket: 'a' } }, /storage.rulesBucket must be a GCS bucket name/],
+    [storage({ rulesBucket: OPTIONS.storage.blocksBucket }), /rulesBucket must differ from blocksBucket/],
     [{ alertmanagerExternalUrl: 'system.obs.example.com/alertmanager' }, /alertmanagerExternalUrl must be an absolute URL/],
     [{ alertmanagerExternalUrl: 'https://system.obs.example.com/alertmanager/' }, /must end in \/alertmanager/],
     [{ alertmanagerExternalUrl: 'ftp://system.obs.example.com/alertmanager' }, /http\(s\)/],
@@ -127,7 +165,8 @@ describe('cortexConfig', () => {
   });
 
   it('builds the S3 settings of one bucket', () => {
-    expect(s3Bucket('ap-southeast-2', 'b')).toEqual({
+    const s3 = { backend: 's3' as const, region: 'ap-southeast-2', endpoint: 's3.ap-southeast-2.amazonaws.com', blocksBucket: 'a', rulesBucket: 'b' };
+    expect(bucketConfig(s3, 'b')).toEqual({
       backend: 's3',
       s3: { endpoint: 's3.ap-southeast-2.amazonaws.com', region: 'ap-southeast-2', bucket_name: 'b' },
     });

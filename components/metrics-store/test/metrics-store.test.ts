@@ -14,7 +14,7 @@ import {
 import { renderAlertmanagerFallbackConfig, renderCortexConfig } from '../src/config.js';
 import { MetricsStore, type MetricsStoreArgs } from '../src/metrics-store.js';
 import { renderRuntimeConfig, type TenantLimits } from '../src/runtime-config.js';
-import { OPTIONS } from './support.js';
+import { GCS, OPTIONS, S3_COMPATIBLE } from './support.js';
 
 // Read directly: `loadBundle` resolves `bundles/` relative to the compiled dist/ layout.
 const bundle = bundleManifestSchema.parse(
@@ -29,9 +29,7 @@ function storeArgs(overrides: Partial<MetricsStoreArgs> = {}): MetricsStoreArgs 
   return {
     namespace: OPTIONS.namespace,
     image: bundle.components.cortex.image,
-    region: OPTIONS.region,
-    blocksBucket: OPTIONS.blocksBucket,
-    rulesBucket: OPTIONS.rulesBucket,
+    storage: OPTIONS.storage,
     alertmanagerExternalUrl: OPTIONS.alertmanagerExternalUrl,
     tenants: TENANTS,
     sizing: bundle.sizing.cortex,
@@ -199,7 +197,36 @@ describe('MetricsStore', async () => {
   it('runs every Cortex pod that touches a bucket as the `cortex` ServiceAccount the pod identity is bound to', () => {
     const sa = named(objects, 'ServiceAccount', 'cortex');
     expect(sa.inputs.metadata.namespace).toBe('lookout');
+    expect(sa.inputs.metadata.annotations).toBeUndefined();
     for (const w of cortexWorkloads()) expect(w.inputs.spec.template.spec.serviceAccountName).toBe('cortex');
+    // With a workload identity there are no keys anywhere in the pods.
+    for (const w of workloads(run.resources)) expect(w.inputs.spec.template.spec.containers[0].env, w.name).toBeUndefined();
+  });
+
+  it('annotates the ServiceAccount for a workload identity and renders GCS buckets', async () => {
+    const annotations = { 'iam.gke.io/gcp-service-account': 'metrics@project.iam.gserviceaccount.com' };
+    const gcs = await render(storeArgs({ storage: GCS, serviceAccountAnnotations: annotations }));
+    const gcsObjects = gcs.resources.filter((r) => r.custom && r.type.startsWith('kubernetes:'));
+    expect(named(gcsObjects, 'ServiceAccount', 'cortex').inputs.metadata.annotations).toEqual(annotations);
+    expect(gcs.outputs.config).toContain('backend: gcs');
+    expect(gcs.outputs.config).not.toContain('s3');
+    expect(validateKubernetesObjects(gcs.resources)).toEqual([]);
+  });
+
+  it('gives every pod that touches a bucket the S3 keys of a Secret as environment variables, and only those pods', async () => {
+    const compatible = await render(storeArgs({ storage: S3_COMPATIBLE }));
+    const env = [
+      { name: 'AWS_ACCESS_KEY_ID', valueFrom: { secretKeyRef: { name: 'object-storage', key: 'access-key-id' } } },
+      { name: 'AWS_SECRET_ACCESS_KEY', valueFrom: { secretKeyRef: { name: 'object-storage', key: 'secret-access-key' } } },
+    ];
+    const all = workloads(compatible.resources);
+    for (const w of all.filter((w) => w.inputs.metadata.name !== EXPORTER)) {
+      expect(w.inputs.spec.template.spec.containers[0].env, w.name).toEqual(env);
+    }
+    // The overrides exporter reads no bucket, so it gets no keys.
+    expect(all.find((w) => w.inputs.metadata.name === EXPORTER)!.inputs.spec.template.spec.containers[0].env).toBeUndefined();
+    expect(compatible.outputs.config).toContain('bucket_lookup_type: path');
+    expect(validateKubernetesObjects(compatible.resources)).toEqual([]);
   });
 
   it('puts exactly the rendered config in the `cortex` ConfigMap and rolls pods on its checksum', () => {
@@ -300,7 +327,7 @@ describe('MetricsStore', async () => {
     [{ sizing: { ...bundle.sizing.cortex, compactor: { replicas: 1, resources: bundle.sizing.cortex.compactor.resources } } }, /sizing.compactor.storage is required/],
     [{ storageClassName: '' }, /storageClassName is required/],
     [{ sizing: { ...bundle.sizing.cortex, overridesExporter: { ...bundle.sizing.cortex.overridesExporter, replicas: 2 } } }, /sizing.overridesExporter.replicas must be 1/],
-    [{ rulesBucket: OPTIONS.blocksBucket }, /rulesBucket must differ from blocksBucket/],
+    [{ storage: { ...OPTIONS.storage, rulesBucket: OPTIONS.storage.blocksBucket } }, /rulesBucket must differ from blocksBucket/],
     [{ tenants: [TENANTS[0]!, TENANTS[0]!] }, /tenant "system" is listed twice/],
   ])('refuses bad arguments before registering anything (%#)', (override, message) => {
     expect(() => new MetricsStore('bad', storeArgs(override as Partial<MetricsStoreArgs>))).toThrow(message);

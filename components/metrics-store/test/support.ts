@@ -7,15 +7,36 @@ import type { CortexConfigOptions } from '../src/config.js';
 
 export const OPTIONS: CortexConfigOptions = {
   namespace: 'lookout',
-  region: 'eu-west-1',
-  blocksBucket: 'lookout-prod-metrics-1a2b3c4d',
-  rulesBucket: 'lookout-prod-rules-1a2b3c4d',
+  storage: {
+    backend: 's3',
+    region: 'eu-west-1',
+    endpoint: 's3.eu-west-1.amazonaws.com',
+    blocksBucket: 'lookout-prod-metrics-1a2b3c4d',
+    rulesBucket: 'lookout-prod-rules-1a2b3c4d',
+  },
   alertmanagerExternalUrl: 'https://system.obs.example.com/alertmanager',
 };
+
+/** The same buckets in an S3-compatible store on the cluster's own network, with keys from a Secret. */
+export const S3_COMPATIBLE: CortexConfigOptions['storage'] = {
+  backend: 's3',
+  region: 'us-east-1',
+  endpoint: 'minio.storage.svc.cluster.local:9000',
+  forcePathStyle: true,
+  insecure: true,
+  credentialsSecret: { name: 'object-storage', accessKeyIdKey: 'access-key-id', secretAccessKeyKey: 'secret-access-key' },
+  blocksBucket: 'lookout-metrics',
+  rulesBucket: 'lookout-rules',
+};
+
+/** The same buckets in Google Cloud Storage. */
+export const GCS: CortexConfigOptions['storage'] = { backend: 'gcs', blocksBucket: 'lookout-prod-metrics', rulesBucket: 'lookout-prod-rules' };
 
 export interface CheckedFields {
   sources: Record<string, string>;
   configFields: Record<string, string>;
+  /** Paths written only with some storage settings (S3-compatible stores, GCS). */
+  storageVariantFields: Record<string, string>;
   limitsFields: Record<string, string>;
 }
 
