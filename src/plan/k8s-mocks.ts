@@ -1,7 +1,8 @@
 /**
  * Mock behaviour for the Kubernetes and random providers, for the offline plan and the
- * stack tests: what the real providers would report back (a load balancer hostname for a
+ * stack tests: what the real providers would report back (a load balancer address for a
  * LoadBalancer Service, generated passwords), so programs that use those outputs evaluate.
+ * What a cloud's load balancer address looks like is the cloud's to say (its provider's mocks).
  */
 import { createHash } from 'node:crypto';
 import type * as pulumi from '@pulumi/pulumi';
@@ -11,15 +12,26 @@ function digest(...parts: string[]): string {
   return createHash('sha256').update(parts.join('\0')).digest('hex');
 }
 
-/** A stable fake NLB hostname for a Service, in the shape AWS gives them. */
-export function mockLoadBalancerHostname(name: string, region: string): string {
-  return `k8s-lookout-${name.slice(0, 8)}-${digest(name).slice(0, 10)}.elb.${region}.amazonaws.com`;
+/** A load balancer's entry in a Service's `status.loadBalancer.ingress`: a hostname or an IP. */
+export type LoadBalancerIngress = { hostname: string } | { ip: string };
+
+/** A stable placeholder address (under the reserved `.invalid` TLD) when no cloud says otherwise. */
+export function placeholderLoadBalancerHostname(serviceName: string): string {
+  return `${serviceName}-${digest(serviceName).slice(0, 10)}.lb.invalid`;
 }
 
-function kubernetesOutputs(args: pulumi.runtime.MockResourceArgs, region: string): Record<string, unknown> | undefined {
+export interface KubernetesMockOptions {
+  /** The cloud's behaviour for every other resource type and provider function. */
+  cloud?: MockBehaviour;
+  /** The address the cloud gives a LoadBalancer Service; a placeholder hostname by default. */
+  loadBalancerIngress?: (serviceName: string) => LoadBalancerIngress;
+}
+
+function kubernetesOutputs(args: pulumi.runtime.MockResourceArgs, options: KubernetesMockOptions): Record<string, unknown> | undefined {
   if (args.type === 'kubernetes:core/v1:Service' && args.inputs?.spec?.type === 'LoadBalancer') {
     const name = String(args.inputs?.metadata?.name ?? args.name);
-    return { status: { loadBalancer: { ingress: [{ hostname: mockLoadBalancerHostname(name, region) }] } } };
+    const ingress = options.loadBalancerIngress?.(name) ?? { hostname: placeholderLoadBalancerHostname(name) };
+    return { status: { loadBalancer: { ingress: [ingress] } } };
   }
   if (args.type.startsWith('kubernetes:') && args.inputs?.metadata) {
     // The API server fills in the name from generateName and a uid; programs may read them.
@@ -55,10 +67,11 @@ function randomOutputs(args: pulumi.runtime.MockResourceArgs): Record<string, un
 }
 
 /** Combines the Kubernetes/random behaviour with another (the cloud's) behaviour. */
-export function withKubernetesMocks(region: string, cloud: MockBehaviour = {}): MockBehaviour {
+export function withKubernetesMocks(options: KubernetesMockOptions = {}): MockBehaviour {
+  const cloud = options.cloud ?? {};
   return {
     outputs(args) {
-      if (args.type.startsWith('kubernetes:')) return kubernetesOutputs(args, region);
+      if (args.type.startsWith('kubernetes:')) return kubernetesOutputs(args, options);
       if (args.type.startsWith('random:')) return randomOutputs(args);
       return cloud.outputs?.(args);
     },

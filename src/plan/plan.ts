@@ -67,7 +67,7 @@ export async function buildPlan(config: ResolvedConfig): Promise<Plan> {
     });
   }
   const aws = config.aws;
-  const [{ infraAwsProgram, INFRA_AWS_PROJECT }, { createAwsMockBehaviour }] = await Promise.all([
+  const [{ infraAwsProgram, INFRA_AWS_PROJECT }, { createAwsMockBehaviour, mockNlbHostname }] = await Promise.all([
     import('../../stacks/infra-aws.js'),
     import('./aws-mocks.js'),
   ]);
@@ -98,7 +98,10 @@ export async function buildPlan(config: ResolvedConfig): Promise<Plan> {
     ]);
   const bundle = loadBundle(config.bundle);
   const infraOutputs = infra.outputs as unknown as import('../../stacks/infra-aws.js').InfraAwsOutputs;
-  const behaviour = withKubernetesMocks(aws.region, createAwsMockBehaviour({ region: aws.region, accountId: PLAN_ACCOUNT_ID }));
+  const behaviour = withKubernetesMocks({
+    cloud: createAwsMockBehaviour({ region: aws.region, accountId: PLAN_ACCOUNT_ID }),
+    loadBalancerIngress: (name) => ({ hostname: mockNlbHostname(name, aws.region) }),
+  });
   const cluster = {
     clusterName: infraOutputs.clusterName,
     endpoint: infraOutputs.clusterEndpoint,

@@ -24,7 +24,7 @@ import {
 
 const root = new URL('../..', import.meta.url).pathname;
 const cluster = { clusterName: 'lookout-prod', endpoint: 'https://example.eks.amazonaws.com', certificateAuthorityData: 'Q0E=', region: 'eu-west-1' };
-const behaviour = withKubernetesMocks('eu-west-1', createAwsMockBehaviour({ region: 'eu-west-1', accountId: '123456789012' }));
+const behaviour = withKubernetesMocks({ cloud: createAwsMockBehaviour({ region: 'eu-west-1', accountId: '123456789012' }) });
 
 async function platformRun(config: ResolvedConfig) {
   return runProgramUnderMocks(

@@ -1,8 +1,8 @@
 /**
  * The multi-tenant gateway: nginx Deployment (2+ replicas, spread over zones) with a reload
- * sidecar, behind one LoadBalancer Service (TLS, port 443) and one ClusterIP Service (plain
- * HTTP, port 8080, for in-cluster clients), its generated nginx.conf, the TLS Secret and the
- * shared `gateway-tenants` Secret the tenant stacks patch.
+ * sidecar, behind one public Service (a LoadBalancer unless told otherwise; TLS, port 443) and
+ * one ClusterIP Service (plain HTTP, port 8080, for in-cluster clients), its generated
+ * nginx.conf, the TLS Secret and the shared `gateway-tenants` Secret the tenant stacks patch.
  */
 import * as k8s from '@pulumi/kubernetes';
 import * as pulumi from '@pulumi/pulumi';
@@ -69,13 +69,46 @@ export const RELOADER_RESOURCES: ResourceSpec = {
 
 const RELOAD_INTERVAL_SECONDS = 5;
 
+/**
+ * How clients reach the gateway: the public Service's type and the settings the cloud (or the
+ * user's own load balancer) needs. Whoever composes the gateway decides; it knows no cloud.
+ */
 export interface GatewayServiceOptions {
-  /** Cloud load balancer annotations, e.g. the AWS load balancer controller's NLB ones. */
+  /**
+   * `LoadBalancer` (the default) asks the cluster for a cloud load balancer; `NodePort` and
+   * `ClusterIP` leave it to a load balancer the user runs in front of the nodes or the pods.
+   */
+  type?: 'LoadBalancer' | 'NodePort' | 'ClusterIP';
+  /** Annotations of the public Service, e.g. the cloud load balancer controller's settings. */
   annotations?: Record<string, pulumi.Input<string>>;
-  /** `Local` keeps client source IPs (and the rate-limit and access-log addresses honest). */
+  /**
+   * `Local` keeps client source IPs (and the rate-limit and access-log addresses honest).
+   * Only for `LoadBalancer` and `NodePort`, which route external traffic.
+   */
   externalTrafficPolicy?: 'Cluster' | 'Local';
+  /** Only for `LoadBalancer`. */
   loadBalancerClass?: string;
+  /** Client CIDRs the cloud load balancer admits; only for `LoadBalancer`. */
   loadBalancerSourceRanges?: string[];
+  /** The fixed node port of a `NodePort` Service (30000–32767); the cluster picks one when absent. */
+  nodePort?: number;
+}
+
+/** The public Service's settings, checked before anything is registered. */
+function checkServiceOptions(service: GatewayServiceOptions): void {
+  const type = service.type ?? 'LoadBalancer';
+  const onlyFor = (field: keyof GatewayServiceOptions, types: string[]) => {
+    if (service[field] !== undefined && !types.includes(type)) {
+      throw new Error(`Gateway: service.${field} applies only to a ${types.join(' or ')} Service, not ${type}`);
+    }
+  };
+  onlyFor('externalTrafficPolicy', ['LoadBalancer', 'NodePort']);
+  onlyFor('loadBalancerClass', ['LoadBalancer']);
+  onlyFor('loadBalancerSourceRanges', ['LoadBalancer']);
+  onlyFor('nodePort', ['NodePort']);
+  if (service.nodePort !== undefined && !(Number.isInteger(service.nodePort) && service.nodePort >= 30000 && service.nodePort <= 32767)) {
+    throw new Error(`Gateway: service.nodePort must be an integer from 30000 to 32767, got ${service.nodePort}`);
+  }
 }
 
 export interface GatewayArgs {
@@ -137,7 +170,10 @@ const TENANTS_SECRET_README = [
 const base64 = (text: string) => Buffer.from(text, 'utf8').toString('base64');
 
 export class Gateway extends pulumi.ComponentResource {
-  /** Hostname of the cloud load balancer (or its IP, where the cloud gives one). */
+  /**
+   * Hostname of the cloud load balancer (or its IP, where the cloud gives one); empty unless
+   * the public Service is a `LoadBalancer`.
+   */
   readonly loadBalancerHostname: pulumi.Output<string>;
   /** In-cluster URL of the internal listener. */
   readonly internalUrl: string;
@@ -151,6 +187,8 @@ export class Gateway extends pulumi.ComponentResource {
   readonly tenantsSecret: k8s.core.v1.Secret;
 
   constructor(name: string, args: GatewayArgs, opts?: pulumi.ComponentResourceOptions) {
+    const service = args.service ?? {};
+    checkServiceOptions(service);
     super('lookout:k8s:Gateway', name, {}, opts);
     const parent = { parent: this };
     const namespace = args.namespace;
@@ -292,15 +330,22 @@ export class Gateway extends pulumi.ComponentResource {
 
     disruptionBudget(GATEWAY_NAMES.deployment, { namespace, selector, labels: podLabels }, { parent: this });
 
-    const service = args.service ?? {};
     this.publicService = new k8s.core.v1.Service(
       `${name}-public`,
       {
         metadata: { name: GATEWAY_NAMES.publicService, namespace, labels: podLabels, annotations: service.annotations ?? {} },
         spec: {
-          type: 'LoadBalancer',
+          type: service.type ?? 'LoadBalancer',
           selector,
-          ports: [{ name: 'https', port: GATEWAY_PORTS.publicService, targetPort: 'https', protocol: 'TCP' }],
+          ports: [
+            {
+              name: 'https',
+              port: GATEWAY_PORTS.publicService,
+              targetPort: 'https',
+              protocol: 'TCP',
+              ...(service.nodePort !== undefined ? { nodePort: service.nodePort } : {}),
+            },
+          ],
           ...(service.externalTrafficPolicy ? { externalTrafficPolicy: service.externalTrafficPolicy } : {}),
           ...(service.loadBalancerClass ? { loadBalancerClass: service.loadBalancerClass } : {}),
           ...(service.loadBalancerSourceRanges ? { loadBalancerSourceRanges: service.loadBalancerSourceRanges } : {}),

@@ -7,7 +7,7 @@ import * as k8s from '@pulumi/kubernetes';
 import * as pulumi from '@pulumi/pulumi';
 import { describe, expect, it } from 'vitest';
 import { configChecksum } from '@lookout/kube';
-import { withKubernetesMocks } from '../../../src/plan/k8s-mocks.js';
+import { placeholderLoadBalancerHostname, withKubernetesMocks } from '../../../src/plan/k8s-mocks.js';
 import { runProgramUnderMocks, type MockedResource } from '../../../src/plan/mock-runtime.js';
 import {
   containersWithoutResources,
@@ -66,7 +66,7 @@ async function run(gatewayArgs: GatewayArgs = args()): Promise<Run> {
         nginxConfig: gateway.nginxConfig,
       };
     },
-    { project: 'gateway-test', stack: 'test', behaviour: withKubernetesMocks('eu-west-1') },
+    { project: 'gateway-test', stack: 'test', behaviour: withKubernetesMocks() },
   );
   const tlsDataIsSecret = pulumi.Output.isInstance(tlsData) ? await pulumi.isSecret(tlsData) : false;
   return { resources: result.resources, outputs: result.outputs as unknown as Run["outputs"], ignoreChanges, tlsDataIsSecret };
@@ -192,10 +192,40 @@ describe('Gateway component', () => {
     for (const service of [lb, internal]) {
       for (const [k, v] of Object.entries(service.inputs.spec.selector as Record<string, string>)) expect(podLabels[k]).toBe(v);
     }
-    expect(r.outputs.hostname).toMatch(/\.elb\.eu-west-1\.amazonaws\.com$/);
+    expect(r.outputs.hostname).toBe(placeholderLoadBalancerHostname('gateway'));
     expect(r.outputs.internalUrl).toBe('http://gateway-internal.lookout.svc.cluster.local:8080');
     expect(r.outputs.tlsSecretName).toBe('gateway-tls');
     expect(r.outputs.tenantsSecretName).toBe('gateway-tenants');
+  });
+
+  it('exposes the gateway on a NodePort or ClusterIP Service for a load balancer the user runs', async () => {
+    const nodePort = await run(args({ service: { type: 'NodePort', externalTrafficPolicy: 'Local', nodePort: 30443 } }));
+    const public1 = oneNamed(nodePort, 'kubernetes:core/v1:Service', 'gateway');
+    expect(public1.inputs.spec).toMatchObject({
+      type: 'NodePort',
+      externalTrafficPolicy: 'Local',
+      ports: [{ name: 'https', port: 443, targetPort: 'https', protocol: 'TCP', nodePort: 30443 }],
+    });
+    expect(public1.inputs.metadata.annotations).toEqual({});
+    // No cloud load balancer: no address to report.
+    expect(nodePort.outputs.hostname).toBe('');
+    expect(validateKubernetesObjects(nodePort.resources)).toEqual([]);
+
+    const clusterIp = await run(args({ service: { type: 'ClusterIP' } }));
+    const public2 = oneNamed(clusterIp, 'kubernetes:core/v1:Service', 'gateway');
+    expect(public2.inputs.spec.type).toBe('ClusterIP');
+    expect(public2.inputs.spec.externalTrafficPolicy).toBeUndefined();
+    expect(public2.inputs.spec.ports[0].nodePort).toBeUndefined();
+    expect(clusterIp.outputs.hostname).toBe('');
+  });
+
+  it.each([
+    [{ type: 'ClusterIP' as const, externalTrafficPolicy: 'Local' as const }, /externalTrafficPolicy applies only to a LoadBalancer or NodePort Service, not ClusterIP/],
+    [{ type: 'NodePort' as const, loadBalancerSourceRanges: ['10.0.0.0/8'] }, /loadBalancerSourceRanges applies only to a LoadBalancer Service/],
+    [{ nodePort: 30443 }, /nodePort applies only to a NodePort Service, not LoadBalancer/],
+    [{ type: 'NodePort' as const, nodePort: 443 }, /nodePort must be an integer from 30000 to 32767/],
+  ])('refuses Service settings that do not fit its type (%#)', (service, message) => {
+    expect(() => new Gateway('bad', args({ service }))).toThrow(message);
   });
 
   it('keeps the certificate in a kubernetes.io/tls Secret, as a Pulumi secret', async () => {

@@ -25,6 +25,11 @@ function digest(seed: string): string {
   return createHash('sha256').update(seed).digest('hex');
 }
 
+/** A stable fake hostname of the NLB the cluster makes for a LoadBalancer Service, in the shape AWS gives them. */
+export function mockNlbHostname(serviceName: string, region: string): string {
+  return `k8s-lookout-${serviceName.slice(0, 8)}-${digest(serviceName).slice(0, 10)}.elb.${region}.amazonaws.com`;
+}
+
 /** Lowercase hex of the given length (EC2 ids use 17). */
 function hex(seed: string, length: number): string {
   let out = '';
