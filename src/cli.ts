@@ -143,7 +143,7 @@ export function buildProgram(): Command {
     .requiredOption('--cluster <name>', 'EKS cluster name')
     .requiredOption('--region <region>', 'AWS region')
     .action(async (opts: { cluster: string; region: string }) => {
-      const { kubeTokenCommand } = await import('./commands/kube-token.js');
+      const { kubeTokenCommand } = await import('./providers/aws/kube-token.js');
       await kubeTokenCommand(opts);
     });
 

@@ -60,7 +60,7 @@ export async function createCommand(opts: CreateOptions): Promise<void> {
   const [{ openSession }, { runSteps }, steps, tls, cluster, { expectedResourceCounts }] = await Promise.all([
     import('./session.js'),
     import('../engine/index.js'),
-    import('../aws/infra-steps.js'),
+    import('../providers/aws/infra-steps.js'),
     import('../steps/tls-steps.js'),
     import('../steps/cluster-steps.js'),
     import('../plan/count-worker.js'),
@@ -120,7 +120,7 @@ export async function createCommand(opts: CreateOptions): Promise<void> {
 }
 
 function renderCreateSummary(name: string, config: ResolvedConfig, outputs: Record<string, unknown>): string {
-  const infra = outputs.infra as import('../aws/infra-steps.js').InfraStepOutputs;
+  const infra = outputs.infra as import('../providers/aws/infra-steps.js').InfraStepOutputs;
   const kubeconfig = (outputs.kubeconfig as { path: string }).path;
   const tls = outputs.tls as import('../steps/tls-steps.js').TlsOutputs;
   const platform = outputs.platform as import('../steps/cluster-steps.js').PlatformStepOutputs;

@@ -36,7 +36,7 @@ function credentialsStep(record: InstanceRecord): Step<{ accountId: string }> {
     async run(ctx) {
       const [{ STSClient, GetCallerIdentityCommand }, { explainAwsError }] = await Promise.all([
         import('@aws-sdk/client-sts'),
-        import('../aws/errors.js'),
+        import('../providers/aws/errors.js'),
       ]);
       let account: string | undefined;
       try {
@@ -60,7 +60,7 @@ function deleteDataStep(record: InstanceRecord): Step<{ deleted: Array<{ bucket:
     name: 'delete-data',
     title: 'Empty and delete the data buckets',
     async run(ctx) {
-      const [{ S3Client }, { emptyAndDeleteBucket }] = await Promise.all([import('@aws-sdk/client-s3'), import('../aws/delete-bucket.js')]);
+      const [{ S3Client }, { emptyAndDeleteBucket }] = await Promise.all([import('@aws-sdk/client-s3'), import('../providers/aws/delete-bucket.js')]);
       const s3 = new S3Client({ region: record.region, maxAttempts: 5, retryMode: 'adaptive' });
       const deleted = [];
       for (const bucket of instanceBuckets(record)) {
@@ -87,7 +87,7 @@ export async function destroyCommand(opts: DestroyOptions): Promise<void> {
 
   const [{ runSteps }, steps, teardown] = await Promise.all([
     import('../engine/index.js'),
-    import('../aws/infra-steps.js'),
+    import('../providers/aws/infra-steps.js'),
     import('../steps/destroy-steps.js'),
   ]);
   const session = await openSession({

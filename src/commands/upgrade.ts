@@ -78,7 +78,7 @@ function previewAndConfirmStep(c: InstanceContext, diffLines: string[], yes: boo
     title: 'Preview the changes',
     alwaysRun: true,
     async run(ctx) {
-      const { openInfraStack } = await import('../aws/infra-steps.js');
+      const { openInfraStack } = await import('../providers/aws/infra-steps.js');
       const stack = await openInfraStack(c, 'confirm', ctx.outputsOf('preflight'));
       const preview = await stack.preview({ signal: ctx.signal });
       const summary = describeChanges(preview.changes);
@@ -119,7 +119,7 @@ export async function upgradeCommand(opts: UpgradeOptions): Promise<void> {
   const diffLines = renderUpgradeDiff(upgradeDiff({ config: record.config, bundle: loadBundle(record.bundle) }, { config, bundle }));
   const [{ runSteps }, steps, tls, cluster, { expectedResourceCounts }] = await Promise.all([
     import('../engine/index.js'),
-    import('../aws/infra-steps.js'),
+    import('../providers/aws/infra-steps.js'),
     import('../steps/tls-steps.js'),
     import('../steps/cluster-steps.js'),
     import('../plan/count-worker.js'),

@@ -68,8 +68,8 @@ export async function buildPlan(config: ResolvedConfig): Promise<Plan> {
   }
   const aws = config.aws;
   const [{ infraAwsProgram, INFRA_AWS_PROJECT }, { createAwsMockBehaviour, mockNlbHostname }] = await Promise.all([
-    import('../../stacks/infra-aws.js'),
-    import('./aws-mocks.js'),
+    import('../providers/aws/infra-stack.js'),
+    import('../providers/aws/mocks.js'),
   ]);
   const names = stackNames(config.name);
   const infra = await runProgramUnderMocks(
@@ -97,7 +97,7 @@ export async function buildPlan(config: ResolvedConfig): Promise<Plan> {
       import('../bundle/manifest.js'),
     ]);
   const bundle = loadBundle(config.bundle);
-  const infraOutputs = infra.outputs as unknown as import('../../stacks/infra-aws.js').InfraAwsOutputs;
+  const infraOutputs = infra.outputs as unknown as import('../providers/aws/infra-stack.js').InfraAwsOutputs;
   const behaviour = withKubernetesMocks({
     cloud: createAwsMockBehaviour({ region: aws.region, accountId: PLAN_ACCOUNT_ID }),
     loadBalancerIngress: (name) => ({ hostname: mockNlbHostname(name, aws.region) }),

@@ -13,7 +13,7 @@ import { hostname as osHostname } from 'node:os';
 import { z } from 'zod';
 import { FailureError, LookoutError, errorMessage } from '../errors.js';
 import type { Reporter } from '../progress/events.js';
-import { explainAwsError } from '../aws/errors.js';
+import { explainAwsError } from '../providers/aws/errors.js';
 import { lockDirKey, type DiyStore } from './diy-store.js';
 import { isPidAlive } from '../engine/lock.js';
 

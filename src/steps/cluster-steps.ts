@@ -3,7 +3,7 @@
  * tenant's alerting, and the verify probe that proves every tenant works. Each records only
  * non-secret outputs; tokens are read from the tenant stacks' (encrypted) outputs in memory.
  */
-import type { InfraStepOutputs } from '../aws/infra-steps.js';
+import type { InfraStepOutputs } from '../providers/aws/infra-steps.js';
 import type { Step, StepContext } from '../engine/index.js';
 import { FailureError } from '../errors.js';
 import { RESERVED_TENANTS, stackNames, tenantHost } from '../naming.js';

@@ -2,7 +2,7 @@
  * What every step of an instance command needs beyond the AWS infra steps: the instance's
  * secret store, access to its cluster, and its Pulumi stacks by layer.
  */
-import type { AwsStepContext, InfraStepOutputs } from '../aws/infra-steps.js';
+import type { AwsStepContext, InfraStepOutputs } from '../providers/aws/infra-steps.js';
 import type { BundleManifest } from '../bundle/manifest.js';
 import { UsageError } from '../errors.js';
 import type { ClusterAccess } from '../k8s/provider-kubeconfig.js';

@@ -13,7 +13,7 @@ import { openClusterStack, type InstanceContext } from './context.js';
 export async function clusterGone(c: InstanceContext, signal: AbortSignal): Promise<boolean> {
   const [{ EKSClient, DescribeClusterCommand }, { explainAwsError, isAwsErrorNamed }] = await Promise.all([
     import('@aws-sdk/client-eks'),
-    import('../aws/errors.js'),
+    import('../providers/aws/errors.js'),
   ]);
   try {
     await new EKSClient({ region: c.config.aws!.region }).send(new DescribeClusterCommand({ name: awsNames(c.name).clusterName }), {
@@ -84,7 +84,7 @@ export function gatewayLoadBalancerDestroyStep(c: InstanceContext): Step<{ remov
 export async function taggedLoadBalancers(c: InstanceContext, signal: AbortSignal): Promise<string[]> {
   const [{ ResourceGroupsTaggingAPIClient, GetResourcesCommand }, { explainAwsError }] = await Promise.all([
     import('@aws-sdk/client-resource-groups-tagging-api'),
-    import('../aws/errors.js'),
+    import('../providers/aws/errors.js'),
   ]);
   const client = new ResourceGroupsTaggingAPIClient({ region: c.config.aws!.region, maxAttempts: 5, retryMode: 'adaptive' });
   const arns: string[] = [];

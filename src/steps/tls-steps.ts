@@ -4,7 +4,7 @@
  * phase shows as its own step.
  */
 import { readFile } from 'node:fs/promises';
-import type { InfraStepOutputs } from '../aws/infra-steps.js';
+import type { InfraStepOutputs } from '../providers/aws/infra-steps.js';
 import type { Step, StepContext } from '../engine/index.js';
 import { FailureError, UsageError } from '../errors.js';
 import { instanceCertificateNames, renewalDue } from '../tls/certificate.js';
@@ -79,7 +79,7 @@ async function solverFor(c: InstanceContext, infra: InfraStepOutputs) {
       key: { name: rfc2136.keyName, secret },
     });
   }
-  const [{ Route53Client }, { Route53Solver }] = await Promise.all([import('@aws-sdk/client-route-53'), import('../tls/solvers/route53.js')]);
+  const [{ Route53Client }, { Route53Solver }] = await Promise.all([import('@aws-sdk/client-route-53'), import('../providers/aws/route53-solver.js')]);
   // Route53's API lives in us-east-1 whatever the instance's region.
   return new Route53Solver({ client: new Route53Client({ region: 'us-east-1', maxAttempts: 5, retryMode: 'adaptive' }), hostedZoneId: infra.zoneId });
 }

@@ -1,7 +1,7 @@
 import { DeleteBucketCommand, DeleteObjectsCommand, ListObjectVersionsCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { emptyAndDeleteBucket } from '../../src/aws/delete-bucket.js';
+import { emptyAndDeleteBucket } from '../../src/providers/aws/delete-bucket.js';
 import { FailureError } from '../../src/errors.js';
 
 const s3 = mockClient(S3Client);

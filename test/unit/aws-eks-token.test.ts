@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { eksToken, execCredential } from '../../src/aws/eks-token.js';
+import { eksToken, execCredential } from '../../src/providers/aws/eks-token.js';
 
 const credentials = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY', sessionToken: 'SESSION' };
 

@@ -7,7 +7,7 @@ import { STSClient, GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { parseConfigText } from '../../src/config/load.js';
-import { awsPreflight, EIP_QUOTA_CODE } from '../../src/aws/preflight.js';
+import { awsPreflight, EIP_QUOTA_CODE } from '../../src/providers/aws/preflight.js';
 import { ConfigError, FailureError } from '../../src/errors.js';
 import { accountRegionSuffix, awsNames } from '../../src/naming.js';
 

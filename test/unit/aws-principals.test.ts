@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isPrincipalAmong, principalOf } from '../../src/aws/infra-steps.js';
+import { isPrincipalAmong, principalOf } from '../../src/providers/aws/infra-steps.js';
 
 describe('cluster admin principals', () => {
   it('reads the role behind an assumed-role session, and roles and users with paths', () => {

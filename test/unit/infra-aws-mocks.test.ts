@@ -13,8 +13,8 @@ import {
   awsMockBehaviour,
   createAwsMockBehaviour,
   partitionOf,
-} from '../../src/plan/aws-mocks.js';
-import { INFRA_AWS_PROJECT, infraAwsProgram } from '../../stacks/infra-aws.js';
+} from '../../src/providers/aws/mocks.js';
+import { INFRA_AWS_PROJECT, infraAwsProgram } from '../../src/providers/aws/infra-stack.js';
 
 const CONFIG = configSchema.parse({
   aws: { region: 'ap-southeast-2', apiAllowedCidrs: ['203.0.113.0/24'] },

@@ -15,7 +15,7 @@ import {
 } from '../../components/aws/test/support.js';
 import { configSchema, type LookoutConfig } from '../../src/config/schema.js';
 import { TAG_INSTANCE, TAG_MANAGED_BY, WORKLOAD_SERVICE_ACCOUNTS, awsNames } from '../../src/naming.js';
-import { INFRA_AWS_PROJECT, infraAwsProgram, type InfraAwsProgramOutputs } from '../../stacks/infra-aws.js';
+import { INFRA_AWS_PROJECT, infraAwsProgram, type InfraAwsProgramOutputs } from '../../src/providers/aws/infra-stack.js';
 
 const INSTANCE = 'acme-obs';
 const CONFIGS: Record<string, LookoutConfig> = {

@@ -20,7 +20,7 @@ import {
 import { configSchema, type LookoutConfig } from '../../src/config/schema.js';
 import { UsageError } from '../../src/errors.js';
 import { AWS_ROLE_PURPOSES, BUCKET_PURPOSES, accountRegionSuffix, awsNames } from '../../src/naming.js';
-import { INFRA_AWS_PROJECT, infraAwsProgram, longestRetentionDays, type InfraAwsArgs, type InfraAwsProgramOutputs } from '../../stacks/infra-aws.js';
+import { INFRA_AWS_PROJECT, infraAwsProgram, longestRetentionDays, type InfraAwsArgs, type InfraAwsProgramOutputs } from '../../src/providers/aws/infra-stack.js';
 
 /** Like examples/aws.yaml: 3 AZs, a NAT gateway per AZ, tenants with their own retention. */
 const DEFAULT_3AZ = configSchema.parse({

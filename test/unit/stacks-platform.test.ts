@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { defaultUpstreams } from '@lookout/gateway';
 import { loadConfig, type ResolvedConfig } from '../../src/config/load.js';
 import { buildPlan } from '../../src/plan/plan.js';
-import { createAwsMockBehaviour } from '../../src/plan/aws-mocks.js';
+import { createAwsMockBehaviour } from '../../src/providers/aws/mocks.js';
 import { withKubernetesMocks } from '../../src/plan/k8s-mocks.js';
 import { runProgramUnderMocks, type MockedResource } from '../../src/plan/mock-runtime.js';
 import { loadBundle } from '../../src/bundle/manifest.js';

@@ -13,7 +13,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FailureError } from '../../src/errors.js';
 import { withChallengeRecords } from '../../src/tls/challenge-records.js';
-import { CHALLENGE_COMMENT, Route53Solver } from '../../src/tls/solvers/route53.js';
+import { CHALLENGE_COMMENT, Route53Solver } from '../../src/providers/aws/route53-solver.js';
 import { freePort } from '../support/processes.js';
 
 const ZONE_ID = 'Z0123456789ABC';

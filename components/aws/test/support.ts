@@ -8,7 +8,7 @@ import * as pulumi from '@pulumi/pulumi';
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { createAwsMockBehaviour, type AwsMockOptions } from '../../../src/plan/aws-mocks.js';
+import { createAwsMockBehaviour, type AwsMockOptions } from '../../../src/providers/aws/mocks.js';
 import { runProgramUnderMocks, type MockedResource } from '../../../src/plan/mock-runtime.js';
 
 export const ACCOUNT_ID = '123456789012';

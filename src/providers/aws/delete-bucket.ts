@@ -10,7 +10,7 @@ import {
   type ObjectIdentifier,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { FailureError } from '../errors.js';
+import { FailureError } from '../../errors.js';
 import { explainAwsError, isAwsErrorNamed } from './errors.js';
 
 /** DeleteObjects accepts at most this many keys per request. */

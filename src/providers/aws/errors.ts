@@ -2,7 +2,7 @@
  * Turns AWS SDK errors into errors a user can act on. Credential problems get the exact
  * environment to set; access denials name the API that was refused.
  */
-import { FailureError, InterruptedError, LookoutError } from '../errors.js';
+import { FailureError, InterruptedError, LookoutError } from '../../errors.js';
 
 const CREDENTIAL_HINT =
   'Set credentials the AWS SDK can find: AWS_PROFILE (after `aws sso login` or `aws configure`), or ' +

@@ -7,8 +7,8 @@
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
 import { BucketAccessIdentity, DnsZone, EksCluster, Network, ObservabilityBuckets } from '@lookout/aws';
-import type { LookoutConfig } from '../src/config/schema.js';
-import { UsageError } from '../src/errors.js';
+import type { LookoutConfig } from '../../config/schema.js';
+import { UsageError } from '../../errors.js';
 import {
   TAG_INSTANCE,
   TAG_MANAGED_BY,
@@ -16,7 +16,7 @@ import {
   accountRegionSuffix,
   awsNames,
   type BucketPurpose,
-} from '../src/naming.js';
+} from '../../naming.js';
 
 export const INFRA_AWS_PROJECT = 'lookout-infra-aws';
 

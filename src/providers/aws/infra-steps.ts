@@ -3,15 +3,15 @@
  * `upgrade` and `destroy` compose them; each is idempotent and records only non-secret
  * outputs in the journal.
  */
-import type { ResolvedConfig } from '../config/load.js';
-import type { Step, StepContext } from '../engine/index.js';
-import { FailureError } from '../errors.js';
-import { writeFileAtomic } from '../fs-atomic.js';
-import { stackNames } from '../naming.js';
-import { instancePaths } from '../paths.js';
-import type { StackHandle } from '../pulumi/workspace.js';
-import type { CommandSession } from '../commands/session.js';
-import { writeInstanceRecord, type InstanceRecord } from '../state/instance-record.js';
+import type { ResolvedConfig } from '../../config/load.js';
+import type { Step, StepContext } from '../../engine/index.js';
+import { FailureError } from '../../errors.js';
+import { writeFileAtomic } from '../../fs-atomic.js';
+import { stackNames } from '../../naming.js';
+import { instancePaths } from '../../paths.js';
+import type { StackHandle } from '../../pulumi/workspace.js';
+import type { CommandSession } from '../../commands/session.js';
+import { writeInstanceRecord, type InstanceRecord } from '../../state/instance-record.js';
 import type { AwsPreflightResult } from './preflight.js';
 
 export interface AwsStepContext {
@@ -73,8 +73,8 @@ export interface InfraStepOutputs {
 
 export async function openInfraStack(c: AwsStepContext, step: string, preflight?: PreflightOutputs): Promise<StackHandle> {
   const [{ openStack }, { infraAwsProgram, INFRA_AWS_PROJECT }] = await Promise.all([
-    import('../pulumi/workspace.js'),
-    import('../../stacks/infra-aws.js'),
+    import('../../pulumi/workspace.js'),
+    import('./infra-stack.js'),
   ]);
   return openStack({
     instance: c.name,
@@ -144,7 +144,7 @@ export function preflightStep(c: AwsStepContext): Step<PreflightOutputs> {
         });
       }
       if (!c.record?.adminPrincipalArn) {
-        const { updateInstanceRecord } = await import('../state/instance-record.js');
+        const { updateInstanceRecord } = await import('../../state/instance-record.js');
         await updateInstanceRecord(c.name, { adminPrincipalArn });
       }
       const { warnings: _w, elasticIps: _e, existing: _x, ...recorded } = result;

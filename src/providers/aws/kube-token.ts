@@ -1,7 +1,7 @@
 /** `lookout kube-token --cluster <name> --region <region>`: an ExecCredential for kubectl-style clients. */
 import { STSClient } from '@aws-sdk/client-sts';
-import { explainAwsError } from '../aws/errors.js';
-import { eksToken, execCredential } from '../aws/eks-token.js';
+import { explainAwsError } from './errors.js';
+import { eksToken, execCredential } from './eks-token.js';
 
 export async function kubeTokenCommand(opts: { cluster: string; region: string }): Promise<void> {
   let credentials;

@@ -8,7 +8,7 @@
  */
 import type * as pulumi from '@pulumi/pulumi';
 import { createHash } from 'node:crypto';
-import type { MockBehaviour } from './mock-runtime.js';
+import type { MockBehaviour } from '../../plan/mock-runtime.js';
 
 export interface AwsMockOptions {
   region: string;
@@ -86,7 +86,7 @@ function addonVersion(addonName: string, kubernetesVersion: string): string {
     case 'aws-ebs-csi-driver':
       return 'v1.51.1-eksbuild.1';
     default:
-      throw new UnmockedAwsError(`no mocked version for EKS add-on "${addonName}"; add it to src/plan/aws-mocks.ts`);
+      throw new UnmockedAwsError(`no mocked version for EKS add-on "${addonName}"; add it to src/providers/aws/mocks.ts`);
   }
 }
 
@@ -419,7 +419,7 @@ export function createAwsMockBehaviour(options: AwsMockOptions): MockBehaviour &
       case 'aws:route53/record:Record':
         return { fqdn: inputs.name };
       default:
-        throw new UnmockedAwsError(`no mock outputs for resource type ${type}; add it to src/plan/aws-mocks.ts`);
+        throw new UnmockedAwsError(`no mock outputs for resource type ${type}; add it to src/providers/aws/mocks.ts`);
     }
   }
 
@@ -469,7 +469,7 @@ export function createAwsMockBehaviour(options: AwsMockOptions): MockBehaviour &
           id: inputs.addonName,
         };
       default:
-        throw new UnmockedAwsError(`no mock for provider function ${args.token}; add it to src/plan/aws-mocks.ts`);
+        throw new UnmockedAwsError(`no mock for provider function ${args.token}; add it to src/providers/aws/mocks.ts`);
     }
   }
 

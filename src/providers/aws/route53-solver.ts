@@ -10,13 +10,13 @@ import {
   type ResourceRecordSet,
   type Route53Client,
 } from '@aws-sdk/client-route-53';
-import { explainAwsError } from '../../aws/errors.js';
+import { explainAwsError } from './errors.js';
 import { serversFor, type LookupOptions } from '../../dns/authoritative.js';
 import { absoluteName, sameName } from '../../dns/names.js';
 import { describeDuration, pollUntil } from '../../dns/poll.js';
 import type { DnsServer } from '../../dns/query.js';
 import { FailureError } from '../../errors.js';
-import { CHALLENGE_TTL, DEFAULT_PROVIDER_TIMING, quoteTxt, type Dns01Solver, type ProviderTiming } from './solver.js';
+import { CHALLENGE_TTL, DEFAULT_PROVIDER_TIMING, quoteTxt, type Dns01Solver, type ProviderTiming } from '../../tls/solvers/solver.js';
 
 export interface Route53SolverOptions {
   client: Route53Client;
