@@ -6,6 +6,7 @@
 import { Argument, Command, CommanderError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { ExitCode, LookoutError, UsageError, errorMessage, isLookoutError } from './errors.js';
+import { PROVIDER_IDS } from './providers/registry.js';
 
 export interface CommonOptions {
   json?: boolean;
@@ -19,7 +20,7 @@ function version(): string {
   return pkg.version;
 }
 
-const providerArgument = () => new Argument('<provider>', 'cloud provider').choices(['aws', 'gcp']);
+const providerArgument = () => new Argument('<provider>', 'cloud provider').choices(PROVIDER_IDS);
 const nameArgument = () => new Argument('<name>', 'instance name (lowercase letters, digits, hyphens)');
 
 function common(cmd: Command, which: { yes?: boolean; state?: boolean } = {}): Command {
@@ -137,14 +138,17 @@ export function buildProgram(): Command {
   });
 
   // The exec credential plugin of the kubeconfig Lookout's own Pulumi programs use (so
-  // creating an instance does not need the AWS CLI). Not for people: hidden from help.
+  // creating an instance needs no cloud CLI). Not for people: hidden from help. Its flags
+  // are the provider's, which parses them itself.
   program
     .command('kube-token', { hidden: true })
-    .requiredOption('--cluster <name>', 'EKS cluster name')
-    .requiredOption('--region <region>', 'AWS region')
-    .action(async (opts: { cluster: string; region: string }) => {
-      const { kubeTokenCommand } = await import('./providers/aws/kube-token.js');
-      await kubeTokenCommand(opts);
+    .helpOption(false)
+    .allowUnknownOption()
+    .allowExcessArguments()
+    .argument('[args...]')
+    .action(async (args: string[]) => {
+      const { kubeTokenCommand } = await import('./commands/kube-token.js');
+      await kubeTokenCommand(args);
     });
 
   program.addOption(new Option('--no-color', 'disable colors').hideHelp());

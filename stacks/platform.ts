@@ -1,9 +1,10 @@
 /**
  * The platform stack: everything tenants share, in the `lookout` namespace. Tenants live in
  * their own stacks (stacks/tenant.ts); adding one changes nothing here but the per-tenant
- * limits ConfigMaps of the metrics and log stores.
+ * limits ConfigMaps of the metrics and log stores. It knows no cloud: storage, identity, the
+ * gateway's exposure, the storage class and the tenant hosts' DNS record come from the
+ * provider (PlatformCloud).
  */
-import * as aws from '@pulumi/aws';
 import * as k8s from '@pulumi/kubernetes';
 import * as pulumi from '@pulumi/pulumi';
 import { Gateway, GATEWAY_PORTS } from '@lookout/gateway';
@@ -13,29 +14,24 @@ import { MetricsStore } from '@lookout/metrics-store';
 import { SelfMonitoring } from '@lookout/self-monitoring';
 import type { BundleManifest } from '../src/bundle/manifest.js';
 import type { ResolvedConfig } from '../src/config/load.js';
-import { PLATFORM_NAMESPACE, RESERVED_TENANTS, TAG_INSTANCE, awsNames, tenantHost } from '../src/naming.js';
-import { providerKubeconfig, type ClusterAccess } from '../src/k8s/provider-kubeconfig.js';
+import { PLATFORM_NAMESPACE, RESERVED_TENANTS, tenantHost } from '../src/naming.js';
+import type { PlatformCloud } from '../src/providers/types.js';
 
 export const PLATFORM_PROJECT = 'lookout-platform';
-export const STORAGE_CLASS = 'lookout-gp3';
+/** The Secret of S3 keys the stores read, when the provider gives keys instead of an identity. */
+export const STORAGE_KEYS_SECRET = { name: 'object-storage-keys', accessKeyIdKey: 'access-key-id', secretAccessKeyKey: 'secret-access-key' } as const;
 const SYSTEM_TENANT = RESERVED_TENANTS[0];
 
 export interface PlatformArgs {
   instance: string;
   config: ResolvedConfig;
   bundle: BundleManifest;
-  cluster: ClusterAccess;
-  /** Overrides the kubeconfig built from `cluster` (the offline plan and tests). */
-  kubeconfig?: string;
-  storage: { region: string; metricsBucket: string; logsBucket: string; rulesBucket: string };
-  dns: { zoneId: string };
+  /** Lookout's kubeconfig for the cluster (no token in it). */
+  kubeconfig: string;
+  /** What differs per provider. */
+  cloud: PlatformCloud;
   /** The instance certificate (chain) and key, PEM. Kept as Pulumi secrets. */
   tls: { certificatePem: string; privateKeyPem: string };
-  /**
-   * The metrics store's role, also trusted through the cluster's OIDC provider: Cortex 1.19
-   * is built with an AWS SDK that predates EKS Pod Identity, so it uses web identity.
-   */
-  metricsStoreRoleArn?: string;
 }
 
 export interface PlatformOutputs {
@@ -54,14 +50,59 @@ export function tenantLimits(config: ResolvedConfig) {
   ];
 }
 
-/** NLB via the cloud controller built into EKS: internet-facing, client IPs kept, tagged for the leftover scan. */
-function awsLoadBalancerAnnotations(instance: string): Record<string, string> {
-  return {
-    'service.beta.kubernetes.io/aws-load-balancer-type': 'nlb',
-    'service.beta.kubernetes.io/aws-load-balancer-scheme': 'internet-facing',
-    'service.beta.kubernetes.io/aws-load-balancer-cross-zone-load-balancing-enabled': 'true',
-    'service.beta.kubernetes.io/aws-load-balancer-additional-resource-tags': `${TAG_INSTANCE}=${instance}`,
-  };
+/**
+ * The StorageClass, when the provider has the platform make it. Volumes hold only WALs and
+ * caches (the data is in the buckets), so they go with their claims and may grow.
+ */
+function storageClass(cloud: PlatformCloud, opts: pulumi.CustomResourceOptions): void {
+  const create = cloud.storageClass.create;
+  if (!create) return;
+  new k8s.storage.v1.StorageClass(
+    create.resourceName,
+    {
+      metadata: { name: cloud.storageClass.name, labels: labels('platform', 'storage') },
+      provisioner: create.provisioner,
+      parameters: create.parameters,
+      volumeBindingMode: 'WaitForFirstConsumer',
+      allowVolumeExpansion: true,
+      reclaimPolicy: 'Delete',
+    },
+    opts,
+  );
+}
+
+/**
+ * The stores' storage, with static S3 keys (when the provider has no identity for them) in a
+ * Secret both stores read. The keys stay Pulumi secrets; the Secret is the only place they go.
+ */
+function storesStorage(cloud: PlatformCloud, namespace: string, opts: pulumi.CustomResourceOptions) {
+  const keys = cloud.storageKeys;
+  if (!keys) return { metrics: cloud.metricsStore.storage, logs: cloud.logStore.storage };
+  new k8s.core.v1.Secret(
+    'object-storage-keys',
+    {
+      metadata: { name: STORAGE_KEYS_SECRET.name, namespace, labels: labels('platform', 'object-storage-keys') },
+      type: 'Opaque',
+      stringData: {
+        [STORAGE_KEYS_SECRET.accessKeyIdKey]: pulumi.secret(keys.accessKeyId),
+        [STORAGE_KEYS_SECRET.secretAccessKeyKey]: pulumi.secret(keys.secretAccessKey),
+      },
+    },
+    opts,
+  );
+  const withKeys = <S extends PlatformCloud['metricsStore']['storage'] | PlatformCloud['logStore']['storage']>(storage: S): S => ({
+    ...storage,
+    credentialsSecret: { ...STORAGE_KEYS_SECRET },
+  });
+  return { metrics: withKeys(cloud.metricsStore.storage), logs: withKeys(cloud.logStore.storage) };
+}
+
+/** Settings that cannot work together, refused before the program registers anything. */
+function checkCloud(cloud: PlatformCloud): void {
+  if (!cloud.storageKeys) return;
+  for (const [store, storage] of [['metrics', cloud.metricsStore.storage], ['log', cloud.logStore.storage]] as const) {
+    if (storage.backend !== 's3') throw new Error(`storage keys are for S3, but the ${store} store's backend is ${storage.backend}`);
+  }
 }
 
 function networkPolicies(namespace: string, opts: pulumi.CustomResourceOptions): void {
@@ -95,11 +136,13 @@ function networkPolicies(namespace: string, opts: pulumi.CustomResourceOptions):
 }
 
 export function platformProgram(args: PlatformArgs): () => Promise<PlatformOutputs> {
+  checkCloud(args.cloud);
   return async () => {
     const { config, bundle } = args;
     const domain = config.dns.domain;
+    const { cloud } = args;
     const provider = new k8s.Provider('k8s', {
-      kubeconfig: pulumi.secret(args.kubeconfig ?? providerKubeconfig(args.cluster)),
+      kubeconfig: pulumi.secret(args.kubeconfig),
       // Server-side apply lets tenant stacks own their keys of the shared gateway Secret.
       enableServerSideApply: true,
     });
@@ -126,34 +169,16 @@ export function platformProgram(args: PlatformArgs): () => Promise<PlatformOutpu
     );
     const inNs = { provider, dependsOn: [ns] };
 
-    new k8s.storage.v1.StorageClass(
-      'gp3',
-      {
-        metadata: { name: STORAGE_CLASS, labels: labels('platform', 'storage') },
-        provisioner: 'ebs.csi.aws.com',
-        parameters: { type: 'gp3', encrypted: 'true', 'csi.storage.k8s.io/fstype': 'ext4' },
-        volumeBindingMode: 'WaitForFirstConsumer',
-        allowVolumeExpansion: true,
-        // The stores keep their data in S3; the volumes hold only WALs and caches.
-        reclaimPolicy: 'Delete',
-      },
-      opts,
-    );
+    storageClass(cloud, opts);
 
+    const storage = storesStorage(cloud, namespace, inNs);
     const tenants = tenantLimits(config);
     new MetricsStore(
       'metrics',
       {
         namespace,
         image: bundle.components.cortex.image,
-        // Cortex's S3 client needs the endpoint; Loki's derives it from the region.
-        storage: {
-          backend: 's3',
-          region: args.storage.region,
-          endpoint: `s3.${args.storage.region}.amazonaws.com`,
-          blocksBucket: args.storage.metricsBucket,
-          rulesBucket: args.storage.rulesBucket,
-        },
+        storage: storage.metrics,
         alertmanagerExternalUrl: `https://${tenantHost(SYSTEM_TENANT, domain)}/alertmanager`,
         tenants: tenants.map((t) => ({
           id: t.name,
@@ -163,8 +188,8 @@ export function platformProgram(args: PlatformArgs): () => Promise<PlatformOutpu
           retentionDays: t.retention.metricsDays,
         })),
         sizing: bundle.sizing.cortex,
-        storageClassName: STORAGE_CLASS,
-        ...(args.metricsStoreRoleArn ? { serviceAccountAnnotations: { 'eks.amazonaws.com/role-arn': args.metricsStoreRoleArn } } : {}),
+        storageClassName: cloud.storageClass.name,
+        ...(cloud.metricsStore.serviceAccountAnnotations ? { serviceAccountAnnotations: cloud.metricsStore.serviceAccountAnnotations } : {}),
       },
       inNs,
     );
@@ -174,10 +199,11 @@ export function platformProgram(args: PlatformArgs): () => Promise<PlatformOutpu
       {
         namespace,
         image: bundle.components.loki.image,
-        storage: { backend: 's3', region: args.storage.region, bucket: args.storage.logsBucket },
+        storage: storage.logs,
+        ...(cloud.logStore.serviceAccountAnnotations ? { serviceAccountAnnotations: cloud.logStore.serviceAccountAnnotations } : {}),
         tenants: tenants.map((t) => ({ name: t.name, ingestionRateMB: t.limits.logsMBPerSecond, retentionDays: t.retention.logsDays })),
         sizing: bundle.sizing.loki,
-        storageClassName: STORAGE_CLASS,
+        storageClassName: cloud.storageClass.name,
       },
       inNs,
     );
@@ -192,7 +218,7 @@ export function platformProgram(args: PlatformArgs): () => Promise<PlatformOutpu
         tls: { certificate: pulumi.secret(args.tls.certificatePem), privateKey: pulumi.secret(args.tls.privateKeyPem) },
         // The gateway's default upstreams are the stores' Services in this namespace (the
         // platform test checks they agree with what the stores expose).
-        service: { annotations: awsLoadBalancerAnnotations(args.instance), externalTrafficPolicy: 'Local' },
+        service: cloud.gateway.service,
       },
       inNs,
     );
@@ -202,7 +228,7 @@ export function platformProgram(args: PlatformArgs): () => Promise<PlatformOutpu
       {
         namespace,
         domain,
-        cluster: awsNames(args.instance).clusterName,
+        cluster: cloud.clusterName,
         images: {
           alloy: bundle.components.alloy.image,
           kubeStateMetrics: bundle.components.kubeStateMetrics.image,
@@ -215,16 +241,12 @@ export function platformProgram(args: PlatformArgs): () => Promise<PlatformOutpu
 
     networkPolicies(namespace, inNs);
 
-    // Every tenant host resolves to the gateway's load balancer.
-    const awsProvider = new aws.Provider('aws', { region: args.storage.region, defaultTags: { tags: { [TAG_INSTANCE]: args.instance } } });
-    new aws.route53.Record(
-      'tenant-hosts',
-      { zoneId: args.dns.zoneId, name: `*.${domain}`, type: 'CNAME', ttl: 60, records: [gateway.loadBalancerHostname] },
-      { provider: awsProvider },
-    );
+    // Every tenant host resolves to the gateway: its load balancer, or the user's own in front.
+    const address = cloud.gateway.address === undefined ? gateway.loadBalancerHostname : pulumi.output(cloud.gateway.address);
+    cloud.tenantHostsRecord?.({ domain, target: address });
 
     return {
-      loadBalancerHostname: gateway.loadBalancerHostname,
+      loadBalancerHostname: address,
       gatewayInternalUrl: gateway.internalUrl,
       tenantsSecretName: gateway.tenantsSecretName,
       bundle: bundle.version,

@@ -9,8 +9,6 @@ import { Tenant } from '@lookout/tenant';
 import type { BundleManifest } from '../src/bundle/manifest.js';
 import type { TenantConfig } from '../src/config/schema.js';
 import { PLATFORM_NAMESPACE, RESERVED_TENANTS } from '../src/naming.js';
-import { providerKubeconfig, type ClusterAccess } from '../src/k8s/provider-kubeconfig.js';
-import { STORAGE_CLASS } from './platform.js';
 
 export const TENANT_PROJECT = 'lookout-tenant';
 
@@ -23,8 +21,10 @@ export interface TenantStackArgs {
   tenant: Pick<TenantConfig, 'name' | 'tokens' | 'grafana'> | 'system';
   domain: string;
   bundle: BundleManifest;
-  cluster: ClusterAccess;
-  kubeconfig?: string;
+  /** Lookout's kubeconfig for the cluster (no token in it). */
+  kubeconfig: string;
+  /** The StorageClass of Grafana's volume: the one the provider gives the platform. */
+  storageClassName: string;
   gateway: { internalUrl: string; tenantsSecretName: string };
   /** The OIDC client secret, read by the CLI from the environment variable the config names. */
   oidcClientSecret?: string;
@@ -46,7 +46,7 @@ export function tenantProgram(args: TenantStackArgs): () => Promise<TenantStackO
     const name = system ? RESERVED_TENANTS[0] : (args.tenant as Exclude<TenantStackArgs['tenant'], 'system'>).name;
     const config = system ? undefined : (args.tenant as Exclude<TenantStackArgs['tenant'], 'system'>);
     const provider = new k8s.Provider('k8s', {
-      kubeconfig: pulumi.secret(args.kubeconfig ?? providerKubeconfig(args.cluster)),
+      kubeconfig: pulumi.secret(args.kubeconfig),
       enableServerSideApply: true,
     });
     const oidc = config?.grafana.oidc;
@@ -63,7 +63,7 @@ export function tenantProgram(args: TenantStackArgs): () => Promise<TenantStackO
         grafana: {
           image: args.bundle.components.grafana.image,
           sizing: args.bundle.sizing.grafana,
-          storageClassName: STORAGE_CLASS,
+          storageClassName: args.storageClassName,
           ...(system ? { dashboards: componentDashboards() } : {}),
           ...(oidc
             ? {

@@ -1,13 +1,15 @@
 /** `lookout create <provider> <name> -c file`: preflight, infrastructure, kubeconfig. Resumable. */
 import { loadConfig, type ResolvedConfig } from '../config/load.js';
-import type { Provider } from '../config/schema.js';
+import { configLocation } from '../config/provider-blocks.js';
 import { UsageError } from '../errors.js';
 import { instancePaths } from '../paths.js';
+import { providerTitle } from '../providers/registry.js';
+import type { CloudProvider, RecordedInfra } from '../providers/types.js';
 import { resolveBackend } from '../pulumi/backend.js';
 import { readInstanceRecord, updateInstanceRecord, type InstanceRecord } from '../state/instance-record.js';
 import { loadBundle } from '../bundle/manifest.js';
-import { requireSecretEnv } from '../steps/context.js';
-import { assertProviderSupported } from './provider.js';
+import { requireSecretEnv, type InstanceContext } from '../steps/context.js';
+import { requireProvider } from './provider.js';
 import { allTenantEndpoints } from '../plan/endpoints.js';
 import { printResult } from './output.js';
 
@@ -27,9 +29,10 @@ export function checkCreateAgainstRecord(record: InstanceRecord | undefined, con
   if (record.provider !== config.provider) {
     throw new UsageError(`instance "${record.name}" already exists on ${record.provider}, not ${config.provider}`);
   }
-  if (config.aws && record.region !== config.aws.region) {
+  const location = configLocation(config);
+  if (location && record.region !== location.value) {
     throw new UsageError(
-      `instance "${record.name}" lives in ${record.region}; aws.region in the config says ${config.aws.region}`,
+      `instance "${record.name}" lives in ${record.region}; ${location.field} in the config says ${location.value}`,
       { hint: 'The region of an instance cannot change. Create a new instance with another name for another region.' },
     );
   }
@@ -42,12 +45,12 @@ export function checkCreateAgainstRecord(record: InstanceRecord | undefined, con
 }
 
 export async function createCommand(opts: CreateOptions): Promise<void> {
-  assertProviderSupported(opts.provider, 'create');
-  const config = await loadConfig(opts.config, { provider: opts.provider as Provider, name: opts.name });
+  const providerId = requireProvider(opts.provider, 'create');
+  const config = await loadConfig(opts.config, { provider: providerId, name: opts.name });
   if (resolveBackend(opts.name, opts.state).kind === 'gs') {
     // The state itself would work, but the instance's own encrypted secrets (ACME account,
     // certificate key) live next to it, and this lookout has no GCS client to write them.
-    throw new UsageError('--state gs://… is not supported yet for AWS instances: lookout cannot keep its secrets in GCS', {
+    throw new UsageError(`--state gs://… is not supported yet for ${providerTitle(providerId)} instances: lookout cannot keep its secrets in GCS`, {
       hint: 'Use --state s3://bucket/prefix, or the default local state.',
     });
   }
@@ -57,14 +60,15 @@ export async function createCommand(opts: CreateOptions): Promise<void> {
   checkCreateAgainstRecord(previous, config, opts.state);
   const record = previous?.status === 'destroyed' ? undefined : previous;
 
-  const [{ openSession }, { runSteps }, steps, tls, cluster, { expectedResourceCounts }] = await Promise.all([
+  const [{ openSession }, { runSteps }, { loadProvider }, tls, cluster, { expectedResourceCounts }] = await Promise.all([
     import('./session.js'),
     import('../engine/index.js'),
-    import('../providers/aws/infra-steps.js'),
+    import('../providers/registry.js'),
     import('../steps/tls-steps.js'),
     import('../steps/cluster-steps.js'),
     import('../plan/count-worker.js'),
   ]);
+  const provider = await loadProvider(providerId);
   // The offline run of the same programs starts now, in a worker: it proves they evaluate
   // for this config before anything changes, and gives progress its totals.
   const expectedCounts = expectedResourceCounts(config);
@@ -77,12 +81,13 @@ export async function createCommand(opts: CreateOptions): Promise<void> {
   });
   try {
     await expectedCounts;
-    const c = {
+    const c: InstanceContext = {
       name: opts.name,
       config,
       configFile: opts.config,
       ...(opts.state ? { stateUrl: opts.state } : {}),
       session,
+      provider,
       ...(record ? { record } : {}),
       ...(previous?.status === 'destroyed' ? { destroyedBefore: true } : {}),
       expectedCounts,
@@ -93,14 +98,7 @@ export async function createCommand(opts: CreateOptions): Promise<void> {
     const result = await runSteps({
       instance: opts.name,
       command: 'create',
-      steps: [
-        steps.preflightStep(c),
-        steps.infraUpStep(c),
-        steps.kubeconfigStep(c),
-        tls.dnsDelegationStep(c),
-        tls.tlsStep(c),
-        ...cluster.clusterSteps(c, record?.config.tenants),
-      ],
+      steps: [...(await provider.infraSteps(c)), ...tls.certificateSteps(c), ...cluster.clusterSteps(c, record?.config.tenants)],
       journalPath: paths.journal,
       lockPath: paths.lock,
       reporter: session.reporter,
@@ -112,21 +110,21 @@ export async function createCommand(opts: CreateOptions): Promise<void> {
     printResult(
       opts,
       { type: 'result', instance: opts.name, status: 'ready', outputs: result.outputs },
-      () => renderCreateSummary(opts.name, config, result.outputs),
+      () => renderCreateSummary(opts.name, config, provider, result.outputs),
     );
   } finally {
     session.close();
   }
 }
 
-function renderCreateSummary(name: string, config: ResolvedConfig, outputs: Record<string, unknown>): string {
-  const infra = outputs.infra as import('../providers/aws/infra-steps.js').InfraStepOutputs;
-  const kubeconfig = (outputs.kubeconfig as { path: string }).path;
+function renderCreateSummary(name: string, config: ResolvedConfig, provider: CloudProvider, outputs: Record<string, unknown>): string {
+  const infra = outputs.infra as RecordedInfra;
+  const kubeconfig = instancePaths(name).kubeconfig;
   const tls = outputs.tls as import('../steps/tls-steps.js').TlsOutputs;
   const platform = outputs.platform as import('../steps/cluster-steps.js').PlatformStepOutputs;
   const lines = [
     '',
-    `Instance ${name} is ready in ${infra.region} (account ${infra.accountId}), bundle ${platform.bundle}; every tenant verified.`,
+    `Instance ${name} is ready in ${provider.describeLocation(infra)}, bundle ${platform.bundle}; every tenant verified.`,
     '',
     'Tenants (one host each; APIs by path: /api/v1/push, /prometheus, /loki, Grafana at /):',
     ...allTenantEndpoints(config.tenants, config.dns.domain).map((e) => `  ${e.tenant.padEnd(16)} https://${e.host}/`),
@@ -134,10 +132,7 @@ function renderCreateSummary(name: string, config: ResolvedConfig, outputs: Reco
     '',
     `  certificate ${tls.names.join(', ')}, valid until ${tls.notAfter.slice(0, 10)} (${tls.issuer})`,
     `  gateway     ${platform.loadBalancerHostname}`,
-    `  cluster     ${infra.clusterName}  ${infra.clusterEndpoint}`,
-    `  kubeconfig  ${kubeconfig}   (export KUBECONFIG=${kubeconfig}; needs the aws CLI)`,
-    `  buckets     ${Object.values(infra.buckets).join(', ')}`,
-    `  DNS zone    ${config.dns.domain} (${infra.zoneId}), delegation checked at the parent zone's servers`,
+    ...provider.describeInfra(infra, { domain: config.dns.domain, kubeconfigPath: kubeconfig, view: 'created' }),
   ];
   return lines.join('\n') + '\n';
 }

@@ -3,13 +3,11 @@
  * Data buckets are kept unless `--delete-data` is given. Resumable.
  */
 import { validateInstanceName } from '../config/load.js';
-import type { Step } from '../engine/index.js';
 import { FailureError, UsageError } from '../errors.js';
-import { BUCKET_PURPOSES, accountRegionSuffix, awsNames } from '../naming.js';
 import { instancePaths } from '../paths.js';
 import { withReporterSuspended } from '../progress/events.js';
 import { resolveBackend } from '../pulumi/backend.js';
-import { requireInstanceRecord, updateInstanceRecord, type InstanceRecord } from '../state/instance-record.js';
+import { requireInstanceRecord, updateInstanceRecord } from '../state/instance-record.js';
 import { printResult } from './output.js';
 
 export interface DestroyOptions {
@@ -19,60 +17,6 @@ export interface DestroyOptions {
   json?: boolean;
   state?: string;
   debug?: boolean;
-}
-
-/** The instance's bucket names, derived as the infra stack derives them. */
-export function instanceBuckets(record: Pick<InstanceRecord, 'name' | 'accountId' | 'region'>): string[] {
-  const names = awsNames(record.name);
-  const suffix = accountRegionSuffix(record.accountId, record.region);
-  return BUCKET_PURPOSES.map((p) => names.bucketName(p, suffix));
-}
-
-function credentialsStep(record: InstanceRecord): Step<{ accountId: string }> {
-  return {
-    name: 'credentials',
-    title: 'Check credentials',
-    alwaysRun: true,
-    async run(ctx) {
-      const [{ STSClient, GetCallerIdentityCommand }, { explainAwsError }] = await Promise.all([
-        import('@aws-sdk/client-sts'),
-        import('../providers/aws/errors.js'),
-      ]);
-      let account: string | undefined;
-      try {
-        const identity = await new STSClient({ region: record.region }).send(new GetCallerIdentityCommand({}), { abortSignal: ctx.signal });
-        account = identity.Account;
-      } catch (err) {
-        throw explainAwsError(err, 'sts:GetCallerIdentity', ctx.signal);
-      }
-      if (account !== record.accountId) {
-        throw new FailureError(`instance "${record.name}" lives in account ${record.accountId}, but the credentials are for account ${account}`, {
-          hint: 'Use credentials for the instance’s account.',
-        });
-      }
-      return { accountId: account };
-    },
-  };
-}
-
-function deleteDataStep(record: InstanceRecord): Step<{ deleted: Array<{ bucket: string; objects: number }> }> {
-  return {
-    name: 'delete-data',
-    title: 'Empty and delete the data buckets',
-    async run(ctx) {
-      const [{ S3Client }, { emptyAndDeleteBucket }] = await Promise.all([import('@aws-sdk/client-s3'), import('../providers/aws/delete-bucket.js')]);
-      const s3 = new S3Client({ region: record.region, maxAttempts: 5, retryMode: 'adaptive' });
-      const deleted = [];
-      for (const bucket of instanceBuckets(record)) {
-        const result = await emptyAndDeleteBucket(s3, bucket, {
-          signal: ctx.signal,
-          onProgress: (n) => ctx.progress({ message: `${bucket}: ${n} objects deleted` }),
-        });
-        deleted.push({ bucket, objects: result.deletedObjects });
-      }
-      return { deleted };
-    },
-  };
 }
 
 export async function destroyCommand(opts: DestroyOptions): Promise<void> {
@@ -85,10 +29,10 @@ export async function destroyCommand(opts: DestroyOptions): Promise<void> {
   const { requireConfirmationPossible, confirmByTyping, openSession } = await import('./session.js');
   requireConfirmationPossible(opts, 'destroy');
 
-  const [{ runSteps }, steps, teardown] = await Promise.all([
+  const [{ runSteps }, teardown, { contextFromRecord }] = await Promise.all([
     import('../engine/index.js'),
-    import('../providers/aws/infra-steps.js'),
     import('../steps/destroy-steps.js'),
+    import('../steps/context.js'),
   ]);
   const session = await openSession({
     instance: opts.name,
@@ -97,39 +41,29 @@ export async function destroyCommand(opts: DestroyOptions): Promise<void> {
     resumeHint: `Run \`lookout destroy ${opts.name}${opts.deleteData ? ' --delete-data' : ''}\` again to resume.`,
   });
   try {
+    const c = await contextFromRecord(record, session, { yes: Boolean(opts.yes) });
+    const cloudTeardown = c.provider.teardown;
     if (!opts.yes) {
       const what = opts.deleteData
-        ? `This deletes instance ${opts.name} AND ALL ITS DATA (buckets ${instanceBuckets(record).join(', ')}). This cannot be undone.`
+        ? `This deletes instance ${opts.name} AND ALL ITS DATA (buckets ${cloudTeardown.dataBuckets(record).join(', ')}). This cannot be undone.`
         : `This deletes instance ${opts.name} (tenants, platform, cluster, network, DNS zone). Its data buckets are kept.`;
       const ok = await withReporterSuspended(session.reporter, () => confirmByTyping(what, opts.name));
       if (!ok) throw new FailureError('destroy cancelled: nothing was changed');
     }
     await updateInstanceRecord(opts.name, { status: 'destroying' });
-    const { contextFromRecord } = await import('../steps/context.js');
-    const c = await contextFromRecord(record, session, { yes: Boolean(opts.yes) });
-    const infraDestroy: Step = {
-      name: 'infra-destroy',
-      title: 'Destroy the cluster, network and DNS zone',
-      async run(ctx) {
-        const stack = await steps.openInfraStack(c, 'infra-destroy');
-        await stack.destroy({ signal: ctx.signal });
-        return { destroyed: true };
-      },
-    };
     const paths = instancePaths(opts.name);
     await runSteps({
       instance: opts.name,
       command: 'destroy',
-      // Tenants, then the load balancer (and AWS really deleting it: its network interfaces
-      // would block deleting the VPC), then the platform, then the infrastructure.
+      // Tenants, then the load balancer (and the cloud really deleting it: what it holds can
+      // block deleting the network), then the platform, then the infrastructure.
       steps: [
-        credentialsStep(record),
+        ...cloudTeardown.before(record),
         ...['system', ...record.config.tenants.map((t) => t.name)].map((t) => teardown.tenantDestroyStep(c, t)),
         teardown.gatewayLoadBalancerDestroyStep(c),
-        teardown.loadBalancerGoneStep(c),
+        ...cloudTeardown.afterGateway(c),
         teardown.platformDestroyStep(c),
-        infraDestroy,
-        ...(opts.deleteData ? [deleteDataStep(record)] : []),
+        ...cloudTeardown.after(c, { deleteData: Boolean(opts.deleteData), record }),
       ],
       journalPath: paths.journal,
       lockPath: paths.lock,
@@ -141,7 +75,7 @@ export async function destroyCommand(opts: DestroyOptions): Promise<void> {
     await rm(paths.kubeconfig, { force: true });
     await updateInstanceRecord(opts.name, { status: 'destroyed' });
     session.close();
-    const kept = opts.deleteData ? [] : instanceBuckets(record);
+    const kept = opts.deleteData ? [] : cloudTeardown.dataBuckets(record);
     printResult(opts, { type: 'result', instance: opts.name, status: 'destroyed', keptBuckets: kept }, () =>
       [
         '',

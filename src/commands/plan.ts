@@ -1,10 +1,10 @@
 /** `lookout plan <provider> <name> -c file`: the offline plan. */
 import { loadConfig } from '../config/load.js';
-import { assertProviderSupported } from './provider.js';
-import type { Provider } from '../config/schema.js';
+import { loadProvider } from '../providers/registry.js';
 import { buildPlan } from '../plan/plan.js';
 import { renderPlan } from '../plan/render.js';
 import { printResult } from './output.js';
+import { requireProvider } from './provider.js';
 
 export interface PlanOptions {
   provider: string;
@@ -14,8 +14,9 @@ export interface PlanOptions {
 }
 
 export async function planCommand(opts: PlanOptions): Promise<void> {
-  assertProviderSupported(opts.provider, 'plan');
-  const config = await loadConfig(opts.config, { provider: opts.provider as Provider, name: opts.name });
+  const providerId = requireProvider(opts.provider, 'plan');
+  const config = await loadConfig(opts.config, { provider: providerId, name: opts.name });
   const plan = await buildPlan(config);
-  printResult(opts, { type: 'result', plan }, () => renderPlan(plan));
+  const provider = await loadProvider(providerId);
+  printResult(opts, { type: 'result', plan }, () => renderPlan(plan, { costBasis: provider.costBasis }));
 }

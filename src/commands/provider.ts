@@ -1,10 +1,16 @@
+/** The `<provider>` argument of `plan`, `create` and `config validate`. */
 import { UsageError } from '../errors.js';
+import { PROVIDER_IDS, assertProviderAvailable, isProviderId, type ProviderId } from '../providers/registry.js';
 
-/** GCP is accepted by the argument parser (it is part of the contract) but not built yet. */
-export function assertProviderSupported(provider: string, command: string): void {
-  if (provider === 'gcp') {
-    throw new UsageError(`\`${command} gcp\` is not supported yet: GCP support comes in a later release`, {
-      hint: `Use \`lookout ${command} aws <name> -c <file>\` for an AWS instance.`,
-    });
+/**
+ * A provider the registry lists (the parser already checked the choice; this guards direct
+ * callers) and that is built: a reserved one is refused with exit 2, naming the command.
+ */
+export function requireProvider(provider: string, command: string): ProviderId {
+  if (!isProviderId(provider)) {
+    const choices = `${PROVIDER_IDS.slice(0, -1).join(', ')} or ${PROVIDER_IDS.at(-1)}`;
+    throw new UsageError(`the <provider> argument must be ${choices}, found ${JSON.stringify(provider)}`);
   }
+  assertProviderAvailable(provider, command);
+  return provider;
 }

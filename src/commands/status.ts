@@ -15,6 +15,7 @@ import { allTenantEndpoints } from '../plan/endpoints.js';
 import { latestOutputs } from '../steps/recorded.js';
 import type { TlsOutputs } from '../steps/tls-steps.js';
 import type { PlatformStepOutputs } from '../steps/cluster-steps.js';
+import type { CloudProvider } from '../providers/types.js';
 
 export interface StatusOptions {
   name: string;
@@ -53,8 +54,15 @@ export function daysUntil(iso: string, now = new Date()): number {
   return Math.floor((Date.parse(iso) - now.getTime()) / 86_400_000);
 }
 
-export function renderStatus(record: InstanceRecord, journal: Journal | undefined, lockHolder: string | undefined, now = new Date()): string {
-  const infra = infraOutputsOf(journal) as Record<string, any> | undefined;
+/** `provider` describes the recorded infrastructure (the instance's own provider). */
+export function renderStatus(
+  record: InstanceRecord,
+  journal: Journal | undefined,
+  lockHolder: string | undefined,
+  provider: Pick<CloudProvider, 'describeInfra'>,
+  now = new Date(),
+): string {
+  const infra = infraOutputsOf(journal);
   const tls = latestOutputs<TlsOutputs>(journal, 'tls');
   const platform = latestOutputs<PlatformStepOutputs>(journal, 'platform');
   const components = componentVersions(loadBundle(record.bundle));
@@ -70,12 +78,8 @@ export function renderStatus(record: InstanceRecord, journal: Journal | undefine
     out.push(
       '',
       'Infrastructure',
-      `  cluster     ${infra.clusterName}  ${infra.clusterEndpoint}`,
-      `  kubeconfig  ${instancePaths(record.name).kubeconfig}`,
-      `  buckets     ${Object.values(infra.buckets ?? {}).join(', ')}`,
-      `  DNS zone    ${record.config.dns.domain} (${infra.zoneId}), ${infra.delegated ? 'delegated from the parent zone' : 'delegate with NS:'}`,
+      ...provider.describeInfra(infra, { domain: record.config.dns.domain, kubeconfigPath: instancePaths(record.name).kubeconfig, view: 'status' }),
     );
-    if (!infra.delegated) for (const ns of infra.nameServers ?? []) out.push(`                ${ns}`);
   }
   if (tls && record.status !== 'destroyed') {
     const days = daysUntil(tls.notAfter, now);
@@ -114,6 +118,8 @@ export async function statusCommand(opts: StatusOptions): Promise<void> {
   const [journal, lock] = await Promise.all([readJournal(paths.journal), readInstanceLock(paths.lock)]);
   const lockHolder = lock ? describeLockHolder(lock) : undefined;
   const tls = latestOutputs<TlsOutputs>(journal, 'tls');
+  const { loadProvider } = await import('../providers/registry.js');
+  const provider = await loadProvider(record.provider);
   printResult(
     opts,
     {
@@ -125,7 +131,7 @@ export async function statusCommand(opts: StatusOptions): Promise<void> {
       infra: infraOutputsOf(journal) ?? null,
       running: lockHolder ?? null,
     },
-    () => renderStatus(record, journal, lockHolder),
+    () => renderStatus(record, journal, lockHolder, provider),
   );
   if (opts.verify || opts.showTokens) {
     if (record.status === 'destroyed') throw new UsageError(`instance "${opts.name}" was destroyed`);

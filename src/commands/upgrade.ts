@@ -3,6 +3,7 @@
  * config or a newer bundle, after showing what will change and asking. Resumable.
  */
 import { loadConfig, validateInstanceName, type ResolvedConfig } from '../config/load.js';
+import { configLocation } from '../config/provider-blocks.js';
 import { configSchema } from '../config/schema.js';
 import type { Step } from '../engine/index.js';
 import { FailureError, UsageError } from '../errors.js';
@@ -53,8 +54,9 @@ export async function targetConfig(record: InstanceRecord, opts: UpgradeOptions)
       hint: `Keep bundle: ${record.bundle} (or newer) in the config.`,
     });
   }
-  if (config.aws && config.aws.region !== record.region) {
-    throw new UsageError(`aws.region: the instance lives in ${record.region}, the config says ${config.aws.region}`, {
+  const location = configLocation(config);
+  if (location && location.value !== record.region) {
+    throw new UsageError(`${location.field}: the instance lives in ${record.region}, the config says ${location.value}`, {
       hint: 'The region of an instance cannot change; create a new instance for another region.',
     });
   }
@@ -78,9 +80,7 @@ function previewAndConfirmStep(c: InstanceContext, diffLines: string[], yes: boo
     title: 'Preview the changes',
     alwaysRun: true,
     async run(ctx) {
-      const { openInfraStack } = await import('../providers/aws/infra-steps.js');
-      const stack = await openInfraStack(c, 'confirm', ctx.outputsOf('preflight'));
-      const preview = await stack.preview({ signal: ctx.signal });
+      const preview = await c.provider.previewInfra(c, ctx);
       const summary = describeChanges(preview.changes);
       const infraChanged = summary !== 'no changes';
       if (infraChanged && preview.diffText) ctx.log('info', preview.diffText.trimEnd());
@@ -96,6 +96,15 @@ function previewAndConfirmStep(c: InstanceContext, diffLines: string[], yes: boo
       return { changes: preview.changes };
     },
   };
+}
+
+/**
+ * The provider's infra steps with the confirmation before anything changes: after its
+ * `preflight` (the preview needs the preflight's outputs, and it changes nothing).
+ */
+export function upgradeInfraSteps(infraSteps: Step[], confirm: Step): Step[] {
+  const preflight = infraSteps.findIndex((s) => s.name === 'preflight');
+  return [...infraSteps.slice(0, preflight + 1), confirm, ...infraSteps.slice(preflight + 1)];
 }
 
 export async function upgradeCommand(opts: UpgradeOptions): Promise<void> {
@@ -117,13 +126,14 @@ export async function upgradeCommand(opts: UpgradeOptions): Promise<void> {
   requireSecretEnv(config);
   const migrations = migrationSteps(record.bundle, config.bundle);
   const diffLines = renderUpgradeDiff(upgradeDiff({ config: record.config, bundle: loadBundle(record.bundle) }, { config, bundle }));
-  const [{ runSteps }, steps, tls, cluster, { expectedResourceCounts }] = await Promise.all([
+  const [{ runSteps }, { loadProvider }, tls, cluster, { expectedResourceCounts }] = await Promise.all([
     import('../engine/index.js'),
-    import('../providers/aws/infra-steps.js'),
+    import('../providers/registry.js'),
     import('../steps/tls-steps.js'),
     import('../steps/cluster-steps.js'),
     import('../plan/count-worker.js'),
   ]);
+  const provider = await loadProvider(record.provider);
   const expectedCounts = expectedResourceCounts(config);
   expectedCounts.catch(() => {});
   const session: CommandSession = await openSession({
@@ -140,6 +150,7 @@ export async function upgradeCommand(opts: UpgradeOptions): Promise<void> {
       configFile: opts.config ?? 'the recorded config',
       ...(stateUrl ? { stateUrl } : {}),
       session,
+      provider,
       record,
       expectedCounts,
       bundle,
@@ -150,12 +161,8 @@ export async function upgradeCommand(opts: UpgradeOptions): Promise<void> {
       instance: opts.name,
       command: 'upgrade',
       steps: [
-        steps.preflightStep(c),
-        previewAndConfirmStep(c, diffLines, Boolean(opts.yes)),
-        steps.infraUpStep(c),
-        steps.kubeconfigStep(c),
-        tls.dnsDelegationStep(c),
-        tls.tlsStep(c),
+        ...upgradeInfraSteps(await provider.infraSteps(c), previewAndConfirmStep(c, diffLines, Boolean(opts.yes))),
+        ...tls.certificateSteps(c),
         ...migrations,
         ...cluster.clusterSteps(c, record.config.tenants),
       ],

@@ -6,9 +6,9 @@
 import { readFile } from 'node:fs/promises';
 import { isAlias, visit, type YAMLError } from 'yaml';
 import { ConfigError, UsageError, type ConfigIssue } from '../errors.js';
-import { MAX_INSTANCE_NAME_LENGTH } from '../naming.js';
+import { configBlockOf, instanceNameLimit } from './provider-blocks.js';
 import { describeFound, fromZodIssues, isGeneratedMessage, locatedIssue, markGeneratedMessages, orderIssues, type IssueContext, type LocatedIssue } from './issues.js';
-import { configSchema, instanceNameSchema, type LookoutConfig, type Provider } from './schema.js';
+import { configSchema, instanceNameOfAtMost, type LookoutConfig, type Provider } from './schema.js';
 import { formatLocation, formatPath, parseYamlSource, pathAtOffset, positionOf, type YamlSource } from './yaml-source.js';
 
 /** A validated config, bound to the instance and provider named on the command line. */
@@ -19,11 +19,16 @@ export interface ConfigExpectation {
   name: string;
 }
 
-const EXAMPLE_HINT = 'See examples/aws.yaml for a complete, commented config.';
+/** Each provider's commented example config sits at examples/<provider>.yaml. */
+const exampleHint = (provider: Provider) => `See examples/${provider}.yaml for a complete, commented config.`;
 
-/** Validates the `<name>` argument; the file's `name:` field is checked against it later. */
-export function validateInstanceName(name: string): void {
-  const result = instanceNameSchema.safeParse(name, { error: markGeneratedMessages });
+/**
+ * Validates the `<name>` argument; the file's `name:` field is checked against it later. With
+ * the provider (`plan`, `create`), every name that provider derives from it must fit too.
+ */
+export function validateInstanceName(name: string, provider?: Provider): void {
+  const limit = instanceNameLimit(provider);
+  const result = instanceNameOfAtMost(limit).safeParse(name, { error: markGeneratedMessages });
   if (result.success) return;
   const problems = result.error.issues.map((issue) => {
     if (issue.code === 'too_small') return `it has ${name.length} character${name.length === 1 ? '' : 's'}, and at least ${issue.minimum} are needed`;
@@ -33,7 +38,7 @@ export function validateInstanceName(name: string): void {
   const shown = name.length > 60 ? `${name.slice(0, 60)}…` : name;
   throw new UsageError(`the <name> argument ${JSON.stringify(shown)} is not a valid instance name: ${problems.join('; ')}`, {
     hint:
-      `An instance name has 3 to ${MAX_INSTANCE_NAME_LENGTH} characters: lowercase letters, digits and inner hyphens, ` +
+      `An instance name has 3 to ${limit} characters: lowercase letters, digits and inner hyphens, ` +
       'starting with a letter (for example "prod" or "obs-eu-1"). It becomes part of bucket, IAM role and cluster names.',
   });
 }
@@ -110,22 +115,24 @@ function commandLineIssues(ctx: IssueContext, data: Record<string, unknown>, exp
       locatedIssue(ctx, ['provider'], `expected "${expect.provider}" (the <provider> given on the command line), found "${data.provider}"`),
     );
   }
-  if (expect.provider === 'aws' && data.aws === undefined) {
-    issues.push(locatedIssue(ctx, ['aws'], 'required field is missing (the provider is aws); it needs at least region and apiAllowedCidrs'));
+  // The provider's own block must be there; the schema alone cannot know which one is needed.
+  const block = configBlockOf(expect.provider);
+  if (block && data[block.id] === undefined) {
+    issues.push(locatedIssue(ctx, [block.id], `required field is missing (the provider is ${block.id}); ${block.requiredFields}`));
   }
   return issues;
 }
 
 /** Parses and validates config text; `file` is only used to name locations. */
 export function parseConfigText(text: string, file: string, expect: ConfigExpectation): ResolvedConfig {
-  validateInstanceName(expect.name);
+  validateInstanceName(expect.name, expect.provider);
   const source = parseYamlSource(text, file);
 
   if (source.doc.errors.length > 0) fail(file, source.doc.errors.map((e) => yamlErrorIssue(source, e)));
   const aliasIssues = unresolvedAliasIssues(source);
   if (aliasIssues.length > 0) fail(file, aliasIssues);
   if (source.doc.contents === null) {
-    fail(file, [rootIssue(source, `the file is empty: expected a mapping of fields such as \`dns:\` and \`aws:\`. ${EXAMPLE_HINT}`)]);
+    fail(file, [rootIssue(source, `the file is empty: expected a mapping of fields such as \`dns:\` and \`${expect.provider}:\`. ${exampleHint(expect.provider)}`)]);
   }
 
   let data: unknown;
@@ -138,7 +145,7 @@ export function parseConfigText(text: string, file: string, expect: ConfigExpect
   const ctx: IssueContext = { schema: configSchema, source, data };
   if (!isPlainMapping(data)) {
     fail(file, [
-      locatedIssue(ctx, [], `the top level must be a mapping of fields such as \`dns:\` and \`aws:\`, found ${describeFound(data, [])}`),
+      locatedIssue(ctx, [], `the top level must be a mapping of fields such as \`dns:\` and \`${expect.provider}:\`, found ${describeFound(data, [])}`),
     ]);
   }
 
@@ -168,13 +175,13 @@ function readProblem(err: unknown): string {
 /** Loads and validates the file given with `-c/--config`. */
 export async function loadConfig(file: string, expect: ConfigExpectation): Promise<ResolvedConfig> {
   // The command line is checked before the file, so a typo there is reported first.
-  validateInstanceName(expect.name);
+  validateInstanceName(expect.name, expect.provider);
   let text: string;
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
     throw new UsageError(`cannot read the config file ${JSON.stringify(file)} given with -c/--config: ${readProblem(err)}`, {
-      hint: `Check the path given to -c/--config. ${EXAMPLE_HINT}`,
+      hint: `Check the path given to -c/--config. ${exampleHint(expect.provider)}`,
       cause: err,
     });
   }

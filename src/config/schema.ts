@@ -3,35 +3,33 @@
  * TypeScript type the rest of the CLI consumes, and for `lookout config schema`.
  */
 import { z } from 'zod';
-import { MAX_INSTANCE_NAME_LENGTH, MAX_TENANT_NAME_LENGTH, RESERVED_TENANTS } from '../naming.js';
+import { RESERVED_TENANTS } from '../naming.js';
+import { PROVIDER_IDS, type ProviderId } from '../providers/registry.js';
+import { MAX_INSTANCE_NAME_LENGTH, MAX_TENANT_NAME_LENGTH, configBlockShape } from './provider-blocks.js';
 
 export const DEFAULT_BUNDLE_VERSION = '2026.11.0';
 export const LETSENCRYPT_PRODUCTION = 'https://acme-v02.api.letsencrypt.org/directory';
 export const LETSENCRYPT_STAGING = 'https://acme-staging-v02.api.letsencrypt.org/directory';
 
-/** AWS rejects CIDRs such as 10.0.0.1/16; catching them here saves a failed cluster update. */
-function cidrHasNoHostBits(cidr: string): boolean {
-  const [address = '', prefix = '0'] = cidr.split('/');
-  const value = address.split('.').reduce((acc, octet) => acc * 256 + Number(octet), 0);
-  const hostBits = 32 - Number(prefix);
-  return hostBits === 0 || value % 2 ** hostBits === 0;
-}
-
 /** Lowercase letters, digits and inner hyphens: valid as a DNS label, a namespace and a bucket prefix. */
 const LABEL = /^[a-z]([a-z0-9-]*[a-z0-9])?$/;
 
-export const instanceNameSchema = z
-  .string()
-  .min(3)
-  .max(MAX_INSTANCE_NAME_LENGTH)
-  .regex(LABEL, {
-    message: 'must start with a lowercase letter and hold only lowercase letters, digits and inner hyphens (no `_` or `.`)',
-  })
-  .meta({
-    description:
-      `Instance name. It becomes part of bucket, IAM role and cluster names, so it is limited to ` +
-      `${MAX_INSTANCE_NAME_LENGTH} characters of [a-z0-9-].`,
-  });
+/** An instance name of at most `maxLength` characters (the limit depends on the provider). */
+export function instanceNameOfAtMost(maxLength: number) {
+  return z
+    .string()
+    .min(3)
+    .max(maxLength)
+    .regex(LABEL, {
+      message: 'must start with a lowercase letter and hold only lowercase letters, digits and inner hyphens (no `_` or `.`)',
+    });
+}
+
+export const instanceNameSchema = instanceNameOfAtMost(MAX_INSTANCE_NAME_LENGTH).meta({
+  description:
+    `Instance name. It becomes part of bucket, IAM role and cluster names, so it is limited to ` +
+    `${MAX_INSTANCE_NAME_LENGTH} characters of [a-z0-9-].`,
+});
 
 const tenantNameSchema = z
   .string()
@@ -136,74 +134,6 @@ const tenantSchema = z
     });
   }, { when: () => true });
 
-const nodesSchema = z
-  .strictObject({
-    instanceType: z
-      .string()
-      .regex(/^[a-z][a-z0-9-]*\.[a-z0-9]+$/, { message: 'must be an EC2 instance type such as m7i.xlarge' })
-      .default('m7i.xlarge')
-      .meta({ description: 'EC2 instance type of the nodes.' }),
-    min: z.number().int().min(1).max(100).default(3).meta({ description: 'Minimum number of nodes.' }),
-    desired: z.number().int().min(1).max(100).default(3).meta({ description: 'Number of nodes to run.' }),
-    max: z.number().int().min(1).max(100).default(6).meta({ description: 'Maximum number of nodes.' }),
-    diskGiB: z.number().int().min(20).max(2000).default(100).meta({ description: 'Root volume size (gp3, encrypted).' }),
-  })
-  .prefault({})
-  .meta({ description: 'The managed node group, in the private subnets.' })
-  .superRefine(
-    (n, ctx) => {
-      const num = (v: unknown): v is number => typeof v === 'number';
-      if (num(n?.min) && num(n?.desired) && n.min > n.desired) {
-        ctx.addIssue({ code: 'custom', path: ['desired'], message: `must be at least min (${n.min}), found ${n.desired}` });
-      }
-      if (num(n?.desired) && num(n?.max) && n.desired > n.max) {
-        ctx.addIssue({ code: 'custom', path: ['max'], message: `must be at least desired (${n.desired}), found ${n.max}` });
-      }
-    },
-    { when: () => true },
-  );
-
-export const awsSchema = z.strictObject({
-  region: z
-    .string()
-    .regex(/^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$/, { message: 'must be an AWS region such as eu-west-1' })
-    .meta({ description: 'AWS region of the instance.' }),
-  availabilityZones: z.number().int().min(2).max(3).default(3).meta({ description: 'Number of availability zones (2–3).' }),
-  natGateways: z
-    .enum(['one-per-az', 'single'])
-    .default('one-per-az')
-    .meta({ description: '`one-per-az` survives an AZ outage; `single` saves cost.' }),
-  nodes: nodesSchema,
-  kubernetesVersion: z
-    .string()
-    .regex(/^1\.(2[89]|3[0-9])$/, { message: 'must be an EKS Kubernetes version such as 1.34' })
-    .default('1.34')
-    .meta({ description: 'EKS Kubernetes version (quote it: 1.30 unquoted is the number 1.3).' }),
-  clusterAdmins: z
-    .array(
-      z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:(role|user)\/.+$/, {
-        message: 'must be an IAM role or user ARN such as arn:aws:iam::123456789012:role/platform-team',
-      }),
-    )
-    .default([])
-    .meta({
-      description:
-        'IAM roles or users that get cluster admin besides the identity that created the instance; anyone who runs ' +
-        '`upgrade` or `destroy` needs to be one of them.',
-    }),
-  apiAllowedCidrs: z
-    .array(
-      z.cidrv4().refine(cidrHasNoHostBits, {
-        message: 'must be a network address: the bits after the prefix length must be zero (e.g. 10.0.0.0/16, not 10.0.0.1/16)',
-      }),
-    )
-    .min(1)
-    .meta({
-      description:
-        'IPv4 CIDRs allowed to reach the public Kubernetes API endpoint. Include the address of the machine that runs lookout.',
-    }),
-});
-
 const dnsSchema = z.strictObject({
   domain: z
     .string()
@@ -275,13 +205,14 @@ const tlsSchema = z
 export const configSchema = z
   .strictObject({
     name: instanceNameSchema.optional(),
-    provider: z.enum(['aws', 'gcp']).optional().meta({ description: 'Cloud provider. Must match the command line when given.' }),
+    provider: z.enum(PROVIDER_IDS).optional().meta({ description: 'Cloud provider. Must match the command line when given.' }),
     bundle: z
       .string()
       .regex(/^\d{4}\.\d{1,2}\.\d+$/, { message: 'must be a bundle version such as 2026.11.0' })
       .default(DEFAULT_BUNDLE_VERSION)
       .meta({ description: 'Version of the observability bundle to install.' }),
-    aws: awsSchema.optional().meta({ description: 'AWS settings; required when the provider is aws.' }),
+    // Each provider's block, under its id (`aws:`), from the registry.
+    ...configBlockShape(),
     dns: dnsSchema.meta({ description: 'The instance’s DNS zone.' }),
     tls: tlsSchema.meta({ description: 'The instance’s certificate, issued by ACME (DNS-01).' }),
     system: z
@@ -308,6 +239,5 @@ export const configSchema = z
 
 export type LookoutConfig = z.output<typeof configSchema>;
 export type LookoutConfigInput = z.input<typeof configSchema>;
-export type AwsConfig = z.output<typeof awsSchema>;
 export type TenantConfig = LookoutConfig['tenants'][number];
-export type Provider = 'aws' | 'gcp';
+export type Provider = ProviderId;

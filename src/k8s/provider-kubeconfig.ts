@@ -1,17 +1,20 @@
 /**
- * The kubeconfig Lookout's own Kubernetes stacks use. It authenticates through
- * `lookout kube-token`, so no AWS CLI is needed, and it carries no token: each API call gets
- * a fresh, short-lived one.
+ * The kubeconfig Lookout's own Kubernetes stacks use for a cluster they reach through an exec
+ * credential plugin (`lookout kube-token …`, whose arguments the provider chooses). It carries
+ * no token: each API call gets a fresh, short-lived one, so no cloud CLI is needed.
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-export interface ClusterAccess {
-  clusterName: string;
-  endpoint: string;
-  /** Base64 PEM of the cluster CA, as EKS returns it. */
+export interface ExecKubeconfigArgs {
+  /** The name of the cluster, context and user entries. */
+  name: string;
+  /** The API server's URL. */
+  server: string;
+  /** Base64 PEM of the cluster CA. */
   certificateAuthorityData: string;
-  region: string;
+  /** The credential plugin: `lookout` from PATH (see exec-shim.ts) and its arguments. */
+  exec: { command: string; args: string[] };
 }
 
 /** The `lookout` launcher of this installation, from the build (dist/src/k8s) or the sources (src/k8s). */
@@ -20,12 +23,12 @@ export function lookoutBinary(): string {
   return candidates.find((p) => existsSync(p)) ?? candidates[0]!;
 }
 
-export function providerKubeconfig(cluster: ClusterAccess, exec: { command: string; args: string[] } = defaultExec(cluster)): string {
-  const name = cluster.clusterName;
+export function execKubeconfig(o: ExecKubeconfigArgs): string {
+  const name = o.name;
   return JSON.stringify({
     apiVersion: 'v1',
     kind: 'Config',
-    clusters: [{ name, cluster: { server: cluster.endpoint, 'certificate-authority-data': cluster.certificateAuthorityData } }],
+    clusters: [{ name, cluster: { server: o.server, 'certificate-authority-data': o.certificateAuthorityData } }],
     contexts: [{ name, context: { cluster: name, user: name } }],
     'current-context': name,
     users: [
@@ -34,17 +37,12 @@ export function providerKubeconfig(cluster: ClusterAccess, exec: { command: stri
         user: {
           exec: {
             apiVersion: 'client.authentication.k8s.io/v1beta1',
-            command: exec.command,
-            args: exec.args,
+            command: o.exec.command,
+            args: o.exec.args,
             interactiveMode: 'Never',
           },
         },
       },
     ],
   });
-}
-
-/** `lookout` from PATH: the state is shared, so no machine's own paths go into it (see exec-shim.ts). */
-function defaultExec(cluster: ClusterAccess): { command: string; args: string[] } {
-  return { command: 'lookout', args: ['kube-token', '--cluster', cluster.clusterName, '--region', cluster.region] };
 }

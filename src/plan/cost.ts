@@ -1,43 +1,12 @@
 /**
- * A rough monthly cost of the fixed parts of an instance, so `plan` can say what running it
- * will cost before anything exists. List prices (USD, us-east-1, on-demand) change slowly;
- * usage-driven costs (storage, data transfer, logs) are named but not guessed.
+ * The shape of a plan's cost estimate, and what every provider's estimate shares: counting
+ * what a plan registers. Each provider prices its own resources (CloudProvider.estimateCost),
+ * at list prices that change slowly; usage-driven costs (storage, data transfer, logs) are
+ * named but not guessed.
  */
 import type { MockedResource } from './mock-runtime.js';
 
-const HOURS_PER_MONTH = 730;
-
-/** On-demand $/hour of common node types. Unknown types are reported, not guessed. */
-const EC2_HOURLY: Record<string, number> = {
-  't3.large': 0.0832,
-  't3.xlarge': 0.1664,
-  'm5.large': 0.096,
-  'm5.xlarge': 0.192,
-  'm5.2xlarge': 0.384,
-  'm6i.large': 0.096,
-  'm6i.xlarge': 0.192,
-  'm6i.2xlarge': 0.384,
-  'm7i.large': 0.1008,
-  'm7i.xlarge': 0.2016,
-  'm7i.2xlarge': 0.4032,
-  'm6g.xlarge': 0.154,
-  'm7g.large': 0.0816,
-  'm7g.xlarge': 0.1632,
-  'm7g.2xlarge': 0.3264,
-  'c7i.xlarge': 0.1785,
-  'r6i.xlarge': 0.252,
-  'r7i.xlarge': 0.2646,
-};
-
-const PRICES = {
-  eksClusterHourly: 0.1,
-  natGatewayHourly: 0.045,
-  publicIpv4Hourly: 0.005,
-  gp3PerGiBMonth: 0.08,
-  kmsKeyMonth: 1,
-  hostedZoneMonth: 0.5,
-  nlbHourly: 0.0225,
-};
+export const HOURS_PER_MONTH = 730;
 
 export interface CostLine {
   item: string;
@@ -53,48 +22,22 @@ export interface CostEstimate {
   notes: string[];
 }
 
-function count(resources: readonly MockedResource[], type: string): number {
+/** How many resources of `type` the plan registers. */
+export function countOfType(resources: readonly MockedResource[], type: string): number {
   return resources.filter((r) => r.type === type).length;
 }
 
-export function estimateAwsCost(
-  resources: readonly MockedResource[],
-  nodes: { instanceType: string; desired: number; diskGiB: number },
+/** LoadBalancer Services the plan registers: each becomes a cloud load balancer. */
+export function countLoadBalancerServices(resources: readonly MockedResource[]): number {
+  return resources.filter((r) => r.type === 'kubernetes:core/v1:Service' && r.inputs?.spec?.type === 'LoadBalancer').length;
+}
+
+/** Collects priced lines (rounded to cents, free ones left out) into an estimate. */
+export function costEstimate(
+  priced: ReadonlyArray<{ item: string; monthlyUsd: number }>,
+  o: { excludes: string[]; notes: string[] },
 ): CostEstimate {
-  const lines: CostLine[] = [];
-  const notes: string[] = [];
-  const add = (item: string, monthlyUsd: number) => {
-    if (monthlyUsd > 0) lines.push({ item, monthlyUsd: Math.round(monthlyUsd * 100) / 100 });
-  };
-
-  const clusters = count(resources, 'aws:eks/cluster:Cluster');
-  add(`EKS control plane ×${clusters}`, clusters * PRICES.eksClusterHourly * HOURS_PER_MONTH);
-
-  const hourly = EC2_HOURLY[nodes.instanceType];
-  if (hourly === undefined) notes.push(`no list price known for ${nodes.instanceType}; nodes are not in the total`);
-  else add(`${nodes.desired} × ${nodes.instanceType} nodes`, nodes.desired * hourly * HOURS_PER_MONTH);
-  add(`${nodes.desired} × ${nodes.diskGiB} GiB gp3 node volumes`, nodes.desired * nodes.diskGiB * PRICES.gp3PerGiBMonth);
-
-  const nats = count(resources, 'aws:ec2/natGateway:NatGateway');
-  add(`NAT gateway ×${nats} (before data processing)`, nats * PRICES.natGatewayHourly * HOURS_PER_MONTH);
-  const eips = count(resources, 'aws:ec2/eip:Eip');
-  add(`public IPv4 address ×${eips}`, eips * PRICES.publicIpv4Hourly * HOURS_PER_MONTH);
-
-  const keys = count(resources, 'aws:kms/key:Key');
-  add(`KMS key ×${keys}`, keys * PRICES.kmsKeyMonth);
-  const zones = count(resources, 'aws:route53/zone:Zone');
-  add(`Route53 hosted zone ×${zones}`, zones * PRICES.hostedZoneMonth);
-
-  const lbs = resources.filter(
-    (r) => r.type === 'kubernetes:core/v1:Service' && r.inputs?.spec?.type === 'LoadBalancer',
-  ).length;
-  add(`network load balancer ×${lbs} (before LCUs)`, lbs * PRICES.nlbHourly * HOURS_PER_MONTH);
-
+  const lines = priced.filter((l) => l.monthlyUsd > 0).map((l) => ({ item: l.item, monthlyUsd: Math.round(l.monthlyUsd * 100) / 100 }));
   const total = lines.reduce((sum, l) => sum + l.monthlyUsd, 0);
-  return {
-    lines,
-    totalMonthlyUsd: Math.round(total * 100) / 100,
-    excludes: ['S3 storage and requests', 'data transfer and NAT data processing', 'CloudWatch control-plane logs', 'persistent volumes'],
-    notes,
-  };
+  return { lines, totalMonthlyUsd: Math.round(total * 100) / 100, excludes: o.excludes, notes: o.notes };
 }

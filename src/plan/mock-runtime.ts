@@ -12,7 +12,7 @@ const require = createRequire(import.meta.url);
 const settings = require('@pulumi/pulumi/runtime/settings.js') as { waitForRPCs(): Promise<void> };
 
 export interface MockedResource {
-  /** Pulumi type token, e.g. `aws:s3/bucket:Bucket`. */
+  /** Pulumi type token, e.g. `kubernetes:core/v1:Service`. */
   type: string;
   /** Logical name. */
   name: string;

@@ -3,9 +3,9 @@
  * is what `create` would build. No credentials, no network, no engine.
  */
 import type { ResolvedConfig } from '../config/load.js';
-import { UsageError } from '../errors.js';
-import { awsNames, stackNames } from '../naming.js';
-import { estimateAwsCost, type CostEstimate } from './cost.js';
+import { stackNames } from '../naming.js';
+import { assertProviderAvailable, loadProvider, type ProviderId } from '../providers/registry.js';
+import type { CostEstimate } from './cost.js';
 import { allTenantEndpoints, type TenantEndpoints } from './endpoints.js';
 import { runProgramUnderMocks, topLevelComponentOf, type MockedResource } from './mock-runtime.js';
 
@@ -25,7 +25,7 @@ export interface PlannedStack {
 
 export interface Plan {
   instance: string;
-  provider: 'aws' | 'gcp';
+  provider: ProviderId;
   region: string;
   bundle: string;
   /** Component → pinned image of the bundle. */
@@ -57,73 +57,33 @@ export function summarizeStack(stack: string, layer: Layer, resources: readonly 
   };
 }
 
-/** Placeholder identity for the offline plan; real runs use the caller's identity. */
-const PLAN_ACCOUNT_ID = '123456789012';
-
 export async function buildPlan(config: ResolvedConfig): Promise<Plan> {
-  if (config.provider !== 'aws' || !config.aws) {
-    throw new UsageError(`provider "${config.provider}" is not supported yet; only aws is`, {
-      hint: 'GCP support is planned. Use `lookout plan aws <name> -c <file>` for now.',
-    });
-  }
-  const aws = config.aws;
-  const [{ infraAwsProgram, INFRA_AWS_PROJECT }, { createAwsMockBehaviour, mockNlbHostname }] = await Promise.all([
-    import('../providers/aws/infra-stack.js'),
-    import('../providers/aws/mocks.js'),
-  ]);
+  assertProviderAvailable(config.provider, 'plan');
+  const provider = await loadProvider(config.provider);
   const names = stackNames(config.name);
-  const infra = await runProgramUnderMocks(
-    infraAwsProgram({
-      instance: config.name,
-      config,
-      adminPrincipalArn: `arn:aws:iam::${PLAN_ACCOUNT_ID}:role/admin`,
-      ...(config.dns.parentZone ? { parentZoneId: config.dns.parentZone } : {}),
-    }),
-    {
-      project: INFRA_AWS_PROJECT,
-      stack: names.infra,
-      behaviour: createAwsMockBehaviour({ region: aws.region, accountId: PLAN_ACCOUNT_ID }),
-    },
-  );
-  const stacks = [summarizeStack(names.infra, 'infra', infra.resources)];
+  // The provider's layer first: its infra stack under its mocks, and what it gives the cluster.
+  const infra = await provider.plan(config);
+  const stacks = infra.resources.length > 0 ? [summarizeStack(names.infra, 'infra', infra.resources)] : [];
   const allResources = [...infra.resources];
 
   // The cluster's layers, on the mocked infra outputs: what create installs after the infra.
-  const [{ platformProgram, PLATFORM_PROJECT }, { tenantProgram, TENANT_PROJECT }, { withKubernetesMocks }, { loadBundle }] =
-    await Promise.all([
-      import('../../stacks/platform.js'),
-      import('../../stacks/tenant.js'),
-      import('./k8s-mocks.js'),
-      import('../bundle/manifest.js'),
-    ]);
+  const [{ platformProgram, PLATFORM_PROJECT }, { tenantProgram, TENANT_PROJECT }, { loadBundle }] = await Promise.all([
+    import('../../stacks/platform.js'),
+    import('../../stacks/tenant.js'),
+    import('../bundle/manifest.js'),
+  ]);
   const bundle = loadBundle(config.bundle);
-  const infraOutputs = infra.outputs as unknown as import('../providers/aws/infra-stack.js').InfraAwsOutputs;
-  const behaviour = withKubernetesMocks({
-    cloud: createAwsMockBehaviour({ region: aws.region, accountId: PLAN_ACCOUNT_ID }),
-    loadBalancerIngress: (name) => ({ hostname: mockNlbHostname(name, aws.region) }),
-  });
-  const cluster = {
-    clusterName: infraOutputs.clusterName,
-    endpoint: infraOutputs.clusterEndpoint,
-    certificateAuthorityData: 'UExBTg==',
-    region: aws.region,
-  };
+  const { kubeconfig, platform: cloud } = infra.cluster;
+  const behaviour = infra.clusterMocks;
   const platform = await runProgramUnderMocks(
     platformProgram({
       instance: config.name,
       config,
       bundle,
-      cluster,
-      storage: {
-        region: aws.region,
-        metricsBucket: infraOutputs.buckets.metrics,
-        logsBucket: infraOutputs.buckets.logs,
-        rulesBucket: infraOutputs.buckets.rules,
-      },
-      dns: { zoneId: infraOutputs.zoneId },
+      kubeconfig,
+      cloud,
       // The offline plan never sees real key material.
       tls: { certificatePem: 'plan: certificate issued during create', privateKeyPem: 'plan: key generated during create' },
-      metricsStoreRoleArn: infraOutputs.roleArns.metricsStore,
     }),
     { project: PLATFORM_PROJECT, stack: names.platform, behaviour },
   );
@@ -138,7 +98,8 @@ export async function buildPlan(config: ResolvedConfig): Promise<Plan> {
         tenant,
         domain: config.dns.domain,
         bundle,
-        cluster,
+        kubeconfig,
+        storageClassName: cloud.storageClass.name,
         gateway: { internalUrl: platform.outputs.gatewayInternalUrl, tenantsSecretName: platform.outputs.tenantsSecretName },
         ...(tenant !== 'system' && tenant.grafana.oidc ? { oidcClientSecret: `plan: read from $${tenant.grafana.oidc.clientSecretEnv}` } : {}),
       }),
@@ -151,24 +112,14 @@ export async function buildPlan(config: ResolvedConfig): Promise<Plan> {
   return {
     instance: config.name,
     provider: config.provider,
-    region: aws.region,
+    region: infra.region,
     bundle: config.bundle,
     components: Object.fromEntries(Object.entries(bundle.components).map(([k, c]) => [k, `${c.image.repository}:${c.image.tag}`])),
     stacks,
     totalResources: stacks.reduce((n, s) => n + s.resourceCount, 0),
-    cluster: {
-      name: awsNames(config.name).clusterName,
-      kubernetesVersion: aws.kubernetesVersion,
-      apiAllowedCidrs: aws.apiAllowedCidrs,
-      nodes: `${aws.nodes.desired} × ${aws.nodes.instanceType} (min ${aws.nodes.min}, max ${aws.nodes.max})`,
-    },
-    dns: {
-      domain: config.dns.domain,
-      delegation: config.dns.parentZone
-        ? `NS records added to parent zone ${config.dns.parentZone}`
-        : 'NS records added to the parent zone if it is in the account, otherwise printed for you to add',
-    },
+    cluster: infra.summary,
+    dns: { domain: config.dns.domain, delegation: infra.delegation },
     endpoints: allTenantEndpoints(config.tenants, config.dns.domain),
-    cost: estimateAwsCost(allResources, aws.nodes),
+    cost: provider.estimateCost(allResources, config),
   };
 }

@@ -6,7 +6,7 @@ function table(rows: Array<[string, string]>, indent = '  '): string[] {
   return rows.map(([a, b]) => `${indent}${a.padEnd(width)}  ${b}`);
 }
 
-/** `lookout:aws:Network` → `Network`; plain resources keep their type token. */
+/** `lookout:k8s:Gateway` → `Gateway`; plain resources keep their type token. */
 function componentLabel(component: string): string {
   return component.startsWith('lookout:') ? component.split(':').pop()! : component;
 }
@@ -22,7 +22,8 @@ function renderStack(s: PlannedStack): string[] {
   return lines;
 }
 
-export function renderPlan(plan: Plan): string {
+/** `costBasis` says what the provider's prices are, e.g. "us-east-1 on-demand list prices". */
+export function renderPlan(plan: Plan, o: { costBasis: string }): string {
   const out: string[] = [];
   out.push(`Plan for ${plan.provider} instance "${plan.instance}" in ${plan.region}, bundle ${plan.bundle}`);
   out.push(`Offline: computed from the stack programs under mocks; nothing was created.`);
@@ -64,7 +65,7 @@ export function renderPlan(plan: Plan): string {
     );
   }
   out.push('');
-  out.push(`Estimated monthly cost: about $${plan.cost.totalMonthlyUsd.toFixed(0)} (us-east-1 on-demand list prices)`);
+  out.push(`Estimated monthly cost: about $${plan.cost.totalMonthlyUsd.toFixed(0)} (${o.costBasis})`);
   out.push(...table(plan.cost.lines.map((l) => [l.item, `$${l.monthlyUsd.toFixed(2)}`])));
   out.push(`  not included: ${plan.cost.excludes.join(', ')}`);
   for (const note of plan.cost.notes) out.push(`  note: ${note}`);

@@ -20,8 +20,8 @@ export interface PluginSpec {
   server?: string;
 }
 
-/** The provider packages Lookout's stack programs use. */
-export const DEFAULT_PROVIDER_PACKAGES = ['@pulumi/aws', '@pulumi/kubernetes', '@pulumi/random'] as const;
+/** The provider packages every Lookout stack may use; each cloud adds its own (CloudProvider.pulumiPackages). */
+export const KUBERNETES_PACKAGES = ['@pulumi/kubernetes', '@pulumi/random'] as const;
 
 /**
  * The plugin a provider package needs, from the `pulumi` field of its package.json: the

@@ -37,7 +37,7 @@ import { countProgramResources, parseDeployment, type ParsedDeployment, type Sta
 import { storeFor, type DiyStore, type StoreFactories } from './diy-store.js';
 import { engineFailure, redact, type EngineDiagnostic } from './engine-error.js';
 import { clearStalePulumiLocks, localLockEnvironment, type LockEnvironment, type StackRef } from './locks.js';
-import { DEFAULT_PROVIDER_PACKAGES, installPlugins, pluginOfPackage, type PluginInstaller, type PluginSpec } from './plugins.js';
+import { installPlugins, pluginOfPackage, type PluginInstaller, type PluginSpec } from './plugins.js';
 import { initialProgress, progressView, reduceEngineEvent, totalFromChangeSummary, type EngineProgress } from './progress.js';
 import { executeRecovery, planRecovery, type RecoveryPlan, type RecoveryStack } from './recovery.js';
 
@@ -53,8 +53,8 @@ export interface StackHandleOptions {
   reporter: Reporter;
   /** The step that progress events are attributed to. */
   step?: string;
-  /** Provider packages whose plugins the program needs; defaults to aws, kubernetes and random. */
-  providerPackages?: readonly string[];
+  /** Provider packages whose plugins the program needs, e.g. `@pulumi/kubernetes`; installed before the first operation. */
+  providerPackages: readonly string[];
   /**
    * Extra environment for the engine and its providers, e.g. PULUMI_K8S_DELETE_UNREACHABLE
    * when the cluster a Kubernetes stack lived in is gone.
@@ -158,7 +158,7 @@ export async function openStack(o: StackHandleOptions, deps: StackHandleDeps = d
   } catch (err) {
     throw engineFailure(err, { operation: 'stack selection', ref, secrets: [o.passphrase], lockEnv: deps.lockEnv });
   }
-  const plugins = (o.providerPackages ?? DEFAULT_PROVIDER_PACKAGES).map((p) => pluginOfPackage(p, deps.loadPackage));
+  const plugins = o.providerPackages.map((p) => pluginOfPackage(p, deps.loadPackage));
   return new PulumiStackHandle(o, deps, stack, backend, workDir, ref, qualifiedName, plugins, deps.store ?? storeFor(backend, deps));
 }
 

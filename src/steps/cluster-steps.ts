@@ -3,12 +3,12 @@
  * tenant's alerting, and the verify probe that proves every tenant works. Each records only
  * non-secret outputs; tokens are read from the tenant stacks' (encrypted) outputs in memory.
  */
-import type { InfraStepOutputs } from '../providers/aws/infra-steps.js';
 import type { Step, StepContext } from '../engine/index.js';
 import { FailureError } from '../errors.js';
 import { RESERVED_TENANTS, stackNames, tenantHost } from '../naming.js';
 import type { TenantConfig } from '../config/schema.js';
-import { clusterAccess, openClusterStack, secretStore, type InstanceContext } from './context.js';
+import type { RecordedInfra } from '../providers/types.js';
+import { openClusterStack, secretStore, type InstanceContext } from './context.js';
 import type { TlsOutputs } from './tls-steps.js';
 
 const SYSTEM = RESERVED_TENANTS[0];
@@ -21,20 +21,19 @@ export interface PlatformStepOutputs {
   components: Record<string, string>;
 }
 
-export async function platformProgramFor(c: InstanceContext, infra: InfraStepOutputs) {
+export async function platformProgramFor(c: InstanceContext, infra: RecordedInfra) {
   const { platformProgram } = await import('../../stacks/platform.js');
   const { readStoredCertificate } = await import('../tls/ensure.js');
   const stored = await readStoredCertificate(await secretStore(c));
   if (!stored) throw new FailureError('no certificate is stored for this instance yet', { hint: 'Run `lookout create` again: its tls step issues one.' });
+  const layers = await c.provider.clusterLayers(c, infra);
   return platformProgram({
     instance: c.name,
     config: c.config,
     bundle: c.bundle,
-    cluster: clusterAccess(infra),
-    storage: { region: infra.region, metricsBucket: infra.buckets.metrics!, logsBucket: infra.buckets.logs!, rulesBucket: infra.buckets.rules! },
-    dns: { zoneId: infra.zoneId },
+    kubeconfig: layers.kubeconfig,
+    cloud: layers.platform,
     tls: { certificatePem: stored.certificate.certificatePem, privateKeyPem: stored.certificate.privateKeyPem },
-    ...(infra.roleArns.metricsStore ? { metricsStoreRoleArn: infra.roleArns.metricsStore } : {}),
   });
 }
 
@@ -42,19 +41,16 @@ export function platformStep(c: InstanceContext): Step<PlatformStepOutputs> {
   return {
     name: 'platform',
     title: 'Install the platform: metrics and log stores, gateway, self-monitoring',
-    inputs: (ctx) => {
-      const infra = ctx.outputsOf<InfraStepOutputs>('infra');
-      return {
-        bundle: c.bundle.version,
-        domain: c.config.dns.domain,
-        system: c.config.system,
-        limits: c.config.tenants.map((t) => ({ name: t.name, retention: t.retention, limits: t.limits })),
-        infra: { endpoint: infra.clusterEndpoint, buckets: infra.buckets, zoneId: infra.zoneId },
-        certificate: ctx.outputsOf<TlsOutputs>('tls').fingerprintSha256,
-      };
-    },
+    inputs: (ctx) => ({
+      bundle: c.bundle.version,
+      domain: c.config.dns.domain,
+      system: c.config.system,
+      limits: c.config.tenants.map((t) => ({ name: t.name, retention: t.retention, limits: t.limits })),
+      infra: c.provider.clusterFingerprint(ctx.outputsOf<RecordedInfra>('infra')).platform,
+      certificate: ctx.outputsOf<TlsOutputs>('tls').fingerprintSha256,
+    }),
     async run(ctx) {
-      const infra = ctx.outputsOf<InfraStepOutputs>('infra');
+      const infra = ctx.outputsOf<RecordedInfra>('infra');
       const stack = await openClusterStack(c, 'platform', await platformProgramFor(c, infra), { step: 'platform' });
       const totalHint = (await c.expectedCounts)[stackNames(c.name).platform];
       const out = (await stack.up({ signal: ctx.signal, ...(totalHint ? { totalHint } : {}) })) as unknown as PlatformStepOutputs;
@@ -72,15 +68,17 @@ export function platformStep(c: InstanceContext): Step<PlatformStepOutputs> {
 type TenantRef = TenantConfig | 'system';
 const tenantName = (t: TenantRef) => (t === 'system' ? SYSTEM : t.name);
 
-export async function tenantProgramFor(c: InstanceContext, tenant: TenantRef, infra: InfraStepOutputs, platform: PlatformStepOutputs) {
+export async function tenantProgramFor(c: InstanceContext, tenant: TenantRef, infra: RecordedInfra, platform: PlatformStepOutputs) {
   const { tenantProgram } = await import('../../stacks/tenant.js');
   const oidc = tenant === 'system' ? undefined : tenant.grafana.oidc;
+  const layers = await c.provider.clusterLayers(c, infra);
   return tenantProgram({
     instance: c.name,
     tenant,
     domain: c.config.dns.domain,
     bundle: c.bundle,
-    cluster: clusterAccess(infra),
+    kubeconfig: layers.kubeconfig,
+    storageClassName: layers.platform.storageClass.name,
     gateway: { internalUrl: platform.gatewayInternalUrl, tenantsSecretName: platform.tenantsSecretName },
     ...(oidc ? { oidcClientSecret: process.env[oidc.clientSecretEnv]!.trim() } : {}),
   });
@@ -96,10 +94,10 @@ export function tenantStep(c: InstanceContext, tenant: TenantRef): Step<{ namesp
       domain: c.config.dns.domain,
       tenant: tenant === 'system' ? SYSTEM : { name, tokens: tenant.tokens, oidc: tenant.grafana.oidc ?? null },
       gateway: ctx.outputsOf<PlatformStepOutputs>('platform').gatewayInternalUrl,
-      endpoint: ctx.outputsOf<InfraStepOutputs>('infra').clusterEndpoint,
+      endpoint: c.provider.clusterFingerprint(ctx.outputsOf<RecordedInfra>('infra')).cluster,
     }),
     async run(ctx) {
-      const infra = ctx.outputsOf<InfraStepOutputs>('infra');
+      const infra = ctx.outputsOf<RecordedInfra>('infra');
       const platform = ctx.outputsOf<PlatformStepOutputs>('platform');
       const stack = await openClusterStack(c, { tenant: name }, await tenantProgramFor(c, tenant, infra, platform), { step: `tenant:${name}` });
       const totalHint = (await c.expectedCounts)[stackNames(c.name).tenant(name)];
@@ -142,7 +140,7 @@ function gatewayConnection(ctx: StepContext) {
   };
 }
 
-/** Waits until the gateway answers through its load balancer (new NLBs take minutes to resolve). */
+/** Waits until the gateway answers through its load balancer (a new cloud load balancer takes minutes to resolve). */
 async function waitForGateway(c: InstanceContext, ctx: StepContext): Promise<void> {
   const [{ ProbeClient }, { default: pWaitFor, TimeoutError }] = await Promise.all([import('../verify/client.js'), import('p-wait-for')]);
   const client = new ProbeClient(gatewayConnection(ctx));

@@ -1,28 +1,40 @@
 /**
- * What every step of an instance command needs beyond the AWS infra steps: the instance's
- * secret store, access to its cluster, and its Pulumi stacks by layer.
+ * What every step of an instance command needs: the instance, its validated config and
+ * provider, the session, the instance's secret store, and its Pulumi stacks by layer.
  */
-import type { AwsStepContext, InfraStepOutputs } from '../providers/aws/infra-steps.js';
 import type { BundleManifest } from '../bundle/manifest.js';
+import type { CommandSession } from '../commands/session.js';
+import type { ResolvedConfig } from '../config/load.js';
 import { UsageError } from '../errors.js';
-import type { ClusterAccess } from '../k8s/provider-kubeconfig.js';
 import { stackNames } from '../naming.js';
+import type { CloudProvider } from '../providers/types.js';
+import { KUBERNETES_PACKAGES } from '../pulumi/plugins.js';
 import type { StackHandle } from '../pulumi/workspace.js';
+import type { InstanceRecord } from '../state/instance-record.js';
 import type { SecretStore } from '../state/secret-store.js';
 
-export interface InstanceContext extends AwsStepContext {
+export interface InstanceContext {
+  name: string;
+  config: ResolvedConfig;
+  configFile: string;
+  stateUrl?: string;
+  session: CommandSession;
+  /** Where the instance lives: everything that differs per cloud goes through it. */
+  provider: CloudProvider;
+  /** The instance record, when this machine already knows the instance. */
+  record?: InstanceRecord;
+  /** A record of an earlier instance of this name that was destroyed. */
+  destroyedBefore?: boolean;
+  /** Resource counts per stack from the offline mock run, for done/total progress. */
+  expectedCounts: Promise<Record<string, number>>;
   bundle: BundleManifest;
   /** `--yes`: no prompts, and no waiting for a human (for example to add NS records). */
   yes: boolean;
 }
 
-export function clusterAccess(infra: InfraStepOutputs): ClusterAccess {
-  return {
-    clusterName: infra.clusterName,
-    endpoint: infra.clusterEndpoint,
-    certificateAuthorityData: infra.clusterCertificateAuthority,
-    region: infra.region,
-  };
+/** What every stack of the instance needs from its provider: the Pulumi packages (the provider's, Kubernetes and random). */
+export function stackCloud(c: Pick<InstanceContext, 'provider'>): { providerPackages: string[] } {
+  return { providerPackages: [...c.provider.pulumiPackages, ...KUBERNETES_PACKAGES] };
 }
 
 const stores = new WeakMap<InstanceContext, Promise<SecretStore>>();
@@ -77,6 +89,7 @@ export async function openClusterStack(
     pulumiCommand: await c.session.pulumi(),
     reporter: c.session.reporter,
     step: options.step,
+    ...stackCloud(c),
     extraEnv: { PATH: path, ...options.extraEnv },
   });
 }
@@ -107,9 +120,10 @@ export async function contextFromRecord(
   session: InstanceContext['session'],
   options: { yes: boolean },
 ): Promise<InstanceContext> {
-  const { loadBundle } = await import('../bundle/manifest.js');
+  const [{ loadBundle }, { loadProvider }] = await Promise.all([import('../bundle/manifest.js'), import('../providers/registry.js')]);
   return {
     name: record.name,
+    provider: await loadProvider(record.provider),
     config: record.config,
     configFile: 'the recorded config',
     ...(record.stateUrl ? { stateUrl: record.stateUrl } : {}),

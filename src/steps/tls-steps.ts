@@ -4,9 +4,9 @@
  * phase shows as its own step.
  */
 import { readFile } from 'node:fs/promises';
-import type { InfraStepOutputs } from '../providers/aws/infra-steps.js';
 import type { Step, StepContext } from '../engine/index.js';
 import { FailureError, UsageError } from '../errors.js';
+import type { RecordedInfra } from '../providers/types.js';
 import { instanceCertificateNames, renewalDue } from '../tls/certificate.js';
 import { secretStore, type InstanceContext } from './context.js';
 
@@ -22,21 +22,21 @@ export function dnsDelegationStep(c: InstanceContext): Step<DelegationOutputs> {
     title: `Check that ${c.config.dns.domain} is delegated to its zone`,
     // Cheap, and the delegation can be removed at the parent at any time.
     alwaysRun: true,
-    inputs: (ctx) => ctx.outputsOf<InfraStepOutputs>('infra').nameServers,
+    inputs: (ctx) => c.provider.dnsZone(ctx.outputsOf<RecordedInfra>('infra')).nameServers,
     async run(ctx) {
-      const infra = ctx.outputsOf<InfraStepOutputs>('infra');
+      const zone = c.provider.dnsZone(ctx.outputsOf<RecordedInfra>('infra'));
       const { waitForDelegation, delegationInstructions } = await import('../dns/delegation.js');
       let shown = false;
       const status = await waitForDelegation({
         domain: c.config.dns.domain,
-        expectedNameServers: infra.nameServers,
+        expectedNameServers: zone.nameServers,
         // When Lookout added the NS records itself, only propagation is awaited: no human
         // has to act, so even --yes waits. Otherwise --yes fails at once with the records to add.
-        wait: infra.delegated || !c.yes,
+        wait: zone.delegated || !c.yes,
         timing: { deadlineMs: Math.max(1, c.config.dns.delegationTimeoutMinutes) * 60_000, intervalMs: 10_000 },
         signal: ctx.signal,
         onProgress: (s) => {
-          if (!shown && !infra.delegated) {
+          if (!shown && !zone.delegated) {
             shown = true;
             ctx.log('warn', `Add these NS records at the parent zone (${s.parentZone}); waiting until they are visible:\n${delegationInstructions(s)}`);
           }
@@ -67,7 +67,7 @@ const PHASE_TITLES = {
   'order-finalized': 'Finalize the order and download the certificate',
 } as const;
 
-async function solverFor(c: InstanceContext, infra: InfraStepOutputs) {
+async function solverFor(c: InstanceContext, infra: RecordedInfra) {
   const rfc2136 = c.config.tls.rfc2136;
   if (rfc2136) {
     const secret = process.env[rfc2136.keySecretEnv]?.trim();
@@ -79,14 +79,12 @@ async function solverFor(c: InstanceContext, infra: InfraStepOutputs) {
       key: { name: rfc2136.keyName, secret },
     });
   }
-  const [{ Route53Client }, { Route53Solver }] = await Promise.all([import('@aws-sdk/client-route-53'), import('../providers/aws/route53-solver.js')]);
-  // Route53's API lives in us-east-1 whatever the instance's region.
-  return new Route53Solver({ client: new Route53Client({ region: 'us-east-1', maxAttempts: 5, retryMode: 'adaptive' }), hostedZoneId: infra.zoneId });
+  return c.provider.defaultSolver(c, infra);
 }
 
 /** Ensures the instance certificate: reused while valid for the same names, otherwise issued by ACME. */
 export async function ensureInstanceCertificate(c: InstanceContext, ctx: StepContext, force: boolean): Promise<TlsOutputs> {
-  const infra = ctx.outputsOf<InfraStepOutputs>('infra');
+  const infra = ctx.outputsOf<RecordedInfra>('infra');
   const [{ ensureCertificate }, { issueCertificate }, { externalAccountBindingFromEnv }] = await Promise.all([
     import('../tls/ensure.js'),
     import('../tls/issue.js'),
@@ -161,4 +159,12 @@ export function tlsStep(c: InstanceContext, options: { force?: boolean } = {}): 
       return out;
     },
   };
+}
+
+/**
+ * The certificate's steps after the infrastructure: the delegation check when the provider
+ * made the instance's zone, then the certificate itself.
+ */
+export function certificateSteps(c: InstanceContext): Step[] {
+  return [...(c.provider.managesDnsZone ? [dnsDelegationStep(c)] : []), tlsStep(c)] as Step[];
 }

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfigText } from '../../src/config/load.js';
 import { runSteps, type Step } from '../../src/engine/index.js';
 import { loadBundle } from '../../src/bundle/manifest.js';
+import { loadProvider } from '../../src/providers/registry.js';
 import { collectingReporter } from '../../src/progress/events.js';
 import type { CommandSession } from '../../src/commands/session.js';
 import { secretStore, type InstanceContext } from '../../src/steps/context.js';
@@ -51,7 +52,17 @@ describe.skipIf(Boolean(missing))(`the CLI tls step${missing ? ` (skipped: ${mis
       { provider: 'aws', name: 'tlstest' },
     );
     const session = { reporter, signal: new AbortController().signal, passphrase: 'pw', interactive: false } as unknown as CommandSession;
-    c = { name: 'tlstest', config, configFile: 'lookout.yaml', session, expectedCounts: Promise.resolve({}), bundle: loadBundle('2026.11.0'), yes: true };
+    c = {
+      name: 'tlstest',
+      config,
+      configFile: 'lookout.yaml',
+      session,
+      // The config's provider; with tls.rfc2136 its own DNS-01 solver is never asked for.
+      provider: await loadProvider('aws'),
+      expectedCounts: Promise.resolve({}),
+      bundle: loadBundle('2026.11.0'),
+      yes: true,
+    };
   });
 
   afterAll(async () => {

@@ -9,7 +9,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { parseConfigText } from '../../src/config/load.js';
 import { awsPreflight, EIP_QUOTA_CODE } from '../../src/providers/aws/preflight.js';
 import { ConfigError, FailureError } from '../../src/errors.js';
-import { accountRegionSuffix, awsNames } from '../../src/naming.js';
+import { accountRegionSuffix, awsNames } from '../../src/providers/aws/naming.js';
 
 const ACCOUNT = '111122223333';
 const sts = mockClient(STSClient);

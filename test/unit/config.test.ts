@@ -8,7 +8,7 @@ import { configJsonSchema } from '../../src/config/json-schema.js';
 import { loadConfig, parseConfigText, validateInstanceName } from '../../src/config/load.js';
 import { DEFAULT_BUNDLE_VERSION, LETSENCRYPT_PRODUCTION, LETSENCRYPT_STAGING } from '../../src/config/schema.js';
 import { ConfigError, UsageError, type ConfigIssue } from '../../src/errors.js';
-import { MAX_INSTANCE_NAME_LENGTH, MAX_TENANT_NAME_LENGTH } from '../../src/naming.js';
+import { MAX_INSTANCE_NAME_LENGTH, MAX_TENANT_NAME_LENGTH } from '../../src/config/provider-blocks.js';
 
 const repo = new URL('../../', import.meta.url).pathname;
 const AWS = 'aws';

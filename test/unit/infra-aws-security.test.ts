@@ -14,7 +14,8 @@ import {
   type MockRun,
 } from '../../components/aws/test/support.js';
 import { configSchema, type LookoutConfig } from '../../src/config/schema.js';
-import { TAG_INSTANCE, TAG_MANAGED_BY, WORKLOAD_SERVICE_ACCOUNTS, awsNames } from '../../src/naming.js';
+import { WORKLOAD_SERVICE_ACCOUNTS } from '../../src/naming.js';
+import { EBS_CSI_SERVICE_ACCOUNT, TAG_INSTANCE, TAG_MANAGED_BY, awsNames } from '../../src/providers/aws/naming.js';
 import { INFRA_AWS_PROJECT, infraAwsProgram, type InfraAwsProgramOutputs } from '../../src/providers/aws/infra-stack.js';
 
 const INSTANCE = 'acme-obs';
@@ -120,7 +121,7 @@ describe.each(Object.keys(CONFIGS))('infra-aws security (%s)', (label) => {
     for (const a of associations) expect(a.inputs.clusterName).toBe(names.clusterName);
     const ebsCsi = ofType(run.resources, 'aws:eks/addon:Addon').find((a) => a.inputs.addonName === 'aws-ebs-csi-driver')!;
     expect(ebsCsi.inputs.podIdentityAssociations).toEqual([
-      { roleArn: roleNamed(run, names.roleName('ebs-csi-driver')).state.arn, serviceAccount: WORKLOAD_SERVICE_ACCOUNTS.ebsCsiController.name },
+      { roleArn: roleNamed(run, names.roleName('ebs-csi-driver')).state.arn, serviceAccount: EBS_CSI_SERVICE_ACCOUNT.name },
     ]);
   });
 

@@ -19,7 +19,8 @@ import {
 } from '../../components/aws/test/support.js';
 import { configSchema, type LookoutConfig } from '../../src/config/schema.js';
 import { UsageError } from '../../src/errors.js';
-import { AWS_ROLE_PURPOSES, BUCKET_PURPOSES, accountRegionSuffix, awsNames } from '../../src/naming.js';
+import { BUCKET_PURPOSES } from '../../src/naming.js';
+import { AWS_ROLE_PURPOSES, accountRegionSuffix, awsNames } from '../../src/providers/aws/naming.js';
 import { INFRA_AWS_PROJECT, infraAwsProgram, longestRetentionDays, type InfraAwsArgs, type InfraAwsProgramOutputs } from '../../src/providers/aws/infra-stack.js';
 
 /** Like examples/aws.yaml: 3 AZs, a NAT gateway per AZ, tenants with their own retention. */

@@ -96,7 +96,9 @@ const program = async () => ({ ok: true });
 const fakeCommand = { command: 'pulumi', version: null } as unknown as PulumiCommand;
 
 function options(reporter = collectingReporter(), extra: Partial<Parameters<typeof openStack>[0]> = {}) {
-  return { instance: 'prod', project: PROJECT, stackName: STACK_NAME, program, passphrase: PASSPHRASE, pulumiCommand: fakeCommand, reporter, step: 'infra', ...extra };
+  // An AWS instance's stacks: the cloud's package first, then Kubernetes and random.
+  const providerPackages = ['@pulumi/aws', '@pulumi/kubernetes', '@pulumi/random'];
+  return { instance: 'prod', project: PROJECT, stackName: STACK_NAME, program, passphrase: PASSPHRASE, pulumiCommand: fakeCommand, reporter, step: 'infra', providerPackages, ...extra };
 }
 
 /** An error shaped like the Automation API's CommandError for a failed `pulumi up`. */

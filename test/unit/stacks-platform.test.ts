@@ -12,6 +12,7 @@ import { createAwsMockBehaviour } from '../../src/providers/aws/mocks.js';
 import { withKubernetesMocks } from '../../src/plan/k8s-mocks.js';
 import { runProgramUnderMocks, type MockedResource } from '../../src/plan/mock-runtime.js';
 import { loadBundle } from '../../src/bundle/manifest.js';
+import { awsClusterLayers } from '../../src/providers/aws/cluster.js';
 import { platformProgram, PLATFORM_PROJECT } from '../../stacks/platform.js';
 import { tenantProgram, TENANT_PROJECT } from '../../stacks/tenant.js';
 import {
@@ -23,7 +24,17 @@ import {
 } from '../support/kubernetes.js';
 
 const root = new URL('../..', import.meta.url).pathname;
-const cluster = { clusterName: 'lookout-prod', endpoint: 'https://example.eks.amazonaws.com', certificateAuthorityData: 'Q0E=', region: 'eu-west-1' };
+/** What the AWS infra step records, as the cluster layers read it. */
+const infra = {
+  clusterName: 'lookout-prod',
+  clusterEndpoint: 'https://example.eks.amazonaws.com',
+  clusterCertificateAuthority: 'Q0E=',
+  region: 'eu-west-1',
+  buckets: { metrics: 'lookout-prod-metrics-0123abcd', logs: 'lookout-prod-logs-0123abcd', rules: 'lookout-prod-rules-0123abcd' },
+  zoneId: 'Z1',
+  roleArns: { metricsStore: 'arn:aws:iam::123456789012:role/lookout-prod-metrics-store' },
+};
+const layers = (config: ResolvedConfig) => awsClusterLayers(config.name, infra);
 const behaviour = withKubernetesMocks({ cloud: createAwsMockBehaviour({ region: 'eu-west-1', accountId: '123456789012' }) });
 
 async function platformRun(config: ResolvedConfig) {
@@ -32,11 +43,9 @@ async function platformRun(config: ResolvedConfig) {
       instance: config.name,
       config,
       bundle: loadBundle(config.bundle),
-      cluster,
-      storage: { region: 'eu-west-1', metricsBucket: 'lookout-prod-metrics-0123abcd', logsBucket: 'lookout-prod-logs-0123abcd', rulesBucket: 'lookout-prod-rules-0123abcd' },
-      dns: { zoneId: 'Z1' },
+      kubeconfig: layers(config).kubeconfig,
+      cloud: layers(config).platform,
       tls: { certificatePem: 'CERT', privateKeyPem: 'KEY' },
-      metricsStoreRoleArn: 'arn:aws:iam::123456789012:role/lookout-prod-metrics-store',
     }),
     { project: PLATFORM_PROJECT, stack: `${config.name}-platform`, behaviour },
   );
@@ -49,7 +58,8 @@ async function tenantRun(config: ResolvedConfig, tenant: ResolvedConfig['tenants
       tenant,
       domain: config.dns.domain,
       bundle: loadBundle(config.bundle),
-      cluster,
+      kubeconfig: layers(config).kubeconfig,
+      storageClassName: layers(config).platform.storageClass.name,
       gateway: { internalUrl: 'http://gateway-internal.lookout.svc.cluster.local:8080', tenantsSecretName: 'gateway-tenants' },
     }),
     { project: TENANT_PROJECT, stack: `${config.name}-tenant-${tenant === 'system' ? 'system' : tenant.name}`, behaviour },

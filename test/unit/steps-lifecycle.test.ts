@@ -18,11 +18,12 @@ import { upgradeDiff, renderUpgradeDiff } from '../../src/commands/upgrade-diff.
 import { parseConfigText } from '../../src/config/load.js';
 import { runSteps, type Journal } from '../../src/engine/index.js';
 import { ensureLookoutShim } from '../../src/k8s/exec-shim.js';
-import { providerKubeconfig } from '../../src/k8s/provider-kubeconfig.js';
+import { awsStackKubeconfig } from '../../src/providers/aws/cluster.js';
+import { awsTeardown, loadBalancerGoneStep } from '../../src/providers/aws/teardown.js';
 import { collectingReporter, silentReporter } from '../../src/progress/events.js';
 import { removedTenants } from '../../src/steps/cluster-steps.js';
 import { missingSecretEnv, type InstanceContext } from '../../src/steps/context.js';
-import { loadBalancerGoneStep, loadBalancerTargets } from '../../src/steps/destroy-steps.js';
+import { loadBalancerTargets } from '../../src/steps/destroy-steps.js';
 import { latestOutputs, recordedStep } from '../../src/steps/recorded.js';
 
 const run = promisify(execFile);
@@ -191,7 +192,9 @@ describe('destroy', () => {
       { urn: 'urn:pulumi:p::lookout-platform::aws:route53/record:Record::tenant-hosts', type: 'aws:route53/record:Record' },
       { urn: 'urn:pulumi:p::lookout-platform::kubernetes:apps/v1:Deployment::gateway', type: 'kubernetes:apps/v1:Deployment' },
     ];
-    expect(loadBalancerTargets(resources).map((u) => u.split('::').pop())).toEqual(['gateway-public', 'tenant-hosts']);
+    expect(loadBalancerTargets(resources, awsTeardown.loadBalancerDependents).map((u) => u.split('::').pop())).toEqual(['gateway-public', 'tenant-hosts']);
+    // A provider whose record is not in the stack has only the Service to remove.
+    expect(loadBalancerTargets(resources, []).map((u) => u.split('::').pop())).toEqual(['gateway-public']);
   });
 
   it('waits until AWS no longer lists a load balancer tagged with the instance, and says what is left on timeout', async () => {
@@ -231,7 +234,7 @@ describe('the kube-token shim', () => {
     } finally {
       delete process.env.LOOKOUT_HOME;
     }
-    const kubeconfig = JSON.parse(providerKubeconfig({ clusterName: 'c', endpoint: 'https://e', certificateAuthorityData: 'Q0E=', region: 'eu-west-1' }));
+    const kubeconfig = JSON.parse(awsStackKubeconfig({ clusterName: 'c', endpoint: 'https://e', certificateAuthorityData: 'Q0E=', region: 'eu-west-1' }));
     expect(kubeconfig.users[0].user.exec).toMatchObject({ command: 'lookout', args: ['kube-token', '--cluster', 'c', '--region', 'eu-west-1'] });
   });
 });

@@ -78,10 +78,10 @@ export interface LokiServerConfig {
   log_level: 'debug' | 'info' | 'warn' | 'error';
 }
 
-/** Keys of Loki's `s3_storage_config` (pkg/storage/chunk/client/aws/s3_storage_client.go). No keys: see lokiConfig. */
+/** Keys of Loki's `s3_storage_config` (its S3 client's config struct, v3.7.5). No keys: see lokiConfig. */
 export interface LokiS3StorageConfig {
   bucketnames: string;
-  /** `host[:port]` of an S3-compatible store; absent for AWS S3, which the SDK derives from the region. */
+  /** `host[:port]` of an S3-compatible store; absent when the S3 client derives it from the region. */
   endpoint?: string;
   region: string;
   s3forcepathstyle: boolean;
@@ -89,7 +89,7 @@ export interface LokiS3StorageConfig {
   insecure?: boolean;
 }
 
-/** Keys of Loki's `gcs_storage_config` (pkg/storage/chunk/client/gcp/gcs_object_client.go). */
+/** Keys of Loki's `gcs_storage_config` (its GCS client's config struct, v3.7.5). */
 export interface LokiGcsStorageConfig {
   bucket_name: string;
 }

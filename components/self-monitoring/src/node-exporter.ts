@@ -20,7 +20,7 @@ import { METRICS_PORT_NAME } from './alloy-config.js';
 export const NODE_EXPORTER_APP = 'node-exporter';
 const PORT = 9100;
 const NOBODY = 65534;
-/** Pod network interfaces (veth pairs, AWS VPC CNI `eni*`) would add a series set per pod. */
+/** Pod network interfaces (veth pairs, a VPC CNI's `eni*`) would add a series set per pod. */
 const POD_INTERFACES = '^(veth.*|eni.*|[a-f0-9]{15})$';
 
 export interface NodeExporterArgs {

@@ -9,14 +9,8 @@ import * as pulumi from '@pulumi/pulumi';
 import { BucketAccessIdentity, DnsZone, EksCluster, Network, ObservabilityBuckets } from '@lookout/aws';
 import type { LookoutConfig } from '../../config/schema.js';
 import { UsageError } from '../../errors.js';
-import {
-  TAG_INSTANCE,
-  TAG_MANAGED_BY,
-  WORKLOAD_SERVICE_ACCOUNTS,
-  accountRegionSuffix,
-  awsNames,
-  type BucketPurpose,
-} from '../../naming.js';
+import { WORKLOAD_SERVICE_ACCOUNTS, type BucketPurpose } from '../../naming.js';
+import { EBS_CSI_SERVICE_ACCOUNT, TAG_INSTANCE, TAG_MANAGED_BY, accountRegionSuffix, awsNames } from './naming.js';
 
 export const INFRA_AWS_PROJECT = 'lookout-infra-aws';
 
@@ -130,7 +124,7 @@ export function infraAwsProgram(args: InfraAwsArgs): () => Promise<InfraAwsProgr
           // that `upgrade` must apply.
           ignoreDesiredSizeChanges: false,
         },
-        ebsCsiServiceAccount: WORKLOAD_SERVICE_ACCOUNTS.ebsCsiController.name,
+        ebsCsiServiceAccount: EBS_CSI_SERVICE_ACCOUNT.name,
         tags,
       },
       opts,

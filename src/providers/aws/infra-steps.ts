@@ -3,30 +3,19 @@
  * `upgrade` and `destroy` compose them; each is idempotent and records only non-secret
  * outputs in the journal.
  */
-import type { ResolvedConfig } from '../../config/load.js';
 import type { Step, StepContext } from '../../engine/index.js';
 import { FailureError } from '../../errors.js';
 import { writeFileAtomic } from '../../fs-atomic.js';
 import { stackNames } from '../../naming.js';
 import { instancePaths } from '../../paths.js';
 import type { StackHandle } from '../../pulumi/workspace.js';
-import type { CommandSession } from '../../commands/session.js';
-import { writeInstanceRecord, type InstanceRecord } from '../../state/instance-record.js';
+import { writeInstanceRecord } from '../../state/instance-record.js';
+import { stackCloud, type InstanceContext } from '../../steps/context.js';
+import { awsConfigOf } from './settings.js';
 import type { AwsPreflightResult } from './preflight.js';
 
-export interface AwsStepContext {
-  name: string;
-  config: ResolvedConfig;
-  configFile: string;
-  stateUrl?: string;
-  session: CommandSession;
-  /** The instance record, when this machine already knows the instance. */
-  record?: InstanceRecord;
-  /** A record of an earlier instance of this name that was destroyed. */
-  destroyedBefore?: boolean;
-  /** Resource counts per stack from the offline mock run, for done/total progress. */
-  expectedCounts: Promise<Record<string, number>>;
-}
+/** What the AWS steps need of a command's context. */
+export type AwsStepContext = Omit<InstanceContext, 'bundle' | 'yes'>;
 
 /** The preflight result as recorded in the journal. */
 export type PreflightOutputs = Omit<AwsPreflightResult, 'warnings' | 'elasticIps' | 'existing'> & {
@@ -87,7 +76,7 @@ export async function openInfraStack(c: AwsStepContext, step: string, preflight?
         ? {
             adminPrincipalArn: preflight.adminPrincipalArn,
             // EKS allows one access entry per principal: the creator is already admin.
-            extraAdminPrincipalArns: c.config.aws!.clusterAdmins.filter((arn) => !isPrincipalAmong(preflight.adminPrincipalArn, [arn])),
+            extraAdminPrincipalArns: awsConfigOf(c.config).clusterAdmins.filter((arn) => !isPrincipalAmong(preflight.adminPrincipalArn, [arn])),
           }
         : {}),
       ...(preflight?.parentZoneId ? { parentZoneId: preflight.parentZoneId } : {}),
@@ -97,6 +86,7 @@ export async function openInfraStack(c: AwsStepContext, step: string, preflight?
     pulumiCommand: await c.session.pulumi(),
     reporter: c.session.reporter,
     step,
+    ...stackCloud(c),
   });
 }
 
@@ -108,7 +98,7 @@ export function preflightStep(c: AwsStepContext): Step<PreflightOutputs> {
     alwaysRun: true,
     async run(ctx) {
       const [{ awsPreflight }, { createAwsClients }] = await Promise.all([import('./preflight.js'), import('./clients.js')]);
-      const aws = c.config.aws!;
+      const aws = awsConfigOf(c.config);
       const result = await awsPreflight(c.config, createAwsClients(aws.region), {
         signal: ctx.signal,
         configFile: c.configFile,
@@ -216,4 +206,16 @@ export function kubeconfigStep(c: AwsStepContext): Step<{ path: string }> {
       return { path };
     },
   };
+}
+
+/** `create` and `upgrade`: everything before the cluster layers. */
+export function awsInfraSteps(c: AwsStepContext): Step[] {
+  return [preflightStep(c), infraUpStep(c), kubeconfigStep(c)] as Step[];
+}
+
+/** `upgrade`: the infra stack's own preview of what applying the config changes. */
+export async function previewInfra(c: AwsStepContext, ctx: StepContext): Promise<{ changes: Record<string, number>; diffText?: string }> {
+  const stack = await openInfraStack(c, 'confirm', ctx.outputsOf<PreflightOutputs>('preflight'));
+  const preview = await stack.preview({ signal: ctx.signal });
+  return { changes: preview.changes, ...(preview.diffText ? { diffText: preview.diffText } : {}) };
 }

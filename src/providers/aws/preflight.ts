@@ -16,7 +16,8 @@ import { DescribeClusterCommand, type EKSClient } from '@aws-sdk/client-eks';
 import { GetHostedZoneCommand, ListHostedZonesByNameCommand, type Route53Client } from '@aws-sdk/client-route-53';
 import type { ResolvedConfig } from '../../config/load.js';
 import { ConfigError, FailureError } from '../../errors.js';
-import { BUCKET_PURPOSES, accountRegionSuffix, awsNames } from '../../naming.js';
+import { BUCKET_PURPOSES } from '../../naming.js';
+import { accountRegionSuffix, awsNames } from './naming.js';
 import { explainAwsError, httpStatusOf, isAwsErrorNamed } from './errors.js';
 
 export interface AwsPreflightClients {
