@@ -13,6 +13,7 @@ import type { ResolvedConfig } from '../config/load.js';
 import type { Step, StepContext } from '../engine/index.js';
 import type { CostEstimate } from '../plan/cost.js';
 import type { MockBehaviour, MockedResource } from '../plan/mock-runtime.js';
+import type { ImportIdRules } from '../pulumi/recovery.js';
 import type { InstanceRecord } from '../state/instance-record.js';
 import type { InstanceContext } from '../steps/context.js';
 import type { Dns01Solver } from '../tls/solvers/solver.js';
@@ -122,6 +123,8 @@ export interface CloudProvider {
   readonly id: ProviderId;
   /** Pulumi provider packages its programs use besides Kubernetes and random (plugins are installed first). */
   readonly pulumiPackages: readonly string[];
+  /** Import id formats of the resources it names itself, so a create an interrupted run left pending is imported. */
+  readonly importIds: ImportIdRules;
   /** Whether it creates the instance's DNS zone, whose delegation `create` then checks. */
   readonly managesDnsZone: boolean;
 

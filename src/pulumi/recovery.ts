@@ -38,48 +38,16 @@ export interface RecoveryPlan {
   notes: string[];
 }
 
-type Inputs = Record<string, unknown>;
-
-function plain(value: unknown): string | undefined {
-  // A secret input is an object envelope, never a string, so it is never used as an id.
-  return typeof value === 'string' && value !== '' ? value : undefined;
-}
-
-function pair(a: unknown, b: unknown): string | undefined {
-  const x = plain(a);
-  const y = plain(b);
-  return x && y ? `${x}:${y}` : undefined;
-}
-
 /**
- * Resource types Lookout names explicitly, with how the provider's import id follows from
- * the inputs (the import id formats of the AWS provider). Each is an object AWS refuses to
- * create twice under the same name.
+ * How the physical id of a resource type Lookout names itself follows from its inputs: the
+ * cloud provider's import id format (each provider has its table, CloudProvider.importIds).
+ * Undefined when the inputs do not determine it (a secret or computed name).
  */
-const PHYSICAL_IDS: Record<string, (inputs: Inputs) => string | undefined> = {
-  'aws:s3/bucket:Bucket': (i) => plain(i.bucket),
-  'aws:s3/bucketV2:BucketV2': (i) => plain(i.bucket),
-  'aws:iam/role:Role': (i) => plain(i.name),
-  'aws:iam/instanceProfile:InstanceProfile': (i) => plain(i.name),
-  'aws:eks/cluster:Cluster': (i) => plain(i.name),
-  'aws:eks/nodeGroup:NodeGroup': (i) => pair(i.clusterName, i.nodeGroupName),
-  'aws:eks/addon:Addon': (i) => pair(i.clusterName, i.addonName),
-  'aws:eks/accessEntry:AccessEntry': (i) => pair(i.clusterName, i.principalArn),
-  'aws:kms/alias:Alias': (i) => plain(i.name),
-  'aws:cloudwatch/logGroup:LogGroup': (i) => plain(i.name),
-  'aws:route53/record:Record': (i) => {
-    const zone = plain(i.zoneId);
-    const name = plain(i.name);
-    const type = plain(i.type);
-    if (!zone || !name || !type) return undefined;
-    const set = plain(i.setIdentifier);
-    return `${zone}_${name.replace(/\.$/, '')}_${type}${set ? `_${set}` : ''}`;
-  },
-};
+export type ImportIdRules = Readonly<Record<string, (inputs: Record<string, unknown>) => string | undefined>>;
 
 /** The physical id of a pending create, when the inputs determine it. */
-export function physicalIdFor(resource: StateResource): string | undefined {
-  const rule = PHYSICAL_IDS[resource.type];
+export function physicalIdFor(resource: StateResource, rules: ImportIdRules): string | undefined {
+  const rule = rules[resource.type];
   return rule ? rule(resource.inputs ?? {}) : undefined;
 }
 
@@ -105,7 +73,8 @@ function label(op: PendingOperation): string {
   return `${op.resource.type} "${name}"`;
 }
 
-export function planRecovery(exported: unknown): RecoveryPlan {
+/** `importIds`: the import id formats of the stack's cloud provider. */
+export function planRecovery(exported: unknown, importIds: ImportIdRules): RecoveryPlan {
   const { pendingOperations } = parseDeployment(exported);
   const importPendingCreates: PendingImport[] = [];
   const notes: string[] = [];
@@ -116,7 +85,7 @@ export function planRecovery(exported: unknown): RecoveryPlan {
       notes.push(`The interrupted run left a pending ${OPERATION_NOUN[op.type] ?? op.type} of ${label(op)}; the refresh reads its real state back.`);
       continue;
     }
-    const id = physicalIdFor(op.resource);
+    const id = physicalIdFor(op.resource, importIds);
     if (id) {
       importPendingCreates.push({ urn: op.resource.urn, id });
       notes.push(`The interrupted run may have created ${label(op)}; importing "${id}" so it is not created twice.`);

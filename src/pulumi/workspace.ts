@@ -39,7 +39,7 @@ import { engineFailure, redact, type EngineDiagnostic } from './engine-error.js'
 import { clearStalePulumiLocks, localLockEnvironment, type LockEnvironment, type StackRef } from './locks.js';
 import { installPlugins, pluginOfPackage, type PluginInstaller, type PluginSpec } from './plugins.js';
 import { initialProgress, progressView, reduceEngineEvent, totalFromChangeSummary, type EngineProgress } from './progress.js';
-import { executeRecovery, planRecovery, type RecoveryPlan, type RecoveryStack } from './recovery.js';
+import { executeRecovery, planRecovery, type ImportIdRules, type RecoveryPlan, type RecoveryStack } from './recovery.js';
 
 export interface StackHandleOptions {
   instance: string;
@@ -55,6 +55,8 @@ export interface StackHandleOptions {
   step?: string;
   /** Provider packages whose plugins the program needs, e.g. `@pulumi/kubernetes`; installed before the first operation. */
   providerPackages: readonly string[];
+  /** How the cloud's import ids follow from inputs, for creates an interrupted run left pending. */
+  importIds: ImportIdRules;
   /**
    * Extra environment for the engine and its providers, e.g. PULUMI_K8S_DELETE_UNREACHABLE
    * when the cluster a Kubernetes stack lived in is gone.
@@ -207,7 +209,7 @@ class PulumiStackHandle implements StackHandle {
       throw this.failure(err, 'state export', signal);
     }
     this.state = parseDeployment(exported);
-    const plan = planRecovery(exported);
+    const plan = planRecovery(exported, this.o.importIds);
     if (plan.needed) {
       let progress = initialProgress();
       try {

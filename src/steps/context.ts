@@ -9,6 +9,7 @@ import { UsageError } from '../errors.js';
 import { stackNames } from '../naming.js';
 import type { CloudProvider } from '../providers/types.js';
 import { KUBERNETES_PACKAGES } from '../pulumi/plugins.js';
+import type { ImportIdRules } from '../pulumi/recovery.js';
 import type { StackHandle } from '../pulumi/workspace.js';
 import type { InstanceRecord } from '../state/instance-record.js';
 import type { SecretStore } from '../state/secret-store.js';
@@ -32,9 +33,12 @@ export interface InstanceContext {
   yes: boolean;
 }
 
-/** What every stack of the instance needs from its provider: the Pulumi packages (the provider's, Kubernetes and random). */
-export function stackCloud(c: Pick<InstanceContext, 'provider'>): { providerPackages: string[] } {
-  return { providerPackages: [...c.provider.pulumiPackages, ...KUBERNETES_PACKAGES] };
+/**
+ * What every stack of the instance needs from its provider: the Pulumi packages (the
+ * provider's, Kubernetes and random) and the cloud's import id formats for recovery.
+ */
+export function stackCloud(c: Pick<InstanceContext, 'provider'>): { providerPackages: string[]; importIds: ImportIdRules } {
+  return { providerPackages: [...c.provider.pulumiPackages, ...KUBERNETES_PACKAGES], importIds: c.provider.importIds };
 }
 
 const stores = new WeakMap<InstanceContext, Promise<SecretStore>>();

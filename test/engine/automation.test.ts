@@ -97,6 +97,8 @@ describe.skipIf(Boolean(missing))(title, () => {
       reporter,
       step: 'up',
       providerPackages: ['@pulumi/kubernetes'],
+      // ConfigMaps only: no cloud resource whose import id a pending create could have.
+      importIds: {},
     });
     // The engine's own preview counts what will be created; `up` then reports done/total against it.
     const planned = await stack.preview();
@@ -139,6 +141,8 @@ describe.skipIf(Boolean(missing))(title, () => {
       reporter: again,
       step: 'up',
       providerPackages: ['@pulumi/kubernetes'],
+      // ConfigMaps only: no cloud resource whose import id a pending create could have.
+      importIds: {},
     });
     const preview = await reopened.preview();
     expect(Object.keys(preview.changes).filter((op) => op !== 'same')).toEqual([]);
@@ -169,6 +173,8 @@ describe.skipIf(Boolean(missing))(title, () => {
         pulumiCommand,
         reporter: silentReporter,
         providerPackages: ['@pulumi/kubernetes'],
+        // ConfigMaps only: no cloud resource whose import id a pending create could have.
+        importIds: {},
       });
       await expect(contender.up()).rejects.toThrow(/locked by another run[\s\S]*still running on this machine/);
     } finally {
@@ -189,6 +195,8 @@ describe.skipIf(Boolean(missing))(title, () => {
       reporter,
       step: 'up',
       providerPackages: ['@pulumi/kubernetes'],
+      // ConfigMaps only: no cloud resource whose import id a pending create could have.
+      importIds: {},
     });
     const plan = await resumed.prepare();
     const logs = reporter.events.filter((e) => e.type === 'log').map((e) => (e as { message: string }).message).join('\n');

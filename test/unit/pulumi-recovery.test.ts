@@ -3,6 +3,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { FailureError } from '../../src/errors.js';
 import { collectingReporter } from '../../src/progress/events.js';
 import { countProgramResources, parseDeployment, parseUrn } from '../../src/pulumi/deployment.js';
+import { AWS_IMPORT_IDS } from '../../src/providers/aws/import-ids.js';
 import { executeRecovery, importRefreshArgs, planRecovery, type RecoveryStack } from '../../src/pulumi/recovery.js';
 
 // Fixtures in the shape `pulumi stack export --show-secrets` prints (apitype.UntypedDeployment
@@ -125,16 +126,16 @@ const vpcUpdate = { resource: resource(URNS.vpc, { id: 'vpc-0a1b2c3d4e5f67890', 
 
 describe('planRecovery', () => {
   it('needs nothing for a stack without pending operations', () => {
-    expect(planRecovery(exported([]))).toEqual({ needed: false, importPendingCreates: [], clearPendingCreates: false, notes: [] });
+    expect(planRecovery(exported([]), AWS_IMPORT_IDS)).toEqual({ needed: false, importPendingCreates: [], clearPendingCreates: false, notes: [] });
   });
 
   it('needs nothing for a stack that never ran (no resources, no pending operations)', () => {
     const fresh = { version: 3, deployment: { manifest: { time: '2026-03-02T10:00:00Z', magic: '', version: 'v3.248.0' } } };
-    expect(planRecovery(fresh).needed).toBe(false);
+    expect(planRecovery(fresh, AWS_IMPORT_IDS).needed).toBe(false);
   });
 
   it('imports pending creates whose physical id Lookout names, with the provider import id formats', () => {
-    const plan = planRecovery(exported([bucketCreate, clusterCreate, nodeGroupCreate, roleCreate, logGroupCreate, aliasCreate]));
+    const plan = planRecovery(exported([bucketCreate, clusterCreate, nodeGroupCreate, roleCreate, logGroupCreate, aliasCreate]), AWS_IMPORT_IDS);
     expect(plan.needed).toBe(true);
     expect(plan.clearPendingCreates).toBe(false);
     expect(plan.importPendingCreates).toEqual([
@@ -151,7 +152,7 @@ describe('planRecovery', () => {
   });
 
   it('clears other pending creates and names each possible leftover; refresh handles deletes and updates', () => {
-    const plan = planRecovery(exported([bucketCreate, natCreate, secretNamedRoleCreate, passwordCreate, securityGroupDelete, vpcUpdate]));
+    const plan = planRecovery(exported([bucketCreate, natCreate, secretNamedRoleCreate, passwordCreate, securityGroupDelete, vpcUpdate]), AWS_IMPORT_IDS);
     expect(plan.needed).toBe(true);
     expect(plan.importPendingCreates).toEqual([{ urn: URNS.metricsBucket, id: 'lookout-prod-metrics-1a2b3c4d' }]);
     expect(plan.clearPendingCreates).toBe(true);
@@ -169,17 +170,17 @@ describe('planRecovery', () => {
   });
 
   it('needs a refresh (without clearing) when only updates and deletes are pending', () => {
-    const plan = planRecovery(exported([securityGroupDelete, vpcUpdate]));
+    const plan = planRecovery(exported([securityGroupDelete, vpcUpdate]), AWS_IMPORT_IDS);
     expect(plan).toMatchObject({ needed: true, importPendingCreates: [], clearPendingCreates: false });
   });
 
   it('accepts the inner deployment object as well as the export wrapper', () => {
-    expect(planRecovery(exported([bucketCreate]).deployment).importPendingCreates).toHaveLength(1);
+    expect(planRecovery(exported([bucketCreate]).deployment, AWS_IMPORT_IDS).importPendingCreates).toHaveLength(1);
   });
 
   it('refuses an export format it does not know, and a malformed one', () => {
-    expect(() => planRecovery({ version: 4, deployment: {} })).toThrow(FailureError);
-    expect(() => planRecovery({ version: 3, deployment: { pending_operations: [{ type: 'creating' }] } })).toThrow(
+    expect(() => planRecovery({ version: 4, deployment: {} }, AWS_IMPORT_IDS)).toThrow(FailureError);
+    expect(() => planRecovery({ version: 3, deployment: { pending_operations: [{ type: 'creating' }] } }, AWS_IMPORT_IDS)).toThrow(
       /pending_operations\.0\.resource/,
     );
   });
@@ -194,7 +195,7 @@ describe('countProgramResources', () => {
 
 describe('importRefreshArgs', () => {
   it('repeats --import-pending-creates once per URN and once per ID, and adds the clear flag when needed', () => {
-    const plan = planRecovery(exported([bucketCreate, nodeGroupCreate, natCreate]));
+    const plan = planRecovery(exported([bucketCreate, nodeGroupCreate, natCreate]), AWS_IMPORT_IDS);
     expect(importRefreshArgs('organization/lookout-prod/prod-infra', plan)).toEqual([
       'refresh',
       '--yes',
@@ -233,7 +234,7 @@ describe('executeRecovery', () => {
 
   it('runs the import refresh through the workspace command, with its directory, environment and the signal', async () => {
     const { stack, run, refresh } = fakeStack();
-    const plan = planRecovery(exported([bucketCreate, natCreate]));
+    const plan = planRecovery(exported([bucketCreate, natCreate]), AWS_IMPORT_IDS);
     const controller = new AbortController();
     const reporter = collectingReporter();
 
@@ -268,7 +269,7 @@ describe('executeRecovery', () => {
 
   it('clears pending creates through stack.refresh, passing the signal and onEvent', async () => {
     const { stack, run, refresh } = fakeStack();
-    const plan = planRecovery(exported([natCreate, passwordCreate]));
+    const plan = planRecovery(exported([natCreate, passwordCreate]), AWS_IMPORT_IDS);
     const controller = new AbortController();
     const onEvent = vi.fn();
 
@@ -281,14 +282,14 @@ describe('executeRecovery', () => {
 
   it('refreshes without clearing when only deletes and updates are pending', async () => {
     const { stack, refresh } = fakeStack();
-    await executeRecovery(stack, planRecovery(exported([securityGroupDelete])), { reporter: collectingReporter() });
+    await executeRecovery(stack, planRecovery(exported([securityGroupDelete]), AWS_IMPORT_IDS), { reporter: collectingReporter() });
     expect(refresh.mock.calls[0]![0]).toMatchObject({ clearPendingCreates: false });
   });
 
   it('does nothing when no recovery is needed', async () => {
     const { stack, run, refresh } = fakeStack();
     const reporter = collectingReporter();
-    await executeRecovery(stack, planRecovery(exported([])), { reporter });
+    await executeRecovery(stack, planRecovery(exported([]), AWS_IMPORT_IDS), { reporter });
     expect(run).not.toHaveBeenCalled();
     expect(refresh).not.toHaveBeenCalled();
     expect(reporter.events).toEqual([]);

@@ -16,6 +16,7 @@ import { parse as parseYaml } from 'yaml';
 import { FailureError, InterruptedError } from '../../src/errors.js';
 import { instancePaths } from '../../src/paths.js';
 import { collectingReporter } from '../../src/progress/events.js';
+import { AWS_IMPORT_IDS } from '../../src/providers/aws/import-ids.js';
 import { openStack, type StackHandle } from '../../src/pulumi/workspace.js';
 
 const PASSPHRASE = 'stub-run passphrase 7f3a';
@@ -135,6 +136,7 @@ beforeAll(async () => {
     reporter,
     step: 'infra',
     providerPackages: ['@pulumi/aws', '@pulumi/random'],
+    importIds: AWS_IMPORT_IDS,
   });
 });
 

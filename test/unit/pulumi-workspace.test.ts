@@ -16,6 +16,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { FailureError, InterruptedError, UsageError } from '../../src/errors.js';
 import { instancePaths } from '../../src/paths.js';
 import { collectingReporter, type ProgressEvent } from '../../src/progress/events.js';
+import { AWS_IMPORT_IDS } from '../../src/providers/aws/import-ids.js';
 import { lockDirKey } from '../../src/pulumi/diy-store.js';
 import { openStack, workspaceEnvVars, type AutomationStack, type StackHandleDeps } from '../../src/pulumi/workspace.js';
 
@@ -98,7 +99,7 @@ const fakeCommand = { command: 'pulumi', version: null } as unknown as PulumiCom
 function options(reporter = collectingReporter(), extra: Partial<Parameters<typeof openStack>[0]> = {}) {
   // An AWS instance's stacks: the cloud's package first, then Kubernetes and random.
   const providerPackages = ['@pulumi/aws', '@pulumi/kubernetes', '@pulumi/random'];
-  return { instance: 'prod', project: PROJECT, stackName: STACK_NAME, program, passphrase: PASSPHRASE, pulumiCommand: fakeCommand, reporter, step: 'infra', providerPackages, ...extra };
+  return { instance: 'prod', project: PROJECT, stackName: STACK_NAME, program, passphrase: PASSPHRASE, pulumiCommand: fakeCommand, reporter, step: 'infra', providerPackages, importIds: AWS_IMPORT_IDS, ...extra };
 }
 
 /** An error shaped like the Automation API's CommandError for a failed `pulumi up`. */

@@ -7,6 +7,7 @@ import type { CloudProvider, RecordedInfra } from '../types.js';
 import { awsConfigOf } from './settings.js';
 import { AWS_COST_BASIS, estimateAwsCost } from './cost.js';
 import { describeAwsInfra, describeAwsLocation } from './describe.js';
+import { AWS_IMPORT_IDS } from './import-ids.js';
 import type { InfraStepOutputs } from './infra-steps.js';
 import { awsTeardown } from './teardown.js';
 
@@ -16,6 +17,7 @@ const recorded = (infra: RecordedInfra) => infra as unknown as InfraStepOutputs;
 export const awsProvider: CloudProvider = {
   id: 'aws',
   pulumiPackages: ['@pulumi/aws'],
+  importIds: AWS_IMPORT_IDS,
   managesDnsZone: true,
   costBasis: AWS_COST_BASIS,
 
