@@ -1,0 +1,137 @@
+/**
+ * The registry: it lists every provider, the command line and the config take their choices
+ * from it, reserved providers are refused clearly, and each provider loads lazily: importing
+ * the registry loads no provider, loading a provider loads neither Pulumi nor a cloud SDK,
+ * and its config block loads only zod.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+import { splitProviderFlag } from '../../src/commands/kube-token.js';
+import { CONFIG_BLOCKS, instanceNameLimit } from '../../src/config/provider-blocks.js';
+import { configSchema } from '../../src/config/schema.js';
+import { ExitCode, UsageError } from '../../src/errors.js';
+import {
+  KUBE_TOKEN_DEFAULT_PROVIDER,
+  PROVIDER_IDS,
+  assertProviderAvailable,
+  availableProviderIds,
+  loadConfigBlocks,
+  loadProvider,
+} from '../../src/providers/registry.js';
+
+const run = promisify(execFile);
+const root = new URL('../..', import.meta.url).pathname;
+const dir = mkdtempSync(join(tmpdir(), 'lookout-registry-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** The modules a fresh process loads to run `body` (ESM, against the build), as the start-up test records them. */
+async function modulesLoadedBy(label: string, body: string): Promise<string[]> {
+  const file = join(dir, `${label}.txt`);
+  const script = `const registry = await import(${JSON.stringify(`${root}dist/src/providers/registry.js`)});\n${body}\n`;
+  await run(process.execPath, ['--import', join(root, 'test/fixtures/record-modules.mjs'), '--input-type=module', '-e', script], {
+    env: { ...process.env, LOOKOUT_LOADED_MODULES_FILE: file },
+  });
+  return readFileSync(file, 'utf8').split('\n').filter(Boolean);
+}
+
+const HEAVY = /@pulumi\/|@aws-sdk\/|@google-cloud\/|acme-client|kubernetes-models/;
+const PROVIDER_FOLDER = /\/dist\/src\/providers\/(?!registry\.js$|types\.js$)/;
+
+describe('the provider registry', () => {
+  it('lists aws, gcp and kubernetes; aws is built, the others are reserved', () => {
+    expect(PROVIDER_IDS).toEqual(['aws', 'gcp', 'kubernetes']);
+    expect(availableProviderIds()).toEqual(['aws']);
+    expect(KUBE_TOKEN_DEFAULT_PROVIDER).toBe('aws');
+  });
+
+  it('gives the config its provider choices and each available provider’s block', async () => {
+    expect(configSchema.shape.provider.unwrap().options).toEqual([...PROVIDER_IDS]);
+    expect(CONFIG_BLOCKS.map((b) => b.id)).toEqual(['aws']);
+    expect(Object.keys(configSchema.shape)).toContain('aws');
+    expect((await loadConfigBlocks()).map((b) => b.id)).toEqual(availableProviderIds());
+    // Every name a provider derives fits at its own limit, and no further.
+    for (const block of CONFIG_BLOCKS) {
+      const limit = instanceNameLimit(block.id);
+      expect(block.derivedNames('a'.repeat(limit)).every((d) => d.name.length <= d.limit)).toBe(true);
+      expect(block.derivedNames('a'.repeat(limit + 1)).some((d) => d.name.length > d.limit)).toBe(true);
+    }
+  });
+
+  it.each([
+    ['gcp', /^`plan gcp` is not supported yet: GCP support comes in a later release$/],
+    ['kubernetes', /^`plan kubernetes` is not supported yet: installing into a Kubernetes cluster you already have/],
+  ] as const)('refuses the reserved %s with exit 2 and the command that works', async (id, message) => {
+    const err = (() => {
+      try {
+        assertProviderAvailable(id, 'plan');
+      } catch (e) {
+        return e as UsageError;
+      }
+      return undefined;
+    })();
+    expect(err).toBeInstanceOf(UsageError);
+    expect(err!.exitCode).toBe(ExitCode.usage);
+    expect(err!.message).toMatch(message);
+    expect(err!.hint).toBe('Use `lookout plan aws <name> -c <file>` for an AWS instance.');
+    await expect(loadProvider(id)).rejects.toBeInstanceOf(UsageError);
+    expect(() => assertProviderAvailable('aws', 'plan')).not.toThrow();
+  });
+
+  it('loads the AWS provider once, with every part of the interface', async () => {
+    const aws = await loadProvider('aws');
+    expect(await loadProvider('aws')).toBe(aws);
+    expect(aws.id).toBe('aws');
+    expect(aws.pulumiPackages).toEqual(['@pulumi/aws']);
+    expect(Object.keys(aws.importIds)).toContain('aws:s3/bucket:Bucket');
+    expect(aws.teardown.loadBalancerDependents).toEqual(['aws:route53/record:Record']);
+    expect(aws.teardown.dataBuckets({ name: 'prod', accountId: '123456789012', region: 'eu-west-1' } as never)).toHaveLength(3);
+  });
+
+  it('loads nothing of a provider when imported, and no Pulumi or cloud SDK when a provider is loaded', async () => {
+    const registryOnly = await modulesLoadedBy('registry', '');
+    // The recorder works: the registry itself was seen.
+    expect(registryOnly.some((m) => m.endsWith('/dist/src/providers/registry.js'))).toBe(true);
+    expect(registryOnly.filter((m) => PROVIDER_FOLDER.test(m) || HEAVY.test(m) || /\/zod\//.test(m))).toEqual([]);
+
+    const provider = await modulesLoadedBy('provider', `await registry.loadProvider('aws');`);
+    expect(provider.some((m) => m.endsWith('/dist/src/providers/aws/index.js'))).toBe(true);
+    expect(provider.filter((m) => HEAVY.test(m))).toEqual([]);
+
+    const block = await modulesLoadedBy('config-block', `await registry.loadConfigBlocks();`);
+    expect(block.some((m) => m.endsWith('/dist/src/providers/aws/config.js'))).toBe(true);
+    expect(block.filter((m) => HEAVY.test(m))).toEqual([]);
+
+    // And the recorder does see what a provider loads once asked for real work.
+    const planned = await modulesLoadedBy(
+      'plan',
+      `const { loadConfig } = await import(${JSON.stringify(`${root}dist/src/config/load.js`)});
+       const config = await loadConfig(${JSON.stringify(`${root}examples/aws.yaml`)}, { provider: 'aws', name: 'prod' });
+       await (await registry.loadProvider('aws')).plan(config);`,
+    );
+    expect(planned.some((m) => m.includes('@pulumi/aws'))).toBe(true);
+  });
+});
+
+describe('lookout kube-token', () => {
+  it('means the AWS provider when no --provider is given (kubeconfigs in existing state name none)', () => {
+    expect(splitProviderFlag(['--cluster', 'lookout-prod', '--region', 'eu-west-1'])).toEqual({
+      provider: 'aws',
+      rest: ['--cluster', 'lookout-prod', '--region', 'eu-west-1'],
+    });
+    expect(splitProviderFlag(['--provider=gcp', '--x'])).toEqual({ provider: 'gcp', rest: ['--x'] });
+    expect(() => splitProviderFlag(['--provider', 'azure'])).toThrow(/--provider must name a provider, found "azure"/);
+  });
+
+  it('refuses its own flags when they are wrong, with exit 2, before asking for credentials', async () => {
+    const err = await run(process.execPath, [`${root}bin/lookout`, 'kube-token', '--cluster', 'lookout-prod']).catch((e) => e);
+    expect(err.code).toBe(2);
+    expect(err.stderr).toContain('kube-token: required option --region not given');
+    const unknown = await run(process.execPath, [`${root}bin/lookout`, 'kube-token', '--cluster', 'a', '--region', 'b', '--bogus']).catch((e) => e);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/Unknown option '--bogus'/);
+  });
+});
