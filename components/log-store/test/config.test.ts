@@ -12,20 +12,13 @@ import {
   renderLokiRuntimeConfig,
   type LokiConfigOptions,
 } from '../src/config.js';
+import { S3_COMPATIBLE_CONNECTION } from '../../../test/support/object-storage.js';
 
 const BUCKET = 'lookout-prod-logs-1a2b3c4d';
 const OPTS: LokiConfigOptions = { namespace: 'lookout', storage: { backend: 's3', region: 'eu-west-1', bucket: BUCKET } };
 
 /** An S3-compatible store on the cluster's network, with keys from a Secret (which never reach the config). */
-const S3_COMPATIBLE: LokiConfigOptions['storage'] = {
-  backend: 's3',
-  region: 'us-east-1',
-  endpoint: 'minio.storage.svc.cluster.local:9000',
-  forcePathStyle: true,
-  insecure: true,
-  credentialsSecret: { name: 'object-storage', accessKeyIdKey: 'access-key-id', secretAccessKeyKey: 'secret-access-key' },
-  bucket: 'lookout-logs',
-};
+const S3_COMPATIBLE: LokiConfigOptions['storage'] = { ...S3_COMPATIBLE_CONNECTION, bucket: 'lookout-logs' };
 
 /** Every key anywhere in a parsed YAML document, as dotted paths. */
 function keyPaths(value: unknown, prefix = ''): string[] {

@@ -14,6 +14,7 @@ import {
   workloads,
 } from '../../../test/support/kubernetes.js';
 import { configChecksum } from '@lookout/kube';
+import { S3_COMPATIBLE_CONNECTION } from '../../../test/support/object-storage.js';
 import { LogStore, renderLokiConfig, renderLokiRuntimeConfig, type LogStoreArgs, type LogTenantLimits } from '../src/index.js';
 
 // Read directly: `loadBundle` resolves `bundles/` relative to the compiled dist/ layout.
@@ -171,10 +172,7 @@ describe('LogStore', () => {
     expect(byKindAndName(gcs, 'ServiceAccount', 'loki').inputs.metadata.annotations).toEqual(annotations);
     expect(YAML.parse(gcs.outputs.config).common.storage).toEqual({ gcs: { bucket_name: 'lookout-prod-logs' } });
 
-    const credentialsSecret = { name: 'object-storage', accessKeyIdKey: 'access-key-id', secretAccessKeyKey: 'secret-access-key' };
-    const keyed = await render(
-      argsWith({ storage: { backend: 's3', region: 'us-east-1', endpoint: 'minio:9000', forcePathStyle: true, credentialsSecret, bucket: 'logs' } }),
-    );
+    const keyed = await render(argsWith({ storage: { ...S3_COMPATIBLE_CONNECTION, bucket: 'logs' } }));
     expect(workloads(keyed.resources)).toHaveLength(3);
     for (const w of workloads(keyed.resources)) {
       expect(container(w).env, w.name).toEqual([

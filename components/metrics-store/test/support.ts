@@ -3,6 +3,7 @@
  * generated config (the unit the checked-field list is written in).
  */
 import { readFileSync } from 'node:fs';
+import { S3_COMPATIBLE_CONNECTION } from '../../../test/support/object-storage.js';
 import type { CortexConfigOptions } from '../src/config.js';
 
 export const OPTIONS: CortexConfigOptions = {
@@ -18,16 +19,7 @@ export const OPTIONS: CortexConfigOptions = {
 };
 
 /** The same buckets in an S3-compatible store on the cluster's own network, with keys from a Secret. */
-export const S3_COMPATIBLE: CortexConfigOptions['storage'] = {
-  backend: 's3',
-  region: 'us-east-1',
-  endpoint: 'minio.storage.svc.cluster.local:9000',
-  forcePathStyle: true,
-  insecure: true,
-  credentialsSecret: { name: 'object-storage', accessKeyIdKey: 'access-key-id', secretAccessKeyKey: 'secret-access-key' },
-  blocksBucket: 'lookout-metrics',
-  rulesBucket: 'lookout-rules',
-};
+export const S3_COMPATIBLE: CortexConfigOptions['storage'] = { ...S3_COMPATIBLE_CONNECTION, blocksBucket: 'lookout-metrics', rulesBucket: 'lookout-rules' };
 
 /** The same buckets in Google Cloud Storage. */
 export const GCS: CortexConfigOptions['storage'] = { backend: 'gcs', blocksBucket: 'lookout-prod-metrics', rulesBucket: 'lookout-prod-rules' };

@@ -11,12 +11,11 @@ import {
   type Route53Client,
 } from '@aws-sdk/client-route-53';
 import { explainAwsError } from './errors.js';
-import { serversFor, type LookupOptions } from '../../dns/authoritative.js';
+import type { LookupOptions } from '../../dns/authoritative.js';
 import { absoluteName, sameName } from '../../dns/names.js';
-import { describeDuration, pollUntil } from '../../dns/poll.js';
 import type { DnsServer } from '../../dns/query.js';
 import { FailureError } from '../../errors.js';
-import { CHALLENGE_TTL, DEFAULT_PROVIDER_TIMING, quoteTxt, type Dns01Solver, type ProviderTiming } from '../../tls/solvers/solver.js';
+import { CHALLENGE_TTL, DEFAULT_PROVIDER_TIMING, nameServerAddresses, quoteTxt, waitUntilApplied, type Dns01Solver, type ProviderTiming } from '../../tls/solvers/solver.js';
 
 export interface Route53SolverOptions {
   client: Route53Client;
@@ -75,13 +74,7 @@ export class Route53Solver implements Dns01Solver {
     } catch (err) {
       throw explainAwsError(err, 'route53:GetHostedZone', signal);
     }
-    const servers = await serversFor(nameServers, this.options.lookup);
-    if (servers.length === 0) {
-      throw new FailureError(`the name servers of ${this.describe()} (${nameServers.join(', ') || 'none'}) have no addresses`, {
-        hint: 'Check that this machine can resolve DNS names, then run the command again.',
-      });
-    }
-    return servers;
+    return nameServerAddresses(this.describe(), nameServers, this.options.lookup);
   }
 
   private async currentTxt(fqdn: string, signal?: AbortSignal): Promise<ResourceRecordSet | undefined> {
@@ -120,26 +113,13 @@ export class Route53Solver implements Dns01Solver {
   }
 
   private async waitInsync(changeId: string, signal?: AbortSignal): Promise<void> {
-    const outcome = await pollUntil(
-      `Route53 change ${changeId}`,
-      async (attemptSignal) => {
-        let status: string | undefined;
-        try {
-          const out = await this.options.client.send(new GetChangeCommand({ Id: changeId }), { abortSignal: attemptSignal });
-          status = out.ChangeInfo?.Status;
-        } catch (err) {
-          throw explainAwsError(err, 'route53:GetChange', signal);
-        }
-        return status === 'INSYNC' ? { done: true, value: undefined } : { done: false, observation: status ?? 'no status' };
-      },
-      { deadlineMs: this.timing.changeDeadlineMs, intervalMs: this.timing.changePollMs },
-      signal,
-    );
-    if (!outcome.ok) {
-      throw new FailureError(
-        `Route53 change ${changeId} in ${this.describe()} was still ${outcome.observation} after ${describeDuration(this.timing.changeDeadlineMs)}`,
-        { hint: 'Route53 is slow to apply changes right now; run the command again later.' },
-      );
-    }
+    const status = async (attemptSignal: AbortSignal) => {
+      try {
+        return (await this.options.client.send(new GetChangeCommand({ Id: changeId }), { abortSignal: attemptSignal })).ChangeInfo?.Status;
+      } catch (err) {
+        throw explainAwsError(err, 'route53:GetChange', signal);
+      }
+    };
+    await waitUntilApplied({ provider: 'Route53', id: changeId, status, applied: 'INSYNC' }, { zone: this.describe(), timing: this.timing }, signal);
   }
 }

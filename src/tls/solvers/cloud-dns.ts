@@ -4,12 +4,11 @@
  * until Cloud DNS reports it `done`.
  */
 import type { DNS, Zone } from '@google-cloud/dns';
-import { serversFor, type LookupOptions } from '../../dns/authoritative.js';
+import type { LookupOptions } from '../../dns/authoritative.js';
 import { absoluteName } from '../../dns/names.js';
-import { describeDuration, pollUntil } from '../../dns/poll.js';
 import type { DnsServer } from '../../dns/query.js';
 import { FailureError, InterruptedError, LookoutError } from '../../errors.js';
-import { CHALLENGE_TTL, DEFAULT_PROVIDER_TIMING, quoteTxt, type Dns01Solver, type ProviderTiming } from './solver.js';
+import { CHALLENGE_TTL, DEFAULT_PROVIDER_TIMING, nameServerAddresses, quoteTxt, waitUntilApplied, type Dns01Solver, type ProviderTiming } from './solver.js';
 
 export interface CloudDnsSolverOptions {
   dns: DNS;
@@ -87,13 +86,7 @@ export class CloudDnsSolver implements Dns01Solver {
     } catch (err) {
       throw explainCloudDnsError(err, 'dns.managedZones.get', signal);
     }
-    const servers = await serversFor(nameServers, this.options.lookup);
-    if (servers.length === 0) {
-      throw new FailureError(`the name servers of ${this.describe()} (${nameServers.join(', ') || 'none'}) have no addresses`, {
-        hint: 'Check that this machine can resolve DNS names, then run the command again.',
-      });
-    }
-    return servers;
+    return nameServerAddresses(this.describe(), nameServers, this.options.lookup);
   }
 
   private async currentTxt(fqdn: string, signal?: AbortSignal): Promise<ZoneRecord[]> {
@@ -118,26 +111,13 @@ export class CloudDnsSolver implements Dns01Solver {
   }
 
   private async waitDone(changeId: string, signal?: AbortSignal): Promise<void> {
-    const outcome = await pollUntil(
-      `Cloud DNS change ${changeId}`,
-      async () => {
-        let status: string | undefined;
-        try {
-          const [metadata] = await this.zone.change(changeId).getMetadata();
-          status = (metadata as { status?: string }).status;
-        } catch (err) {
-          throw explainCloudDnsError(err, 'dns.changes.get', signal);
-        }
-        return status === 'done' ? { done: true, value: undefined } : { done: false, observation: status ?? 'no status' };
-      },
-      { deadlineMs: this.timing.changeDeadlineMs, intervalMs: this.timing.changePollMs },
-      signal,
-    );
-    if (!outcome.ok) {
-      throw new FailureError(
-        `Cloud DNS change ${changeId} in ${this.describe()} was still ${outcome.observation} after ${describeDuration(this.timing.changeDeadlineMs)}`,
-        { hint: 'Cloud DNS is slow to apply changes right now; run the command again later.' },
-      );
-    }
+    const status = async () => {
+      try {
+        return ((await this.zone.change(changeId).getMetadata())[0] as { status?: string }).status;
+      } catch (err) {
+        throw explainCloudDnsError(err, 'dns.changes.get', signal);
+      }
+    };
+    await waitUntilApplied({ provider: 'Cloud DNS', id: changeId, status, applied: 'done' }, { zone: this.describe(), timing: this.timing }, signal);
   }
 }
