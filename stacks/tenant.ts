@@ -28,6 +28,17 @@ export interface TenantStackArgs {
   gateway: { internalUrl: string; tenantsSecretName: string };
   /** The OIDC client secret, read by the CLI from the environment variable the config names. */
   oidcClientSecret?: string;
+  /**
+   * The tenant's credentials, generated once by the CLI and kept in the instance's encrypted
+   * secret store (src/tenants/credentials.ts): one token per token name, and Grafana's.
+   */
+  credentials: TenantStackCredentials;
+}
+
+export interface TenantStackCredentials {
+  /** Token name → token. */
+  tokens: Record<string, string>;
+  grafana: { datasourceToken: string; adminPassword: string };
 }
 
 export interface TenantStackOutputs {
@@ -38,6 +49,11 @@ export interface TenantStackOutputs {
   tokens: pulumi.Output<Record<string, string>>;
   /** Secret. */
   grafanaAdminPassword: pulumi.Output<string>;
+}
+
+/** The names of a tenant's API tokens: the config's, or the platform's own for `system`. */
+export function tenantTokenNames(tenant: TenantStackArgs['tenant']): string[] {
+  return tenant === 'system' ? [SYSTEM_TOKEN_NAME] : tenant.tokens;
 }
 
 export function tenantProgram(args: TenantStackArgs): () => Promise<TenantStackOutputs> {
@@ -53,12 +69,19 @@ export function tenantProgram(args: TenantStackArgs): () => Promise<TenantStackO
     if (oidc && args.oidcClientSecret === undefined) {
       throw new Error(`tenant ${name}: OIDC is configured but no client secret was given`);
     }
+    const names = tenantTokenNames(args.tenant);
+    const missing = names.filter((n) => args.credentials.tokens[n] === undefined);
+    if (missing.length) throw new Error(`tenant ${name}: no credentials for token ${missing.join(', ')}`);
     const tenant = new Tenant(
       name,
       {
         tenant: name,
         domain: args.domain,
-        tokens: system ? [SYSTEM_TOKEN_NAME] : config!.tokens,
+        tokens: Object.fromEntries(names.map((n) => [n, pulumi.secret(args.credentials.tokens[n]!)])),
+        grafanaCredentials: {
+          datasourceToken: pulumi.secret(args.credentials.grafana.datasourceToken),
+          adminPassword: pulumi.secret(args.credentials.grafana.adminPassword),
+        },
         system,
         grafana: {
           image: args.bundle.components.grafana.image,

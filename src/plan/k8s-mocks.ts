@@ -1,5 +1,5 @@
 /**
- * Mock behaviour for the Kubernetes and random providers, for the offline plan and the
+ * Mock behaviour for the Kubernetes provider, for the offline plan and the
  * stack tests: what the real providers would report back (a load balancer address for a
  * LoadBalancer Service, generated passwords), so programs that use those outputs evaluate.
  * What a cloud's load balancer address looks like is the cloud's to say (its provider's mocks).
@@ -41,38 +41,12 @@ function kubernetesOutputs(args: pulumi.runtime.MockResourceArgs, options: Kuber
   return undefined;
 }
 
-function randomOutputs(args: pulumi.runtime.MockResourceArgs): Record<string, unknown> | undefined {
-  const seed = digest('random', args.type, args.name);
-  switch (args.type) {
-    case 'random:index/randomPassword:RandomPassword':
-    case 'random:index/randomString:RandomString': {
-      const length = Number(args.inputs?.length ?? 32);
-      const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
-      let out = '';
-      for (let i = 0; out.length < length; i++) out += alphabet[parseInt(digest(seed, String(i)).slice(0, 8), 16) % alphabet.length];
-      return { result: out, bcryptHash: `$2a$10$${seed.slice(0, 53)}` };
-    }
-    case 'random:index/randomBytes:RandomBytes': {
-      const length = Number(args.inputs?.length ?? 32);
-      const bytes = Buffer.from(digest(seed).repeat(Math.ceil(length / 32)), 'hex').subarray(0, length);
-      return { base64: bytes.toString('base64'), hex: bytes.toString('hex') };
-    }
-    case 'random:index/randomId:RandomId': {
-      const bytes = Buffer.from(seed, 'hex').subarray(0, Number(args.inputs?.byteLength ?? 8));
-      return { hex: bytes.toString('hex'), b64Url: bytes.toString('base64url'), b64Std: bytes.toString('base64'), dec: BigInt(`0x${bytes.toString('hex')}`).toString() };
-    }
-    default:
-      return undefined;
-  }
-}
-
-/** Combines the Kubernetes/random behaviour with another (the cloud's) behaviour. */
+/** Combines the Kubernetes behaviour with another (the cloud's) behaviour. */
 export function withKubernetesMocks(options: KubernetesMockOptions = {}): MockBehaviour {
   const cloud = options.cloud ?? {};
   return {
     outputs(args) {
       if (args.type.startsWith('kubernetes:')) return kubernetesOutputs(args, options);
-      if (args.type.startsWith('random:')) return randomOutputs(args);
       return cloud.outputs?.(args);
     },
     call(args) {

@@ -67,7 +67,7 @@ export async function buildPlan(config: ResolvedConfig): Promise<Plan> {
   const allResources = [...infra.resources];
 
   // The cluster's layers, on the mocked infra outputs: what create installs after the infra.
-  const [{ platformProgram, PLATFORM_PROJECT }, { tenantProgram, TENANT_PROJECT }, { loadBundle }] = await Promise.all([
+  const [{ platformProgram, PLATFORM_PROJECT }, { tenantProgram, tenantTokenNames, TENANT_PROJECT }, { loadBundle }] = await Promise.all([
     import('../../stacks/platform.js'),
     import('../../stacks/tenant.js'),
     import('../bundle/manifest.js'),
@@ -90,6 +90,13 @@ export async function buildPlan(config: ResolvedConfig): Promise<Plan> {
   stacks.push(summarizeStack(names.platform, 'platform', platform.resources));
   allResources.push(...platform.resources);
 
+  // The offline plan never generates real credentials: these have the shape of real ones (the
+  // gateway checks it) and say what they are.
+  const placeholder = (tenant: string, what: string) => `lk_${tenant}_${`PLANNED_${what}_`.padEnd(48, '0')}`;
+  const plannedCredentials = (tenant: string, names: string[]) => ({
+    tokens: Object.fromEntries(names.map((n) => [n, placeholder(tenant, n)])),
+    grafana: { datasourceToken: placeholder(tenant, 'grafana'), adminPassword: 'PLANNEDgeneratedDuringCreate0000' },
+  });
   for (const tenant of ['system' as const, ...config.tenants]) {
     const tenantName = tenant === 'system' ? 'system' : tenant.name;
     const run = await runProgramUnderMocks(
@@ -102,6 +109,7 @@ export async function buildPlan(config: ResolvedConfig): Promise<Plan> {
         storageClassName: cloud.storageClass.name,
         gateway: { internalUrl: platform.outputs.gatewayInternalUrl, tenantsSecretName: platform.outputs.tenantsSecretName },
         ...(tenant !== 'system' && tenant.grafana.oidc ? { oidcClientSecret: `plan: read from $${tenant.grafana.oidc.clientSecretEnv}` } : {}),
+        credentials: plannedCredentials(tenantName, tenantTokenNames(tenant)),
       }),
       { project: TENANT_PROJECT, stack: names.tenant(tenantName), behaviour },
     );

@@ -121,7 +121,7 @@ export interface Teardown {
 
 export interface CloudProvider {
   readonly id: ProviderId;
-  /** Pulumi provider packages its programs use besides Kubernetes and random (plugins are installed first). */
+  /** Pulumi provider packages its programs use besides Kubernetes (plugins are installed first). */
   readonly pulumiPackages: readonly string[];
   /** Import id formats of the resources it names itself, so a create an interrupted run left pending is imported. */
   readonly importIds: ImportIdRules;

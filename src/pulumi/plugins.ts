@@ -21,7 +21,7 @@ export interface PluginSpec {
 }
 
 /** The provider packages every Lookout stack may use; each cloud adds its own (CloudProvider.pulumiPackages). */
-export const KUBERNETES_PACKAGES = ['@pulumi/kubernetes', '@pulumi/random'] as const;
+export const KUBERNETES_PACKAGES = ['@pulumi/kubernetes'] as const;
 
 /**
  * The plugin a provider package needs, from the `pulumi` field of its package.json: the

@@ -40,6 +40,7 @@ import { clearStalePulumiLocks, localLockEnvironment, type LockEnvironment, type
 import { installPlugins, pluginOfPackage, type PluginInstaller, type PluginSpec } from './plugins.js';
 import { initialProgress, progressView, reduceEngineEvent, totalFromChangeSummary, type EngineProgress } from './progress.js';
 import { executeRecovery, planRecovery, type ImportIdRules, type RecoveryPlan, type RecoveryStack } from './recovery.js';
+import { asRunner, workspaceEnv } from './cli-run.js';
 
 export interface StackHandleOptions {
   instance: string;
@@ -119,6 +120,11 @@ export interface StackHandle {
   outputs(): Promise<Record<string, unknown>>;
   /** The resources in the state as of the last prepare(); empty for a new stack. */
   resources(): readonly StateResource[];
+  /**
+   * Drops resources from the state without touching what they describe and without loading
+   * their provider (`pulumi state delete`), in the order given. For migrations only.
+   */
+  forget(urns: readonly string[], signal?: AbortSignal): Promise<void>;
 }
 
 /** The environment of every Pulumi command of the workspace. */
@@ -259,6 +265,21 @@ class PulumiStackHandle implements StackHandle {
 
   resources(): readonly StateResource[] {
     return this.state.resources;
+  }
+
+  async forget(urns: readonly string[], signal?: AbortSignal): Promise<void> {
+    if (urns.length === 0) return;
+    if (!this.preparedFresh) await this.prepare(signal);
+    this.preparedFresh = false;
+    const ws = this.stack.workspace;
+    for (const urn of urns) {
+      this.throwIfAborted(signal, 'state edit');
+      try {
+        await asRunner(ws.pulumiCommand).run(['state', 'delete', urn, '--stack', this.qualifiedName, '--yes'], ws.workDir, workspaceEnv(ws), undefined, undefined, signal);
+      } catch (err) {
+        throw this.failure(err, 'state edit', signal);
+      }
+    }
   }
 
   async outputs(): Promise<Record<string, unknown>> {

@@ -1,7 +1,8 @@
 /**
  * The steps inside the cluster: the platform stack, one stack per tenant, the system
  * tenant's alerting, and the verify probe that proves every tenant works. Each records only
- * non-secret outputs; tokens are read from the tenant stacks' (encrypted) outputs in memory.
+ * non-secret outputs; tokens live in the instance's encrypted secret store and are read into
+ * memory only.
  */
 import type { Step, StepContext } from '../engine/index.js';
 import { FailureError } from '../errors.js';
@@ -10,6 +11,8 @@ import type { TenantConfig } from '../config/schema.js';
 import type { RecordedInfra } from '../providers/types.js';
 import { openClusterStack, secretStore, type InstanceContext } from './context.js';
 import type { TlsOutputs } from './tls-steps.js';
+import type { StackHandle } from '../pulumi/workspace.js';
+import type { AdoptableCredentials, TenantCredentials } from '../tenants/credentials.js';
 
 const SYSTEM = RESERVED_TENANTS[0];
 
@@ -68,7 +71,13 @@ export function platformStep(c: InstanceContext): Step<PlatformStepOutputs> {
 type TenantRef = TenantConfig | 'system';
 const tenantName = (t: TenantRef) => (t === 'system' ? SYSTEM : t.name);
 
-export async function tenantProgramFor(c: InstanceContext, tenant: TenantRef, infra: RecordedInfra, platform: PlatformStepOutputs) {
+export async function tenantProgramFor(
+  c: InstanceContext,
+  tenant: TenantRef,
+  infra: RecordedInfra,
+  platform: PlatformStepOutputs,
+  credentials: TenantCredentials,
+) {
   const { tenantProgram } = await import('../../stacks/tenant.js');
   const oidc = tenant === 'system' ? undefined : tenant.grafana.oidc;
   const layers = await c.provider.clusterLayers(c, infra);
@@ -81,7 +90,20 @@ export async function tenantProgramFor(c: InstanceContext, tenant: TenantRef, in
     storageClassName: layers.platform.storageClass.name,
     gateway: { internalUrl: platform.gatewayInternalUrl, tenantsSecretName: platform.tenantsSecretName },
     ...(oidc ? { oidcClientSecret: process.env[oidc.clientSecretEnv]!.trim() } : {}),
+    credentials,
   });
+}
+
+/**
+ * The credentials an older tenant stack holds in its outputs (tokens and Grafana's admin
+ * password, from the days its stack generated them with @pulumi/random), to keep them.
+ */
+async function credentialsInOutputs(stack: StackHandle): Promise<AdoptableCredentials | undefined> {
+  const out = await stack.outputs();
+  const tokens = out.tokens as Record<string, string> | undefined;
+  const grafanaAdminPassword = out.grafanaAdminPassword as string | undefined;
+  if (!tokens && !grafanaAdminPassword) return undefined;
+  return { ...(tokens ? { tokens } : {}), ...(grafanaAdminPassword ? { grafanaAdminPassword } : {}) };
 }
 
 export function tenantStep(c: InstanceContext, tenant: TenantRef): Step<{ namespace: string; grafanaUrl: string }> {
@@ -97,9 +119,22 @@ export function tenantStep(c: InstanceContext, tenant: TenantRef): Step<{ namesp
       endpoint: c.provider.clusterFingerprint(ctx.outputsOf<RecordedInfra>('infra')).cluster,
     }),
     async run(ctx) {
+      const [{ ensureTenantCredentials }, { forgetRandomResources }, { tenantTokenNames }] = await Promise.all([
+        import('../tenants/credentials.js'),
+        import('../tenants/random-migration.js'),
+        import('../../stacks/tenant.js'),
+      ]);
       const infra = ctx.outputsOf<RecordedInfra>('infra');
       const platform = ctx.outputsOf<PlatformStepOutputs>('platform');
-      const stack = await openClusterStack(c, { tenant: name }, await tenantProgramFor(c, tenant, infra, platform), { step: `tenant:${name}` });
+      let credentials: TenantCredentials | undefined;
+      // The program runs only during `up`, after the credentials are settled below.
+      const program = async () => (await tenantProgramFor(c, tenant, infra, platform, credentials!))();
+      const stack = await openClusterStack(c, { tenant: name }, program, { step: `tenant:${name}` });
+      credentials = await ensureTenantCredentials(await secretStore(c), name, tenantTokenNames(tenant), {
+        adopt: () => credentialsInOutputs(stack),
+      });
+      const forgotten = await forgetRandomResources(stack, ctx.signal);
+      if (forgotten > 0) ctx.progress({ message: `moved ${name}'s credentials into the encrypted secret store` });
       const totalHint = (await c.expectedCounts)[stackNames(c.name).tenant(name)];
       const out = await stack.up({ signal: ctx.signal, ...(totalHint ? { totalHint } : {}) });
       return { namespace: String(out.namespace), grafanaUrl: String(out.grafanaUrl) };
@@ -118,17 +153,21 @@ export function tenantRemoveStep(c: InstanceContext, name: string): Step<{ remov
     async run(ctx) {
       const stack = await openClusterStack(c, { tenant: name }, async () => ({}), { step: `tenant-remove:${name}` });
       await stack.destroy({ signal: ctx.signal });
+      // Its tokens are gone from the gateway with the stack; forgetting them means they can
+      // never come back, whatever happens to the name later.
+      const { deleteTenantCredentials } = await import('../tenants/credentials.js');
+      await deleteTenantCredentials(await secretStore(c), name);
       return { removed: true };
     },
   };
 }
 
-/** A tenant's tokens, from its stack's encrypted outputs; kept in memory only. */
+/** A tenant's tokens, from the instance's encrypted secret store; kept in memory only. */
 export async function tenantTokens(c: InstanceContext, name: string): Promise<Record<string, string>> {
-  const stack = await openClusterStack(c, { tenant: name }, async () => ({}), { step: `tenant:${name}` });
-  const tokens = (await stack.outputs()).tokens as Record<string, string> | undefined;
+  const { readTenantCredentials } = await import('../tenants/credentials.js');
+  const tokens = (await readTenantCredentials(await secretStore(c), name))?.tokens;
   if (!tokens || Object.keys(tokens).length === 0) {
-    throw new FailureError(`tenant ${name} has no tokens in its stack outputs`, { hint: 'Run `lookout create` (or `upgrade`) again to install it.' });
+    throw new FailureError(`tenant ${name} has no tokens yet`, { hint: 'Run `lookout create` (or `upgrade`) again to install it.' });
   }
   return tokens;
 }

@@ -35,7 +35,7 @@ export interface InstanceContext {
 
 /**
  * What every stack of the instance needs from its provider: the Pulumi packages (the
- * provider's, Kubernetes and random) and the cloud's import id formats for recovery.
+ * provider's and Kubernetes) and the cloud's import id formats for recovery.
  */
 export function stackCloud(c: Pick<InstanceContext, 'provider'>): { providerPackages: string[]; importIds: ImportIdRules } {
   return { providerPackages: [...c.provider.pulumiPackages, ...KUBERNETES_PACKAGES], importIds: c.provider.importIds };

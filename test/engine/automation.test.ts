@@ -15,7 +15,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PulumiCommand } from '@pulumi/pulumi/automation/index.js';
 import { instancePaths } from '../../src/paths.js';
 import { ensurePulumiCommand } from '../../src/pulumi/cli-install.js';
-import { openStack } from '../../src/pulumi/workspace.js';
+import { openStack, workspaceEnvVars } from '../../src/pulumi/workspace.js';
+import { forgetRandomResources } from '../../src/tenants/random-migration.js';
+import { resolveBackend } from '../../src/pulumi/backend.js';
+import { LocalWorkspace, fullyQualifiedStackName } from '@pulumi/pulumi/automation/index.js';
 import { collectingReporter, silentReporter, type ProgressEvent } from '../../src/progress/events.js';
 import { configMapProgram, PROJECT } from './fixtures/configmap-program.mjs';
 import { kwokBinaries, startKwokCluster, type KwokCluster } from '../support/kwok-cluster.js';
@@ -215,4 +218,48 @@ describe.skipIf(Boolean(missing))(title, () => {
     expect(urns.filter((u) => u.includes('ConfigMap::'))).toHaveLength(12);
     expect(urns.filter((u) => u.includes('Service::slow'))).toHaveLength(1);
   }, 300_000);
+
+  it('drops the @pulumi/random resources of an older tenant stack without the random plugin, then updates it', async () => {
+    const secretValue = `s3cr3t-${randomBytes(12).toString('hex')}`;
+    const program = configMapProgram({ kubeconfig: kubeconfig(), namespace: 'engine-c', count: 2, secretValue });
+    const open = () =>
+      openStack({ instance: 'engine-c', project: PROJECT, stackName: 'c', program, passphrase, pulumiCommand, reporter: silentReporter, providerPackages: ['@pulumi/kubernetes'], importIds: {} });
+    await (await open()).up();
+
+    // The state an older Lookout left: a RandomPassword and its default provider. The random
+    // plugin is not installed here (nor can it be built), as on a machine that never had it.
+    const ws = await LocalWorkspace.selectStack(
+      { projectName: PROJECT, stackName: fullyQualifiedStackName('organization', PROJECT, 'c'), program },
+      { workDir: join(instancePaths('engine-c').workspaces, 'c'), envVars: workspaceEnvVars(resolveBackend('engine-c'), passphrase), pulumiCommand },
+    );
+    const deployment = await ws.exportStack();
+    const resources = deployment.deployment.resources as Array<Record<string, unknown>>;
+    const stackUrn = resources.find((r) => r.type === 'pulumi:pulumi:Stack')!.urn as string;
+    const prefix = stackUrn.slice(0, stackUrn.indexOf('::', 'urn:pulumi:'.length + 1));
+    const providerUrn = `${prefix}::${PROJECT}::pulumi:providers:random::default_4_21_2`;
+    resources.push(
+      { urn: providerUrn, custom: true, id: 'provider-id', type: 'pulumi:providers:random', inputs: { version: '4.21.2' }, outputs: { version: '4.21.2' } },
+      {
+        urn: `${prefix}::${PROJECT}::random:index/randomPassword:RandomPassword::old-token`,
+        custom: true,
+        id: 'none',
+        type: 'random:index/randomPassword:RandomPassword',
+        parent: stackUrn,
+        provider: `${providerUrn}::provider-id`,
+        inputs: { length: 48 },
+        outputs: { length: 48, result: 'x'.repeat(48) },
+      },
+    );
+    await ws.importStack(deployment);
+    await expect((await open()).up()).rejects.toThrow(/random/);
+
+    const handle = await open();
+    expect(await forgetRandomResources(handle)).toBe(2);
+    const outputs = await handle.up();
+    expect(outputs.secret).toBe(secretValue);
+    await handle.prepare();
+    expect(handle.resources().filter((r) => r.type.includes('random'))).toEqual([]);
+    // Idempotent: nothing left to drop.
+    expect(await forgetRandomResources(await open())).toBe(0);
+  }, 240_000);
 });

@@ -5,6 +5,7 @@
  * user's own load balancer, and GCS with Workload Identity) without registering any cloud
  * resource of their own.
  */
+import { fakeTenantCredentials } from '../support/tenant-credentials.js';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import YAML from 'yaml';
@@ -153,7 +154,7 @@ async function platformWith(cloud: PlatformCloud) {
 }
 
 const notKubernetes = (resources: readonly MockedResource[]) =>
-  resources.map((r) => r.type).filter((t) => !/^(kubernetes:|lookout:k8s:|pulumi:providers:kubernetes$|random:|pulumi:providers:random$)/.test(t));
+  resources.map((r) => r.type).filter((t) => !/^(kubernetes:|lookout:k8s:|pulumi:providers:kubernetes$)/.test(t));
 const named = (resources: readonly MockedResource[], type: string, name: string) =>
   resources.find((r) => r.type === type && r.inputs.metadata?.name === name);
 
@@ -240,6 +241,7 @@ describe('the tenant stack', () => {
         kubeconfig: KUBECONFIG,
         storageClassName: 'local-path',
         gateway: { internalUrl: 'http://gateway-internal.lookout.svc.cluster.local:8080', tenantsSecretName: 'gateway-tenants' },
+        credentials: fakeTenantCredentials(config.tenants[0]!),
       }),
       { project: TENANT_PROJECT, stack: 'onprem-tenant-team-a', behaviour: withKubernetesMocks() },
     );

@@ -135,7 +135,7 @@ beforeAll(async () => {
     pulumiCommand,
     reporter,
     step: 'infra',
-    providerPackages: ['@pulumi/aws', '@pulumi/random'],
+    providerPackages: ['@pulumi/aws', '@pulumi/kubernetes'],
     importIds: AWS_IMPORT_IDS,
   });
 });
@@ -183,7 +183,7 @@ describe('StackHandle on the real Automation API', () => {
     const versionOf = (pkg: string) => (createRequire(import.meta.url)(`${pkg}/package.json`) as { version: string }).version;
     expect(log.map((c) => c.argv)).toEqual([
       ['plugin', 'install', 'resource', 'aws', `v${versionOf('@pulumi/aws')}`, '--non-interactive'],
-      ['plugin', 'install', 'resource', 'random', `v${versionOf('@pulumi/random')}`, '--non-interactive'],
+      ['plugin', 'install', 'resource', 'kubernetes', `v${versionOf('@pulumi/kubernetes')}`, '--non-interactive'],
       ['stack', 'export', '--show-secrets', '--stack', FQ, '--non-interactive'],
       [
         'refresh', '--yes', '--skip-preview', '--stack', FQ,

@@ -4,6 +4,7 @@
  * workload rules, the resource budgets, and that adding a tenant touches nothing but its own
  * stack and the platform's per-tenant limits.
  */
+import { fakeTenantCredentials } from '../support/tenant-credentials.js';
 import { describe, expect, it } from 'vitest';
 import { defaultUpstreams } from '@lookout/gateway';
 import { loadConfig, type ResolvedConfig } from '../../src/config/load.js';
@@ -61,6 +62,7 @@ async function tenantRun(config: ResolvedConfig, tenant: ResolvedConfig['tenants
       kubeconfig: layers(config).kubeconfig,
       storageClassName: layers(config).platform.storageClass.name,
       gateway: { internalUrl: 'http://gateway-internal.lookout.svc.cluster.local:8080', tenantsSecretName: 'gateway-tenants' },
+      credentials: fakeTenantCredentials(tenant),
     }),
     { project: TENANT_PROJECT, stack: `${config.name}-tenant-${tenant === 'system' ? 'system' : tenant.name}`, behaviour },
   );
@@ -96,10 +98,12 @@ describe('resource budgets', () => {
     const platform = await platformRun(config);
     expect(platform.resources.length).toBeLessThanOrEqual(150);
     const oneToken = await tenantRun(config, { ...config.tenants[0]!, tokens: ['default'] });
-    // The state also holds the stack itself and the default random provider.
-    expect(oneToken.resources.length + 2).toBeLessThanOrEqual(15);
+    // The state also holds the stack itself.
+    expect(oneToken.resources.length + 1).toBeLessThanOrEqual(15);
+    // Tokens are data of the tenant's gateway entry, not resources: more tokens, same stack size.
     const threeTokens = await tenantRun(config, { ...config.tenants[0]!, tokens: ['a', 'b', 'c'] });
-    expect(threeTokens.resources.length - oneToken.resources.length).toBe(2);
+    expect(threeTokens.resources.length).toBe(oneToken.resources.length);
+    expect(threeTokens.resources.some((r) => r.type.startsWith('random:'))).toBe(false);
   });
 });
 

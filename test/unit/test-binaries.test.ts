@@ -4,6 +4,7 @@
  * carried over (relative ones at the pinned sibling version), or the build silently differs
  * from upstream's.
  */
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { entryKey, loadPinned, recipeHash, wrapperGoMod } from '../../scripts/test-binaries-lib.mjs';
@@ -51,6 +52,14 @@ describe('test/binaries.json', () => {
     const [provider] = byName('pulumi-resource-kubernetes');
     expect(provider!.release ?? provider!.version).toBe(`v${wanted}`);
     expect(provider!.ldflags.join(' ')).toContain(`version.Version=${wanted}`);
+  });
+
+  it('needs no random provider (the proxy refuses pulumi-random): no package depends on @pulumi/random', () => {
+    for (const file of ['../../package.json', ...['tenant', 'gateway', 'kube', 'aws', 'metrics-store', 'log-store', 'self-monitoring'].map((c) => `../../components/${c}/package.json`)]) {
+      const pkg = JSON.parse(readFileSync(new URL(file, import.meta.url), 'utf8')) as Record<string, Record<string, string> | undefined>;
+      const deps = { ...pkg.dependencies, ...pkg.peerDependencies, ...pkg.devDependencies };
+      expect(Object.keys(deps), file).not.toContain('@pulumi/random');
+    }
   });
 
   it('changes the recipe hash when anything that shapes the build changes, and not for the explanation', () => {

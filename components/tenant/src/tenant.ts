@@ -1,6 +1,6 @@
 /**
- * One tenant: its namespace, its Grafana pinned to the tenant's data, a generated admin
- * password, its API tokens, and its entry in the gateway. Everything a tenant owns lives in
+ * One tenant: its namespace, its Grafana pinned to the tenant's data and its admin password,
+ * its API tokens, and its entry in the gateway. Everything a tenant owns lives in
  * its own stack, so adding or removing a tenant never touches another tenant or the platform.
  */
 import * as k8s from '@pulumi/kubernetes';
@@ -30,13 +30,10 @@ import {
   type OidcSettings,
 } from './grafana-config.js';
 import { grafanaNetworkPolicySpec } from './network-policy.js';
-import { TOKEN_RANDOM_LENGTH, formatToken, grafanaCredentialsResourceName, randomSecret, tenantToken, userTokenResourceName } from './tokens.js';
 
 /** A DNS label that leaves room for the `tenant-` namespace prefix. */
 const TENANT_NAME = /^[a-z]([a-z0-9-]{0,54}[a-z0-9])?$/;
 const TOKEN_NAME = /^[a-z]([a-z0-9-]{0,38}[a-z0-9])?$/;
-
-export const ADMIN_PASSWORD_LENGTH = 32;
 
 /** OIDC login for the tenant's Grafana (Grafana generic OAuth). */
 export interface TenantOidcArgs extends OidcSettings {
@@ -77,8 +74,18 @@ export interface TenantArgs {
   /** Tenant name: a DNS label. Its host is `<name>.<domain>`, its namespace `tenant-<name>`. */
   tenant: string;
   domain: string;
-  /** Names of the tenant's API tokens. Removing a name revokes that token. */
-  tokens: string[];
+  /**
+   * The tenant's API tokens, name → token (secret; see `newToken()`). The caller generates each
+   * once and keeps it: removing a name revokes that token, and no other token changes.
+   */
+  tokens: Record<string, pulumi.Input<string>>;
+  /** Credentials of the tenant's own Grafana (secrets, generated once by the caller like the tokens). */
+  grafanaCredentials: {
+    /** The token Grafana's datasources use (`newToken()`); users never see it, so revoking any user token never breaks Grafana. */
+    datasourceToken: pulumi.Input<string>;
+    /** The password of Grafana's `admin` user (`newAdminPassword()`). */
+    adminPassword: pulumi.Input<string>;
+  };
   /** The platform's own tenant: same shape, may have no user tokens. */
   system?: boolean;
   grafana: TenantGrafanaArgs;
@@ -123,13 +130,11 @@ export function validateTenantArgs(args: TenantArgs): { gatewayUrl: URL } {
   }
   if (args.tenant === 'system' && !args.system) fail('tenant', 'is reserved for the platform’s own tenant (pass system: true)');
   if (!/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/.test(args.domain)) fail('domain', `must be a lowercase domain name, got ${JSON.stringify(args.domain)}`);
-  const seen = new Set<string>();
-  for (const name of args.tokens) {
+  const names = Object.keys(args.tokens);
+  for (const name of names) {
     if (!TOKEN_NAME.test(name)) fail('tokens', `has ${JSON.stringify(name)}: token names are lowercase letters, digits and inner hyphens`);
-    if (seen.has(name)) fail('tokens', `has ${JSON.stringify(name)} twice`);
-    seen.add(name);
   }
-  if (args.tokens.length === 0 && !args.system) fail('tokens', 'must name at least one token');
+  if (names.length === 0 && !args.system) fail('tokens', 'must name at least one token');
   if (args.grafana.sizing.replicas !== 1) {
     fail('grafana.sizing.replicas', `must be 1 (Grafana keeps its state in sqlite on a ReadWriteOnce volume), got ${args.grafana.sizing.replicas}`);
   }
@@ -182,20 +187,9 @@ export class Tenant extends pulumi.ComponentResource {
     );
     const namespace = ns.metadata.name;
 
-    const userTokens = args.tokens.map((tokenName) => ({
-      tokenName,
-      ...tenantToken(tenant, userTokenResourceName(name, tokenName), child),
-    }));
-    // Grafana's own token: users never see it, so revoking any user token never breaks Grafana.
-    // Grafana's two credentials (its datasource token and its admin password) come from one
-    // random resource, split in two independent halves: they are created, kept and rotated
-    // together, and one resource fewer keeps a tenant stack within its 15-resource budget.
-    const grafanaSecret = randomSecret(grafanaCredentialsResourceName(name), TOKEN_RANDOM_LENGTH + ADMIN_PASSWORD_LENGTH, child);
-    const internal = {
-      resource: grafanaSecret,
-      token: pulumi.secret(grafanaSecret.result.apply((r) => formatToken(tenant, r.slice(0, TOKEN_RANDOM_LENGTH)))),
-    };
-    const adminPassword = pulumi.secret(grafanaSecret.result.apply((r) => r.slice(TOKEN_RANDOM_LENGTH)));
+    const userTokens = Object.entries(args.tokens).map(([tokenName, token]) => ({ tokenName, token: pulumi.secret(token) }));
+    const internal = { token: pulumi.secret(args.grafanaCredentials.datasourceToken) };
+    const adminPassword = pulumi.secret(args.grafanaCredentials.adminPassword);
 
     gatewayEntry(
       `${name}-gateway-entry`,

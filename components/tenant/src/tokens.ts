@@ -1,17 +1,22 @@
 /**
- * Tenant API tokens: how they look, and the random material behind them. Each token is one
- * `RandomPassword`, generated once and kept (encrypted) in the stack state, so a resumed or
- * repeated run never changes a token, and removing a token's name deletes exactly that one
- * resource: the token is revoked and no other token changes.
+ * Tenant API tokens and Grafana's credentials: how they look, and how to make them.
+ *
+ * The component does not generate them: its caller does, once, and keeps them (Lookout keeps
+ * them in the instance's encrypted secret store), then passes them in as secrets. A resumed or
+ * repeated run therefore never changes a token, removing a token's name from the map revokes
+ * exactly that one, and the component needs no provider beyond Kubernetes. (Generating them
+ * inside the program would need a resource whose only job is to remember a random value, such
+ * as `@pulumi/random`'s RandomPassword: one more provider plugin to install and keep in step.)
  */
-import * as pulumi from '@pulumi/pulumi';
-import * as random from '@pulumi/random';
+import { randomInt } from 'node:crypto';
 
 /**
  * Characters of the random part. Alphanumerics only: a subset of the gateway's token alphabet
  * `[A-Za-z0-9_-]`, and nothing a shell, URL, YAML or nginx config would need to quote.
  */
+export const TOKEN_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 export const TOKEN_RANDOM_LENGTH = 48;
+export const ADMIN_PASSWORD_LENGTH = 32;
 
 /** log2(62) bits per alphanumeric character; 48 characters give about 285 bits (≥ 256 required). */
 export const TOKEN_ENTROPY_BITS = Math.floor(TOKEN_RANDOM_LENGTH * Math.log2(62));
@@ -28,35 +33,25 @@ export function formatToken(tenant: string, randomPart: string): string {
   return `${tokenPrefix(tenant)}${randomPart}`;
 }
 
-/** The Pulumi resource name of a user token; one per name, so removing a name revokes exactly it. */
-export function userTokenResourceName(component: string, tokenName: string): string {
-  return `${component}-token-${tokenName}`;
+/** `length` characters of TOKEN_ALPHABET from the system CSPRNG, uniformly (randomInt rejects biased draws). */
+export function randomAlphanumeric(length: number): string {
+  let out = '';
+  for (let i = 0; i < length; i++) out += TOKEN_ALPHABET[randomInt(TOKEN_ALPHABET.length)];
+  return out;
 }
 
-/**
- * The Pulumi resource name of the random material of the tenant's own Grafana: its datasource
- * token and its admin password. Token names are DNS labels (no `_`), so this name can never
- * collide with a user token's.
- */
-export function grafanaCredentialsResourceName(component: string): string {
-  return `${component}-token_grafana`;
+/** A new API token of `tenant`: `lk_<tenant>_` and 48 random alphanumerics. */
+export function newToken(tenant: string): string {
+  return formatToken(tenant, randomAlphanumeric(TOKEN_RANDOM_LENGTH));
 }
 
-/** A random part for a token or password: alphanumerics only, generated once. */
-export function randomSecret(name: string, length: number, opts: pulumi.CustomResourceOptions): random.RandomPassword {
-  return new random.RandomPassword(
-    name,
-    { length, special: false, upper: true, lower: true, numeric: true, minUpper: 0, minLower: 0, minNumeric: 0 },
-    opts,
-  );
+/** A new password for Grafana's `admin` user. */
+export function newAdminPassword(): string {
+  return randomAlphanumeric(ADMIN_PASSWORD_LENGTH);
 }
 
-/** One token: its random material (a resource) and the token string, a secret. */
-export function tenantToken(
-  tenant: string,
-  resourceName: string,
-  opts: pulumi.CustomResourceOptions,
-): { resource: random.RandomPassword; token: pulumi.Output<string> } {
-  const resource = randomSecret(resourceName, TOKEN_RANDOM_LENGTH, opts);
-  return { resource, token: pulumi.secret(resource.result.apply((r) => formatToken(tenant, r))) };
+/** Whether `token` has the shape `newToken(tenant)` gives. */
+export function isTenantToken(tenant: string, token: string): boolean {
+  const prefix = tokenPrefix(tenant);
+  return token.startsWith(prefix) && new RegExp(`^[${TOKEN_ALPHABET}]{${TOKEN_RANDOM_LENGTH}}$`).test(token.slice(prefix.length));
 }

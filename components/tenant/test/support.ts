@@ -1,7 +1,7 @@
 /**
- * Test support: runs programs holding `Tenant` components under Pulumi's mock runtime. The
- * mocks give each `RandomPassword` a deterministic result derived from its name, so tests can
- * look for the exact token and password values wherever they might leak.
+ * Test support: runs programs holding `Tenant` components under Pulumi's mock runtime, with
+ * deterministic credentials derived from the tenant and token names, so tests can look for the
+ * exact token and password values wherever they might leak.
  */
 import * as k8s from '@pulumi/kubernetes';
 import * as pulumi from '@pulumi/pulumi';
@@ -9,27 +9,33 @@ import { createHash } from 'node:crypto';
 import { runProgramUnderMocks, type MockedResource } from '../../../src/plan/mock-runtime.js';
 import { Tenant, type TenantArgs } from '../src/index.js';
 
-export const RANDOM_PASSWORD = 'random:index/randomPassword:RandomPassword';
 export const K8S_PROVIDER = 'pulumi:providers:kubernetes';
 
 const ALPHANUMERIC = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 
-/** What the mocks return as `result` for the RandomPassword called `name`. */
-export function mockRandomResult(name: string, length: number): string {
+/** `length` alphanumerics derived from `seed`: stands in for the caller's random credentials. */
+export function fixedRandom(seed: string, length: number): string {
   let out = '';
   for (let i = 0; out.length < length; i++) {
-    for (const byte of createHash('sha256').update(`${name}/${i}`).digest()) {
+    for (const byte of createHash('sha256').update(`${seed}/${i}`).digest()) {
       if (out.length < length) out += ALPHANUMERIC[byte % ALPHANUMERIC.length];
     }
   }
   return out;
 }
 
-export function baseArgs(tenant: string, overrides: Partial<TenantArgs> = {}): TenantArgs {
+export const userToken = (tenant: string, name: string) => `lk_${tenant}_${fixedRandom(`${tenant}/token/${name}`, 48)}`;
+export const internalToken = (tenant: string) => `lk_${tenant}_${fixedRandom(`${tenant}/grafana-token`, 48)}`;
+export const adminPasswordOf = (tenant: string) => fixedRandom(`${tenant}/grafana-admin`, 32);
+
+/** The arguments of a tenant whose tokens have these names, with deterministic credentials. */
+export function baseArgs(tenant: string, overrides: Partial<Omit<TenantArgs, 'tokens'>> & { tokens?: string[] } = {}): TenantArgs {
+  const { tokens: names = ['default'], ...rest } = overrides;
   return {
     tenant,
     domain: 'obs.example.com',
-    tokens: ['default'],
+    tokens: Object.fromEntries(names.map((n) => [n, userToken(tenant, n)])),
+    grafanaCredentials: { datasourceToken: internalToken(tenant), adminPassword: adminPasswordOf(tenant) },
     grafana: {
       image: { repository: 'docker.io/grafana/grafana', tag: '12.4.0' },
       sizing: {
@@ -44,7 +50,7 @@ export function baseArgs(tenant: string, overrides: Partial<TenantArgs> = {}): T
       internalUrl: 'http://gateway-internal.lookout.svc.cluster.local:8080',
       tenantsSecretName: 'gateway-tenants',
     },
-    ...overrides,
+    ...rest,
   };
 }
 
@@ -70,14 +76,7 @@ export async function runTenants(tenants: Array<{ name: string; args: TenantArgs
       }
       return out;
     },
-    {
-      project: 'lookout-test',
-      stack: 'test-tenant',
-      behaviour: {
-        outputs: (args) =>
-          args.type === RANDOM_PASSWORD ? { result: mockRandomResult(args.name, Number(args.inputs.length)) } : undefined,
-      },
-    },
+    { project: 'lookout-test', stack: 'test-tenant' },
   );
   return { resources: result.resources, tenants: made, outputs: result.outputs as TenantRun['outputs'] };
 }

@@ -10,17 +10,18 @@ import {
   workloads,
 } from '../../../test/support/kubernetes.js';
 import type { MockedResource } from '../../../src/plan/mock-runtime.js';
-import { GRAFANA_SECRET_KEYS, TOKEN_RANDOM_LENGTH, Tenant, validateTenantArgs, type TenantArgs } from '../src/index.js';
+import { GRAFANA_SECRET_KEYS, Tenant, validateTenantArgs, type TenantArgs } from '../src/index.js';
 import {
   K8S_PROVIDER,
-  RANDOM_PASSWORD,
+  adminPasswordOf,
   baseArgs,
   decode,
+  internalToken as internalTokenOf,
   isSecret,
-  mockRandomResult,
   ofType,
   oneOf,
   runTenants,
+  userToken as userTokenOf,
   type TenantRun,
 } from './support.js';
 
@@ -30,10 +31,8 @@ const SECRET = 'kubernetes:core/v1:Secret';
 const SECRET_PATCH = 'kubernetes:core/v1:SecretPatch';
 const CONFIG_MAP = 'kubernetes:core/v1:ConfigMap';
 
-const internalToken = (component: string, tenant: string) =>
-  `lk_${tenant}_${mockRandomResult(`${component}-token_grafana`, TOKEN_RANDOM_LENGTH + 32).slice(0, TOKEN_RANDOM_LENGTH)}`;
-const userToken = (component: string, tenant: string, name: string) =>
-  `lk_${tenant}_${mockRandomResult(`${component}-token-${name}`, TOKEN_RANDOM_LENGTH)}`;
+const internalToken = (_component: string, tenant: string) => internalTokenOf(tenant);
+const userToken = (_component: string, tenant: string, name: string) => userTokenOf(tenant, name);
 
 const runOne = (args: TenantArgs, name = args.tenant) => runTenants([{ name, args }]);
 const byName = (resources: readonly MockedResource[], name: string) => resources.find((r) => r.name === name)!;
@@ -158,16 +157,10 @@ describe('Tenant: Kubernetes objects', () => {
 });
 
 describe('Tenant: tokens', () => {
-  it('makes one random resource per token name, plus one for Grafana (its token and admin password)', async () => {
+  it('uses the tokens and Grafana credentials it is given, and generates nothing itself', async () => {
     const run = await runOne(baseArgs('acme', { tokens: ['default', 'ci', 'grafana-bot'] }));
-    const randoms = ofType(run.resources, RANDOM_PASSWORD).map((r) => r.name).sort();
-    expect(randoms).toEqual(
-      ['acme-token-ci', 'acme-token-default', 'acme-token-grafana-bot', 'acme-token_grafana'].sort(),
-    );
-    for (const r of ofType(run.resources, RANDOM_PASSWORD)) {
-      expect(r.inputs.special, r.name).toBe(false);
-      expect(r.inputs.length, r.name).toBeGreaterThanOrEqual(32);
-    }
+    // Only Kubernetes: no resource whose job is to remember a random value.
+    expect(run.resources.filter((r) => !r.type.startsWith('kubernetes:') && r.type !== K8S_PROVIDER && r.type !== 'lookout:k8s:Tenant')).toEqual([]);
     const tokens = run.outputs.acme!.tokens;
     expect(Object.keys(tokens).sort()).toEqual(['ci', 'default', 'grafana-bot']);
     for (const [name, token] of Object.entries(tokens)) {
@@ -183,7 +176,8 @@ describe('Tenant: tokens', () => {
     const keys = (run: TenantRun) => new Set(run.resources.map((r) => `${r.type}::${r.name}`));
     const removed = [...keys(before)].filter((k) => !keys(after).has(k));
     const added = [...keys(after)].filter((k) => !keys(before).has(k));
-    expect(removed).toEqual([`${RANDOM_PASSWORD}::acme-token-ci`]);
+    // A token is data of the gateway entry, not a resource of its own.
+    expect(removed).toEqual([]);
     expect(added).toEqual([]);
     // Everything but the gateway entry keeps identical inputs: no Grafana restart, no other token changes.
     for (const r of after.resources) {
@@ -308,14 +302,12 @@ describe('Tenant: secrets', () => {
   it('keeps the admin password and tokens out of every non-secret output and every non-Secret object', async () => {
     const run = await runOne(baseArgs('acme', { tokens: ['default', 'ci'] }));
     const adminPassword = run.outputs.acme!.adminPassword;
-    // The second, independent half of Grafana's random material.
-    expect(adminPassword).toBe(mockRandomResult('acme-token_grafana', TOKEN_RANDOM_LENGTH + 32).slice(TOKEN_RANDOM_LENGTH));
-    expect(adminPassword).toHaveLength(32);
+    expect(adminPassword).toBe(adminPasswordOf('acme'));
     const secrets = [adminPassword, internalToken('acme', 'acme'), ...Object.values(run.outputs.acme!.tokens)];
     expect(secrets).toHaveLength(4);
     const forms = secrets.flatMap((s) => [s, Buffer.from(s).toString('base64'), s.slice(-24)]);
 
-    const mayHold = new Set([SECRET, SECRET_PATCH, RANDOM_PASSWORD, 'lookout:k8s:Tenant']);
+    const mayHold = new Set([SECRET, SECRET_PATCH, 'lookout:k8s:Tenant']);
     const plainObjects = run.resources.filter((r) => !mayHold.has(r.type));
     expect(plainObjects.map((r) => r.type)).toContain(CONFIG_MAP);
     expect(plainObjects.map((r) => r.type)).toContain(DEPLOYMENT);
@@ -406,7 +398,6 @@ describe('Tenant: the system tenant', () => {
     const run = await runOne(args);
     expect(validateKubernetesObjects(run.resources)).toEqual([]);
     expect(oneOf(run.resources, 'kubernetes:core/v1:Namespace').inputs.metadata.labels['lookout.dev/system']).toBe('true');
-    expect(ofType(run.resources, RANDOM_PASSWORD).map((r) => r.name).sort()).toEqual(['system-token_grafana']);
     expect(run.outputs.system!.tokens).toEqual({});
     const configMap = oneOf(run.resources, CONFIG_MAP);
     expect(configMap.inputs.data['cortex.json']).toBe(component);
@@ -417,11 +408,11 @@ describe('Tenant: the system tenant', () => {
 });
 
 describe('Tenant: resource budget', () => {
-  it('stays within 15 resources for one user token, the stack provider included; each extra token adds one', async () => {
+  it('stays within 15 resources, the stack provider included; tokens add none', async () => {
     const one = await runOne(baseArgs('acme'));
     expect(one.resources.length).toBeLessThanOrEqual(15);
     const three = await runOne(baseArgs('acme', { tokens: ['default', 'ci', 'ops'] }));
-    expect(three.resources.length).toBe(one.resources.length + 2);
+    expect(three.resources.length).toBe(one.resources.length);
     expect(ofType(one.resources, K8S_PROVIDER)).toHaveLength(1);
     // Every Kubernetes object goes through the stack's provider, never a default one.
     for (const r of kubernetesObjects(one.resources).concat(ofType(one.resources, SECRET_PATCH))) {
@@ -431,7 +422,7 @@ describe('Tenant: resource budget', () => {
 });
 
 describe('Tenant: argument checks', () => {
-  const check = (overrides: Partial<TenantArgs>) => () => validateTenantArgs(baseArgs('acme', overrides));
+  const check = (overrides: Parameters<typeof baseArgs>[1]) => () => validateTenantArgs(baseArgs('acme', overrides));
 
   it('accepts the defaults', () => {
     expect(validateTenantArgs(baseArgs('acme')).gatewayUrl.port).toBe('8080');
@@ -440,11 +431,10 @@ describe('Tenant: argument checks', () => {
   it.each([
     ['a tenant name that is not a DNS label', { tenant: 'Acme_1' }, /tenant must be a DNS label/],
     ['the reserved name without system', { tenant: 'system' }, /reserved/],
-    ['duplicate token names', { tokens: ['ci', 'ci'] }, /tokens has "ci" twice/],
     ['an invalid token name', { tokens: ['ci_bot'] }, /tokens has "ci_bot"/],
     ['no tokens for a user tenant', { tokens: [] }, /tokens must name at least one token/],
     ['a domain with uppercase', { domain: 'Obs.Example.com' }, /domain must be a lowercase domain/],
-  ] as Array<[string, Partial<TenantArgs>, RegExp]>)('rejects %s', (_what, overrides, message) => {
+  ] as Array<[string, Parameters<typeof baseArgs>[1], RegExp]>)('rejects %s', (_what, overrides, message) => {
     expect(check(overrides)).toThrow(message);
   });
 

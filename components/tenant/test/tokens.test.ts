@@ -1,13 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { MAX_TOKEN_LENGTH, MIN_TOKEN_LENGTH, TOKEN_ALPHABET, tenantFileName, tokensFileName } from '@lookout/gateway';
 import {
+  ADMIN_PASSWORD_LENGTH,
   TOKEN_ENTROPY_BITS,
   TOKEN_RANDOM_LENGTH,
   formatToken,
   gatewayFieldManager,
-  grafanaCredentialsResourceName,
+  isTenantToken,
+  newAdminPassword,
+  newToken,
+  randomAlphanumeric,
   tokenPrefix,
-  userTokenResourceName,
 } from '../src/index.js';
 
 describe('token format', () => {
@@ -30,13 +33,31 @@ describe('token format', () => {
   });
 });
 
-describe('token resource names', () => {
-  it('differ per token name, and the internal one cannot collide with any token name', () => {
-    expect(userTokenResourceName('acme', 'ci')).not.toBe(userTokenResourceName('acme', 'default'));
-    // Token names are DNS labels, so they never contain the `_` of the internal name.
-    expect(grafanaCredentialsResourceName('acme')).toContain('_');
-    expect(grafanaCredentialsResourceName('acme').startsWith('acme-token')).toBe(true);
-    expect(userTokenResourceName('acme', 'grafana')).not.toBe(grafanaCredentialsResourceName('acme'));
+describe('generating credentials', () => {
+  it('makes tokens of the documented shape, different every time', () => {
+    const tokens = Array.from({ length: 50 }, () => newToken('acme'));
+    for (const t of tokens) {
+      expect(t).toMatch(/^lk_acme_[A-Za-z0-9]{48}$/);
+      expect(isTenantToken('acme', t)).toBe(true);
+      expect(isTenantToken('beta', t)).toBe(false);
+    }
+    expect(new Set(tokens).size).toBe(tokens.length);
+    expect(isTenantToken('acme', `${tokenPrefix('acme')}short`)).toBe(false);
+  });
+
+  it('makes admin passwords of alphanumerics only', () => {
+    const password = newAdminPassword();
+    expect(password).toMatch(new RegExp(`^[A-Za-z0-9]{${ADMIN_PASSWORD_LENGTH}}$`));
+    expect(newAdminPassword()).not.toBe(password);
+  });
+
+  it('draws every character of the alphabet, none favoured beyond chance', () => {
+    const sample = randomAlphanumeric(62 * 400);
+    const counts = new Map<string, number>();
+    for (const c of sample) counts.set(c, (counts.get(c) ?? 0) + 1);
+    expect(counts.size).toBe(62);
+    // Expected 400 each; a modulo bias (256 % 62) would push the first 8 characters ~25% high.
+    for (const [c, n] of counts) expect(n, c).toBeLessThan(560);
   });
 });
 
