@@ -47,7 +47,8 @@ export function buildProgram(): Command {
       .description('show what `create` would build, offline: no credentials, no engine, nothing created')
       .addArgument(providerArgument())
       .addArgument(nameArgument())
-      .requiredOption('-c, --config <file>', 'the lookout.yaml to plan'),
+      .requiredOption('-c, --config <file>', 'the lookout.yaml to plan')
+      .option('--render <dir>', 'also write every Kubernetes manifest and config file the stacks generate into <dir> (secrets redacted)'),
   ).action(async (provider: string, name: string, opts) => {
     const { planCommand } = await import('./commands/plan.js');
     await planCommand({ provider, name, ...opts });

@@ -1,7 +1,7 @@
 /** `lookout plan <provider> <name> -c file`: the offline plan. */
 import { loadConfig } from '../config/load.js';
 import { loadProvider } from '../providers/registry.js';
-import { buildPlan } from '../plan/plan.js';
+import { buildPlanWithResources } from '../plan/plan.js';
 import { renderPlan } from '../plan/render.js';
 import { printResult } from './output.js';
 import { requireProvider } from './provider.js';
@@ -11,12 +11,29 @@ export interface PlanOptions {
   name: string;
   config: string;
   json?: boolean;
+  /** Also write every manifest and config file the stacks generate into this directory. */
+  render?: string;
 }
 
 export async function planCommand(opts: PlanOptions): Promise<void> {
   const providerId = requireProvider(opts.provider, 'plan');
   const config = await loadConfig(opts.config, { provider: providerId, name: opts.name });
-  const plan = await buildPlan(config);
+  const { plan, runs } = await buildPlanWithResources(config);
   const provider = await loadProvider(providerId);
-  printResult(opts, { type: 'result', plan }, () => renderPlan(plan, { costBasis: provider.costBasis }));
+  let rendered: { dir: string; manifests: number; files: number } | undefined;
+  if (opts.render !== undefined) {
+    const [{ renderPlanFiles }, { writeRenderedFiles }] = await Promise.all([import('../plan/render-files.js'), import('../plan/write-render.js')]);
+    const files = renderPlanFiles(runs);
+    writeRenderedFiles(opts.render, files, { instance: plan.instance, provider: plan.provider, bundle: plan.bundle });
+    rendered = {
+      dir: opts.render,
+      manifests: files.filter((f) => f.path.includes('/manifests/')).length,
+      files: files.filter((f) => f.path.includes('/files/')).length,
+    };
+  }
+  printResult(opts, { type: 'result', plan, ...(rendered ? { rendered } : {}) }, () => {
+    const text = renderPlan(plan, { costBasis: provider.costBasis });
+    if (!rendered) return text;
+    return `${text}\nRendered ${rendered.manifests} Kubernetes manifests and ${rendered.files} config files into ${rendered.dir} (secrets redacted).\n`;
+  });
 }

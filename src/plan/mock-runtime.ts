@@ -23,6 +23,8 @@ export interface MockedResource {
   custom: boolean;
   /** Inputs exactly as the program registered them (secrets unwrapped). */
   inputs: Record<string, any>;
+  /** The same inputs with every value the program marked secret replaced by `REDACTED_SECRET`. */
+  redactedInputs: Record<string, any>;
   /** The state the mock returned (inputs plus synthesized outputs). */
   state: Record<string, any>;
   provider?: string;
@@ -53,12 +55,27 @@ export interface MockRunOptions {
 
 export class UnmockedCallError extends Error {}
 
+/** What `redactedInputs` holds in place of a secret. */
+export const REDACTED_SECRET = '<redacted secret>';
+
+const isSecretEnvelope = (value: any) => value?.['4dabf18193072939515e22adb298388d'] === '1b47061264138c4ac30d75fd1eb44270';
+
 /** Unwraps Pulumi's serialized secret envelopes so assertions see plain values. */
 function unwrapSecrets(value: any): any {
   if (Array.isArray(value)) return value.map(unwrapSecrets);
   if (value && typeof value === 'object') {
-    if (value['4dabf18193072939515e22adb298388d'] === '1b47061264138c4ac30d75fd1eb44270') return unwrapSecrets(value.value);
+    if (isSecretEnvelope(value)) return unwrapSecrets(value.value);
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, unwrapSecrets(v)]));
+  }
+  return value;
+}
+
+/** Replaces every secret envelope with REDACTED_SECRET, for output users may share. */
+function redactSecrets(value: any): any {
+  if (Array.isArray(value)) return value.map(redactSecrets);
+  if (value && typeof value === 'object') {
+    if (isSecretEnvelope(value)) return REDACTED_SECRET;
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redactSecrets(v)]));
   }
   return value;
 }
@@ -112,6 +129,7 @@ export async function runProgramUnderMocks<O>(
       name: args.name,
       custom: args.custom !== false,
       inputs,
+      redactedInputs: redactSecrets(args.inputs ?? {}),
       state,
       provider: args.provider,
     });

@@ -57,13 +57,27 @@ export function summarizeStack(stack: string, layer: Layer, resources: readonly 
   };
 }
 
+/** One stack of the plan with everything its program registered, for `plan --render`. */
+export interface PlannedStackRun {
+  stack: string;
+  layer: Layer;
+  tenant?: string;
+  resources: MockedResource[];
+}
+
 export async function buildPlan(config: ResolvedConfig): Promise<Plan> {
+  return (await buildPlanWithResources(config)).plan;
+}
+
+/** The plan, and each stack's registered resources (inputs included). */
+export async function buildPlanWithResources(config: ResolvedConfig): Promise<{ plan: Plan; runs: PlannedStackRun[] }> {
   assertProviderAvailable(config.provider, 'plan');
   const provider = await loadProvider(config.provider);
   const names = stackNames(config.name);
   // The provider's layer first: its infra stack under its mocks, and what it gives the cluster.
   const infra = await provider.plan(config);
   const stacks = infra.resources.length > 0 ? [summarizeStack(names.infra, 'infra', infra.resources)] : [];
+  const runs: PlannedStackRun[] = infra.resources.length > 0 ? [{ stack: names.infra, layer: 'infra', resources: infra.resources }] : [];
   const allResources = [...infra.resources];
 
   // The cluster's layers, on the mocked infra outputs: what create installs after the infra.
@@ -88,6 +102,7 @@ export async function buildPlan(config: ResolvedConfig): Promise<Plan> {
     { project: PLATFORM_PROJECT, stack: names.platform, behaviour },
   );
   stacks.push(summarizeStack(names.platform, 'platform', platform.resources));
+  runs.push({ stack: names.platform, layer: 'platform', resources: platform.resources });
   allResources.push(...platform.resources);
 
   // The offline plan never generates real credentials: these have the shape of real ones (the
@@ -114,10 +129,11 @@ export async function buildPlan(config: ResolvedConfig): Promise<Plan> {
       { project: TENANT_PROJECT, stack: names.tenant(tenantName), behaviour },
     );
     stacks.push(summarizeStack(names.tenant(tenantName), 'tenant', run.resources, tenantName));
+    runs.push({ stack: names.tenant(tenantName), layer: 'tenant', tenant: tenantName, resources: run.resources });
     allResources.push(...run.resources);
   }
 
-  return {
+  const plan: Plan = {
     instance: config.name,
     provider: config.provider,
     region: infra.region,
@@ -130,4 +146,5 @@ export async function buildPlan(config: ResolvedConfig): Promise<Plan> {
     endpoints: allTenantEndpoints(config.tenants, config.dns.domain),
     cost: provider.estimateCost(allResources, config),
   };
+  return { plan, runs };
 }
