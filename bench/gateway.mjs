@@ -3,7 +3,7 @@
 // receiver directly, measured side by side with wrk on loopback. Needs a build (`npx tsc -b`):
 // the config generator and the remote-write encoder are imported from their compiled output.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -187,6 +187,10 @@ export async function benchGatewayOverhead(options = {}) {
   }
 
   const work = mkdtempSync(join(tmpdir(), 'lookout-bench-gateway-'));
+  // Started as root, nginx's workers run as `nobody` and must pass through this 0700
+  // directory to buffer bodies over 512 KiB in their temp dir (nginx creates that one for them).
+  if (process.getuid?.() === 0) chmodSync(work, 0o711);
+  mkdirSync(join(work, 'temp'));
   const processes = [];
   try {
     const promPort = await freePort();
@@ -230,7 +234,7 @@ export async function benchGatewayOverhead(options = {}) {
       resolver: { addresses: ['127.0.0.1'] },
       // Far above what one machine can send: the limiter runs, but never rejects.
       limits: { ...gateway.DEFAULT_GATEWAY_LIMITS, requestsPerSecond: 1_000_000, burst: 1_000_000 },
-      paths: { pidFile: join(work, 'nginx.pid'), tempDir: work, accessLog: join(work, 'access.log'), errorLog: join(work, 'error.log') },
+      paths: { pidFile: join(work, 'nginx.pid'), tempDir: join(work, 'temp'), accessLog: join(work, 'access.log'), errorLog: join(work, 'error.log') },
       workerProcesses: 1,
     });
     writeFileSync(join(work, 'nginx.conf'), config);

@@ -33,6 +33,7 @@ import type { VerifyResult } from '../../src/verify/result.js';
 import { startStub, type StubServer } from '../unit/verify-stubs.js';
 import { INSTALL_HINT, startPrometheus, type RunningPrometheus } from './verify-helpers.js';
 import { findExecutable, freePort, startProcess, type RunningProcess } from '../support/processes.js';
+import { nginxTempDir } from '../../components/gateway/test/support/nginx.js';
 
 const NGINX = findExecutable('nginx');
 const PROMETHEUS = findExecutable('prometheus');
@@ -127,7 +128,6 @@ describe.skipIf(missing.length > 0)(title, () => {
     await chmod(dir, 0o755);
     const tenantsDir = join(dir, 'tenants');
     await mkdir(tenantsDir);
-    await mkdir(join(dir, 'tmp'));
     for (const tenant of TENANTS) {
       await writeFile(join(tenantsDir, tokensFileName(tenant)), renderTokenMapEntries(tenant, [tokens[tenant]]), { mode: 0o600 });
       await writeFile(join(tenantsDir, tenantFileName(tenant)), renderTenantEntry(tenant));
@@ -161,7 +161,7 @@ describe.skipIf(missing.length > 0)(title, () => {
       },
       resolver: { addresses: [`127.0.0.1:${dns.port}`], validSeconds: 60 },
       limits: DEFAULT_GATEWAY_LIMITS,
-      paths: { pidFile: join(dir, 'nginx.pid'), tempDir: join(dir, 'tmp'), accessLog: join(dir, 'access.log'), errorLog: join(dir, 'error.log') },
+      paths: { pidFile: join(dir, 'nginx.pid'), tempDir: nginxTempDir(dir), accessLog: join(dir, 'access.log'), errorLog: join(dir, 'error.log') },
       workerProcesses: 1,
     });
     const configPath = join(dir, 'nginx.conf');

@@ -176,6 +176,32 @@ describe('Gateway component', () => {
     expect(volumes[mounts(nginx)['/etc/lookout/nginx'].name].configMap.name).toBe('gateway-config');
   });
 
+  it('buffers request bodies and upstream responses only on writable scratch volumes, large enough for the biggest push', async () => {
+    // nginx-unprivileged runs nginx as uid 101 with a read-only root filesystem: a body over
+    // client_body_buffer_size (512k for pushes) goes to client_body_temp_path, and if that is
+    // not writable every large push fails with a 500.
+    const r = await run();
+    const pod = oneNamed(r, 'kubernetes:apps/v1:Deployment', 'gateway').inputs.spec.template.spec;
+    const nginx = pod.containers.find((c: { name: string }) => c.name === 'nginx');
+    const volumes = new Map<string, { emptyDir?: { sizeLimit?: string } }>(pod.volumes.map((v: { name: string }) => [v.name, v]));
+    const tempPaths = [...r.outputs.nginxConfig.matchAll(/^\s*(\w+_temp_path) (\S+);$/gm)].map(([, directive, path]) => [directive!, path!]);
+    expect(tempPaths.map(([directive]) => directive).sort()).toEqual(
+      ['client_body_temp_path', 'fastcgi_temp_path', 'proxy_temp_path', 'scgi_temp_path', 'uwsgi_temp_path'],
+    );
+    const bytes = (size: string) => Number.parseFloat(size) * { k: 2 ** 10, m: 2 ** 20, g: 2 ** 30, i: 1 }[size.replace(/^[\d.]+([kKmMgG]?).*$/, '$1').toLowerCase() || 'i']!;
+    for (const [directive, path] of tempPaths) {
+      const mount = (nginx.volumeMounts as Array<{ name: string; mountPath: string; readOnly?: boolean }>)
+        .filter((m) => path === m.mountPath || path.startsWith(`${m.mountPath}/`))
+        .sort((a, b) => b.mountPath.length - a.mountPath.length)[0];
+      expect(mount, `${directive} ${path} is on no volume`).toBeDefined();
+      expect(mount!.readOnly, directive).not.toBe(true);
+      const emptyDir = volumes.get(mount!.name)?.emptyDir;
+      expect(emptyDir, `${directive} ${path} is not on an emptyDir`).toBeDefined();
+      // Room for a few pushes of the largest size at once.
+      if (emptyDir!.sizeLimit) expect(bytes(emptyDir!.sizeLimit.replace(/i$/, ''))).toBeGreaterThanOrEqual(8 * bytes(DEFAULT_GATEWAY_LIMITS.pushBodySize));
+    }
+  });
+
   it('exposes 443 → 8443 on a LoadBalancer Service with the given annotations, and 8080 inside the cluster', async () => {
     const r = await run(args({ service: { annotations: NLB_ANNOTATIONS, externalTrafficPolicy: 'Local', loadBalancerSourceRanges: ['203.0.113.0/24'] } }));
     const lb = oneNamed(r, 'kubernetes:core/v1:Service', 'gateway');

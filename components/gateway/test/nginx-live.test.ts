@@ -12,7 +12,7 @@ import pWaitFor from 'p-wait-for';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { selfSignedCertificate } from '../../../test/support/self-signed.js';
 import { API_ROUTES, BEARER_CHALLENGE, MAX_TOKEN_LENGTH, gracefulStopScript, heartbeatProbeScript, reloadLoopScript, renderGatewayConfig, renderTenantEntry, renderTokenMapEntries, tenantFileName, tokensFileName, type GatewayConfigOptions, type GatewayUpstreams } from '../src/index.js';
-import { childPids, findNginx, freePort, NGINX_INSTALL_HINT, readLines, request, startNginx, testNginxConfig, type RunningNginx, type Response } from './support/nginx.js';
+import { childPids, findNginx, freePort, NGINX_INSTALL_HINT, nginxTempDir, readLines, request, startNginx, testNginxConfig, type RunningNginx, type Response } from './support/nginx.js';
 import { startStubDns, startStubUpstream, type StubDns, type StubUpstream } from './support/stubs.js';
 
 const nginx = findNginx();
@@ -130,8 +130,9 @@ describe.skipIf(!nginx)(`gateway under real nginx (skipped when nginx is missing
         grafana: `http://grafana.tenant-{tenant}${UPSTREAM_SUFFIX}:${upstream.port}`,
       },
       resolver: { addresses: [`127.0.0.1:${dns.port}`], validSeconds: 30 },
-      limits: { pushBodySize: '64k', apiBodySize: '16k', grafanaBodySize: '1m', requestsPerSecond: 50, burst: 100 },
-      paths: { pidFile: join(dir, 'nginx.pid'), tempDir: dir, accessLog: accessLog(), errorLog: errorLog() },
+      // Pushes up to 8 MiB: well past the 512 KiB nginx buffers in memory, so big ones go through the temp dir.
+      limits: { pushBodySize: '8m', apiBodySize: '16k', grafanaBodySize: '1m', requestsPerSecond: 50, burst: 100 },
+      paths: { pidFile: join(dir, 'nginx.pid'), tempDir: nginxTempDir(dir), accessLog: accessLog(), errorLog: errorLog() },
       workerProcesses: 1,
     };
     configFile = join(dir, 'nginx.conf');
@@ -300,16 +301,39 @@ describe.skipIf(!nginx)(`gateway under real nginx (skipped when nginx is missing
     const token = TOKENS.beta![0]!;
     const kib = (n: number) => Buffer.alloc(n * 1024, 'a');
     const seen = await reaching(async () => {
-      expect((await publicRequest(hostOf('beta'), '/api/v1/push', { token, body: kib(100) })).status).toBe(413);
-      expect((await publicRequest(hostOf('beta'), '/loki/api/v1/push', { token, body: kib(100) })).status).toBe(413);
+      expect((await publicRequest(hostOf('beta'), '/api/v1/push', { token, body: kib(8 * 1024 + 1) })).status).toBe(413);
+      expect((await publicRequest(hostOf('beta'), '/loki/api/v1/push', { token, body: kib(8 * 1024 + 1) })).status).toBe(413);
       expect((await publicRequest(hostOf('beta'), '/api/v1/rules/ns', { token, body: kib(32) })).status).toBe(413);
-      expect((await internalRequest('/api/v1/push', { token, body: kib(100) })).status).toBe(413);
+      expect((await internalRequest('/api/v1/push', { token, body: kib(8 * 1024 + 1) })).status).toBe(413);
       expect((await publicRequest(hostOf('beta'), '/api/v1/push', { token, body: kib(32) })).status).toBe(200);
       expect((await publicRequest(hostOf('beta'), '/api/v1/rules/ns', { token, body: kib(8) })).status).toBe(200);
     });
     expect(seen.map((r) => [r.url, r.bodyBytes])).toEqual([
       ['/api/v1/push', 32 * 1024],
       ['/api/v1/rules/ns', 8 * 1024],
+    ]);
+  });
+
+  it('passes pushes of several MB, which nginx buffers in its temp directory, intact to the store', async () => {
+    const token = TOKENS.alpha![0]!;
+    // Not one repeated byte: the upstream checks the digest of what it received.
+    const body = Buffer.alloc(6 * 1024 * 1024);
+    for (let i = 0; i < body.length; i += 32) createHash('sha256').update(String(i)).digest().copy(body, i);
+    const seen = await reaching(async () => {
+      for (const [path, send] of [
+        ['/api/v1/push', (b: Buffer) => publicRequest(hostOf('alpha'), '/api/v1/push', { token, body: b })],
+        ['/loki/api/v1/push', (b: Buffer) => publicRequest(hostOf('alpha'), '/loki/api/v1/push', { token, body: b })],
+        ['/api/v1/push', (b: Buffer) => internalRequest('/api/v1/push', { token, body: b })],
+      ] as const) {
+        const res = await send(body);
+        expect(res.status, `${path}: ${res.body}`).toBe(200);
+      }
+    });
+    const digest = createHash('sha256').update(body).digest('hex');
+    expect(seen.map((r) => [r.url, r.bodyBytes, r.bodySha256])).toEqual([
+      ['/api/v1/push', body.length, digest],
+      ['/loki/api/v1/push', body.length, digest],
+      ['/api/v1/push', body.length, digest],
     ]);
   });
 
@@ -530,7 +554,7 @@ describe.skipIf(!nginx)(`gateway under real nginx (skipped when nginx is missing
         ...options,
         public: { address: '127.0.0.1', port, tls: null },
         internal: { address: '127.0.0.1', port: rewriteInternal },
-        paths: { pidFile: join(rewriteDir, 'nginx.pid'), tempDir: rewriteDir, accessLog: join(rewriteDir, 'access.log'), errorLog: join(rewriteDir, 'error.log') },
+        paths: { pidFile: join(rewriteDir, 'nginx.pid'), tempDir: nginxTempDir(rewriteDir), accessLog: join(rewriteDir, 'access.log'), errorLog: join(rewriteDir, 'error.log') },
         pathRewrites: [
           { prefix: '/api/v1/push', replacement: '/api/v1/write' },
           { prefix: '/prometheus/', replacement: '/' },

@@ -4,7 +4,8 @@
  * by polling /healthz against a deadline.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import http from 'node:http';
 import https from 'node:https';
 import pWaitFor from 'p-wait-for';
@@ -18,6 +19,21 @@ export function findNginx(): string | undefined {
 }
 
 export { freePort };
+
+/**
+ * The temp directory to give nginx (`paths.tempDir`) under a test's private directory, made
+ * so that nginx's workers can write it. Started as root (as in CI containers), nginx runs its
+ * workers as `nobody`: they buffer request bodies over `client_body_buffer_size` in
+ * `<temp>/client_body`, which nginx creates and hands to the worker user at start, but they
+ * must also be able to pass through the test's directory, which `mkdtemp` makes 0700. Without
+ * this every push over 512 KiB gets a 500. Run as any other user, nothing needs changing.
+ */
+export function nginxTempDir(privateDir: string): string {
+  const temp = join(privateDir, 'temp');
+  mkdirSync(temp, { recursive: true });
+  if (process.getuid?.() === 0) chmodSync(privateDir, 0o711);
+  return temp;
+}
 
 /** `nginx -t` on a config file: exit status and what nginx printed. */
 export function testNginxConfig(nginx: string, prefix: string, configFile: string): { ok: boolean; output: string } {

@@ -4,6 +4,7 @@
  * that resolves the upstream names to loopback, so the gateway's `resolver` path is exercised
  * as in a cluster.
  */
+import { createHash } from 'node:crypto';
 import dgram from 'node:dgram';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -19,6 +20,8 @@ export interface RecordedRequest {
   /** All header lines as sent, to see duplicates. */
   rawHeaders: string[];
   bodyBytes: number;
+  /** SHA-256 of the body, hex: proves a large body arrived intact. */
+  bodySha256: string;
 }
 
 export interface StubUpstream {
@@ -31,7 +34,11 @@ export async function startStubUpstream(): Promise<StubUpstream> {
   const requests: RecordedRequest[] = [];
   const server = http.createServer((req, res) => {
     let bodyBytes = 0;
-    req.on('data', (chunk: Buffer) => (bodyBytes += chunk.length));
+    const hash = createHash('sha256');
+    req.on('data', (chunk: Buffer) => {
+      bodyBytes += chunk.length;
+      hash.update(chunk);
+    });
     req.on('end', () => {
       const recorded: RecordedRequest = {
         host: req.headers.host ?? '',
@@ -40,6 +47,7 @@ export async function startStubUpstream(): Promise<StubUpstream> {
         headers: req.headers,
         rawHeaders: req.rawHeaders,
         bodyBytes,
+        bodySha256: hash.digest('hex'),
       };
       requests.push(recorded);
       res.writeHead(200, { 'content-type': 'application/json' });
