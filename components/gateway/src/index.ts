@@ -6,7 +6,6 @@
 export {
   BEARER_CHALLENGE,
   DEFAULT_GATEWAY_LIMITS,
-  escapeRegex,
   hostTenantRegex,
   renderGatewayConfig,
   type GatewayConfigOptions,
@@ -17,7 +16,28 @@ export {
   type GatewayTls,
   type PublicListener,
 } from './nginx-config.js';
-export { API_ROUTES, GRAFANA_DATASOURCE_PATHS, HEALTH_PATH, TENANT_PLACEHOLDER, type ApiRoute, type ApiUpstream, type BodyClass, type GatewayUpstreams } from './routes.js';
+export {
+  API_PATH_SPACES,
+  API_ROUTES,
+  GRAFANA_DATASOURCE_PATHS,
+  GRAFANA_LIVE_PATH,
+  HEALTH_PATH,
+  HTTP_METHODS,
+  NON_CANONICAL_PATH,
+  TENANT_PLACEHOLDER,
+  checkRouteTable,
+  escapeRegex,
+  isNonCanonical,
+  literalPrefix,
+  matchRoute,
+  pathPatternRegex,
+  requestUriRegex,
+  type ApiUpstream,
+  type BodyClass,
+  type GatewayRoute,
+  type GatewayUpstreams,
+  type HttpMethod,
+} from './routes.js';
 export {
   MAX_TOKEN_LENGTH,
   MIN_TOKEN_LENGTH,

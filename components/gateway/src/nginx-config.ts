@@ -11,9 +11,35 @@
  *   "token=T" in tokens-*.conf     → $lookout_token_entry        "acme:T" (case-insensitive!)
  *   entry and T match exactly      → $lookout_token_tenant       "acme" (else "")
  *   "<host tenant>:<token tenant>" → $lookout_public_access      ok | unauthorized | forbidden | not_found
+ *
+ * and which endpoint it is, from the request URI exactly as sent (`$request_uri`), never from the
+ * decoded and normalised `$uri` that nginx picks a location with:
+ *
+ *   dot-segments, `//`, `%2E`, ...    → $lookout_bad_path      "bad": 400
+ *   the route path the URI matches   → $lookout_api_path      "/api/v1/rules/{namespace?}/{group?}" (else "": 404)
+ *   that path's nginx location       → $lookout_api_location  "/api/v1/rules": must be the location nginx chose
+ *   "<path> <method>"                → $lookout_route         "metrics.rules.read" (else "": 405)
+ *   the URI sent upstream            → $lookout_upstream_uri  `$request_uri`, or with the prefix replaced
+ *
+ * Every API location is a prefix location on a route's literal prefix, so a path that merely
+ * starts like a route (`/api/v1/pushfoo`) lands there and is refused by the checks above.
  */
 import { block, comment, directive, serializeNginx, type Directive, type Node } from './nginx-syntax.js';
-import { API_ROUTES, HEALTH_PATH, TENANT_PLACEHOLDER, type ApiRoute, type ApiUpstream, type GatewayUpstreams } from './routes.js';
+import {
+  API_PATH_SPACES,
+  API_ROUTES,
+  GRAFANA_LIVE_PATH,
+  HEALTH_PATH,
+  NON_CANONICAL_PATH,
+  TENANT_PLACEHOLDER,
+  escapeRegex,
+  literalPrefix,
+  pathPatternRegex,
+  requestUriRegex,
+  type ApiUpstream,
+  type GatewayRoute,
+  type GatewayUpstreams,
+} from './routes.js';
 import { MAX_TOKEN_LENGTH, TENANT_FILE_GLOB, TENANT_KEY_PREFIX, TOKEN_KEY_PREFIX, TOKENS_FILE_GLOB } from './tenant-files.js';
 
 export interface GatewayListener {
@@ -95,8 +121,8 @@ export interface GatewayConfigOptions {
   /**
    * Path rewrites for upstreams that serve an API under other paths than Cortex and Loki,
    * such as a plain Prometheus (remote write at `/api/v1/write`, PromQL at `/api/v1/...`) in
-   * tests and benchmarks: requests under `prefix` (one of the API routes' prefixes) go upstream
-   * with `prefix` replaced by `replacement`, overriding the route's own `upstreamPrefix`.
+   * tests and benchmarks: requests to every route whose path starts with `prefix` go upstream
+   * with `prefix` replaced by `replacement`, overriding the route's own `upstreamPath`.
    * Cortex and Loki need none.
    */
   pathRewrites?: ReadonlyArray<{ prefix: string; replacement: string }>;
@@ -136,6 +162,7 @@ const ACCESS_LOG_FIELDS: ReadonlyArray<[string, string, 'string' | 'number']> = 
   ['tenant', '$lookout_tenant', 'string'],
   ['host', '$host', 'string'],
   ['method', '$request_method', 'string'],
+  ['route', '$lookout_route', 'string'],
   ['path', '$uri', 'string'],
   ['status', '$status', 'number'],
   ['bytes', '$body_bytes_sent', 'number'],
@@ -233,28 +260,23 @@ function validate(options: GatewayConfigOptions): void {
   if (options.workerConnections !== undefined) checkPositiveInteger('workerConnections', options.workerConnections, 64);
   const seen = new Set<string>();
   for (const rewrite of options.pathRewrites ?? []) {
-    if (!API_ROUTES.some((route) => route.prefix === rewrite.prefix)) fail('pathRewrites', `prefix ${JSON.stringify(rewrite.prefix)} is not an API route prefix`);
+    if (!API_ROUTES.some((route) => underPrefix(route.path, rewrite.prefix))) fail('pathRewrites', `prefix ${JSON.stringify(rewrite.prefix)} starts no API route's path`);
     if (seen.has(rewrite.prefix)) fail('pathRewrites', `prefix ${rewrite.prefix} is rewritten twice`);
     seen.add(rewrite.prefix);
     checkPath(`pathRewrites replacement of ${rewrite.prefix}`, rewrite.replacement);
   }
-  const variables = new Set<string>();
   for (const route of API_ROUTES) {
-    if (route.upstreamPrefix !== undefined) checkPath(`upstream prefix of ${route.prefix}`, route.upstreamPrefix);
-    // Two prefixes differing only in punctuation would share a variable: a bug in the table.
-    const variable = upstreamUriVariable(route);
-    if (variables.has(variable)) throw new Error(`gateway routes: ${route.prefix} has the same URI variable as another route`);
-    variables.add(variable);
+    if (route.upstreamPath !== undefined) checkPath(`upstream path of route ${route.name}`, route.upstreamPath);
   }
+}
+
+/** Whether a route path starts with a rewrite prefix at a segment boundary. */
+function underPrefix(path: string, prefix: string): boolean {
+  return path === prefix || (path.startsWith(prefix) && (prefix.endsWith('/') || path[prefix.length] === '/'));
 }
 
 // ---------------------------------------------------------------------------------------------
 // Rendering.
-
-/** Escapes a string for a PCRE pattern; used for the domain in the host regex. */
-export function escapeRegex(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
-}
 
 /** The regex that takes the tenant label out of `$host` (`$host` is lowercased by nginx). */
 export function hostTenantRegex(domain: string): string {
@@ -334,9 +356,15 @@ function unauthorized(): Directive {
   );
 }
 
+/** 400 for a raw path whose meaning could differ between nginx and an upstream. */
+function refuseNonCanonical(): Directive {
+  return block(['if', '($lookout_bad_path)'], [directive('return', '400', 'not a canonical path: no dot-segments, empty segments, encoded dots or backslashes\n')]);
+}
+
 /** The checks at the top of each API location, in the order nginx must apply them. */
 function publicApiChecks(): Node[] {
   return [
+    refuseNonCanonical(),
     block(['if', '($lookout_public_access', '=', 'not_found)'], [directive('return', '404', 'unknown tenant\n')]),
     unauthorized(),
     block(['if', '($lookout_public_access', '=', 'forbidden)'], [directive('return', '403', 'this token belongs to another tenant\n')]),
@@ -345,6 +373,7 @@ function publicApiChecks(): Node[] {
 
 function internalApiChecks(): Node[] {
   return [
+    refuseNonCanonical(),
     block(
       ['if', '($lookout_internal_access', '=', 'unauthorized)'],
       [directive('add_header', 'WWW-Authenticate', BEARER_CHALLENGE, 'always'), directive('return', '401', 'missing or unknown bearer token\n')],
@@ -354,9 +383,11 @@ function internalApiChecks(): Node[] {
 
 /**
  * The headers sent upstream. nginx inherits proxy_set_header only when a level sets none, so
- * every proxied location gets the full list.
+ * every proxied location gets the full list. `Upgrade` and `Connection` pass only to websocket
+ * endpoints; everywhere else they are cleared, so no other endpoint can be switched to another
+ * protocol through the gateway.
  */
-function proxyHeaders(kind: 'api' | 'grafana'): Node[] {
+function proxyHeaders(kind: 'api' | 'grafana', websocket: boolean): Node[] {
   return [
     directive('proxy_set_header', 'Host', kind === 'grafana' ? '$host' : '$proxy_host'),
     comment(kind === 'api' ? 'Set by the gateway; a client copy is never passed on.' : 'Not a Cortex/Loki request; a client copy is dropped.'),
@@ -366,67 +397,86 @@ function proxyHeaders(kind: 'api' | 'grafana'): Node[] {
     directive('proxy_set_header', 'X-Forwarded-For', '$remote_addr'),
     directive('proxy_set_header', 'X-Forwarded-Proto', '$scheme'),
     directive('proxy_set_header', 'X-Forwarded-Host', '$host'),
-    directive('proxy_set_header', 'Upgrade', '$http_upgrade'),
-    directive('proxy_set_header', 'Connection', '$lookout_connection_upgrade'),
+    directive('proxy_set_header', 'Upgrade', websocket ? '$http_upgrade' : ''),
+    directive('proxy_set_header', 'Connection', websocket ? '$lookout_connection_upgrade' : ''),
   ];
 }
 
-function apiLocation(route: ApiRoute, upstream: ParsedUpstream, checks: Node[], limits: GatewayLimits, rewritten: boolean): Directive {
-  const uri = `$${upstreamUriVariable(route)}`;
+/** The API routes grouped by nginx location (their literal prefix), in table order. */
+function apiLocations(): Array<{ location: string; routes: GatewayRoute[] }> {
+  const groups = new Map<string, GatewayRoute[]>();
+  for (const route of API_ROUTES) {
+    const location = literalPrefix(route.path);
+    groups.set(location, [...(groups.get(location) ?? []), route]);
+  }
+  return [...groups].map(([location, routes]) => ({ location, routes }));
+}
+
+/** The distinct route paths, in table order. */
+function routePaths(): string[] {
+  return [...new Set(API_ROUTES.map((r) => r.path))];
+}
+
+/**
+ * One location per literal prefix. The location was chosen on the decoded path; the checks make
+ * sure the raw path is on a route of this very location, and that the method is one it takes.
+ */
+function apiLocation(location: string, routes: GatewayRoute[], upstream: ParsedUpstream, checks: Node[], limits: GatewayLimits): Directive {
+  const { body, websocket } = routes[0]!;
   return block(
-    ['location', route.prefix],
+    ['location', location],
     [
       ...checks,
-      // The location matched the decoded, normalised path; a raw URI that does not start with
-      // the prefix (`/prometheus/%72ules`) cannot be rewritten faithfully and goes nowhere.
-      ...(rewritten ? [block(['if', `(${uri}`, '=', `${NOT_REWRITABLE})`], [directive('return', '404', 'not an API path\n')])] : []),
+      comment(`Routes: ${routes.map((r) => `${r.name} (${r.methods.join(', ')} ${r.path})`).join('; ')}.`),
+      block(['if', '($lookout_api_location', '!=', `${location})`], [directive('return', '404', 'not an API path\n')]),
+      // `""` and `)` as two words: nginx takes a lone `)` as the end of the condition.
+      block(['if', '($lookout_route', '=', '', ')'], [directive('add_header', 'Allow', '$lookout_allow', 'always'), directive('return', '405', 'method not allowed\n')]),
       directive('limit_req', `zone=${RATE_LIMIT_ZONE}`, `burst=${limits.burst}`, 'nodelay'),
-      directive('client_max_body_size', route.body === 'push' ? limits.pushBodySize : limits.apiBodySize),
-      ...(route.body === 'push' ? [directive('client_body_buffer_size', PUSH_BODY_BUFFER_SIZE)] : []),
+      directive('client_max_body_size', body === 'push' ? limits.pushBodySize : limits.apiBodySize),
+      ...(body === 'push' ? [directive('client_body_buffer_size', PUSH_BODY_BUFFER_SIZE)] : []),
       // A variable in proxy_pass makes nginx resolve the name per request (cached `valid=`),
       // so a Service that does not exist yet or changes its IP never stops the gateway.
       directive('set', '$lookout_upstream', upstream.authority),
       // With a URI part built from variables, nginx sends exactly that URI, query included.
-      directive('proxy_pass', `${upstream.scheme}://$lookout_upstream${rewritten ? uri : ''}`),
-      ...proxyHeaders('api'),
+      directive('proxy_pass', `${upstream.scheme}://$lookout_upstream$lookout_upstream_uri`),
+      ...proxyHeaders('api', Boolean(websocket)),
     ],
   );
 }
 
-/** The upstream path prefix of a route: a test's rewrite, else the route's own, else none. */
-function upstreamPrefixOf(options: GatewayConfigOptions, route: ApiRoute): string | undefined {
-  return options.pathRewrites?.find((r) => r.prefix === route.prefix)?.replacement ?? route.upstreamPrefix;
+/** The rewrite of a route path: a test's (longest matching prefix), else the route's own, else none. */
+function rewriteOf(options: GatewayConfigOptions, path: string): { prefix: string; replacement: string } | undefined {
+  const own = API_ROUTES.find((r) => r.path === path && r.upstreamPath !== undefined);
+  const test = (options.pathRewrites ?? []).filter((r) => underPrefix(path, r.prefix)).sort((a, b) => b.prefix.length - a.prefix.length)[0];
+  if (test) return test;
+  return own ? { prefix: literalPrefix(path), replacement: own.upstreamPath! } : undefined;
 }
 
-/** Map value of a request URI that does not start with its route's prefix as sent. */
-const NOT_REWRITABLE = 'none';
-
-/** `/prometheus/rules` → `lookout_uri_prometheus_rules`: the variable holding the upstream URI. */
-function upstreamUriVariable(route: ApiRoute): string {
-  return `lookout_uri${route.prefix.replace(/[^A-Za-z0-9]+/g, '_')}`;
-}
-
-/**
- * One map per rewritten route, from the request URI as the client sent it (still
- * percent-encoded, query included) to the URI sent upstream. Unlike `rewrite`, which works
- * on the decoded path and re-encodes it, this keeps an encoded `/` in a rule namespace
- * (`/prometheus/rules/team%2Fa`) a single path segment upstream.
- */
-function upstreamUriMaps(options: GatewayConfigOptions): Node[] {
-  const maps: Node[] = [];
-  for (const route of API_ROUTES) {
-    const prefix = upstreamPrefixOf(options, route);
-    if (prefix === undefined) continue;
-    // A prefix ending in `/` takes any rest; otherwise the rest starts a new segment or the query.
-    const rest = route.prefix.endsWith('/') ? '(.*)' : '((?:[/?].*)?)';
-    maps.push(
-      block(
-        ['map', '$request_uri', `$${upstreamUriVariable(route)}`],
-        [directive('default', NOT_REWRITABLE), directive(`~^${escapeRegex(route.prefix)}${rest}$`, `${prefix}$1`)],
-      ),
-    );
-  }
-  return maps.length === 0 ? [] : [comment('Request URIs of the routes whose upstream serves them under another path.'), ...maps];
+/** The maps that identify the endpoint from the raw request URI (see the file's header). */
+function routeMaps(options: GatewayConfigOptions): Node[] {
+  const paths = routePaths();
+  const rewrites = paths.flatMap((path) => {
+    const rewrite = rewriteOf(options, path);
+    if (!rewrite) return [];
+    const rest = pathPatternRegex(path.slice(rewrite.prefix.length));
+    return [directive(`~^${escapeRegex(rewrite.prefix)}(${rest}(?:\\?.*)?)$`, `${rewrite.replacement}$1`)];
+  });
+  const methodsOf = (path: string) => API_ROUTES.filter((r) => r.path === path).flatMap((r) => r.methods);
+  return [
+    comment('A raw path nginx and an upstream could read differently: dot-segments, empty segments, encoded dots or slashes next to them, backslashes, NUL, a fragment.'),
+    block(['map', '$request_uri', '$lookout_bad_path'], [directive('default', ''), directive(`~*${NON_CANONICAL_PATH}`, 'bad')]),
+    comment('The route path the raw request URI is on (whole segments, literals as spelt in the table).'),
+    block(['map', '$request_uri', '$lookout_api_path'], [directive('default', ''), ...paths.map((path) => directive(`~${requestUriRegex(path)}`, path))]),
+    block(['map', '$lookout_api_path', '$lookout_api_location'], [directive('default', ''), ...paths.map((path) => directive(path, literalPrefix(path)))]),
+    comment('The route: a path and one of its methods. Its name is logged (and what a token scope will name).'),
+    block(
+      ['map', '$lookout_api_path $request_method', '$lookout_route'],
+      [directive('default', ''), ...API_ROUTES.flatMap((r) => r.methods.map((m) => directive(`${r.path} ${m}`, r.name)))],
+    ),
+    block(['map', '$lookout_api_path', '$lookout_allow'], [directive('default', ''), ...paths.map((path) => directive(path, methodsOf(path).join(', ')))]),
+    comment('The URI sent upstream: as the client sent it (still percent-encoded), with the prefix replaced where the store serves the route under another path.'),
+    block(['map', '$request_uri', '$lookout_upstream_uri'], [directive('default', '$request_uri'), ...rewrites]),
+  ];
 }
 
 function healthLocation(): Directive {
@@ -459,8 +509,21 @@ function upstreamsOf(options: GatewayConfigOptions): Record<ApiUpstream, ParsedU
   return Object.fromEntries(Object.entries(api).map(([key, url]) => [key, parseUpstream(`upstreams.${key}`, url)])) as Record<ApiUpstream, ParsedUpstream>;
 }
 
+function grafanaLocation(words: string[], grafana: ParsedUpstream, limits: GatewayLimits, websocket: boolean): Directive {
+  return block(words, [
+    refuseNonCanonical(),
+    block(['if', '($lookout_grafana_access', '=', 'not_found)'], [directive('return', '404', 'unknown tenant\n')]),
+    directive('client_max_body_size', limits.grafanaBodySize),
+    directive('set', '$lookout_upstream', grafana.authority),
+    directive('proxy_pass', `${grafana.scheme}://$lookout_upstream$request_uri`),
+    ...proxyHeaders('grafana', websocket),
+  ]);
+}
+
 function publicServer(options: GatewayConfigOptions, upstreams: Record<ApiUpstream, ParsedUpstream>, grafana: ParsedUpstream): Directive {
   const tls = options.public.tls;
+  const locations = apiLocations();
+  const taken = new Set(locations.map((l) => l.location));
   return block(
     ['server'],
     [
@@ -469,20 +532,14 @@ function publicServer(options: GatewayConfigOptions, upstreams: Record<ApiUpstre
       directive('server_name', '_'),
       ...(tls ? tlsDirectives(tls) : []),
       healthLocation(),
-      ...API_ROUTES.map((route) =>
-        apiLocation(route, upstreams[route.upstream], publicApiChecks(), options.limits, upstreamPrefixOf(options, route) !== undefined),
+      ...locations.map(({ location, routes }) => apiLocation(location, routes, upstreams[routes[0]!.upstream], publicApiChecks(), options.limits)),
+      comment("The stores' path spaces: what is on no route is refused here, never sent to Grafana."),
+      ...API_PATH_SPACES.filter((space) => !taken.has(space)).map((space) =>
+        block(['location', space], [refuseNonCanonical(), directive('return', '404', 'not an API path\n')]),
       ),
-      comment("Everything else is the tenant's Grafana, which has its own login: no bearer token needed."),
-      block(
-        ['location', '/'],
-        [
-          block(['if', '($lookout_grafana_access', '=', 'not_found)'], [directive('return', '404', 'unknown tenant\n')]),
-          directive('client_max_body_size', options.limits.grafanaBodySize),
-          directive('set', '$lookout_upstream', grafana.authority),
-          directive('proxy_pass', `${grafana.scheme}://$lookout_upstream`),
-          ...proxyHeaders('grafana'),
-        ],
-      ),
+      comment("Everything else is the tenant's Grafana, which has its own login: no bearer token needed. Only Grafana Live upgrades to a websocket."),
+      grafanaLocation(['location', '=', GRAFANA_LIVE_PATH], grafana, options.limits, true),
+      grafanaLocation(['location', '/'], grafana, options.limits, false),
     ],
   );
 }
@@ -495,10 +552,8 @@ function internalServer(options: GatewayConfigOptions, upstreams: Record<ApiUpst
       listen(options.internal, false),
       directive('server_name', '_'),
       healthLocation(),
-      ...API_ROUTES.map((route) =>
-        apiLocation(route, upstreams[route.upstream], internalApiChecks(), options.limits, upstreamPrefixOf(options, route) !== undefined),
-      ),
-      block(['location', '/'], [directive('return', '404', 'not an API path\n')]),
+      ...apiLocations().map(({ location, routes }) => apiLocation(location, routes, upstreams[routes[0]!.upstream], internalApiChecks(), options.limits)),
+      block(['location', '/'], [refuseNonCanonical(), directive('return', '404', 'not an API path\n')]),
     ],
   );
 }
@@ -553,7 +608,7 @@ export function renderGatewayConfig(options: GatewayConfigOptions): string {
         directive('map_hash_bucket_size', String(MAP_HASH_BUCKET_SIZE)),
         directive('map_hash_max_size', '16384'),
         ...tenantMaps(options),
-        ...upstreamUriMaps(options),
+        ...routeMaps(options),
         publicServer(options, upstreams, grafana),
         internalServer(options, upstreams),
       ],

@@ -31,10 +31,10 @@ export function comment(text: string): Comment {
 
 /**
  * Words nginx reads literally without quotes. `$` stays unquoted on purpose (it is a variable
- * either way), and so do parentheses, which `if (...)` conditions need bare, and the brackets
- * of IPv6 addresses.
+ * either way), and so do parentheses and `!=`, which `if (...)` conditions need bare, and the
+ * brackets of IPv6 addresses.
  */
-const BARE_WORD = /^[A-Za-z0-9_./:=,@$*+()[\]-]+$/;
+const BARE_WORD = /^[A-Za-z0-9_./:=!,@$*+()[\]-]+$/;
 
 /**
  * The word as nginx must read it back. Quoted words are double-quoted with `\`, `"` and line

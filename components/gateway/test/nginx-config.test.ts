@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { API_ROUTES, DEFAULT_GATEWAY_LIMITS, GRAFANA_DATASOURCE_PATHS, escapeRegex, hostTenantRegex, renderGatewayConfig, type GatewayConfigOptions } from '../src/index.js';
+import { API_ROUTES, DEFAULT_GATEWAY_LIMITS, GRAFANA_DATASOURCE_PATHS, GRAFANA_LIVE_PATH, escapeRegex, hostTenantRegex, literalPrefix, renderGatewayConfig, type GatewayConfigOptions } from '../src/index.js';
 import { quoteWord, serializeNginx, block, comment, directive } from '../src/nginx-syntax.js';
 
 function options(overrides: Partial<GatewayConfigOptions> = {}): GatewayConfigOptions {
@@ -103,21 +103,59 @@ describe('renderGatewayConfig', () => {
     const [publicServer, internalServer] = servers(renderGatewayConfig(options()));
     for (const server of [publicServer!, internalServer!]) {
       for (const route of API_ROUTES) {
-        const body = location(server, route.prefix);
+        const body = location(server, literalPrefix(route.path));
         const host = new URL(options().upstreams[route.upstream]).host;
-        expect(body, route.prefix).toContain(`set $lookout_upstream ${host};`);
-        // Routes served under another upstream path send the URI their map computed.
-        const uri = route.upstreamPrefix === undefined ? '' : `$lookout_uri${route.prefix.replace(/[^A-Za-z0-9]+/g, '_')}`;
-        expect(body, route.prefix).toContain(`proxy_pass http://$lookout_upstream${uri};`);
+        expect(body, route.name).toContain(`set $lookout_upstream ${host};`);
+        // The URI its map computed: as sent, or with the prefix replaced.
+        expect(body, route.name).toContain('proxy_pass http://$lookout_upstream$lookout_upstream_uri;');
+        expect(body, route.name).toContain(`if ($lookout_api_location != ${literalPrefix(route.path)}) {`);
+        expect(body, route.name).toContain(`${route.name} (${route.methods.join(', ')} ${route.path})`);
         expect(body).toContain('proxy_set_header X-Scope-OrgID $lookout_tenant;');
         expect(body).toContain('proxy_set_header Authorization "";');
         expect(body).toContain(`limit_req zone=lookout_tenants burst=${DEFAULT_GATEWAY_LIMITS.burst} nodelay;`);
         expect(body).toContain(`client_max_body_size ${route.body === 'push' ? '16m' : '4m'};`);
+        // The refusals come first: an unauthenticated request learns nothing about paths.
+        expect(body.indexOf('if ($lookout_bad_path)')).toBeLessThan(body.indexOf('if ($lookout_api_location'));
+        expect(body.indexOf('access = unauthorized')).toBeLessThan(body.indexOf('if ($lookout_api_location'));
+        expect(body.indexOf('if ($lookout_api_location')).toBeLessThan(body.indexOf('if ($lookout_route = "" )'));
       }
     }
     expect(location(publicServer!, '/api/v1/push')).toContain('if ($lookout_public_access = forbidden)');
     expect(location(internalServer!, '/api/v1/push')).toContain('if ($lookout_internal_access = unauthorized)');
     expect(location(internalServer!, '/api/v1/push')).not.toContain('$lookout_public_access');
+  });
+
+  it('passes Upgrade and Connection only in the websocket locations', () => {
+    const [publicServer, internalServer] = servers(renderGatewayConfig(options()));
+    const websocket = new Set(API_ROUTES.filter((r) => r.websocket).map((r) => literalPrefix(r.path)));
+    expect([...websocket].sort()).toEqual(['/logs/loki/api/v1/tail', '/loki/api/v1/tail']);
+    for (const server of [publicServer!, internalServer!]) {
+      for (const prefix of new Set(API_ROUTES.map((r) => literalPrefix(r.path)))) {
+        const body = location(server, prefix);
+        if (websocket.has(prefix)) {
+          expect(body).toContain('proxy_set_header Upgrade $http_upgrade;');
+          expect(body).toContain('proxy_set_header Connection $lookout_connection_upgrade;');
+        } else {
+          expect(body, prefix).toContain('proxy_set_header Upgrade "";');
+          expect(body, prefix).toContain('proxy_set_header Connection "";');
+        }
+      }
+    }
+    expect(location(publicServer!, `= ${GRAFANA_LIVE_PATH}`)).toContain('proxy_set_header Upgrade $http_upgrade;');
+    expect(location(publicServer!, '/')).toContain('proxy_set_header Upgrade "";');
+  });
+
+  it("refuses non-canonical paths on every location that proxies, and keeps the stores' path spaces from Grafana", () => {
+    const config = renderGatewayConfig(options());
+    const [publicServer, internalServer] = servers(config);
+    expect(config).toContain('map $request_uri $lookout_bad_path {');
+    for (const server of [publicServer!, internalServer!]) {
+      const proxying = server.split(/\n        location /).slice(1).filter((l) => l.includes('proxy_pass'));
+      expect(proxying.length).toBeGreaterThan(30);
+      for (const l of proxying) expect(l, l.split('\n')[0]).toContain('if ($lookout_bad_path) {');
+    }
+    for (const space of ['/prometheus/', '/loki/', '/logs/']) expect(location(publicServer!, space)).toContain('return 404');
+    expect(location(internalServer!, '/')).toContain('if ($lookout_bad_path) {');
   });
 
   it("sends / to the tenant's Grafana on the public listener only", () => {
@@ -129,7 +167,8 @@ describe('renderGatewayConfig', () => {
     expect(grafana).toContain('proxy_set_header Authorization $lookout_grafana_authorization;');
     expect(grafana).not.toContain('limit_req');
     expect(location(internalServer!, '/')).toContain('return 404');
-    expect(internalServer).not.toContain('grafana');
+    expect(internalServer).not.toContain('grafana.tenant');
+    expect(internalServer).not.toContain(GRAFANA_LIVE_PATH);
   });
 
   it('uses the rate, burst and body limits given', () => {
@@ -196,59 +235,76 @@ describe('renderGatewayConfig', () => {
     }
   });
 
-  it('rewrites only the route prefixes asked for, from the raw request URI, after the checks', () => {
-    const config = renderGatewayConfig(options({ pathRewrites: [{ prefix: '/api/v1/push', replacement: '/api/v1/write' }] }));
-    expect(config).toContain(
-      'map $request_uri $lookout_uri_api_v1_push {\n        default none;\n        "~^\\\\/api\\\\/v1\\\\/push((?:[/?].*)?)$" /api/v1/write$1;\n    }',
-    );
-    const [publicServer, internalServer] = servers(config);
-    for (const server of [publicServer!, internalServer!]) {
-      const push = location(server, '/api/v1/push');
-      expect(push).toContain('proxy_pass http://$lookout_upstream$lookout_uri_api_v1_push;');
-      // The refusals come first: an unauthenticated request learns nothing about paths.
-      expect(push.indexOf('if ($lookout_')).toBeLessThan(push.indexOf('if ($lookout_uri_api_v1_push = none)'));
-      expect(push).toContain('if ($lookout_uri_api_v1_push = none) {\n                return 404 "not an API path\\n";');
-      expect(location(server, '/loki/api/v1/push')).not.toContain('$lookout_uri');
+  /** The `map` block `map <source> <variable> { ... }` of a config: its default and its entries, unescaped. */
+  function mapEntries(config: string, variable: string): { default: string; entries: Array<[string, string]> } {
+    const start = config.indexOf(` ${variable} {\n`);
+    if (start < 0) throw new Error(`no map ${variable}`);
+    const body = config.slice(start, config.indexOf('\n    }\n', start)).split('\n').slice(1);
+    const unquote = (w: string) => (w.startsWith('"') ? w.slice(1, -1).replace(/\\(.)/g, '$1') : w);
+    const entries = body.map((line) => /^\s*("(?:[^"\\]|\\.)*"|\S+) (.+);$/.exec(line)!).map((m) => [unquote(m[1]!), unquote(m[2]!)] as [string, string]);
+    return { default: entries.find(([k]) => k === 'default')?.[1] ?? '', entries: entries.filter(([k]) => k !== 'default') };
+  }
+
+  /** What nginx computes for `$lookout_upstream_uri`, with the map's regexes run in JavaScript. */
+  function upstreamUri(config: string, requestUri: string): string {
+    for (const [key, value] of mapEntries(config, '$lookout_upstream_uri').entries) {
+      const match = new RegExp(key.slice(1)).exec(requestUri);
+      if (match) return value.replace('$1', match[1] ?? '');
     }
+    return requestUri;
+  }
+
+  it('rewrites only the route prefixes asked for, from the raw request URI', () => {
+    const config = renderGatewayConfig(options({ pathRewrites: [{ prefix: '/api/v1/push', replacement: '/api/v1/write' }, { prefix: '/prometheus/', replacement: '/' }] }));
+    expect(mapEntries(config, '$lookout_upstream_uri').default).toBe('$request_uri');
+    expect(upstreamUri(config, '/api/v1/push')).toBe('/api/v1/write');
+    expect(upstreamUri(config, '/api/v1/push?x=1')).toBe('/api/v1/write?x=1');
+    expect(upstreamUri(config, '/prometheus/api/v1/query?query=up')).toBe('/api/v1/query?query=up');
+    expect(upstreamUri(config, '/prometheus/api/v1/label/job/values')).toBe('/api/v1/label/job/values');
+    // A test's rewrite overrides the route's own upstream path.
+    expect(upstreamUri(config, '/prometheus/rules/ns')).toBe('/rules/ns');
+    expect(upstreamUri(config, '/loki/api/v1/push')).toBe('/loki/api/v1/push');
     const plain = renderGatewayConfig(options());
     expect(plain).not.toContain('rewrite');
-    expect(plain).not.toContain('$lookout_uri_api_v1_push');
-    expect(() => renderGatewayConfig(options({ pathRewrites: [{ prefix: '/metrics', replacement: '/' }] }))).toThrow(/not an API route prefix/);
+    expect(upstreamUri(plain, '/api/v1/push')).toBe('/api/v1/push');
+    expect(() => renderGatewayConfig(options({ pathRewrites: [{ prefix: '/metrics', replacement: '/' }] }))).toThrow(/starts no API route/);
+    expect(() => renderGatewayConfig(options({ pathRewrites: [{ prefix: '/api/v1/pu', replacement: '/' }] }))).toThrow(/starts no API route/);
     expect(() => renderGatewayConfig(options({ pathRewrites: [{ prefix: '/api/v1/push', replacement: '/a b' }] }))).toThrow(/pathRewrites/);
     expect(() =>
       renderGatewayConfig(options({ pathRewrites: [{ prefix: '/api/v1/push', replacement: '/a' }, { prefix: '/api/v1/push', replacement: '/b' }] })),
     ).toThrow(/rewritten twice/);
   });
 
+  it('identifies the route from the raw request URI: path, location, name per method, Allow header', () => {
+    const config = renderGatewayConfig(options());
+    const pathOf = (uri: string) => mapEntries(config, '$lookout_api_path').entries.find(([k]) => new RegExp(k.slice(1)).test(uri))?.[1];
+    expect(pathOf('/api/v1/rules/team%2Fa/g?x')).toBe('/api/v1/rules/{namespace?}/{group?}');
+    expect(pathOf('/api/v1/rules/a/b/c')).toBeUndefined();
+    expect(pathOf('/api/v1/pushfoo')).toBeUndefined();
+    expect(pathOf('/prometheus/api/v1/%71uery')).toBeUndefined();
+    const route = new Map(mapEntries(config, '$lookout_route').entries);
+    expect(route.get('/api/v1/rules/{namespace?}/{group?} GET')).toBe('metrics.rules.read');
+    expect(route.get('/api/v1/rules/{namespace?}/{group?} DELETE')).toBe('metrics.rules.write');
+    expect(route.get('/api/v1/push GET')).toBeUndefined();
+    expect(new Map(mapEntries(config, '$lookout_allow').entries).get('/loki/api/v1/delete')).toBe('GET, POST, PUT, DELETE');
+    expect(new Map(mapEntries(config, '$lookout_api_location').entries).get('/prometheus/api/v1/label/{name}/values')).toBe('/prometheus/api/v1/label');
+  });
+
   it("maps Grafana's ruler paths to the stores' rule config APIs, keeping the rest of the raw URI", () => {
     const config = renderGatewayConfig(options());
-    /** The upstream URI nginx computes for a raw request URI, with the map's regex run in JavaScript. */
-    const upstreamUri = (prefix: string, requestUri: string): string | undefined => {
-      const variable = `lookout_uri${prefix.replace(/[^A-Za-z0-9]+/g, '_')}`;
-      const m = new RegExp(`map \\$request_uri \\$${variable} \\{\\n\\s+default none;\\n\\s+"~(.+)" (\\S+);`).exec(config);
-      if (!m) throw new Error(`no map for ${prefix}`);
-      // Undo nginx's string escaping (`\\` is `\`), then apply the regex as nginx would.
-      const regex = new RegExp(m[1]!.replace(/\\\\/g, '\\'));
-      const match = regex.exec(requestUri);
-      return match ? m[2]!.replace('$1', match[1] ?? '') : undefined;
-    };
-    expect(upstreamUri('/prometheus/rules', '/prometheus/rules')).toBe('/api/v1/rules');
-    expect(upstreamUri('/prometheus/rules', '/prometheus/rules?subtype=cortex')).toBe('/api/v1/rules?subtype=cortex');
-    expect(upstreamUri('/prometheus/rules', '/prometheus/rules/a%2Fb/c%20d')).toBe('/api/v1/rules/a%2Fb/c%20d');
-    expect(upstreamUri('/prometheus/rules', '/prometheus/rulesets')).toBeUndefined();
-    expect(upstreamUri('/prometheus/rules', '/prometheus/%72ules')).toBeUndefined();
-    expect(upstreamUri('/prometheus/config/v1/rules', '/prometheus/config/v1/rules/ns/g')).toBe('/api/v1/rules/ns/g');
-    expect(upstreamUri('/logs/api/prom/rules', '/logs/api/prom/rules/ns?subtype=mimir')).toBe('/loki/api/v1/rules/ns?subtype=mimir');
-    expect(upstreamUri('/logs/prometheus/api/v1/rules', '/logs/prometheus/api/v1/rules')).toBe('/prometheus/api/v1/rules');
-    expect(upstreamUri('/logs/loki/', '/logs/loki/api/v1/query_range?query=%7Ba%3D%22b%22%7D')).toBe('/loki/api/v1/query_range?query=%7Ba%3D%22b%22%7D');
+    expect(upstreamUri(config, '/prometheus/rules')).toBe('/api/v1/rules');
+    expect(upstreamUri(config, '/prometheus/rules?subtype=cortex')).toBe('/api/v1/rules?subtype=cortex');
+    expect(upstreamUri(config, '/prometheus/rules/a%2Fb/c%20d')).toBe('/api/v1/rules/a%2Fb/c%20d');
+    expect(upstreamUri(config, '/prometheus/config/v1/rules/ns/g')).toBe('/api/v1/rules/ns/g');
+    expect(upstreamUri(config, '/logs/api/prom/rules/ns?subtype=mimir')).toBe('/loki/api/v1/rules/ns?subtype=mimir');
+    expect(upstreamUri(config, '/logs/prometheus/api/v1/rules')).toBe('/prometheus/api/v1/rules');
+    expect(upstreamUri(config, '/logs/loki/api/v1/query_range?query=%7Ba%3D%22b%22%7D')).toBe('/loki/api/v1/query_range?query=%7Ba%3D%22b%22%7D');
+    expect(upstreamUri(config, '/logs/loki/api/v1/label/app/values')).toBe('/loki/api/v1/label/app/values');
     // Every Grafana datasource path prefixes the routes its rules go through.
-    expect(API_ROUTES.filter((r) => r.prefix.startsWith(`${GRAFANA_DATASOURCE_PATHS.loki}/`)).map((r) => r.upstream).sort()).toEqual([
-      'lokiBackend',
-      'lokiBackend',
-      'lokiBackend',
-      'lokiRead',
-    ]);
-    expect(API_ROUTES.filter((r) => r.prefix.startsWith(`${GRAFANA_DATASOURCE_PATHS.prometheus}/`) && r.upstream === 'ruler').map((r) => r.prefix).sort()).toEqual([
+    const under = (prefix: string) => API_ROUTES.filter((r) => r.path.startsWith(`${prefix}/`));
+    expect(new Set(under(GRAFANA_DATASOURCE_PATHS.loki).map((r) => r.upstream))).toEqual(new Set(['lokiBackend', 'lokiRead']));
+    expect(under(GRAFANA_DATASOURCE_PATHS.loki).every((r) => r.upstreamPath !== undefined)).toBe(true);
+    expect([...new Set(under(GRAFANA_DATASOURCE_PATHS.prometheus).filter((r) => r.upstream === 'ruler').map((r) => literalPrefix(r.path)))].sort()).toEqual([
       '/prometheus/api/v1/alerts',
       '/prometheus/api/v1/rules',
       '/prometheus/config/v1/rules',

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import pWaitFor from 'p-wait-for';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { selfSignedCertificate } from '../../../test/support/self-signed.js';
-import { API_ROUTES, BEARER_CHALLENGE, MAX_TOKEN_LENGTH, gracefulStopScript, heartbeatProbeScript, reloadLoopScript, renderGatewayConfig, renderTenantEntry, renderTokenMapEntries, tenantFileName, tokensFileName, type GatewayConfigOptions, type GatewayUpstreams } from '../src/index.js';
+import { API_ROUTES, BEARER_CHALLENGE, literalPrefix, MAX_TOKEN_LENGTH, gracefulStopScript, heartbeatProbeScript, reloadLoopScript, renderGatewayConfig, renderTenantEntry, renderTokenMapEntries, tenantFileName, tokensFileName, type GatewayConfigOptions, type GatewayUpstreams } from '../src/index.js';
 import { childPids, findNginx, freePort, NGINX_INSTALL_HINT, nginxTempDir, readLines, request, startNginx, testNginxConfig, type RunningNginx, type Response } from './support/nginx.js';
 import { startStubDns, startStubUpstream, type StubDns, type StubUpstream } from './support/stubs.js';
 
@@ -176,16 +176,74 @@ describe.skipIf(!nginx)(`gateway under real nginx (skipped when nginx is missing
     return upstream.requests.slice(before);
   }
 
+  /** A second gateway beside the main one, on the same tenants and upstreams, with some options changed. */
+  async function startAnotherGateway(name: string, overrides: Partial<GatewayConfigOptions>) {
+    const own = join(dir, name);
+    mkdirSync(own);
+    const port = await freePort();
+    const internal = await freePort();
+    const config = join(own, 'nginx.conf');
+    writeFileSync(
+      config,
+      renderGatewayConfig({
+        ...options,
+        public: { address: '127.0.0.1', port, tls: null },
+        internal: { address: '127.0.0.1', port: internal },
+        paths: { pidFile: join(own, 'nginx.pid'), tempDir: nginxTempDir(own), accessLog: join(own, 'access.log'), errorLog: join(own, 'error.log') },
+        ...overrides,
+      }),
+    );
+    const running = await startNginx({ nginx: nginx!, prefix: own, configFile: config, healthUrl: `http://127.0.0.1:${internal}/healthz` });
+    return { dir: own, port, internal, running };
+  }
+
   it('passes nginx -t', () => {
     const check = testNginxConfig(nginx!, dir, configFile);
     expect(check.output).toContain('syntax is ok');
     expect(check.ok).toBe(true);
   });
 
-  it('has a sample for every API route', () => {
-    for (const route of API_ROUTES) {
-      expect(ROUTE_SAMPLES.some(([path]) => path.startsWith(route.prefix)), route.prefix).toBe(true);
+  it('has a sample for every store the table routes to', () => {
+    const sampled = new Set(ROUTE_SAMPLES.map(([, upstream]) => upstream));
+    for (const route of API_ROUTES) expect([...sampled], route.name).toContain(route.upstream);
+  });
+
+  it('serves every route of the table, with each of its methods, on its upstream at its upstream path', async () => {
+    // A concrete request path for a route path: parameters filled, optional ones both ways.
+    const instances = (path: string): string[] => {
+      const filled = path.replace(/\/\{[a-z_]+\}/g, '/x1').replace(/\/\*\*$/, '/a/b.css');
+      return filled.includes('?}') ? [filled.replace(/\/\{[a-z_]+\?\}/g, ''), filled.replace(/\/\{([a-z_]+)\?\}/g, '/$1')] : [filled];
+    };
+    // Its own gateway, whose rate limit a request per route and method does not reach.
+    const sweep = await startAnotherGateway('sweep', { limits: { ...options.limits, requestsPerSecond: 100_000, burst: 100_000 } });
+    const token = TOKENS.gamma![0]!;
+    let checked = 0;
+    try {
+      for (const route of API_ROUTES) {
+        for (const path of instances(route.path)) {
+          const prefix = literalPrefix(route.path);
+          const upstreamUri = route.upstreamPath === undefined ? path : `${route.upstreamPath}${path.slice(prefix.length)}`;
+          for (const method of route.methods) {
+            const seen = await reaching(async () => {
+              const res = await request({
+                url: `http://127.0.0.1:${sweep.internal}${path}?q=1`,
+                method,
+                headers: { authorization: `Bearer ${token}` },
+                ...(method === 'GET' ? {} : { body: Buffer.from('x') }),
+              });
+              expect(res.status, `${route.name} ${method} ${path}`).toBe(200);
+            });
+            expect(seen.map((r) => [r.method, r.host, r.url]), `${route.name} ${method} ${path}`).toEqual([[method, upstreamHost(route.upstream), `${upstreamUri}?q=1`]]);
+            checked++;
+          }
+        }
+      }
+      // Each route name is logged with its request.
+      await pWaitFor(() => readLines(join(sweep.dir, 'access.log')).some((l) => l.includes('"route":"logs.delete.write"')), { interval: 20, timeout: 5000 });
+    } finally {
+      await sweep.running.stop();
     }
+    expect(checked).toBeGreaterThan(API_ROUTES.length);
   });
 
   it('sends each token to its own tenant, on the right upstream and path, with X-Scope-OrgID and without Authorization', async () => {
@@ -194,7 +252,9 @@ describe.skipIf(!nginx)(`gateway under real nginx (skipped when nginx is missing
       for (const token of TOKENS[tenant]!) {
         for (const [path, key, upstreamUri] of ROUTE_SAMPLES) {
           const seen = await reaching(async () => {
-            const res = await publicRequest(hostOf(tenant), path, { token });
+            // Pushes are POSTs; every other sample is a read.
+            const push = /\/push$/.test(path);
+            const res = await publicRequest(hostOf(tenant), path, { token, ...(push ? { method: 'POST', body: Buffer.from('x') } : {}) });
             expect(res.status, `${tenant} ${path}`).toBe(200);
           });
           expect(seen, `${tenant} ${path}`).toHaveLength(1);
@@ -428,6 +488,170 @@ describe.skipIf(!nginx)(`gateway under real nginx (skipped when nginx is missing
     expect(seen).toHaveLength(0);
   });
 
+  /** A request with a raw request target (not normalised by URL parsing) to either listener. */
+  function rawRequest(listener: 'public' | 'internal', rawPath: string, init: { token?: string; method?: string; headers?: Record<string, string>; body?: Buffer } = {}) {
+    const headers = { ...(init.token ? { authorization: `Bearer ${init.token}` } : {}), ...init.headers };
+    const method = init.method ?? (init.body ? 'POST' : 'GET');
+    return listener === 'public'
+      ? request({ url: `https://127.0.0.1:${publicPort}/`, rawPath, method, headers: { host: hostOf('alpha'), ...headers }, ...(init.body ? { body: init.body } : {}), tls: { ca, servername: hostOf('alpha') } })
+      : request({ url: `http://127.0.0.1:${internalPort}/`, rawPath, method, headers: { host: 'gateway-internal', ...headers }, ...(init.body ? { body: init.body } : {}) });
+  }
+
+  it('refuses API paths with dot-segments, empty segments or a fragment (400) and sends nothing upstream', async () => {
+    const token = TOKENS.alpha![0]!;
+    const attacks = [
+      '/api/v1/push#/../../../ring',
+      '//api/v1/push',
+      '/api//v1/push',
+      '/ring/../api/v1/push',
+      '/api/v1/push/../../ring',
+      '/api/v1/push/.',
+      '/api/v1/./push',
+      '/prometheus/api/v1/query/../../../../ring?x=1',
+      '/prometheus/api/v1/%2e%2e/%2e%2e/%2e%2e/ingester/shutdown',
+      '/prometheus/api/v1/%2E./query',
+      '/prometheus/rules/ns%2F..%2F..%2F..%2Fapi%2Fv1%2Fpush',
+      '/prometheus/rules/ns%2F%2Fgroup',
+      '/loki/api/v1/query\\..\\..\\flush',
+      '/loki/api/v1/query%5C..%5Cflush',
+      '/alertmanager/api/v2/alerts#x',
+    ];
+    const seen = await reaching(async () => {
+      for (const listener of ['public', 'internal'] as const) {
+        for (const path of attacks) {
+          const res = await rawRequest(listener, path, { token, method: 'POST', body: Buffer.from('x') });
+          expect(res.status, `${listener} ${path}: ${res.body}`).toBe(400);
+        }
+      }
+    });
+    expect(seen.map((r) => r.url)).toEqual([]);
+  });
+
+  it('matches whole path segments: a route name with more after it is not that route (404)', async () => {
+    const token = TOKENS.alpha![0]!;
+    const near = [
+      '/api/v1/pushfoo',
+      '/api/v1/push.json',
+      '/loki/api/v1/pushx',
+      '/api/v1/rulesx/ns',
+      '/api/v1/alertsfoo',
+      '/alertmanagerfoo',
+      '/alertmanager-x/api/v2/alerts',
+      '/prometheus/api/v1/queryx',
+      '/prometheus/rulesets',
+      '/logs/lokix/api/v1/query',
+      '/loki/api/v1/tails',
+    ];
+    const seen = await reaching(async () => {
+      for (const listener of ['public', 'internal'] as const) {
+        for (const path of near) {
+          const res = await rawRequest(listener, path, { token });
+          expect(res.status, `${listener} ${path}`).toBe(404);
+        }
+      }
+    });
+    expect(seen.map((r) => r.url)).toEqual([]);
+  });
+
+  it('forwards the path nginx routed on, exactly as sent (still percent-encoded), with the query string', async () => {
+    const token = TOKENS.alpha![0]!;
+    const paths = ['/prometheus/api/v1/query?query=up&x=..%2F..', '/prometheus/api/v1/label/job/values', '/api/v1/rules/team%2Fa/g%20b', '/loki/api/v1/label/app/values?start=1'];
+    const seen = await reaching(async () => {
+      for (const path of paths) expect((await rawRequest('internal', path, { token })).status, path).toBe(200);
+      // An encoded letter in a route's own name: the raw path names no route.
+      expect((await rawRequest('internal', '/prometheus/api/v1/%71uery?query=up', { token })).status).toBe(404);
+    });
+    expect(seen.map((r) => r.url)).toEqual(paths);
+  });
+
+  it('passes Upgrade and Connection only to the websocket routes: Loki tail and Grafana Live', async () => {
+    const token = TOKENS.alpha![0]!;
+    const upgrade = { upgrade: 'websocket', connection: 'Upgrade', 'sec-websocket-version': '13', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==' };
+    const seen = await reaching(async () => {
+      for (const path of ['/loki/api/v1/tail?query=%7Ba%3D%22b%22%7D', '/logs/loki/api/v1/tail?query=%7Ba%3D%22b%22%7D', '/api/v1/push', '/prometheus/api/v1/query?query=up', '/loki/api/v1/query?query=x', '/alertmanager/api/v2/alerts']) {
+        await publicRequest(hostOf('alpha'), path, { token, headers: upgrade, method: path === '/api/v1/push' ? 'POST' : 'GET' });
+      }
+      await publicRequest(hostOf('alpha'), '/api/live/ws', { headers: upgrade });
+      await publicRequest(hostOf('alpha'), '/d/some-dashboard', { headers: upgrade });
+      await internalRequest('/loki/api/v1/tail?query=x', { token, headers: upgrade });
+      await internalRequest('/api/v1/push', { token, headers: upgrade, method: 'POST', body: Buffer.from('x') });
+    });
+    expect(seen.map((r) => [r.url.split('?')[0], r.headers.upgrade ?? null, r.headers.connection ?? null])).toEqual([
+      ['/loki/api/v1/tail', 'websocket', 'upgrade'],
+      ['/loki/api/v1/tail', 'websocket', 'upgrade'],
+      ['/api/v1/push', null, null],
+      ['/prometheus/api/v1/query', null, null],
+      ['/loki/api/v1/query', null, null],
+      ['/alertmanager/api/v2/alerts', null, null],
+      ['/api/live/ws', 'websocket', 'upgrade'],
+      ['/d/some-dashboard', null, null],
+      ['/loki/api/v1/tail', 'websocket', 'upgrade'],
+      ['/api/v1/push', null, null],
+    ]);
+  });
+
+  it("lets a tenant reach only the endpoints on the allow-list: its own data's APIs, not the stores' admin or debug pages", async () => {
+    const token = TOKENS.alpha![0]!;
+    const refused: Array<[method: string, path: string, status: number]> = [
+      // The Alertmanager's process-wide metrics and pprof (every tenant's series, goroutine dumps).
+      ['GET', '/alertmanager/metrics', 404],
+      ['GET', '/alertmanager/debug/pprof/heap', 404],
+      ['GET', '/alertmanager/debug/pprof/profile?seconds=30', 404],
+      // Cortex ignores it; a tenant changes its Alertmanager through /api/v1/alerts.
+      ['POST', '/alertmanager/-/reload', 404],
+      ['GET', '/alertmanager/-/healthy', 404],
+      // Served by the queriers only, which the gateway does not front.
+      ['GET', '/prometheus/api/v1/user_stats', 404],
+      ['GET', '/prometheus/api/v1/status/config', 404],
+      ['POST', '/prometheus/api/v1/admin/tsdb/delete_series', 404],
+      ['GET', '/loki/api/v1/cache/generation_numbers', 404],
+      ['GET', '/loki/api/v1/index/shards?query=x', 404],
+      ['GET', '/loki/api/v1/status/config', 404],
+      ['GET', '/loki/flush', 404],
+      ['GET', '/prometheus/ring', 404],
+      ['GET', '/logs/ring', 404],
+      // Allowed paths with a method they do not take.
+      ['GET', '/api/v1/push', 405],
+      ['DELETE', '/prometheus/api/v1/series?match[]=up', 405],
+      ['PUT', '/api/v1/rules/ns', 405],
+      ['POST', '/prometheus/api/v1/label/job/values', 405],
+    ];
+    const seen = await reaching(async () => {
+      for (const listener of ['public', 'internal'] as const) {
+        for (const [method, path, status] of refused) {
+          const res = await rawRequest(listener, path, { token, method });
+          expect(res.status, `${listener} ${method} ${path}`).toBe(status);
+          if (status === 405) expect(res.headers.allow, path).toBeDefined();
+        }
+      }
+    });
+    expect(seen.map((r) => `${r.method} ${r.url}`)).toEqual([]);
+    // Outside the stores' path spaces, the public listener's only upstream is the tenant's Grafana.
+    const userStats = await reaching(async () => {
+      expect((await rawRequest('internal', '/api/v1/user_stats', { token })).status).toBe(404);
+      await rawRequest('public', '/api/v1/user_stats', { token });
+    });
+    expect(userStats.map((r) => [r.host, r.headers.authorization])).toEqual([[hostOf('alpha'), undefined]]);
+    const allowed: Array<[method: string, path: string, upstream: keyof GatewayUpstreams]> = [
+      ['GET', '/loki/api/v1/delete', 'lokiBackend'],
+      ['POST', '/loki/api/v1/delete?query=%7Ba%3D%22b%22%7D&start=1', 'lokiBackend'],
+      ['DELETE', '/loki/api/v1/delete?request_id=abc', 'lokiBackend'],
+      ['GET', '/loki/api/v1/tail?query=%7Ba%3D%22b%22%7D', 'lokiRead'],
+      ['GET', '/loki/api/v1/detected_fields?query=x', 'lokiRead'],
+      ['GET', '/alertmanager/api/v2/silences', 'alertmanager'],
+      ['DELETE', '/alertmanager/api/v2/silence/0d3a', 'alertmanager'],
+      ['GET', '/alertmanager/', 'alertmanager'],
+      ['GET', '/alertmanager/lib/bootstrap-4.0.0-alpha.6-dist/css/bootstrap.min.css', 'alertmanager'],
+      ['POST', '/api/v1/alerts', 'alertmanager'],
+      ['POST', '/prometheus/api/v1/read', 'queryFrontend'],
+      ['GET', '/prometheus/api/v1/status/buildinfo', 'queryFrontend'],
+    ];
+    for (const [method, path, upstream] of allowed) {
+      const got = await reaching(async () => expect((await rawRequest('internal', path, { token, method })).status, `${method} ${path}`).toBe(200));
+      expect(got.map((r) => [r.method, r.host, r.url]), path).toEqual([[method, upstreamHost(upstream), path]]);
+    }
+  });
+
   it('serves /healthz on both listeners for any host', async () => {
     expect((await internalRequest('/healthz')).status).toBe(200);
     const res = await publicRequest('10.1.2.3', '/healthz', { sni: hostOf('alpha') });
@@ -448,7 +672,7 @@ describe.skipIf(!nginx)(`gateway under real nginx (skipped when nginx is missing
   });
 
   it('writes a JSON access log with tenant, method, path and status, and never a token', async () => {
-    const marker = `/prometheus/api/v1/series-${Date.now()}`;
+    const marker = `/prometheus/api/v1/label/marker_${Date.now()}/values`;
     await publicRequest(hostOf('gamma'), marker, { token: TOKENS.gamma![0]! });
     await publicRequest(hostOf('gamma'), marker, { token: TOKENS.alpha![0]! });
     let entries: Array<Record<string, unknown>> = [];
@@ -465,6 +689,7 @@ describe.skipIf(!nginx)(`gateway under real nginx (skipped when nginx is missing
       ['gamma', 'GET', 403, 'public'],
     ]);
     expect(mine[0]!.upstream_status).toBe('200');
+    expect(mine[0]!.route).toBe('metrics.label-values');
     expect(typeof mine[0]!.request_time).toBe('number');
     expect(typeof mine[0]!.bytes).toBe('number');
     expect(entries.some((e) => e.listener === 'internal' && e.tenant === 'rated' && e.status === 429)).toBe(true);
@@ -543,25 +768,12 @@ describe.skipIf(!nginx)(`gateway under real nginx (skipped when nginx is missing
   });
 
   it('rewrites route prefixes for upstreams with other paths (a plain Prometheus), keeping the query string', async () => {
-    const rewriteDir = join(dir, 'rewrite');
-    mkdirSync(rewriteDir);
-    const port = await freePort();
-    const rewriteInternal = await freePort();
-    const config = join(rewriteDir, 'nginx.conf');
-    writeFileSync(
-      config,
-      renderGatewayConfig({
-        ...options,
-        public: { address: '127.0.0.1', port, tls: null },
-        internal: { address: '127.0.0.1', port: rewriteInternal },
-        paths: { pidFile: join(rewriteDir, 'nginx.pid'), tempDir: nginxTempDir(rewriteDir), accessLog: join(rewriteDir, 'access.log'), errorLog: join(rewriteDir, 'error.log') },
-        pathRewrites: [
-          { prefix: '/api/v1/push', replacement: '/api/v1/write' },
-          { prefix: '/prometheus/', replacement: '/' },
-        ],
-      }),
-    );
-    const second = await startNginx({ nginx: nginx!, prefix: rewriteDir, configFile: config, healthUrl: `http://127.0.0.1:${rewriteInternal}/healthz` });
+    const { dir: rewriteDir, port, running: second } = await startAnotherGateway('rewrite', {
+      pathRewrites: [
+        { prefix: '/api/v1/push', replacement: '/api/v1/write' },
+        { prefix: '/prometheus/', replacement: '/' },
+      ],
+    });
     try {
       const token = TOKENS.beta![0]!;
       const plain = (path: string, body?: Buffer) =>

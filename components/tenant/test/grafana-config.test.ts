@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import YAML from 'yaml';
-import { API_ROUTES } from '@lookout/gateway';
+import { matchRoute } from '@lookout/gateway';
 import {
   DATASOURCE_UIDS,
   GRAFANA_PATHS,
@@ -64,8 +64,10 @@ describe('renderDatasources', () => {
       [pathOf('loki', '/prometheus/api/v1/rules'), 'lokiBackend'],
       [pathOf('loki', '/loki/api/v1/query_range'), 'lokiRead'],
     ];
-    const routeOf = (path: string) =>
-      API_ROUTES.filter((r) => path.startsWith(r.prefix)).sort((a, b) => b.prefix.length - a.prefix.length)[0]?.upstream;
+    const routeOf = (path: string) => {
+      const m = matchRoute('GET', path);
+      return 'route' in m ? m.route.upstream : m.refused;
+    };
     for (const [path, upstream] of grafanaCalls) expect(routeOf(path!), path).toBe(upstream);
   });
 });

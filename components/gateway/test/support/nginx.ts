@@ -129,6 +129,11 @@ export function childPids(parent: number): number[] {
 
 export interface RequestOptions {
   url: string;
+  /**
+   * The request target exactly as sent, instead of the URL's (which WHATWG URL parsing has
+   * already normalised: no `..`, no `#`): for requests that attack the gateway's path handling.
+   */
+  rawPath?: string;
   method?: string;
   headers?: Record<string, string | string[]>;
   body?: Buffer | string;
@@ -154,7 +159,7 @@ export function request(options: RequestOptions): Promise<Response> {
       {
         hostname: url.hostname,
         port: url.port,
-        path: `${url.pathname}${url.search}`,
+        path: options.rawPath ?? `${url.pathname}${url.search}`,
         method: options.method ?? 'GET',
         headers: options.headers,
         agent: false,
@@ -165,14 +170,15 @@ export function request(options: RequestOptions): Promise<Response> {
       },
       (res) => {
         const chunks: Buffer[] = [];
+        // Read now: after a response to a request that asked to upgrade, Node detaches the socket.
+        const tlsProtocol = isHttps ? ((res.socket as import('node:tls').TLSSocket | null)?.getProtocol?.() ?? null) : undefined;
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => {
-          const socket = res.socket as import('node:tls').TLSSocket;
           resolve({
             status: res.statusCode ?? 0,
             headers: res.headers,
             body: Buffer.concat(chunks).toString('utf8'),
-            ...(isHttps ? { tlsProtocol: socket.getProtocol?.() ?? null } : {}),
+            ...(isHttps ? { tlsProtocol } : {}),
           });
         });
         res.on('error', reject);

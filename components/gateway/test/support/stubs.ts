@@ -54,6 +54,21 @@ export async function startStubUpstream(): Promise<StubUpstream> {
       res.end(JSON.stringify({ host: recorded.host, url: recorded.url, orgId: req.headers['x-scope-orgid'] ?? null }));
     });
   });
+  // A request with `Connection: Upgrade` does not reach the request handler: record it and
+  // answer a plain 200 (no switch), so the test sees what nginx forwarded.
+  server.on('upgrade', (req: http.IncomingMessage, socket: import('node:net').Socket) => {
+    requests.push({
+      host: req.headers.host ?? '',
+      method: req.method ?? '',
+      url: req.url ?? '',
+      headers: req.headers,
+      rawHeaders: req.rawHeaders,
+      bodyBytes: 0,
+      bodySha256: createHash('sha256').digest('hex'),
+    });
+    const body = JSON.stringify({ upgrade: req.headers.upgrade });
+    socket.end(`HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+  });
   server.keepAliveTimeout = 1000;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
