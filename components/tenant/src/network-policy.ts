@@ -5,13 +5,7 @@
  * a tenant's Grafana can never reach Cortex or Loki directly with a forged `X-Scope-OrgID`.
  */
 import type * as k8s from '@pulumi/kubernetes';
-
-/**
- * Private, shared and link-local ranges: pod and Service addresses (VPC CNI pods take VPC
- * addresses, and some clusters use 100.64.0.0/10), and the instance metadata endpoint.
- * Excluding them keeps the "outside the cluster" rule from reaching anything inside it.
- */
-export const CLUSTER_INTERNAL_RANGES = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '100.64.0.0/10', '169.254.0.0/16'];
+import { dnsEgress, internetEgress, podsPeer, tcpPorts } from '@lookout/kube';
 
 export interface GrafanaNetworkPolicySettings {
   /** Labels of the Grafana pods. */
@@ -28,34 +22,18 @@ export interface GrafanaNetworkPolicySettings {
   gatewayInternalPort: number;
 }
 
-const namespaceSelector = (name: string) => ({ matchLabels: { 'kubernetes.io/metadata.name': name } });
-
 export function grafanaNetworkPolicySpec(s: GrafanaNetworkPolicySettings): k8s.types.input.networking.v1.NetworkPolicySpec {
+  const gateway = podsPeer(s.gatewayPodSelector, s.gatewayNamespace);
   return {
     podSelector: { matchLabels: s.grafanaSelector },
     policyTypes: ['Ingress', 'Egress'],
-    ingress: [
-      {
-        from: [{ namespaceSelector: namespaceSelector(s.gatewayNamespace), podSelector: { matchLabels: s.gatewayPodSelector } }],
-        ports: [{ protocol: 'TCP', port: s.grafanaPort }],
-      },
-    ],
+    ingress: [{ from: [gateway], ports: tcpPorts(s.grafanaPort) }],
     egress: [
-      {
-        to: [{ namespaceSelector: namespaceSelector('kube-system') }],
-        ports: [
-          { protocol: 'UDP', port: 53 },
-          { protocol: 'TCP', port: 53 },
-        ],
-      },
-      {
-        to: [{ namespaceSelector: namespaceSelector(s.gatewayNamespace), podSelector: { matchLabels: s.gatewayPodSelector } }],
-        ports: [{ protocol: 'TCP', port: s.gatewayInternalPort }],
-      },
-      {
-        to: [{ ipBlock: { cidr: '0.0.0.0/0', except: CLUSTER_INTERNAL_RANGES } }],
-        ports: [{ protocol: 'TCP', port: 443 }],
-      },
+      dnsEgress(),
+      { to: [gateway], ports: tcpPorts(s.gatewayInternalPort) },
+      // Outside the cluster (the OIDC provider): never private, shared or link-local addresses,
+      // which hold the pods, Services and nodes, and the instance metadata endpoint.
+      internetEgress([], [443]),
     ],
   };
 }

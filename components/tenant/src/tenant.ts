@@ -9,6 +9,7 @@ import {
   checksumOf,
   imageString,
   labels,
+  podSecurityLabels,
   resources,
   restrictedContainerSecurityContext,
   restrictedPodSecurityContext,
@@ -100,12 +101,7 @@ const GRAFANA_SELECTOR = selectorLabels('grafana', 'grafana');
 const DEFAULT_GATEWAY_POD_SELECTOR = selectorLabels('gateway', 'gateway');
 
 /** The labels of the `restricted` Pod Security Standard, enforced on the tenant's namespace. */
-export const POD_SECURITY_LABELS = {
-  'pod-security.kubernetes.io/enforce': 'restricted',
-  'pod-security.kubernetes.io/enforce-version': 'latest',
-  'pod-security.kubernetes.io/audit': 'restricted',
-  'pod-security.kubernetes.io/warn': 'restricted',
-};
+export const POD_SECURITY_LABELS = podSecurityLabels('restricted');
 
 export function tenantNamespaceName(tenant: string): string {
   return `tenant-${tenant}`;

@@ -266,8 +266,9 @@ describe('Tenant: Grafana sees only its tenant', () => {
     expect(policy.spec.ingress).toEqual([{ from: [gatewayPeer], ports: [{ protocol: 'TCP', port: 3000 }] }]);
     const egress = policy.spec.egress as Array<{ to: any[]; ports: any[] }>;
     expect(egress).toHaveLength(3);
+    // DNS: the cluster DNS pods only.
     expect(egress[0]).toEqual({
-      to: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } } }],
+      to: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } }, podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } } }],
       ports: [
         { protocol: 'UDP', port: 53 },
         { protocol: 'TCP', port: 53 },
@@ -278,7 +279,7 @@ describe('Tenant: Grafana sees only its tenant', () => {
     expect(egress[2]!.to).toHaveLength(1);
     const block = egress[2]!.to[0].ipBlock;
     expect(block.cidr).toBe('0.0.0.0/0');
-    for (const internal of ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '169.254.0.0/16']) expect(block.except).toContain(internal);
+    for (const internal of ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '100.64.0.0/10', '169.254.0.0/16', '127.0.0.0/8', '0.0.0.0/8']) expect(block.except).toContain(internal);
     // Every rule has ports, and the only peer in the platform namespace is the gateway's pods.
     for (const rule of egress) {
       expect(rule.ports.length).toBeGreaterThan(0);
