@@ -68,6 +68,10 @@ export const PLATFORM_NAMESPACE = 'lookout';
  * workload identities to these names, and the platform stack creates them.
  */
 export const WORKLOAD_SERVICE_ACCOUNTS = {
+  /** Cortex's blocks workloads (ingesters, queriers, store-gateways, compactor): the metrics bucket. */
   metricsStore: { namespace: PLATFORM_NAMESPACE, name: 'cortex' },
+  /** Cortex's ruler and Alertmanager: the rules bucket only (@lookout/metrics-store SERVICE_ACCOUNTS). */
+  ruler: { namespace: PLATFORM_NAMESPACE, name: 'cortex-ruler' },
+  alertmanager: { namespace: PLATFORM_NAMESPACE, name: 'cortex-alertmanager' },
   logStore: { namespace: PLATFORM_NAMESPACE, name: 'loki' },
 } as const;

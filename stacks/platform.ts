@@ -189,6 +189,8 @@ export function platformProgram(args: PlatformArgs): () => Promise<PlatformOutpu
         })),
         sizing: bundle.sizing.cortex,
         storageClassName: cloud.storageClass.name,
+        clusterCidrs: cloud.network.clusterCidrs,
+        ...(cloud.network.objectStorageEgress ? { objectStorageEgress: cloud.network.objectStorageEgress } : {}),
         ...(cloud.metricsStore.serviceAccountAnnotations ? { serviceAccountAnnotations: cloud.metricsStore.serviceAccountAnnotations } : {}),
       },
       inNs,

@@ -7,7 +7,8 @@
 import type * as pulumi from '@pulumi/pulumi';
 import type { GatewayServiceOptions } from '@lookout/gateway';
 import type { LogStoreStorage } from '@lookout/log-store';
-import type { MetricsStoreStorage } from '@lookout/metrics-store';
+import type { EgressRule } from '@lookout/kube';
+import type { MetricsStoreArgs, MetricsStoreStorage } from '@lookout/metrics-store';
 import type { z } from 'zod';
 import type { ResolvedConfig } from '../config/load.js';
 import type { Step, StepContext } from '../engine/index.js';
@@ -58,13 +59,24 @@ export interface PlatformCloud {
    * it must exist in the cluster.
    */
   storageClass: { name: string; create?: { resourceName: string; provisioner: string; parameters: Record<string, string> } };
-  metricsStore: { storage: MetricsStoreStorage; serviceAccountAnnotations?: Record<string, string> };
+  metricsStore: {
+    storage: MetricsStoreStorage;
+    /** How a workload identity binds to each of its ServiceAccounts: blocks, ruler, Alertmanager. */
+    serviceAccountAnnotations?: MetricsStoreArgs['serviceAccountAnnotations'];
+  };
   logStore: { storage: LogStoreStorage; serviceAccountAnnotations?: Record<string, string> };
   /**
    * Static S3 keys for stores no workload identity reaches. The platform keeps them in a
    * Secret (as Pulumi secrets) and hands that to both stores; never set with an identity.
    */
   storageKeys?: { accessKeyId: pulumi.Input<string>; secretAccessKey: pulumi.Input<string> };
+  /**
+   * The cluster's network, as the NetworkPolicies and Cortex's receivers firewall need it: its
+   * own CIDRs beyond the private ranges (pods, Services, nodes: where the API server and the
+   * kubelets are too), and how pods with a bucket reach the object store and their credentials
+   * (default: HTTPS to any public address).
+   */
+  network: { clusterCidrs: string[]; objectStorageEgress?: EgressRule[] };
   /** How clients reach the gateway. */
   gateway: {
     service: GatewayServiceOptions;

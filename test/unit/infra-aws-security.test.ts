@@ -87,21 +87,30 @@ describe.each(Object.keys(CONFIGS))('infra-aws security (%s)', (label) => {
     }
   });
 
-  it('scopes the metrics store to the metrics and rules buckets and the log store to the logs bucket', () => {
+  it('scopes the metrics store to the metrics bucket, its ruler and Alertmanager to the rules bucket, the log store to the logs bucket', () => {
     const names = awsNames(INSTANCE);
     const { buckets, storageKeyArn } = run.outputs;
     const arnOf = (bucket: string) => ofType(run.resources, 'aws:s3/bucket:Bucket').find((b) => b.inputs.bucket === bucket)!.state.arn as string;
     const expected = (list: string[]) => [...list.map(arnOf), ...list.map((b) => `${arnOf(b)}/*`)].sort();
 
     const metrics = inlinePolicyOf(run, names.roleName('metrics-store'));
-    expect(resourcesOf(metrics, 's3:')).toEqual(expected([buckets.metrics, buckets.rules]));
+    expect(resourcesOf(metrics, 's3:')).toEqual(expected([buckets.metrics]));
     expect(resourcesOf(metrics, 'kms:')).toEqual([storageKeyArn]);
+    // The Alertmanager calls URLs its tenants choose, and the ruler runs their rules: neither
+    // may read or delete a tenant's blocks.
+    const ruler = inlinePolicyOf(run, names.roleName('ruler'));
+    const alertmanager = inlinePolicyOf(run, names.roleName('alertmanager'));
+    for (const policy of [ruler, alertmanager]) {
+      expect(resourcesOf(policy, 's3:')).toEqual(expected([buckets.rules]));
+      expect(resourcesOf(policy, 's3:').join(' ')).not.toContain(arnOf(buckets.metrics));
+      expect(resourcesOf(policy, 'kms:')).toEqual([storageKeyArn]);
+    }
     const logs = inlinePolicyOf(run, names.roleName('log-store'));
     expect(resourcesOf(logs, 's3:')).toEqual(expected([buckets.logs]));
     expect(resourcesOf(logs, 'kms:')).toEqual([storageKeyArn]);
 
     // Bucket-level actions on bucket ARNs only, object actions on object ARNs only.
-    for (const policy of [metrics, logs]) {
+    for (const policy of [metrics, ruler, alertmanager, logs]) {
       for (const s of policy.statements) {
         const actions = asList(s.Action);
         const resources = asList(s.Resource);
@@ -117,6 +126,8 @@ describe.each(Object.keys(CONFIGS))('infra-aws security (%s)', (label) => {
     const bound = (sa: { namespace: string; name: string }) =>
       associations.find((a) => a.inputs.namespace === sa.namespace && a.inputs.serviceAccount === sa.name)?.inputs.roleArn;
     expect(bound(WORKLOAD_SERVICE_ACCOUNTS.metricsStore)).toBe(roleNamed(run, names.roleName('metrics-store')).state.arn);
+    expect(bound(WORKLOAD_SERVICE_ACCOUNTS.ruler)).toBe(roleNamed(run, names.roleName('ruler')).state.arn);
+    expect(bound(WORKLOAD_SERVICE_ACCOUNTS.alertmanager)).toBe(roleNamed(run, names.roleName('alertmanager')).state.arn);
     expect(bound(WORKLOAD_SERVICE_ACCOUNTS.logStore)).toBe(roleNamed(run, names.roleName('log-store')).state.arn);
     for (const a of associations) expect(a.inputs.clusterName).toBe(names.clusterName);
     const ebsCsi = ofType(run.resources, 'aws:eks/addon:Addon').find((a) => a.inputs.addonName === 'aws-ebs-csi-driver')!;
@@ -131,6 +142,8 @@ describe.each(Object.keys(CONFIGS))('infra-aws security (%s)', (label) => {
       [names.roleName('cluster')]: 'eks.amazonaws.com',
       [names.roleName('nodes')]: 'ec2.amazonaws.com',
       [names.roleName('metrics-store')]: 'pods.eks.amazonaws.com',
+      [names.roleName('ruler')]: 'pods.eks.amazonaws.com',
+      [names.roleName('alertmanager')]: 'pods.eks.amazonaws.com',
       [names.roleName('log-store')]: 'pods.eks.amazonaws.com',
       [names.roleName('ebs-csi-driver')]: 'pods.eks.amazonaws.com',
     };
@@ -141,12 +154,17 @@ describe.each(Object.keys(CONFIGS))('infra-aws security (%s)', (label) => {
       const [service, ...others] = trust.Statement;
       expect(service.Principal, role.inputs.name).toEqual({ Service: expectedService[role.inputs.name] });
       expect(service.Effect).toBe('Allow');
-      if (role.inputs.name !== names.roleName('metrics-store')) {
+      const ownServiceAccount: Record<string, string> = {
+        [names.roleName('metrics-store')]: 'system:serviceaccount:lookout:cortex',
+        [names.roleName('ruler')]: 'system:serviceaccount:lookout:cortex-ruler',
+        [names.roleName('alertmanager')]: 'system:serviceaccount:lookout:cortex-alertmanager',
+      };
+      if (!ownServiceAccount[role.inputs.name]) {
         expect(others, role.inputs.name).toEqual([]);
         continue;
       }
-      // The metrics store's role is also trusted through the cluster's OIDC provider (Cortex's
-      // AWS SDK predates Pod Identity), for exactly its own service account.
+      // Cortex's roles are also trusted through the cluster's OIDC provider (Cortex's AWS SDK
+      // predates Pod Identity), each for exactly its own service account.
       const oidc = ofType(run.resources, 'aws:iam/openIdConnectProvider:OpenIdConnectProvider');
       expect(oidc).toHaveLength(1);
       expect(others).toHaveLength(1);
@@ -156,7 +174,7 @@ describe.each(Object.keys(CONFIGS))('infra-aws security (%s)', (label) => {
       const conditions = web.Condition.StringEquals as Record<string, string>;
       const sub = Object.entries(conditions).find(([k]) => k.endsWith(':sub'));
       const aud = Object.entries(conditions).find(([k]) => k.endsWith(':aud'));
-      expect(sub?.[1]).toBe('system:serviceaccount:lookout:cortex');
+      expect(sub?.[1]).toBe(ownServiceAccount[role.inputs.name]);
       expect(aud?.[1]).toBe('sts.amazonaws.com');
       expect(oidc[0]!.inputs.clientIdLists).toEqual(['sts.amazonaws.com']);
     }

@@ -62,7 +62,7 @@ function expectedCounts(config: LookoutConfig, delegated: boolean): Record<strin
   const azs = config.aws!.availabilityZones;
   const nats = config.aws!.natGateways === 'single' ? 1 : azs;
   const buckets = BUCKET_PURPOSES.length;
-  const workloadIdentities = 2; // metrics store, log store
+  const workloadIdentities = 4; // metrics store (blocks), its ruler and its Alertmanager (rules), log store
   const nodePolicies = 3; // worker node, ECR pull, CNI
   return {
     'pulumi:providers:aws': 1,
@@ -324,6 +324,8 @@ describe('infra-aws outputs', () => {
       ofType(big.resources, 'aws:iam/role:Role').find((r) => r.inputs.name === awsNames('prod').roleName(purpose))!.state.arn;
     expect(o.roleArns).toEqual({
       metricsStore: roleArn('metrics-store'),
+      ruler: roleArn('ruler'),
+      alertmanager: roleArn('alertmanager'),
       logStore: roleArn('log-store'),
       nodes: roleArn('nodes'),
       cluster: roleArn('cluster'),
@@ -333,6 +335,10 @@ describe('infra-aws outputs', () => {
     expect(o.nameServers).toHaveLength(4);
     expect(o.delegated).toBe(false);
     expect(big.byId.get(o.vpcId)?.type).toBe('aws:ec2/vpc:Vpc');
+    // The cluster's own networks, for the platform's receivers firewall and network policies:
+    // the VPC (nodes, and pods with the VPC CNI) and the Services' CIDR EKS chose.
+    expect(o.clusterCidrs).toEqual([oneOf(big.resources, 'aws:ec2/vpc:Vpc').inputs.cidrBlock, oneOf(big.resources, 'aws:eks/cluster:Cluster').state.kubernetesNetworkConfig.serviceIpv4Cidr]);
+    expect(o.clusterCidrs).toEqual(['10.0.0.0/16', '172.20.0.0/16']);
     const egress = subnetEgress(big);
     const subnetKeys = (ids: string[]) => ids.map((id) => keyOf(big.byId.get(id)!)).sort();
     expect(subnetKeys(o.privateSubnetIds)).toEqual(egress.filter((e) => e.via === 'nat-gateway').map((e) => keyOf(e.subnet)).sort());

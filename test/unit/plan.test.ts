@@ -35,7 +35,8 @@ describe.each([
     expect(t['aws:eks/addon:Addon']).toBe(5);
     expect(t['aws:s3/bucket:Bucket']).toBe(3);
     expect(t['aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock']).toBe(3);
-    expect(t['aws:eks/podIdentityAssociation:PodIdentityAssociation']).toBe(2);
+    // Metrics store (blocks), its ruler and Alertmanager (rules bucket), log store.
+    expect(t['aws:eks/podIdentityAssociation:PodIdentityAssociation']).toBe(4);
     expect(t['aws:route53/zone:Zone']).toBe(1);
     expect(infra.resourceCount).toBe(Object.values(t).reduce((a, b) => a + b, 0));
     expect(plan.totalResources).toBe(plan.stacks.reduce((n, s) => n + s.resourceCount, 0));

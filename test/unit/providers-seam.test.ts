@@ -124,6 +124,11 @@ const s3Compatible: PlatformCloud = {
   },
   logStore: { storage: { backend: 's3', region: 'us-east-1', endpoint: 'minio.storage.svc.cluster.local:9000', forcePathStyle: true, insecure: true, bucket: 'obs-logs' } },
   storageKeys: { accessKeyId: 'minio-access', secretAccessKey: 'minio-secret' },
+  // The pod and Service CIDRs of a k3s cluster; the store is MinIO's pods, not the internet.
+  network: {
+    clusterCidrs: ['10.42.0.0/16', '10.43.0.0/16'],
+    objectStorageEgress: [{ to: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'storage' } } }], ports: [{ protocol: 'TCP', port: 9000 }] }],
+  },
   gateway: { service: { type: 'NodePort', nodePort: 30443, externalTrafficPolicy: 'Local' }, address: 'lb.internal.example.com' },
 };
 
@@ -134,11 +139,23 @@ function gcs(recorded: Array<{ domain: string; target: pulumi.Output<string> }>)
     storageClass: { name: 'lookout-pd', create: { resourceName: 'pd', provisioner: 'pd.csi.storage.gke.io', parameters: { type: 'pd-balanced' } } },
     metricsStore: {
       storage: { backend: 'gcs', blocksBucket: 'lookout-onprem-metrics', rulesBucket: 'lookout-onprem-rules' },
-      serviceAccountAnnotations: { 'iam.gke.io/gcp-service-account': 'metrics@project.iam.gserviceaccount.com' },
+      serviceAccountAnnotations: {
+        blocks: { 'iam.gke.io/gcp-service-account': 'metrics@project.iam.gserviceaccount.com' },
+        ruler: { 'iam.gke.io/gcp-service-account': 'metrics-rules@project.iam.gserviceaccount.com' },
+        alertmanager: { 'iam.gke.io/gcp-service-account': 'metrics-rules@project.iam.gserviceaccount.com' },
+      },
     },
     logStore: {
       storage: { backend: 'gcs', bucket: 'lookout-onprem-logs' },
       serviceAccountAnnotations: { 'iam.gke.io/gcp-service-account': 'logs@project.iam.gserviceaccount.com' },
+    },
+    // GKE's nodes and Services; Workload Identity's metadata server answers on 169.254.169.254.
+    network: {
+      clusterCidrs: ['10.128.0.0/20', '10.4.0.0/14', '10.8.0.0/20'],
+      objectStorageEgress: [
+        { to: [{ ipBlock: { cidr: '0.0.0.0/0', except: ['10.0.0.0/8', '169.254.0.0/16'] } }], ports: [{ protocol: 'TCP', port: 443 }] },
+        { to: [{ ipBlock: { cidr: '169.254.169.254/32' } }], ports: [{ protocol: 'TCP', port: 80 }] },
+      ],
     },
     gateway: { service: { externalTrafficPolicy: 'Local' } },
     tenantHostsRecord: (args) => recorded.push(args),
@@ -171,12 +188,12 @@ describe('the platform stack with another provider’s settings', () => {
     expect(claims.length).toBeGreaterThan(4);
     expect(new Set(claims)).toEqual(new Set(['local-path']));
 
-    // The keys go into one Secret, and reach every store pod that reads a bucket only from there.
+    // The keys go into one Secret, and reach every store pod that reads a bucket (and no other) only from there.
     const secret = named(run.resources, 'kubernetes:core/v1:Secret', STORAGE_KEYS_SECRET.name)!;
     expect(secret.inputs.stringData).toEqual({ 'access-key-id': 'minio-access', 'secret-access-key': 'minio-secret' });
     const keyed = workloads(run.resources).filter((w) => w.inputs.spec.template.spec.containers[0].env?.some((e: { name: string }) => e.name === 'AWS_SECRET_ACCESS_KEY'));
     expect(keyed.map((w) => w.inputs.metadata.name).sort()).toEqual(
-      [...['alertmanager', 'compactor', 'distributor', 'ingester', 'querier', 'query-frontend', 'ruler', 'store-gateway'].map((c) => `cortex-${c}`), 'loki-backend', 'loki-read', 'loki-write'].sort(),
+      [...['alertmanager', 'compactor', 'ingester', 'querier', 'ruler', 'store-gateway'].map((c) => `cortex-${c}`), 'loki-backend', 'loki-read', 'loki-write'].sort(),
     );
     const configFile = (name: string, key: string) => YAML.parse(named(run.resources, 'kubernetes:core/v1:ConfigMap', name)!.inputs.data[key]);
     const configs = { cortex: configFile('cortex', 'cortex.yaml'), loki: configFile('loki-config', 'config.yaml') };

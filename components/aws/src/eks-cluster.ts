@@ -84,6 +84,8 @@ export class EksCluster extends pulumi.ComponentResource {
   readonly oidcIssuer: pulumi.Output<string>;
   /** The security group EKS creates for the control plane and attaches to the nodes. */
   readonly clusterSecurityGroupId: pulumi.Output<string>;
+  /** The Services' CIDR EKS chose (10.100.0.0/16 or 172.20.0.0/16, whichever the VPC does not overlap). */
+  readonly serviceCidr: pulumi.Output<string>;
   readonly clusterRole: aws.iam.Role;
   readonly clusterRoleArn: pulumi.Output<string>;
   readonly nodeRole: aws.iam.Role;
@@ -200,6 +202,7 @@ export class EksCluster extends pulumi.ComponentResource {
     this.certificateAuthorityData = this.cluster.certificateAuthority.data;
     this.oidcIssuer = this.cluster.identities.apply((ids) => ids[0]?.oidcs[0]?.issuer ?? '');
     this.clusterSecurityGroupId = this.cluster.vpcConfig.clusterSecurityGroupId;
+    this.serviceCidr = this.cluster.kubernetesNetworkConfig.apply((c) => c.serviceIpv4Cidr);
 
     // Cluster admins, through access entries.
     const admins: Array<{ key: string; arn: pulumi.Input<string> }> = [

@@ -16,9 +16,9 @@ export type NetworkPolicyPort = k8s.types.input.networking.v1.NetworkPolicyPort;
 
 /**
  * IPv4 ranges that are never a destination on the internet: "this network" (0.0.0.0 reaches
- * the local host), RFC 1918, shared address space (RFC 6598, used by pod networks such as EKS
- * custom networking), loopback, and link-local (the instance metadata service at
- * 169.254.169.254, the EKS Pod Identity agent at 169.254.170.23).
+ * the local host), RFC 1918, shared address space (RFC 6598, which some pod networks use),
+ * loopback, and link-local (instance metadata services at 169.254.169.254, node-local
+ * credential agents such as one at 169.254.170.23).
  */
 export const NON_PUBLIC_IPV4_RANGES: readonly string[] = [
   '0.0.0.0/8',
@@ -41,7 +41,7 @@ export function checkCidrs(what: string, cidrs: readonly string[]): void {
   }
 }
 
-/** The cluster DNS pods (CoreDNS keeps kube-dns's `k8s-app` label on EKS, GKE and kubeadm). */
+/** The cluster DNS pods (CoreDNS keeps kube-dns's `k8s-app` label on the managed clusters and kubeadm). */
 export const CLUSTER_DNS: NetworkPeer = {
   namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } },
   podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } },

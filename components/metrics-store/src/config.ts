@@ -7,7 +7,7 @@
  * misspelt field stops it at start-up; every field path below was checked against Cortex's
  * own Go config structs (see `test/data/cortex-config-fields.json` for the sources).
  */
-import { bucketNameProblem, serviceHost, type ObjectStorage } from '@lookout/kube';
+import { NON_PUBLIC_IPV4_RANGES, bucketNameProblem, checkCidrs, serviceHost, type ObjectStorage } from '@lookout/kube';
 import {
   GRPC_PORT,
   GOSSIP_PORT,
@@ -15,6 +15,7 @@ import {
   HTTP_PORT,
   PATHS,
   QUERY_FRONTEND_HEADLESS_SERVICE,
+  resourceName,
   serviceUrl,
 } from './layout.js';
 import { toYaml } from './yaml.js';
@@ -66,6 +67,10 @@ export interface LimitsConfig {
   max_global_series_per_user?: number;
   /** A Prometheus duration such as `30d`. */
   compactor_blocks_retention_period?: string;
+  /** The receivers firewall: no notification to RFC 1918/4193, loopback or link-local addresses. */
+  alertmanager_receivers_firewall_block_private_addresses?: boolean;
+  /** Further networks receivers may not reach, comma-separated (Cortex's `CIDRSliceCSV`, not a list). */
+  alertmanager_receivers_firewall_block_cidr_networks?: string;
 }
 
 export interface CortexConfig {
@@ -96,6 +101,8 @@ export interface CortexConfig {
     ring: RingKVConfig;
     rule_path: string;
     alertmanager_url: string;
+    /** The query-frontends' gRPC address: rules are evaluated there, not on blocks read by the ruler. */
+    frontend_address: string;
   };
   ruler_storage: BucketConfig;
   alertmanager: {
@@ -138,6 +145,11 @@ export interface CortexConfigOptions {
    * Cortex serves the Alertmanager under.
    */
   alertmanagerExternalUrl: string;
+  /**
+   * The cluster's own networks beyond the private ranges Cortex already blocks: pod, Service and
+   * node (VPC) CIDRs. No Alertmanager receiver may send to them (Cortex's receivers firewall).
+   */
+  clusterCidrs: readonly string[];
   /** Store-gateways that load each block; at most the number of store-gateways. Default 3. */
   storeGatewayReplicationFactor?: number;
   /** Alertmanagers that hold each tenant's state; at most the number of Alertmanagers. Default 3. */
@@ -189,6 +201,7 @@ export function validateCortexConfigOptions(opts: CortexConfigOptions): void {
   if (!url.pathname.endsWith('/alertmanager')) {
     fail('alertmanagerExternalUrl', `must end in /alertmanager (Cortex serves the Alertmanager there), got "${opts.alertmanagerExternalUrl}"`);
   }
+  checkCidrs('MetricsStore: clusterCidrs', opts.clusterCidrs);
   checkReplicationFactor('storeGatewayReplicationFactor', opts.storeGatewayReplicationFactor ?? 3);
   checkReplicationFactor('alertmanagerReplicationFactor', opts.alertmanagerReplicationFactor ?? 3);
 }
@@ -209,6 +222,18 @@ export function bucketConfig(storage: CortexStorage, bucket: string): BucketConf
 }
 
 const memberlistRing = (): RingKVConfig => ({ kvstore: { store: 'memberlist' } });
+
+/** IPv6 addresses that are never a receiver on the internet: unspecified, loopback, unique local, link-local. */
+const NON_PUBLIC_IPV6_RANGES = ['::/128', '::1/128', 'fc00::/7', 'fe80::/10'];
+
+/**
+ * Every network an Alertmanager receiver may not call: all non-public ranges, spelt out even
+ * where Cortex's private-address check already covers them (it misses 0.0.0.0/8, which reaches
+ * the local host, and 100.64.0.0/10, where some clusters put pods), and the cluster's own CIDRs.
+ */
+export function receiverBlockedCidrs(clusterCidrs: readonly string[]): string[] {
+  return [...new Set([...NON_PUBLIC_IPV4_RANGES, ...NON_PUBLIC_IPV6_RANGES, ...clusterCidrs])];
+}
 
 /** The Cortex config for every workload of one metrics store. Pure: same options, same object. */
 export function cortexConfig(opts: CortexConfigOptions): CortexConfig {
@@ -252,6 +277,9 @@ export function cortexConfig(opts: CortexConfigOptions): CortexConfig {
       rule_path: `${PATHS.data}/rules`,
       // Cortex serves the Alertmanager under /alertmanager; the ruler appends /api/v2/alerts.
       alertmanager_url: `${serviceUrl('alertmanager', ns)}/alertmanager`,
+      // Rule queries go to the query-frontends (and on to the queriers, which read blocks), so
+      // the ruler needs no access to the blocks bucket.
+      frontend_address: `${serviceHost(resourceName('queryFrontend'), ns)}:${GRPC_PORT}`,
     },
     ruler_storage: bucketConfig(opts.storage, opts.storage.rulesBucket),
     alertmanager: {
@@ -270,6 +298,11 @@ export function cortexConfig(opts: CortexConfigOptions): CortexConfig {
       ingestion_burst_size: 2 * DEFAULT_LIMITS.samplesPerSecond,
       max_global_series_per_user: DEFAULT_LIMITS.activeSeries,
       compactor_blocks_retention_period: `${DEFAULT_LIMITS.retentionDays}d`,
+      // A tenant's Alertmanager config names its receivers' URLs: without this it could make
+      // the Alertmanager call any endpoint inside the cluster (an ingester's /shutdown, Loki's
+      // /flush). Tenants' runtime overrides inherit these defaults.
+      alertmanager_receivers_firewall_block_private_addresses: true,
+      alertmanager_receivers_firewall_block_cidr_networks: receiverBlockedCidrs(opts.clusterCidrs).join(','),
     },
     runtime_config: { file: PATHS.runtimeConfigFile, period: '10s' },
     memberlist: {

@@ -19,8 +19,18 @@ export const GRPC_PORT = 9095;
 /** memberlist gossip, the key-value store of every ring. */
 export const GOSSIP_PORT = 7946;
 
-/** The ServiceAccount every Cortex pod runs as; the infra stack binds the pod identity role to it. */
-export const SERVICE_ACCOUNT = 'cortex';
+/**
+ * The ServiceAccounts of the workloads that use a bucket, one per cloud identity, which whoever
+ * owns the buckets binds to them: `blocks` (ingesters, queriers, store-gateways, compactor) uses
+ * the blocks bucket only; `ruler` and `alertmanager` use the rules bucket only, so that neither
+ * the ruler nor the Alertmanager (which calls URLs its tenants choose) can read or delete a
+ * tenant's blocks. The distributors, query-frontends and overrides exporter touch no bucket
+ * and run with no token at all.
+ */
+export const SERVICE_ACCOUNTS = { blocks: 'cortex', ruler: 'cortex-ruler', alertmanager: 'cortex-alertmanager' } as const;
+export type CortexIdentity = keyof typeof SERVICE_ACCOUNTS;
+/** The blocks identity's ServiceAccount. */
+export const SERVICE_ACCOUNT = SERVICE_ACCOUNTS.blocks;
 /** The Deployment/StatefulSet name prefix and the `app.kubernetes.io/name` label. */
 export const APP_NAME = 'cortex';
 export const CONFIG_MAP = 'cortex';
@@ -71,17 +81,62 @@ export interface ComponentLayout {
   hardZoneSpread: boolean;
   /** Seconds Kubernetes waits after SIGTERM; ingesters need long enough to cut and ship blocks. */
   terminationGracePeriodSeconds: number;
+  /** The bucket identity (ServiceAccount) it runs with; none: no bucket, and no token mounted. */
+  identity?: CortexIdentity;
+  /** The components it calls, over gRPC and over HTTP: its egress besides DNS, gossip and its bucket. */
+  calls: { grpc: readonly CortexComponent[]; http: readonly CortexComponent[] };
+  /** It sends notifications to receivers outside the cluster (webhooks, chat, paging services). */
+  callsReceivers?: boolean;
+  /** Flags for this target only, after the shared config file (Cortex lets flags override it). */
+  args?: readonly string[];
 }
 
+/**
+ * How far back the ruler's own querier reads: Prometheus's rule manager restores the `for`
+ * state of alerts from the last `for_outage_tolerance` (1h by default) at start-up, through the
+ * ruler's local queryable. Below this age Cortex asks ingesters only (they hold the last hours),
+ * so the ruler never reads the blocks bucket; rule evaluation itself goes through the
+ * query-frontends (`ruler.frontend_address`).
+ */
+export const RULER_QUERY_STORE_AFTER = '2h';
+
+const NONE = { grpc: [], http: [] } as const;
+
 export const COMPONENT_LAYOUT: Record<CortexComponent, ComponentLayout> = {
-  distributor: { target: 'distributor', kind: 'Deployment', hardZoneSpread: false, terminationGracePeriodSeconds: 60 },
-  ingester: { target: 'ingester', kind: 'StatefulSet', hardZoneSpread: true, terminationGracePeriodSeconds: 1200 },
-  querier: { target: 'querier', kind: 'Deployment', hardZoneSpread: false, terminationGracePeriodSeconds: 60 },
-  queryFrontend: { target: 'query-frontend', kind: 'Deployment', hardZoneSpread: false, terminationGracePeriodSeconds: 60 },
-  storeGateway: { target: 'store-gateway', kind: 'StatefulSet', hardZoneSpread: true, terminationGracePeriodSeconds: 120 },
-  compactor: { target: 'compactor', kind: 'StatefulSet', hardZoneSpread: false, terminationGracePeriodSeconds: 120 },
-  ruler: { target: 'ruler', kind: 'Deployment', hardZoneSpread: false, terminationGracePeriodSeconds: 60 },
-  alertmanager: { target: 'alertmanager', kind: 'StatefulSet', hardZoneSpread: true, terminationGracePeriodSeconds: 120 },
+  distributor: { target: 'distributor', kind: 'Deployment', hardZoneSpread: false, terminationGracePeriodSeconds: 60, calls: { grpc: ['ingester'], http: [] } },
+  ingester: { target: 'ingester', kind: 'StatefulSet', hardZoneSpread: true, terminationGracePeriodSeconds: 1200, identity: 'blocks', calls: NONE },
+  querier: {
+    target: 'querier',
+    kind: 'Deployment',
+    hardZoneSpread: false,
+    terminationGracePeriodSeconds: 60,
+    identity: 'blocks',
+    calls: { grpc: ['queryFrontend', 'ingester', 'storeGateway'], http: [] },
+  },
+  queryFrontend: { target: 'query-frontend', kind: 'Deployment', hardZoneSpread: false, terminationGracePeriodSeconds: 60, calls: NONE },
+  storeGateway: { target: 'store-gateway', kind: 'StatefulSet', hardZoneSpread: true, terminationGracePeriodSeconds: 120, identity: 'blocks', calls: NONE },
+  compactor: { target: 'compactor', kind: 'StatefulSet', hardZoneSpread: false, terminationGracePeriodSeconds: 120, identity: 'blocks', calls: NONE },
+  ruler: {
+    target: 'ruler',
+    kind: 'Deployment',
+    hardZoneSpread: false,
+    terminationGracePeriodSeconds: 60,
+    identity: 'ruler',
+    // Queries through the query-frontends, writes recording rules to the ingesters, asks the
+    // other rulers for their groups, and sends alerts to the Alertmanager.
+    calls: { grpc: ['queryFrontend', 'ingester', 'ruler'], http: ['alertmanager'] },
+    args: [`-querier.query-store-after=${RULER_QUERY_STORE_AFTER}`],
+  },
+  alertmanager: {
+    target: 'alertmanager',
+    kind: 'StatefulSet',
+    hardZoneSpread: true,
+    terminationGracePeriodSeconds: 120,
+    identity: 'alertmanager',
+    // Replicates its state to, and forwards requests between, the other Alertmanagers.
+    calls: { grpc: ['alertmanager'], http: [] },
+    callsReceivers: true,
+  },
 };
 
 /**

@@ -2,18 +2,19 @@
  * Cortex in the classic microservices layout, as typed Kubernetes resources: distributors,
  * replicated ingesters with a persistent WAL, queriers behind a query-frontend, sharded
  * store-gateways and compactor, and the multi-tenant ruler and Alertmanager. Blocks, rules and
- * Alertmanager state live in object storage (S3 or GCS); credentials come from the identity
- * bound to the `cortex` ServiceAccount, or from a Secret of S3 keys. Per-tenant limits live in a
- * runtime ConfigMap that changes without a rollout.
+ * Alertmanager state live in object storage (S3 or GCS); credentials come from the identities
+ * bound to the `cortex` (blocks), `cortex-ruler` and `cortex-alertmanager` (rules bucket)
+ * ServiceAccounts, or from a Secret of S3 keys. Per-tenant limits live in a runtime ConfigMap
+ * that changes without a rollout. Each workload's egress is limited to what it calls.
  *
- * Resource count: the component, a ServiceAccount, two ConfigMaps, the gossip and the
- * query-frontend headless Services, per workload a Deployment/StatefulSet, a Service and a
- * PodDisruptionBudget, and the overrides exporter's Deployment: 31 in all, whatever the number
- * of tenants.
+ * Resource count: the component, three ServiceAccounts, two ConfigMaps, the gossip and the
+ * query-frontend headless Services, per workload a Deployment/StatefulSet, a Service, a
+ * PodDisruptionBudget and an egress NetworkPolicy, and the overrides exporter's Deployment: 41
+ * in all, whatever the number of tenants.
  */
 import * as k8s from '@pulumi/kubernetes';
 import * as pulumi from '@pulumi/pulumi';
-import { checksumOf, disruptionBudget, labels, type ImageRef, type ObjectStorage, type WorkloadSizing } from '@lookout/kube';
+import { checksumOf, disruptionBudget, internetEgress, labels, type EgressRule, type ImageRef, type NetworkPeer, type ObjectStorage, type WorkloadSizing } from '@lookout/kube';
 import {
   INGESTER_REPLICATION_FACTOR,
   renderAlertmanagerFallbackConfig,
@@ -37,11 +38,13 @@ import {
   OVERRIDES_EXPORTER,
   QUERY_FRONTEND_HEADLESS_SERVICE,
   RUNTIME_CONFIG_MAP,
-  SERVICE_ACCOUNT,
+  SERVICE_ACCOUNTS,
   resourceName,
   serviceUrl,
   type CortexComponent,
+  type CortexIdentity,
 } from './layout.js';
+import { cortexNetworkPolicies } from './network-policies.js';
 import { componentSelector, DATA_VOLUME, gossipSelector, overridesExporterPodTemplate, overridesExporterSelector, podTemplate } from './pod-spec.js';
 import { renderRuntimeConfig, type TenantLimits } from './runtime-config.js';
 
@@ -70,10 +73,26 @@ export interface MetricsStoreArgs {
   /** StorageClass of the ingester, store-gateway, compactor and Alertmanager volumes. */
   storageClassName: string;
   /**
-   * Annotations for the `cortex` ServiceAccount, which every pod that touches a bucket runs as:
-   * how a cloud's workload identity binds a role or service account to it.
+   * Annotations of each identity's ServiceAccount (`blocks`: `cortex`; `ruler`: `cortex-ruler`;
+   * `alertmanager`: `cortex-alertmanager`): how a cloud's workload identity binds a role or
+   * service account to it. Give `ruler` and `alertmanager` roles that reach the rules bucket
+   * only.
    */
-  serviceAccountAnnotations?: Record<string, string>;
+  serviceAccountAnnotations?: Partial<Record<CortexIdentity, Record<string, string>>>;
+  /**
+   * The cluster's own networks beyond the private ranges: its pod, Service and node (VPC)
+   * CIDRs, as the cloud reports them. Alertmanager receivers may call none of them, nor any
+   * private, shared or link-local address (Cortex's receivers firewall and an egress policy).
+   */
+  clusterCidrs: readonly string[];
+  /**
+   * How the workloads with a bucket reach the object store and their cloud credentials (egress
+   * rules). Default: HTTPS to any public address. Add, for example, a node-local credential agent
+   * (such as 169.254.170.23/32, port 80), or an S3-compatible endpoint inside the cluster.
+   */
+  objectStorageEgress?: EgressRule[];
+  /** The cluster DNS pods its egress policies allow (default: `k8s-app: kube-dns` in `kube-system`). */
+  dns?: NetworkPeer;
   logLevel?: LogLevel;
 }
 
@@ -106,6 +125,10 @@ function validateArgs(args: MetricsStoreArgs): void {
     if (!args.sizing[c].storage) throw new Error(`MetricsStore: sizing.${c}.storage is required (it runs with a persistent volume)`);
   }
   if (!args.storageClassName) throw new Error('MetricsStore: storageClassName is required');
+  if (!Array.isArray(args.clusterCidrs)) throw new Error('MetricsStore: clusterCidrs is required (the pod, Service and node CIDRs; [] if all are private)');
+  for (const identity of Object.keys(args.serviceAccountAnnotations ?? {})) {
+    if (!(identity in SERVICE_ACCOUNTS)) throw new Error(`MetricsStore: serviceAccountAnnotations.${identity} is not an identity (${Object.keys(SERVICE_ACCOUNTS).join(', ')})`);
+  }
   const plain = [args.storage.blocksBucket, args.storage.rulesBucket, args.alertmanagerExternalUrl];
   // When the values are already known, a bad one fails here instead of at deployment time.
   if (plain.every((v): v is string => typeof v === 'string')) validateCortexConfigOptions(configOptions(args, plain));
@@ -117,6 +140,7 @@ function configOptions(args: MetricsStoreArgs, [blocksBucket, rulesBucket, url]:
     namespace: args.namespace,
     storage,
     alertmanagerExternalUrl: url!,
+    clusterCidrs: args.clusterCidrs,
     storeGatewayReplicationFactor: Math.min(3, args.sizing.storeGateway.replicas),
     alertmanagerReplicationFactor: Math.min(3, args.sizing.alertmanager.replicas),
     ...(args.logLevel ? { logLevel: args.logLevel } : {}),
@@ -133,7 +157,8 @@ export class MetricsStore extends pulumi.ComponentResource {
   readonly config: pulumi.Output<string>;
   /** The rendered runtime config with the per-tenant limits (the `cortex-runtime` ConfigMap). */
   readonly runtimeConfig: string;
-  readonly serviceAccount: k8s.core.v1.ServiceAccount;
+  /** The ServiceAccount of each bucket identity. */
+  readonly serviceAccounts: Record<CortexIdentity, k8s.core.v1.ServiceAccount>;
   readonly workloads: Record<CortexComponent, k8s.apps.v1.Deployment | k8s.apps.v1.StatefulSet>;
   /** Publishes `cortex_overrides{limit_name, user}` from the runtime config. */
   readonly overridesExporter: k8s.apps.v1.Deployment;
@@ -154,18 +179,17 @@ export class MetricsStore extends pulumi.ComponentResource {
     // Only the main config rolls pods; the runtime config is re-read by Cortex in place.
     const configChecksum = checksumOf(this.config, fallback);
 
-    this.serviceAccount = new k8s.core.v1.ServiceAccount(
-      SERVICE_ACCOUNT,
-      {
-        metadata: {
-          name: SERVICE_ACCOUNT,
-          namespace: ns,
-          labels: commonLabels('cortex'),
-          ...(args.serviceAccountAnnotations ? { annotations: args.serviceAccountAnnotations } : {}),
-        },
-      },
-      parent,
-    );
+    this.serviceAccounts = Object.fromEntries(
+      (Object.entries(SERVICE_ACCOUNTS) as Array<[CortexIdentity, string]>).map(([identity, name]) => {
+        const annotations = args.serviceAccountAnnotations?.[identity];
+        const account = new k8s.core.v1.ServiceAccount(
+          name,
+          { metadata: { name, namespace: ns, labels: commonLabels(name), ...(annotations ? { annotations } : {}) } },
+          parent,
+        );
+        return [identity, account];
+      }),
+    ) as Record<CortexIdentity, k8s.core.v1.ServiceAccount>;
 
     new k8s.core.v1.ConfigMap(
       CONFIG_MAP,
@@ -300,6 +324,16 @@ export class MetricsStore extends pulumi.ComponentResource {
           selector: { matchLabels: exporterSelector },
           template: overridesExporterPodTemplate({ image: args.image, sizing: args.sizing.overridesExporter, configChecksum }),
         },
+      },
+      parent,
+    );
+
+    cortexNetworkPolicies(
+      {
+        namespace: ns,
+        clusterCidrs: args.clusterCidrs,
+        objectStorage: args.objectStorageEgress ?? [internetEgress(args.clusterCidrs, [443])],
+        ...(args.dns ? { dns: args.dns } : {}),
       },
       parent,
     );

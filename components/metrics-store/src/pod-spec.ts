@@ -30,7 +30,7 @@ import {
   OVERRIDES_EXPORTER,
   PATHS,
   RUNTIME_CONFIG_MAP,
-  SERVICE_ACCOUNT,
+  SERVICE_ACCOUNTS,
   type CortexComponent,
 } from './layout.js';
 
@@ -63,8 +63,9 @@ function container(args: PodTemplateArgs): k8s.types.input.core.v1.Container {
     name: target,
     image: imageString(args.image),
     imagePullPolicy: 'IfNotPresent',
-    args: [`-target=${target}`, `-config.file=${PATHS.configFile}`],
-    ...withEnv(objectStorageEnv(args.storage)),
+    args: [`-target=${target}`, `-config.file=${PATHS.configFile}`, ...(COMPONENT_LAYOUT[args.component].args ?? [])],
+    // S3 keys from a Secret only where a bucket is used.
+    ...(COMPONENT_LAYOUT[args.component].identity ? withEnv(objectStorageEnv(args.storage)) : {}),
     ports: [
       { name: HTTP_PORT_NAME, containerPort: HTTP_PORT, protocol: 'TCP' },
       { name: 'grpc', containerPort: GRPC_PORT, protocol: 'TCP' },
@@ -164,9 +165,12 @@ export function podTemplate(args: PodTemplateArgs): k8s.types.input.core.v1.PodT
       annotations: { 'checksum/config': args.configChecksum },
     },
     spec: {
-      // The workload identity is bound to this account. Its token stays mounted (the default):
-      // reports disagree on whether every cloud's pod identity agent works without it.
-      serviceAccountName: SERVICE_ACCOUNT,
+      // Workloads with a bucket run as their identity's account: the workload identity is bound
+      // to it, and its token stays mounted (the default), as reports disagree on whether every
+      // cloud's pod identity agent works without it. The others touch no bucket and call no
+      // Kubernetes API: no account of theirs, no token.
+      ...(layout.identity ? { serviceAccountName: SERVICE_ACCOUNTS[layout.identity] } : { automountServiceAccountToken: false }),
+      enableServiceLinks: false,
       securityContext: restrictedPodSecurityContext(),
       terminationGracePeriodSeconds: layout.terminationGracePeriodSeconds,
       topologySpreadConstraints: zoneSpread(selector, { hardZones: layout.hardZoneSpread && args.sizing.replicas >= 3 }),

@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import YAML from 'yaml';
@@ -7,10 +7,14 @@ import { describe, expect, it } from 'vitest';
 import {
   alertmanagerFallbackConfig,
   cortexConfig,
+  receiverBlockedCidrs,
   renderAlertmanagerFallbackConfig,
   bucketConfig,
   renderCortexConfig,
 } from '../src/config.js';
+import { COMPONENT_LAYOUT, CORTEX_COMPONENTS, OVERRIDES_EXPORTER } from '../src/layout.js';
+import { suiteTitle, testBinaries } from '../../../test/support/test-binaries.js';
+import { loadPinned } from '../../../scripts/test-binaries-lib.mjs';
 import { CHECKED_FIELDS, GCS, OPTIONS, S3_COMPATIBLE, leafPaths, ringPaths } from './support.js';
 
 const config = cortexConfig(OPTIONS);
@@ -102,6 +106,21 @@ describe('cortexConfig', () => {
     expect(config.runtime_config.file).toBe('/etc/cortex-runtime/runtime.yaml');
   });
 
+  it("turns Cortex's receivers firewall on: private, shared, link-local and the cluster's own networks, as one comma-separated string", () => {
+    expect(config.limits.alertmanager_receivers_firewall_block_private_addresses).toBe(true);
+    const blocked = config.limits.alertmanager_receivers_firewall_block_cidr_networks!;
+    // Cortex reads this field as a CSV string (flagext.CIDRSliceCSV): a YAML list would not parse.
+    expect(typeof blocked).toBe('string');
+    const list = blocked.split(',');
+    for (const cidr of ['0.0.0.0/8', '10.0.0.0/8', '100.64.0.0/10', '127.0.0.0/8', '169.254.0.0/16', '172.16.0.0/12', '192.168.0.0/16', '::/128', 'fc00::/7', 'fe80::/10', ...OPTIONS.clusterCidrs]) {
+      expect(list, cidr).toContain(cidr);
+    }
+    expect(new Set(list).size).toBe(list.length);
+    expect(receiverBlockedCidrs(['10.0.0.0/16'])).toContain('10.0.0.0/16');
+    expect(() => cortexConfig({ ...OPTIONS, clusterCidrs: ['10.0.0.0'] })).toThrow(/clusterCidrs must be IPv4 or IPv6 CIDRs/);
+    expect(() => cortexConfig({ ...OPTIONS, clusterCidrs: ['10.0.0.0/16,1.2.3.0/24'] })).toThrow(/clusterCidrs/);
+  });
+
   it('writes only field paths checked against Cortex’s config structs, and all of them', () => {
     const written = leafPaths(config).sort();
     expect(written).toEqual(Object.keys(CHECKED_FIELDS.configFields).sort());
@@ -185,6 +204,50 @@ describe.skipIf(!amtool)('the fallback Alertmanager config (needs amtool: apt-ge
       const out = execFileSync('amtool', ['check-config', file], { encoding: 'utf8' });
       expect(out).toMatch(/SUCCESS/);
       expect(out).toMatch(/1 receivers/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+/**
+ * Cortex's own validation of the generated config: a real binary loads it strictly, parses the
+ * flags each workload adds, validates it and builds its modules (`-modules`), exactly as at
+ * start-up, without starting anything. Run with the build standing in for each Cortex a
+ * bundle pins.
+ */
+const pinnedCortexTags = new Set(
+  readdirSync(new URL('../../../bundles/', import.meta.url))
+    .filter((f) => f.endsWith('.json'))
+    .map((f) => JSON.parse(readFileSync(new URL(`../../../bundles/${f}`, import.meta.url), 'utf8')).components.cortex.image.tag as string),
+);
+/** The builds of test/binaries.json that stand in for a Cortex a bundle pins (`imageTag`). */
+const cortexVersions = (loadPinned() as Array<{ name: string; version: string; imageTag?: string }>)
+  .filter((e) => e.name === 'cortex' && pinnedCortexTags.has(e.imageTag ?? e.version))
+  .map((e) => e.version);
+
+describe.each(cortexVersions.map((version) => [version, testBinaries([{ name: 'cortex', version }])] as const))('the generated config under the real Cortex %s', (version, binaries) => {
+  it.skipIf(binaries.missing !== undefined)(suiteTitle(`loads, validates and builds every target with Cortex ${version}`, binaries), () => {
+    const cortex = binaries.paths.cortex!;
+    const dir = mkdtempSync(join(tmpdir(), 'cortex-config-'));
+    try {
+      const file = join(dir, 'cortex.yaml');
+      // The paths the pods mount, here in a temporary directory.
+      writeFileSync(file, renderCortexConfig(OPTIONS).replaceAll('/etc/cortex/', `${dir}/`).replaceAll('/etc/cortex-runtime/', `${dir}/`));
+      writeFileSync(join(dir, 'alertmanager-fallback.yaml'), renderAlertmanagerFallbackConfig());
+      writeFileSync(join(dir, 'runtime.yaml'), 'overrides: {}\n');
+      const targets = [...CORTEX_COMPONENTS.map((c) => [COMPONENT_LAYOUT[c].target, COMPONENT_LAYOUT[c].args ?? []] as const), [OVERRIDES_EXPORTER.target, []] as const];
+      for (const [target, args] of targets) {
+        const run = spawnSync(cortex, [`-config.file=${file}`, `-target=${target}`, ...args, '-modules'], { encoding: 'utf8', timeout: 30_000 });
+        expect(run.status, `${target}: ${run.stderr}`).toBe(0);
+        expect(run.stdout).toContain('Modules marked with * are included in target All');
+      }
+      // The check is real: Cortex refuses the firewall's CIDRs written as a YAML list.
+      const yaml = YAML.parse(readFileSync(file, 'utf8'), { version: '1.1' });
+      yaml.limits.alertmanager_receivers_firewall_block_cidr_networks = ['10.0.0.0/8'];
+      writeFileSync(file, YAML.stringify(yaml, { version: '1.1' }));
+      const bad = spawnSync(cortex, [`-config.file=${file}`, '-target=alertmanager', '-modules'], { encoding: 'utf8', timeout: 30_000 });
+      expect(bad.status).not.toBe(0);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

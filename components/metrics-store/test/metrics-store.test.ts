@@ -34,6 +34,7 @@ function storeArgs(overrides: Partial<MetricsStoreArgs> = {}): MetricsStoreArgs 
     tenants: TENANTS,
     sizing: bundle.sizing.cortex,
     storageClassName: 'gp3',
+    clusterCidrs: OPTIONS.clusterCidrs,
     ...overrides,
   };
 }
@@ -194,39 +195,136 @@ describe('MetricsStore', async () => {
     expect(whenUnsatisfiable('Deployment', 'cortex-distributor')).toBe('ScheduleAnyway');
   });
 
-  it('runs every Cortex pod that touches a bucket as the `cortex` ServiceAccount the pod identity is bound to', () => {
-    const sa = named(objects, 'ServiceAccount', 'cortex');
-    expect(sa.inputs.metadata.namespace).toBe('lookout');
-    expect(sa.inputs.metadata.annotations).toBeUndefined();
-    for (const w of cortexWorkloads()) expect(w.inputs.spec.template.spec.serviceAccountName).toBe('cortex');
-    // With a workload identity there are no keys anywhere in the pods.
-    for (const w of workloads(run.resources)) expect(w.inputs.spec.template.spec.containers[0].env, w.name).toBeUndefined();
-  });
-
-  it('annotates the ServiceAccount for a workload identity and renders GCS buckets', async () => {
+  it("annotates an identity's ServiceAccount for a workload identity and renders GCS buckets", async () => {
     const annotations = { 'iam.gke.io/gcp-service-account': 'metrics@project.iam.gserviceaccount.com' };
-    const gcs = await render(storeArgs({ storage: GCS, serviceAccountAnnotations: annotations }));
+    const gcs = await render(storeArgs({ storage: GCS, serviceAccountAnnotations: { blocks: annotations } }));
     const gcsObjects = gcs.resources.filter((r) => r.custom && r.type.startsWith('kubernetes:'));
     expect(named(gcsObjects, 'ServiceAccount', 'cortex').inputs.metadata.annotations).toEqual(annotations);
+    expect(named(gcsObjects, 'ServiceAccount', 'cortex-ruler').inputs.metadata.annotations).toBeUndefined();
     expect(gcs.outputs.config).toContain('backend: gcs');
     expect(gcs.outputs.config).not.toContain('s3');
     expect(validateKubernetesObjects(gcs.resources)).toEqual([]);
   });
 
-  it('gives every pod that touches a bucket the S3 keys of a Secret as environment variables, and only those pods', async () => {
+  it('gives the S3 keys of a Secret as environment variables to the pods that touch a bucket, and only to those', async () => {
     const compatible = await render(storeArgs({ storage: S3_COMPATIBLE }));
     const env = [
       { name: 'AWS_ACCESS_KEY_ID', valueFrom: { secretKeyRef: { name: 'object-storage', key: 'access-key-id' } } },
       { name: 'AWS_SECRET_ACCESS_KEY', valueFrom: { secretKeyRef: { name: 'object-storage', key: 'secret-access-key' } } },
     ];
-    const all = workloads(compatible.resources);
-    for (const w of all.filter((w) => w.inputs.metadata.name !== EXPORTER)) {
-      expect(w.inputs.spec.template.spec.containers[0].env, w.name).toEqual(env);
+    const withBucket = ['cortex-ingester', 'cortex-querier', 'cortex-store-gateway', 'cortex-compactor', 'cortex-ruler', 'cortex-alertmanager'];
+    for (const w of workloads(compatible.resources)) {
+      // The distributors, query-frontends and the overrides exporter read no bucket: no keys.
+      expect(w.inputs.spec.template.spec.containers[0].env, w.name).toEqual(withBucket.includes(w.inputs.metadata.name) ? env : undefined);
     }
-    // The overrides exporter reads no bucket, so it gets no keys.
-    expect(all.find((w) => w.inputs.metadata.name === EXPORTER)!.inputs.spec.template.spec.containers[0].env).toBeUndefined();
     expect(compatible.outputs.config).toContain('bucket_lookup_type: path');
     expect(validateKubernetesObjects(compatible.resources)).toEqual([]);
+  });
+
+  it('runs each workload that touches a bucket as its identity, the ruler and Alertmanager apart from the blocks, and the rest with no token', () => {
+    const expected: Record<string, string | undefined> = {
+      'cortex-distributor': undefined,
+      'cortex-ingester': 'cortex',
+      'cortex-querier': 'cortex',
+      'cortex-query-frontend': undefined,
+      'cortex-store-gateway': 'cortex',
+      'cortex-compactor': 'cortex',
+      'cortex-ruler': 'cortex-ruler',
+      'cortex-alertmanager': 'cortex-alertmanager',
+      'cortex-overrides-exporter': undefined,
+    };
+    const pods = workloads(run.resources);
+    expect(Object.fromEntries(pods.map((w) => [w.inputs.metadata.name, w.inputs.spec.template.spec.serviceAccountName]))).toEqual(expected);
+    for (const w of pods) {
+      const spec = w.inputs.spec.template.spec;
+      // A pod without an account of its own gets no token (the namespace's default account's).
+      expect(spec.automountServiceAccountToken, w.name).toBe(spec.serviceAccountName ? undefined : false);
+    }
+    for (const name of ['cortex', 'cortex-ruler', 'cortex-alertmanager']) {
+      expect(named(objects, 'ServiceAccount', name).inputs.metadata.namespace).toBe('lookout');
+      expect(named(objects, 'ServiceAccount', name).inputs.metadata.annotations).toBeUndefined();
+    }
+    // With a workload identity there are no keys anywhere in the pods.
+    for (const w of pods) expect(w.inputs.spec.template.spec.containers[0].env, w.name).toBeUndefined();
+  });
+
+  it('gives each identity its own annotations, for a role of its own', async () => {
+    const arn = (n: string) => ({ 'eks.amazonaws.com/role-arn': `arn:aws:iam::123456789012:role/${n}` });
+    const annotated = await render(storeArgs({ serviceAccountAnnotations: { blocks: arn('blocks'), ruler: arn('ruler'), alertmanager: arn('alertmanager') } }));
+    const objs = annotated.resources.filter((r) => r.custom && r.type.startsWith('kubernetes:'));
+    expect(named(objs, 'ServiceAccount', 'cortex').inputs.metadata.annotations).toEqual(arn('blocks'));
+    expect(named(objs, 'ServiceAccount', 'cortex-ruler').inputs.metadata.annotations).toEqual(arn('ruler'));
+    expect(named(objs, 'ServiceAccount', 'cortex-alertmanager').inputs.metadata.annotations).toEqual(arn('alertmanager'));
+    expect(() => new MetricsStore('bad', storeArgs({ serviceAccountAnnotations: { cortex: arn('x') } as never }))).toThrow(/serviceAccountAnnotations.cortex is not an identity/);
+  });
+
+  it('evaluates rules through the query-frontends, and never reads blocks from the ruler', () => {
+    const ruler = workloads(run.resources).find((w) => w.inputs.metadata.name === 'cortex-ruler')!;
+    expect(ruler.inputs.spec.template.spec.containers[0].args).toContain('-querier.query-store-after=2h');
+    expect(run.outputs.config).toContain('frontend_address: cortex-query-frontend.lookout.svc.cluster.local:9095');
+  });
+
+  describe('egress', () => {
+    const policies = () => objects.filter((r) => kindOf(r) === 'NetworkPolicy');
+    const egressOf = (target: string) => named(objects, 'NetworkPolicy', `cortex-${target}-egress`).inputs.spec;
+    /** The ports a workload may open towards the pods of another component. */
+    const portsTo = (spec: any, component: string) =>
+      spec.egress
+        .filter((r: any) => r.to?.some((p: any) => p.podSelector?.matchLabels?.['app.kubernetes.io/component'] === component || p.podSelector?.matchLabels?.['lookout.dev/gossip-ring']))
+        .flatMap((r: any) => r.ports.map((p: any) => p.port))
+        .sort();
+
+    it('isolates the egress of every workload, each with exactly what it calls', () => {
+      expect(policies().map((p) => p.inputs.metadata.name).sort()).toEqual(
+        ['alertmanager', 'compactor', 'distributor', 'ingester', 'querier', 'query-frontend', 'ruler', 'store-gateway'].map((t) => `cortex-${t}-egress`).sort(),
+      );
+      for (const p of policies()) {
+        expect(p.inputs.spec.policyTypes).toEqual(['Egress']);
+        expect(p.inputs.metadata.namespace).toBe('lookout');
+      }
+      // Every workload resolves names with the cluster DNS.
+      for (const p of policies()) expect(p.inputs.spec.egress[0].to[0].podSelector.matchLabels).toEqual({ 'k8s-app': 'kube-dns' });
+      // Gossip to the ring, plus its own calls: the distributor pushes to ingesters over gRPC.
+      expect(portsTo(egressOf('distributor'), 'ingester')).toEqual([7946, 9095]);
+      expect(portsTo(egressOf('querier'), 'store-gateway')).toEqual([7946, 9095]);
+      expect(portsTo(egressOf('ruler'), 'alertmanager')).toEqual([7946, 8080]);
+      expect(portsTo(egressOf('ruler'), 'query-frontend')).toEqual([7946, 9095]);
+      // Nobody calls an ingester over HTTP (its /shutdown and /flush are there).
+      for (const p of policies()) expect(portsTo(p.inputs.spec, 'ingester'), p.inputs.metadata.name).not.toContain(8080);
+    });
+
+    it('lets the Alertmanager reach receivers on the internet, but no cluster, private or metadata address', () => {
+      const spec = egressOf('alertmanager');
+      // Its peers: gossip and its own replicas; no other component at all.
+      const components = spec.egress.flatMap((r: any) => r.to ?? []).map((p: any) => p.podSelector?.matchLabels?.['app.kubernetes.io/component']).filter(Boolean);
+      expect([...new Set(components)]).toEqual(['alertmanager']);
+      const internet = spec.egress.filter((r: any) => r.to?.some((p: any) => p.ipBlock?.cidr === '0.0.0.0/0'));
+      expect(internet).toHaveLength(2); // its bucket over 443, and receivers on any port
+      const receivers = internet.find((r: any) => !r.ports)!;
+      const except: string[] = receivers.to[0].ipBlock.except;
+      for (const cidr of ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '100.64.0.0/10', '169.254.0.0/16', '127.0.0.0/8', '0.0.0.0/8', ...OPTIONS.clusterCidrs]) {
+        expect(except, cidr).toContain(cidr);
+      }
+      // Only the Alertmanager may call anything but the cluster's pods on more than 443.
+      for (const p of policies().filter((x) => x.inputs.metadata.name !== 'cortex-alertmanager-egress')) {
+        for (const rule of p.inputs.spec.egress.filter((r: any) => r.to?.some((x: any) => x.ipBlock))) {
+          expect(rule.ports, p.inputs.metadata.name).toEqual([{ protocol: 'TCP', port: 443 }]);
+        }
+      }
+    });
+
+    it('gives the bucket egress to the workloads with a bucket only, as the caller describes it', async () => {
+      const withBucket = ['ingester', 'querier', 'store-gateway', 'compactor', 'ruler', 'alertmanager'];
+      for (const p of policies()) {
+        const https = p.inputs.spec.egress.some((r: any) => r.ports?.some((x: any) => x.port === 443));
+        expect(https, p.inputs.metadata.name).toBe(withBucket.some((t) => p.inputs.metadata.name === `cortex-${t}-egress`));
+      }
+      const agent = { to: [{ ipBlock: { cidr: '169.254.170.23/32' } }], ports: [{ protocol: 'TCP', port: 80 }] };
+      const custom = await render(storeArgs({ objectStorageEgress: [agent] }));
+      const ingester = custom.resources.find((r) => r.inputs.metadata?.name === 'cortex-ingester-egress')!;
+      expect(ingester.inputs.spec.egress).toContainEqual(agent);
+      expect(ingester.inputs.spec.egress.some((r: any) => r.ports?.some((x: any) => x.port === 443))).toBe(false);
+    });
   });
 
   it('puts exactly the rendered config in the `cortex` ConfigMap and rolls pods on its checksum', () => {
@@ -302,19 +400,20 @@ describe('MetricsStore', async () => {
     });
   });
 
-  it('registers 31 resources, whatever the number of tenants', () => {
+  it('registers 41 resources, whatever the number of tenants', () => {
     const counts: Record<string, number> = {};
     for (const r of run.resources.filter((r) => r.type !== 'pulumi:providers:kubernetes')) counts[r.type] = (counts[r.type] ?? 0) + 1;
     expect(counts).toEqual({
       'lookout:k8s:MetricsStore': 1,
-      'kubernetes:core/v1:ServiceAccount': 1,
+      'kubernetes:core/v1:ServiceAccount': 3,
+      'kubernetes:networking.k8s.io/v1:NetworkPolicy': 8,
       'kubernetes:core/v1:ConfigMap': 2,
       'kubernetes:core/v1:Service': 10,
       'kubernetes:apps/v1:Deployment': 5,
       'kubernetes:apps/v1:StatefulSet': 4,
       'kubernetes:policy/v1:PodDisruptionBudget': 8,
     });
-    expect(Object.values(counts).reduce((a, b) => a + b, 0)).toBe(31);
+    expect(Object.values(counts).reduce((a, b) => a + b, 0)).toBe(41);
     // Every object goes through the explicit provider and sits under the component.
     for (const r of objects) {
       expect(r.provider, r.name).toMatch(/pulumi:providers:kubernetes::k8s/);

@@ -16,6 +16,8 @@ export const OPTIONS: CortexConfigOptions = {
     rulesBucket: 'lookout-prod-rules-1a2b3c4d',
   },
   alertmanagerExternalUrl: 'https://system.obs.example.com/alertmanager',
+  // A VPC and the Service CIDR EKS picks for it, and a public VPC range some installations use.
+  clusterCidrs: ['10.0.0.0/16', '172.20.0.0/16', '198.51.100.0/24'],
 };
 
 /** The same buckets in an S3-compatible store on the cluster's own network, with keys from a Secret. */

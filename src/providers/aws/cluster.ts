@@ -4,6 +4,8 @@
  * NLB in front of the gateway, encrypted gp3 volumes, and the Route53 CNAME for the tenant hosts.
  */
 import * as aws from '@pulumi/aws';
+import { internetEgress, tcpPorts, type EgressRule } from '@lookout/kube';
+import { FailureError } from '../../errors.js';
 import { SHIM_COMMAND } from '../../k8s/exec-shim.js';
 import { execKubeconfig } from '../../k8s/provider-kubeconfig.js';
 import type { ClusterLayers, PlatformCloud } from '../types.js';
@@ -22,7 +24,7 @@ export interface ClusterAccess {
 /** What the cluster layers read of the infra outputs. */
 export type ClusterInfra = Pick<
   InfraStepOutputs,
-  'clusterName' | 'clusterEndpoint' | 'clusterCertificateAuthority' | 'region' | 'buckets' | 'zoneId' | 'roleArns'
+  'clusterName' | 'clusterEndpoint' | 'clusterCertificateAuthority' | 'region' | 'buckets' | 'zoneId' | 'roleArns' | 'clusterCidrs'
 >;
 
 export function clusterAccess(infra: ClusterInfra): ClusterAccess {
@@ -58,10 +60,42 @@ export function nlbAnnotations(instance: string): Record<string, string> {
   };
 }
 
+/**
+ * The cluster's own CIDRs from the infra outputs. Outputs recorded before they were one have
+ * none: `upgrade` runs the infra step again and records them; anything else stops here rather
+ * than install a platform without its network policies.
+ */
+function clusterCidrsOf(infra: Pick<ClusterInfra, 'clusterCidrs'>): string[] {
+  if (!infra.clusterCidrs?.length) {
+    throw new FailureError('the recorded infra outputs have no cluster CIDRs (they were recorded by an older lookout)', {
+      hint: 'Run `lookout upgrade` for this instance: it re-applies the infra stack and records them.',
+    });
+  }
+  return infra.clusterCidrs;
+}
+
+/**
+ * How the stores reach S3 and their credentials: HTTPS to public addresses (S3, STS), and the
+ * EKS Pod Identity agent on the node's link-local address.
+ */
+function objectStorageEgress(clusterCidrs: string[]): EgressRule[] {
+  return [internetEgress(clusterCidrs, [443]), { to: [{ ipBlock: { cidr: '169.254.170.23/32' } }], ports: tcpPorts(80) }];
+}
+
+/**
+ * Cortex 1.19 is built with an AWS SDK that predates EKS Pod Identity, so its roles (blocks;
+ * ruler and Alertmanager on the rules bucket only) are also trusted through the cluster's OIDC
+ * provider, each for its own service account (IRSA).
+ */
+function cortexRoleAnnotations(roleArns: Record<string, string>): NonNullable<PlatformCloud['metricsStore']['serviceAccountAnnotations']> {
+  const identities = { blocks: roleArns.metricsStore, ruler: roleArns.ruler, alertmanager: roleArns.alertmanager };
+  return Object.fromEntries(Object.entries(identities).flatMap(([identity, arn]) => (arn ? [[identity, { 'eks.amazonaws.com/role-arn': arn }]] : [])));
+}
+
 /** The platform's AWS settings for an instance, from its infra outputs. */
-export function awsPlatformCloud(instance: string, infra: Pick<ClusterInfra, 'region' | 'buckets' | 'zoneId' | 'roleArns'>): PlatformCloud {
+export function awsPlatformCloud(instance: string, infra: Pick<ClusterInfra, 'region' | 'buckets' | 'zoneId' | 'roleArns' | 'clusterCidrs'>): PlatformCloud {
   const region = infra.region;
-  const metricsRoleArn = infra.roleArns.metricsStore;
+  const clusterCidrs = clusterCidrsOf(infra);
   return {
     clusterName: awsNames(instance).clusterName,
     storageClass: {
@@ -72,12 +106,12 @@ export function awsPlatformCloud(instance: string, infra: Pick<ClusterInfra, 're
     metricsStore: {
       // Cortex's S3 client needs the endpoint; Loki's derives it from the region.
       storage: { backend: 's3', region, endpoint: `s3.${region}.amazonaws.com`, blocksBucket: infra.buckets.metrics!, rulesBucket: infra.buckets.rules! },
-      // Cortex 1.19 is built with an AWS SDK that predates EKS Pod Identity, so its role is also
-      // trusted through the cluster's OIDC provider, for this service account only (IRSA).
-      ...(metricsRoleArn ? { serviceAccountAnnotations: { 'eks.amazonaws.com/role-arn': metricsRoleArn } } : {}),
+      serviceAccountAnnotations: cortexRoleAnnotations(infra.roleArns),
     },
     // Loki's role comes from EKS Pod Identity, bound to its service account by the infra stack.
     logStore: { storage: { backend: 's3', region, bucket: infra.buckets.logs! } },
+    // The VPC holds the nodes and, with the VPC CNI, the pods; the Services' CIDR is EKS's choice.
+    network: { clusterCidrs, objectStorageEgress: objectStorageEgress(clusterCidrs) },
     gateway: { service: { annotations: nlbAnnotations(instance), externalTrafficPolicy: 'Local' } },
     tenantHostsRecord({ domain, target }) {
       const provider = new aws.Provider('aws', { region, defaultTags: { tags: { [TAG_INSTANCE]: instance } } });

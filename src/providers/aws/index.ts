@@ -30,7 +30,7 @@ export const awsProvider: CloudProvider = {
   clusterLayers: async (c, infra) => (await import('./cluster.js')).awsClusterLayers(c.name, recorded(infra)),
   clusterFingerprint: (infra) => {
     const i = recorded(infra);
-    return { cluster: i.clusterEndpoint, platform: { endpoint: i.clusterEndpoint, buckets: i.buckets, zoneId: i.zoneId } };
+    return { cluster: i.clusterEndpoint, platform: { endpoint: i.clusterEndpoint, buckets: i.buckets, zoneId: i.zoneId, clusterCidrs: i.clusterCidrs } };
   },
   dnsZone: (infra) => ({ nameServers: recorded(infra).nameServers, delegated: recorded(infra).delegated }),
   defaultSolver: async (_c, infra) => {

@@ -42,7 +42,9 @@ export interface InfraAwsOutputs {
   zoneId: string;
   nameServers: string[];
   delegated: boolean;
-  roleArns: { metricsStore: string; logStore: string; nodes: string; cluster: string };
+  roleArns: { metricsStore: string; ruler: string; alertmanager: string; logStore: string; nodes: string; cluster: string };
+  /** The cluster's own networks: the VPC (nodes, and pods with the VPC CNI) and the Services' CIDR. */
+  clusterCidrs: string[];
   vpcId: string;
   privateSubnetIds: string[];
   publicSubnetIds: string[];
@@ -149,19 +151,25 @@ export function infraAwsProgram(args: InfraAwsArgs): () => Promise<InfraAwsProgr
       { url: cluster.oidcIssuer, clientIdLists: ['sts.amazonaws.com'], tags },
       opts,
     );
-    const metricsStore = new BucketAccessIdentity(
-      'metrics-store',
-      {
-        webIdentity: { providerArn: oidcProvider.arn, issuerUrl: cluster.oidcIssuer },
-        roleName: names.roleName('metrics-store'),
-        clusterName: cluster.clusterName,
-        serviceAccount: WORKLOAD_SERVICE_ACCOUNTS.metricsStore,
-        bucketArns: [storage.bucketArns.metrics, storage.bucketArns.rules],
-        kmsKeyArn: storage.keyArn,
-        tags,
-      },
-      opts,
-    );
+    // Cortex's blocks workloads get the metrics bucket; its ruler and Alertmanager (whose
+    // receivers call URLs tenants choose) a role each, on the rules bucket only.
+    const cortexIdentity = (name: 'metrics-store' | 'ruler' | 'alertmanager', serviceAccount: { namespace: string; name: string }, bucketArn: pulumi.Output<string>) =>
+      new BucketAccessIdentity(
+        name,
+        {
+          webIdentity: { providerArn: oidcProvider.arn, issuerUrl: cluster.oidcIssuer },
+          roleName: names.roleName(name),
+          clusterName: cluster.clusterName,
+          serviceAccount,
+          bucketArns: [bucketArn],
+          kmsKeyArn: storage.keyArn,
+          tags,
+        },
+        opts,
+      );
+    const metricsStore = cortexIdentity('metrics-store', WORKLOAD_SERVICE_ACCOUNTS.metricsStore, storage.bucketArns.metrics);
+    const ruler = cortexIdentity('ruler', WORKLOAD_SERVICE_ACCOUNTS.ruler, storage.bucketArns.rules);
+    const alertmanager = cortexIdentity('alertmanager', WORKLOAD_SERVICE_ACCOUNTS.alertmanager, storage.bucketArns.rules);
     const logStore = new BucketAccessIdentity(
       'log-store',
       {
@@ -198,13 +206,16 @@ export function infraAwsProgram(args: InfraAwsArgs): () => Promise<InfraAwsProgr
       nameServers: dns.nameServers,
       delegated: pulumi.output(dns.delegated),
       roleArns: pulumi
-        .all([metricsStore.roleArn, logStore.roleArn, cluster.nodeRoleArn, cluster.clusterRoleArn])
-        .apply(([metricsStoreArn, logStoreArn, nodes, clusterArn]) => ({
+        .all([metricsStore.roleArn, ruler.roleArn, alertmanager.roleArn, logStore.roleArn, cluster.nodeRoleArn, cluster.clusterRoleArn])
+        .apply(([metricsStoreArn, rulerArn, alertmanagerArn, logStoreArn, nodes, clusterArn]) => ({
           metricsStore: metricsStoreArn,
+          ruler: rulerArn,
+          alertmanager: alertmanagerArn,
           logStore: logStoreArn,
           nodes,
           cluster: clusterArn,
         })),
+      clusterCidrs: pulumi.all([network.vpcCidr, cluster.serviceCidr]).apply((cidrs) => cidrs),
       vpcId: network.vpcId,
       privateSubnetIds: network.privateSubnetIds,
       publicSubnetIds: network.publicSubnetIds,

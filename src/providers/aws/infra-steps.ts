@@ -55,6 +55,8 @@ export interface InfraStepOutputs {
   nameServers: string[];
   delegated: boolean;
   roleArns: Record<string, string>;
+  /** VPC and Service CIDRs (absent from outputs recorded before they existed). */
+  clusterCidrs?: string[];
   vpcId: string;
   privateSubnetIds: string[];
   publicSubnetIds: string[];

@@ -13,7 +13,7 @@ export const TAG_INSTANCE = 'lookout:instance';
 export const TAG_MANAGED_BY = 'lookout:managed-by';
 
 /** IAM roles the infra stack creates, by purpose. */
-export const AWS_ROLE_PURPOSES = ['cluster', 'nodes', 'metrics-store', 'log-store', 'ebs-csi-driver'] as const;
+export const AWS_ROLE_PURPOSES = ['cluster', 'nodes', 'metrics-store', 'ruler', 'alertmanager', 'log-store', 'ebs-csi-driver'] as const;
 export type AwsRolePurpose = (typeof AWS_ROLE_PURPOSES)[number];
 
 /** The EBS CSI driver's controller, which the infra stack gives a pod identity role. */

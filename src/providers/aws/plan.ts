@@ -44,6 +44,7 @@ export async function planAws(config: ResolvedConfig): Promise<InfraPlan> {
       buckets: outputs.buckets,
       zoneId: outputs.zoneId,
       roleArns: outputs.roleArns,
+      clusterCidrs: outputs.clusterCidrs,
     }),
     // The platform stack registers the tenant hosts' Route53 record, and the gateway an NLB.
     clusterMocks: withKubernetesMocks({
