@@ -7,7 +7,7 @@
  */
 import * as k8s from '@pulumi/kubernetes';
 import * as pulumi from '@pulumi/pulumi';
-import { Gateway, GATEWAY_PORTS } from '@lookout/gateway';
+import { Gateway } from '@lookout/gateway';
 import { imageString, labels } from '@lookout/kube';
 import { LogStore } from '@lookout/log-store';
 import { MetricsStore } from '@lookout/metrics-store';
@@ -106,7 +106,8 @@ function checkCloud(cloud: PlatformCloud): void {
 }
 
 function networkPolicies(namespace: string, opts: pulumi.CustomResourceOptions): void {
-  // Nothing reaches the platform's pods except from inside the namespace...
+  // Nothing reaches the platform's pods except from inside the namespace, and the gateway's
+  // listeners, which its own component opens.
   new k8s.networking.v1.NetworkPolicy(
     'platform-isolation',
     {
@@ -115,20 +116,6 @@ function networkPolicies(namespace: string, opts: pulumi.CustomResourceOptions):
         podSelector: {},
         policyTypes: ['Ingress'],
         ingress: [{ from: [{ podSelector: {} }] }],
-      },
-    },
-    opts,
-  );
-  // ...but the gateway, which every client and every tenant's Grafana go through (it checks
-  // the token itself). Tenants' Grafanas can never reach Cortex or Loki directly.
-  new k8s.networking.v1.NetworkPolicy(
-    'gateway-ingress',
-    {
-      metadata: { name: 'gateway-ingress', namespace, labels: labels('gateway', 'network-policy') },
-      spec: {
-        podSelector: { matchLabels: { 'app.kubernetes.io/name': 'gateway' } },
-        policyTypes: ['Ingress'],
-        ingress: [{ ports: [{ port: GATEWAY_PORTS.https, protocol: 'TCP' }, { port: GATEWAY_PORTS.http, protocol: 'TCP' }] }],
       },
     },
     opts,
@@ -206,6 +193,7 @@ export function platformProgram(args: PlatformArgs): () => Promise<PlatformOutpu
         tenants: tenants.map((t) => ({ name: t.name, ingestionRateMB: t.limits.logsMBPerSecond, retentionDays: t.retention.logsDays })),
         sizing: bundle.sizing.loki,
         storageClassName: cloud.storageClass.name,
+        ...(cloud.network.objectStorageEgress ? { objectStorageEgress: cloud.network.objectStorageEgress } : {}),
       },
       inNs,
     );

@@ -7,17 +7,24 @@
 import * as k8s from '@pulumi/kubernetes';
 import * as pulumi from '@pulumi/pulumi';
 import {
+  CLUSTER_DNS,
   configChecksum,
   disruptionBudget,
+  dnsEgress,
   imageString,
   labels,
+  networkPolicy,
+  podsPeer,
   resources,
   restrictedContainerSecurityContext,
   restrictedPodSecurityContext,
   selectorLabels,
   serviceHost,
+  tcpPorts,
   zoneSpread,
+  type EgressRule,
   type ImageRef,
+  type NetworkPeer,
   type ResourceSpec,
   type WorkloadSizing,
 } from '@lookout/kube';
@@ -127,6 +134,31 @@ export interface GatewayArgs {
   limits?: Partial<GatewayLimits>;
   /** nginx workers per pod; default 2 (nginx 1.28 does not read the CPU limit). */
   workerProcesses?: number;
+  /**
+   * Where the gateway's pods may connect besides DNS (egress rules): its upstreams. Default:
+   * the pods behind the default upstreams (`defaultUpstreamEgress`); give it with `upstreams`.
+   */
+  upstreamEgress?: EgressRule[];
+  /** The cluster DNS pods (default: `k8s-app: kube-dns` in `kube-system`), which resolve its upstreams. */
+  dns?: NetworkPeer;
+}
+
+/**
+ * The pods behind the default upstreams: the Cortex and Loki workloads the routes go to (by the
+ * @lookout/metrics-store and @lookout/log-store labels) and the tenants' Grafanas, in every
+ * namespace labelled `lookout.dev/tenant` (@lookout/tenant). The ports are the container ports:
+ * NetworkPolicies apply after a Service's address translation.
+ */
+export function defaultUpstreamEgress(): EgressRule[] {
+  const pods = (app: string, components: string[]) => components.map((c) => podsPeer(selectorLabels(app, c)));
+  return [
+    { to: pods('cortex', ['distributor', 'query-frontend', 'ruler', 'alertmanager']), ports: tcpPorts(8080) },
+    { to: pods('loki', ['write', 'read', 'backend']), ports: tcpPorts(3100) },
+    {
+      to: [{ namespaceSelector: { matchExpressions: [{ key: 'lookout.dev/tenant', operator: 'Exists' }] }, podSelector: { matchLabels: selectorLabels('grafana', 'grafana') } }],
+      ports: tcpPorts(3000),
+    },
+  ];
 }
 
 /** The Services of the platform contract, in `namespace`. */
@@ -187,8 +219,10 @@ export class Gateway extends pulumi.ComponentResource {
   readonly tenantsSecret: k8s.core.v1.Secret;
 
   constructor(name: string, args: GatewayArgs, opts?: pulumi.ComponentResourceOptions) {
+    // Checked before anything is registered.
     const service = args.service ?? {};
     checkServiceOptions(service);
+    if (args.upstreams && !args.upstreamEgress) throw new Error('Gateway: upstreamEgress is required with upstreams (the gateway may reach only what its egress policy allows)');
     super('lookout:k8s:Gateway', name, {}, opts);
     const parent = { parent: this };
     const namespace = args.namespace;
@@ -329,6 +363,21 @@ export class Gateway extends pulumi.ComponentResource {
     );
 
     disruptionBudget(GATEWAY_NAMES.deployment, { namespace, selector, labels: podLabels }, { parent: this });
+
+    // Every client and every tenant's Grafana comes through the gateway (it checks the token
+    // itself); it reaches nothing but DNS (it resolves its upstreams per request) and its upstreams.
+    networkPolicy(
+      `${name}-network`,
+      {
+        name: 'gateway',
+        namespace,
+        app: 'gateway',
+        podSelector: selector,
+        ingress: [{ ports: tcpPorts(GATEWAY_PORTS.https, GATEWAY_PORTS.http) }],
+        egress: [dnsEgress(args.dns ?? CLUSTER_DNS), ...(args.upstreamEgress ?? defaultUpstreamEgress())],
+      },
+      parent,
+    );
 
     this.publicService = new k8s.core.v1.Service(
       `${name}-public`,

@@ -69,6 +69,7 @@ export {
   Gateway,
   NGINX_UID,
   RELOADER_RESOURCES,
+  defaultUpstreamEgress,
   defaultUpstreams,
   gatewayConfigOptions,
   type GatewayArgs,

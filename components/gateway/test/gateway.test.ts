@@ -202,6 +202,29 @@ describe('Gateway component', () => {
     }
   });
 
+  it('accepts connections on its two listeners and connects to its upstreams only', async () => {
+    const r = await run();
+    const policy = oneNamed(r, 'kubernetes:networking.k8s.io/v1:NetworkPolicy', 'gateway').inputs;
+    const podLabels = oneNamed(r, 'kubernetes:apps/v1:Deployment', 'gateway').inputs.spec.template.metadata.labels;
+    for (const [k, v] of Object.entries(policy.spec.podSelector.matchLabels as Record<string, string>)) expect(podLabels[k]).toBe(v);
+    expect(policy.spec.policyTypes).toEqual(['Ingress', 'Egress']);
+    expect(policy.spec.ingress).toEqual([{ ports: [{ protocol: 'TCP', port: 8443 }, { protocol: 'TCP', port: 8080 }] }]);
+    const egress = policy.spec.egress as Array<{ to: Array<Record<string, any>>; ports: Array<{ port: number }> }>;
+    const components = (port: number) =>
+      egress.filter((e) => e.ports.some((p) => p.port === port)).flatMap((e) => e.to.map((t) => `${t.podSelector.matchLabels['app.kubernetes.io/name']}/${t.podSelector.matchLabels['app.kubernetes.io/component']}`));
+    expect(components(8080).sort()).toEqual(['cortex/alertmanager', 'cortex/distributor', 'cortex/query-frontend', 'cortex/ruler']);
+    expect(components(3100).sort()).toEqual(['loki/backend', 'loki/read', 'loki/write']);
+    expect(components(3000)).toEqual(['grafana/grafana']);
+    // No address blocks: nothing outside the cluster's pods.
+    expect(JSON.stringify(egress)).not.toContain('ipBlock');
+    const custom = [{ to: [{ ipBlock: { cidr: '192.0.2.10/32' } }], ports: [{ protocol: 'TCP', port: 9009 }] }];
+    const overridden = await run(args({ upstreams: { distributor: 'http://192.0.2.10:9009' }, upstreamEgress: custom }));
+    // DNS (it resolves its upstreams per request), then exactly the upstreams given.
+    expect(oneNamed(overridden, 'kubernetes:networking.k8s.io/v1:NetworkPolicy', 'gateway').inputs.spec.egress.slice(1)).toEqual(custom);
+    expect(egress[0]!.ports.map((p) => p.port)).toEqual([53, 53]);
+    expect(() => new Gateway('bad', args({ upstreams: { distributor: 'http://192.0.2.10:9009' } }))).toThrow(/upstreamEgress is required/);
+  });
+
   it('exposes 443 → 8443 on a LoadBalancer Service with the given annotations, and 8080 inside the cluster', async () => {
     const r = await run(args({ service: { annotations: NLB_ANNOTATIONS, externalTrafficPolicy: 'Local', loadBalancerSourceRanges: ['203.0.113.0/24'] } }));
     const lb = oneNamed(r, 'kubernetes:core/v1:Service', 'gateway');

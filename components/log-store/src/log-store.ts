@@ -7,18 +7,26 @@
 import * as k8s from '@pulumi/kubernetes';
 import * as pulumi from '@pulumi/pulumi';
 import {
+  CLUSTER_DNS,
   checksumOf,
   disruptionBudget,
+  dnsEgress,
   imageString,
+  internetEgress,
   labels,
+  networkPolicy,
   objectStorageEnv,
+  podsPeer,
   resources,
   restrictedContainerSecurityContext,
   restrictedPodSecurityContext,
   selectorLabels,
   serviceHost,
+  tcpPorts,
   zoneSpread,
+  type EgressRule,
   type ImageRef,
+  type NetworkPeer,
   type ObjectStorage,
   type WorkloadSizing,
 } from '@lookout/kube';
@@ -76,6 +84,20 @@ export interface LogStoreArgs {
   storageClassName: string;
   /** Alertmanager for the ruler. Default: the Cortex Alertmanager in the same namespace. */
   alertmanagerUrl?: string;
+  /**
+   * How the ruler (in the backend pods) reaches that Alertmanager (an egress rule). Default: the
+   * pods of @lookout/metrics-store's Alertmanager in the same namespace, on 8080; give it with
+   * `alertmanagerUrl`.
+   */
+  alertmanagerEgress?: EgressRule;
+  /**
+   * How the pods reach the bucket and their cloud credentials (egress rules). Default: HTTPS to
+   * any public address. Add, for example, a node-local credential agent (such as
+   * 169.254.170.23/32, port 80), or an S3-compatible endpoint inside the cluster.
+   */
+  objectStorageEgress?: EgressRule[];
+  /** The cluster DNS pods its egress policies allow (default: `k8s-app: kube-dns` in `kube-system`). */
+  dns?: NetworkPeer;
   /** Limits for tenants without an override. */
   defaultLimits?: Partial<LokiDefaultLimits>;
 }
@@ -95,6 +117,9 @@ function checkArgs(args: LogStoreArgs): void {
     throw new Error(`LogStore: sizing.write.replicas must be at least 3 (replication factor 3), found ${args.sizing.write.replicas}`);
   }
   if (!args.storageClassName) throw new Error('LogStore: storageClassName must not be empty');
+  if (args.alertmanagerUrl && !args.alertmanagerEgress) {
+    throw new Error('LogStore: alertmanagerEgress is required with alertmanagerUrl (the ruler may reach only what its egress policy allows)');
+  }
 }
 
 export class LogStore extends pulumi.ComponentResource {
@@ -307,6 +332,32 @@ export class LogStore extends pulumi.ComponentResource {
       disruptionBudget(
         `${name}-${target}`,
         { namespace, selector: selectorLabels(LOKI_APP, target), labels: labels(LOKI_APP, target, version) },
+        child,
+      );
+    }
+
+    // Egress: DNS, the other Loki pods (ring, queries, index gateway, compactor), the bucket,
+    // and for the backend's ruler the Alertmanager.
+    const objectStorage = args.objectStorageEgress ?? [internetEgress([], [443])];
+    const alertmanager = args.alertmanagerEgress ?? {
+      to: [podsPeer({ 'app.kubernetes.io/name': 'cortex', 'app.kubernetes.io/component': 'alertmanager', 'app.kubernetes.io/part-of': 'lookout' })],
+      ports: tcpPorts(8080),
+    };
+    for (const target of ['write', 'read', 'backend'] as const) {
+      networkPolicy(
+        `${name}-${target}-egress`,
+        {
+          name: `${LOKI_APP}-${target}-egress`,
+          namespace,
+          app: LOKI_APP,
+          podSelector: selectorLabels(LOKI_APP, target),
+          egress: [
+            dnsEgress(args.dns ?? CLUSTER_DNS),
+            { to: [podsPeer({ ...GOSSIP_LABEL })], ports: tcpPorts(HTTP_PORT, GRPC_PORT, GOSSIP_PORT) },
+            ...objectStorage,
+            ...(target === 'backend' ? [alertmanager] : []),
+          ],
+        },
         child,
       );
     }

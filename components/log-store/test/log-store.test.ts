@@ -90,13 +90,36 @@ describe('LogStore', () => {
     }
   });
 
-  it('keeps the resource count low: 14 objects in one component', () => {
+  it('keeps the resource count low: 17 objects in one component', () => {
     const counts: Record<string, number> = {};
     for (const r of kubernetesObjects(run.resources)) counts[kindOf(r)] = (counts[kindOf(r)] ?? 0) + 1;
-    expect(counts).toEqual({ ServiceAccount: 1, ConfigMap: 2, Service: 5, StatefulSet: 2, Deployment: 1, PodDisruptionBudget: 3 });
+    expect(counts).toEqual({ ServiceAccount: 1, ConfigMap: 2, Service: 5, StatefulSet: 2, Deployment: 1, PodDisruptionBudget: 3, NetworkPolicy: 3 });
     expect(run.resources.filter((r) => r.type === 'lookout:k8s:LogStore')).toHaveLength(1);
     const components = run.resources.filter((r) => !r.custom);
     expect(components.map((r) => r.type)).toEqual(['lookout:k8s:LogStore']);
+  });
+
+  it('limits the egress of each target to the other Loki pods, the bucket, and for the ruler the Alertmanager', () => {
+    const policies = kubernetesObjects(run.resources).filter((r) => kindOf(r) === 'NetworkPolicy');
+    expect(policies.map((p) => p.inputs.metadata.name).sort()).toEqual(['loki-backend-egress', 'loki-read-egress', 'loki-write-egress']);
+    for (const p of policies) {
+      const spec = p.inputs.spec;
+      expect(spec.policyTypes).toEqual(['Egress']);
+      // DNS, then the other Loki pods.
+      expect(spec.egress[0].to).toEqual([{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } }, podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } } }]);
+      expect(spec.egress[1]).toEqual({
+        to: [{ podSelector: { matchLabels: { 'lookout.dev/gossip-ring': 'loki' } } }],
+        ports: [3100, 9095, 7946].map((port) => ({ protocol: 'TCP', port })),
+      });
+      // The bucket over HTTPS, never to a private, shared or link-local address.
+      const bucket = spec.egress.find((r: any) => r.to[0].ipBlock)!;
+      expect(spec.egress).toHaveLength(p.inputs.metadata.name === 'loki-backend-egress' ? 4 : 3);
+      expect(bucket.ports).toEqual([{ protocol: 'TCP', port: 443 }]);
+      for (const cidr of ['10.0.0.0/8', '169.254.0.0/16', '100.64.0.0/10']) expect(bucket.to[0].ipBlock.except).toContain(cidr);
+      const toAlertmanager = spec.egress.some((r: any) => r.to.some((x: any) => x.podSelector?.matchLabels?.['app.kubernetes.io/component'] === 'alertmanager'));
+      expect(toAlertmanager, p.inputs.metadata.name).toBe(p.inputs.metadata.name === 'loki-backend-egress');
+    }
+    expect(() => new LogStore('bad', argsWith({ alertmanagerUrl: 'http://am.example:9093' }))).toThrow(/alertmanagerEgress is required/);
   });
 
   it('sets requests and a memory limit on every container, privileges none, and covers every served workload with a PDB', () => {
