@@ -8,7 +8,7 @@
 import * as k8s from '@pulumi/kubernetes';
 import * as pulumi from '@pulumi/pulumi';
 import { Gateway } from '@lookout/gateway';
-import { imageString, labels } from '@lookout/kube';
+import { imageString, isolateNamespace, labels, podSecurityLabels } from '@lookout/kube';
 import { LogStore } from '@lookout/log-store';
 import { MetricsStore } from '@lookout/metrics-store';
 import { SelfMonitoring } from '@lookout/self-monitoring';
@@ -105,23 +105,6 @@ function checkCloud(cloud: PlatformCloud): void {
   }
 }
 
-function networkPolicies(namespace: string, opts: pulumi.CustomResourceOptions): void {
-  // Nothing reaches the platform's pods except from inside the namespace, and the gateway's
-  // listeners, which its own component opens.
-  new k8s.networking.v1.NetworkPolicy(
-    'platform-isolation',
-    {
-      metadata: { name: 'platform-isolation', namespace, labels: labels('platform', 'network-policy') },
-      spec: {
-        podSelector: {},
-        policyTypes: ['Ingress'],
-        ingress: [{ from: [{ podSelector: {} }] }],
-      },
-    },
-    opts,
-  );
-}
-
 export function platformProgram(args: PlatformArgs): () => Promise<PlatformOutputs> {
   checkCloud(args.cloud);
   return async () => {
@@ -141,15 +124,8 @@ export function platformProgram(args: PlatformArgs): () => Promise<PlatformOutpu
       {
         metadata: {
           name: namespace,
-          labels: {
-            ...labels('platform', 'namespace'),
-            // The collector reads node logs and node-exporter the host's /proc: both need host
-            // access, which only the privileged level allows. Everything else is restricted
-            // by its own security context; `warn` flags any pod that is not.
-            'pod-security.kubernetes.io/enforce': 'privileged',
-            'pod-security.kubernetes.io/warn': 'restricted',
-            'pod-security.kubernetes.io/audit': 'restricted',
-          },
+          // What needs the host (the collector, node-exporter) runs in SelfMonitoring's own namespace.
+          labels: { ...labels('platform', 'namespace'), ...podSecurityLabels('restricted') },
         },
       },
       opts,
@@ -160,7 +136,7 @@ export function platformProgram(args: PlatformArgs): () => Promise<PlatformOutpu
 
     const storage = storesStorage(cloud, namespace, inNs);
     const tenants = tenantLimits(config);
-    new MetricsStore(
+    const metrics = new MetricsStore(
       'metrics',
       {
         namespace,
@@ -183,7 +159,7 @@ export function platformProgram(args: PlatformArgs): () => Promise<PlatformOutpu
       inNs,
     );
 
-    new LogStore(
+    const logs = new LogStore(
       'logs',
       {
         namespace,
@@ -213,10 +189,11 @@ export function platformProgram(args: PlatformArgs): () => Promise<PlatformOutpu
       inNs,
     );
 
-    new SelfMonitoring(
+    const selfMonitoring = new SelfMonitoring(
       'self-monitoring',
       {
         namespace,
+        clusterCidrs: cloud.network.clusterCidrs,
         domain,
         cluster: cloud.clusterName,
         images: {
@@ -229,7 +206,9 @@ export function platformProgram(args: PlatformArgs): () => Promise<PlatformOutpu
       inNs,
     );
 
-    networkPolicies(namespace, inNs);
+    // The namespace's defaults (traffic from its own pods only, no egress but DNS), after the
+    // components' own policies, so no pod ever runs with the defaults alone.
+    isolateNamespace(namespace, { provider, dependsOn: [ns, metrics, logs, gateway, selfMonitoring] });
 
     // Every tenant host resolves to the gateway: its load balancer, or the user's own in front.
     const address = cloud.gateway.address === undefined ? gateway.loadBalancerHostname : pulumi.output(cloud.gateway.address);

@@ -117,3 +117,61 @@ export function servingWorkloadsWithoutPdb(resources: readonly MockedResource[])
   }
   return out;
 }
+
+const RESTRICTED_VOLUME_TYPES = new Set(['configMap', 'csi', 'downwardAPI', 'emptyDir', 'ephemeral', 'persistentVolumeClaim', 'projected', 'secret']);
+const BASELINE_CAPABILITIES = new Set(['AUDIT_WRITE', 'CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'FSETID', 'KILL', 'MKNOD', 'NET_BIND_SERVICE', 'SETFCAP', 'SETGID', 'SETPCAP', 'SETUID', 'SYS_CHROOT']);
+
+type SecurityContext = {
+  privileged?: boolean;
+  allowPrivilegeEscalation?: boolean;
+  runAsNonRoot?: boolean;
+  runAsUser?: number;
+  seccompProfile?: { type?: string };
+  capabilities?: { add?: string[]; drop?: string[] };
+};
+
+/**
+ * Where a pod template breaks the Pod Security Standard of its level (the checks of the
+ * Kubernetes `baseline` and `restricted` profiles that apply to what Lookout renders), as
+ * `<Kind>/<name>: <problem>`; empty when it complies. `privileged` allows everything.
+ */
+export function podSecurityViolations(workload: MockedResource, level: 'privileged' | 'baseline' | 'restricted'): string[] {
+  if (level === 'privileged') return [];
+  const spec = podSpecOf(workload) as PodSpec & {
+    hostNetwork?: boolean;
+    hostPID?: boolean;
+    hostIPC?: boolean;
+    volumes?: Array<Record<string, unknown> & { name: string }>;
+    securityContext?: SecurityContext;
+  };
+  const kind = kubernetesTypeOf(workload.type)!.kind;
+  const out: string[] = [];
+  const fail = (problem: string) => out.push(`${kind}/${workload.inputs.metadata?.name}: ${problem}`);
+  const containers = [...(spec.containers ?? []), ...(spec.initContainers ?? [])] as Array<Container & { securityContext?: SecurityContext; ports?: Array<{ hostPort?: number }> }>;
+  // baseline
+  for (const field of ['hostNetwork', 'hostPID', 'hostIPC'] as const) if (spec[field]) fail(field);
+  for (const v of spec.volumes ?? []) if ('hostPath' in v) fail(`hostPath volume ${v.name}`);
+  for (const c of containers) {
+    if (c.securityContext?.privileged) fail(`${c.name} is privileged`);
+    for (const cap of c.securityContext?.capabilities?.add ?? []) if (!BASELINE_CAPABILITIES.has(cap)) fail(`${c.name} adds ${cap}`);
+    for (const p of c.ports ?? []) if (p.hostPort) fail(`${c.name} uses hostPort ${p.hostPort}`);
+  }
+  if (level === 'baseline') return out;
+  // restricted
+  for (const v of spec.volumes ?? []) {
+    const type = Object.keys(v).find((k) => k !== 'name');
+    if (!type || !RESTRICTED_VOLUME_TYPES.has(type)) fail(`volume ${v.name} of type ${type}`);
+  }
+  const pod = spec.securityContext ?? {};
+  for (const c of containers) {
+    const sc = c.securityContext ?? {};
+    if (sc.allowPrivilegeEscalation !== false) fail(`${c.name} may escalate privileges`);
+    if (!(sc.runAsNonRoot ?? pod.runAsNonRoot)) fail(`${c.name} does not require a non-root user`);
+    if ((sc.runAsUser ?? pod.runAsUser) === 0) fail(`${c.name} runs as uid 0`);
+    const seccomp = sc.seccompProfile?.type ?? pod.seccompProfile?.type;
+    if (seccomp !== 'RuntimeDefault' && seccomp !== 'Localhost') fail(`${c.name} has no RuntimeDefault seccomp profile`);
+    if (!(sc.capabilities?.drop ?? []).includes('ALL')) fail(`${c.name} does not drop ALL capabilities`);
+    for (const cap of sc.capabilities?.add ?? []) if (cap !== 'NET_BIND_SERVICE') fail(`${c.name} adds ${cap}`);
+  }
+  return out;
+}

@@ -74,8 +74,9 @@ describe('lookout plan --render', () => {
     const dir = join(tmp, 'files');
     expect((await lookout('plan', 'aws', 'prod', '-c', 'examples/aws.yaml', '--render', dir)).code).toBe(0);
     const files = filesUnder(dir).filter((f) => f.includes('/files/'));
-    for (const wanted of ['cortex/cortex.yaml', 'cortex-runtime/runtime.yaml', 'loki-config/config.yaml', 'loki-runtime/runtime-config.yaml', 'gateway-config/nginx.conf', 'alloy/config.alloy']) {
-      expect(files.some((f) => f.endsWith(`/lookout/${wanted}`)), wanted).toBe(true);
+    // The collector runs in the namespace for what reads the host.
+    for (const wanted of ['lookout/cortex/cortex.yaml', 'lookout/cortex-runtime/runtime.yaml', 'lookout/loki-config/config.yaml', 'lookout/loki-runtime/runtime-config.yaml', 'lookout/gateway-config/nginx.conf', 'lookout-node/alloy/config.alloy']) {
+      expect(files.some((f) => f.endsWith(`/${wanted}`)), wanted).toBe(true);
     }
     const cortexFile = files.find((f) => f.endsWith('/lookout/cortex/cortex.yaml'))!;
     const cortex = YAML.parse(readFileSync(join(dir, cortexFile), 'utf8')) as { auth_enabled: boolean };

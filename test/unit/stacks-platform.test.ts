@@ -16,13 +16,19 @@ import { loadBundle } from '../../src/bundle/manifest.js';
 import { awsClusterLayers } from '../../src/providers/aws/cluster.js';
 import { platformProgram, PLATFORM_PROJECT } from '../../stacks/platform.js';
 import { tenantProgram, TENANT_PROJECT } from '../../stacks/tenant.js';
+import { SERVICE_ACCOUNTS } from '@lookout/metrics-store';
+import { WORKLOAD_SERVICE_ACCOUNTS } from '../../src/naming.js';
 import {
   containersWithoutResources,
+  kubernetesTypeOf,
+  podSecurityViolations,
   servingWorkloadsWithoutPdb,
   unexpectedPrivilegedContainers,
   validateKubernetesObjects,
   kubernetesObjects,
+  workloads,
 } from '../support/kubernetes.js';
+import { NetworkPolicies, podsOf, type PolicyPod } from '../support/network-policy.js';
 
 const root = new URL('../..', import.meta.url).pathname;
 /** What the AWS infra step records, as the cluster layers read it. */
@@ -144,5 +150,154 @@ describe('the gateway and the stores', () => {
     for (const key of ['distributor', 'queryFrontend', 'ruler', 'alertmanager', 'lokiWrite', 'lokiRead', 'lokiBackend'] as const) {
       expect(services, key).toContain(upstreams[key]);
     }
+  });
+});
+
+describe('isolation of the platform', async () => {
+  const config = await loadConfig(`${root}examples/aws.yaml`, { provider: 'aws', name: 'prod' });
+  const platform = await platformRun(config);
+  const tenant = await tenantRun(config, config.tenants[0]!);
+  const all = [...platform.resources, ...tenant.resources];
+  const objects = kubernetesObjects(all);
+  const namespaces = new Map(objects.filter((r) => kubernetesTypeOf(r.type)!.kind === 'Namespace').map((r) => [r.inputs.metadata.name, r.inputs.metadata.labels]));
+  const policies = new NetworkPolicies(all);
+  const pods = podsOf(all);
+  const pod = (key: string): PolicyPod => {
+    const found = pods.get(key);
+    if (!found) throw new Error(`no pod ${key}; pods: ${[...pods.keys()].join(', ')}`);
+    return found;
+  };
+  const kubeDns: PolicyPod = { name: 'coredns', namespace: 'kube-system', labels: { 'k8s-app': 'kube-dns' } };
+  const IMDS = { ip: '169.254.169.254' };
+  const POD_IDENTITY_AGENT = { ip: '169.254.170.23' };
+  const NODE = { ip: '10.0.17.4' }; // in the VPC: a node, or a pod of the VPC CNI
+  const SERVICE_IP = { ip: '172.20.31.7' }; // in the Service CIDR
+  const INTERNET = { ip: '203.0.113.9' }; // a webhook receiver
+  const S3 = { ip: '52.218.1.1' };
+
+  it('runs the platform namespace at Pod Security restricted, and only the collector and node-exporter in a privileged namespace of their own', () => {
+    expect(namespaces.get('lookout')?.['pod-security.kubernetes.io/enforce']).toBe('restricted');
+    expect(namespaces.get('lookout')?.['pod-security.kubernetes.io/warn']).toBe('restricted');
+    expect(namespaces.get('lookout-node')?.['pod-security.kubernetes.io/enforce']).toBe('privileged');
+    const levelOf = (ns: string) => namespaces.get(ns)?.['pod-security.kubernetes.io/enforce'] as 'privileged' | 'baseline' | 'restricted';
+    const inNode = workloads(all).filter((w) => w.inputs.metadata.namespace === 'lookout-node').map((w) => w.inputs.metadata.name).sort();
+    expect(inNode).toEqual(['alloy', 'node-exporter']);
+    const violations = workloads(all).flatMap((w) => podSecurityViolations(w, levelOf(w.inputs.metadata.namespace)));
+    expect(violations).toEqual([]);
+    // The checker is real: the two host workloads would break restricted and baseline.
+    const hostWorkloads = workloads(all).filter((w) => w.inputs.metadata.namespace === 'lookout-node');
+    for (const w of hostWorkloads) expect(podSecurityViolations(w, 'baseline').join('\n')).toMatch(/hostPath volume/);
+  });
+
+  it('gives the ruler and the Alertmanager service accounts of their own, with their own roles, and mounts no token where nothing uses it', () => {
+    const accounts = objects.filter((r) => kubernetesTypeOf(r.type)!.kind === 'ServiceAccount' && r.inputs.metadata.namespace === 'lookout');
+    const roleOf = (name: string) => accounts.find((a) => a.inputs.metadata.name === name)?.inputs.metadata.annotations?.['eks.amazonaws.com/role-arn'];
+    expect(roleOf('cortex')).toBe('arn:aws:iam::123456789012:role/lookout-prod-metrics-store');
+    expect(roleOf('cortex-ruler')).toBe('arn:aws:iam::123456789012:role/lookout-prod-ruler');
+    expect(roleOf('cortex-alertmanager')).toBe('arn:aws:iam::123456789012:role/lookout-prod-alertmanager');
+    // The infra stack binds its roles to the same names the metrics store runs its pods as.
+    expect([WORKLOAD_SERVICE_ACCOUNTS.metricsStore.name, WORKLOAD_SERVICE_ACCOUNTS.ruler.name, WORKLOAD_SERVICE_ACCOUNTS.alertmanager.name]).toEqual([
+      SERVICE_ACCOUNTS.blocks,
+      SERVICE_ACCOUNTS.ruler,
+      SERVICE_ACCOUNTS.alertmanager,
+    ]);
+    const saOf = (key: string) => workloads(all).find((w) => `${w.inputs.metadata.namespace}/${w.inputs.metadata.name}` === key)!.inputs.spec.template.spec;
+    expect(saOf('lookout/cortex-ruler').serviceAccountName).toBe('cortex-ruler');
+    expect(saOf('lookout/cortex-alertmanager').serviceAccountName).toBe('cortex-alertmanager');
+    // A token only where something uses it: the cloud identities (the pod identity webhook
+    // needs it), the collector and kube-state-metrics (the API server).
+    const withToken = workloads(all)
+      .filter((w) => w.inputs.spec.template.spec.automountServiceAccountToken !== false)
+      .map((w) => `${w.inputs.metadata.namespace}/${w.inputs.metadata.name}`)
+      .sort();
+    expect(withToken).toEqual(
+      ['alertmanager', 'compactor', 'ingester', 'querier', 'ruler', 'store-gateway'].map((c) => `lookout/cortex-${c}`).concat(['lookout/kube-state-metrics', 'lookout/loki-backend', 'lookout/loki-read', 'lookout/loki-write', 'lookout-node/alloy']).sort(),
+    );
+  });
+
+  it('keeps a tenant-steered Alertmanager from calling into the cluster, while it can still notify the internet', () => {
+    const am = pod('lookout/cortex-alertmanager');
+    // The issue's reproduction: an ingester's /ingester/shutdown, Loki's /flush.
+    expect(policies.allows(am, { pod: pod('lookout/cortex-ingester') }, 8080)).toBe(false);
+    expect(policies.allows(am, { pod: pod('lookout/loki-write') }, 3100)).toBe(false);
+    expect(policies.allows(am, { pod: pod('lookout/loki-backend') }, 3100)).toBe(false);
+    expect(policies.allows(am, { pod: pod('lookout/gateway') }, 8080)).toBe(false);
+    for (const address of [IMDS, NODE, SERVICE_IP, { ip: '127.0.0.1' }, { ip: '0.0.0.0' }, { ip: '100.64.3.3' }, { ip: '192.168.1.1' }]) {
+      expect(policies.allows(am, address, 8080), address.ip).toBe(false);
+      expect(policies.allows(am, address, 443), address.ip).toBe(false);
+    }
+    // Receivers on the internet, on any port; its peers; DNS.
+    expect(policies.allows(am, INTERNET, 443)).toBe(true);
+    expect(policies.allows(am, INTERNET, 8080)).toBe(true);
+    expect(policies.allows(am, { pod: am }, 9095)).toBe(true);
+    expect(policies.allows(am, { pod: kubeDns }, 53, 'UDP')).toBe(true);
+  });
+
+  it('lets each Cortex and Loki workload reach what it calls and nothing else', () => {
+    const p = (name: string) => pod(`lookout/${name}`);
+    const allowed: Array<[string, string | { ip: string }, number, boolean]> = [
+      ['cortex-distributor', 'cortex-ingester', 9095, true],
+      ['cortex-distributor', 'cortex-ingester', 8080, false],
+      ['cortex-distributor', S3 as never, 443, false],
+      ['cortex-querier', 'cortex-store-gateway', 9095, true],
+      ['cortex-querier', 'cortex-query-frontend', 9095, true],
+      ['cortex-ruler', 'cortex-alertmanager', 8080, true],
+      ['cortex-ruler', 'cortex-query-frontend', 9095, true],
+      ['cortex-ruler', 'cortex-ingester', 8080, false],
+      ['cortex-ruler', 'cortex-store-gateway', 9095, false],
+      ['cortex-ruler', INTERNET as never, 8080, false],
+      ['cortex-ingester', S3 as never, 443, true],
+      ['cortex-ingester', POD_IDENTITY_AGENT as never, 80, true],
+      ['cortex-ingester', IMDS as never, 80, false],
+      ['cortex-query-frontend', 'cortex-querier', 9095, false],
+      ['cortex-overrides-exporter', S3 as never, 443, false],
+      ['loki-write', 'loki-backend', 9095, true],
+      ['loki-read', 'loki-backend', 3100, true],
+      ['loki-backend', 'cortex-alertmanager', 8080, true],
+      ['loki-write', 'cortex-alertmanager', 8080, false],
+      ['loki-read', 'cortex-ingester', 9095, false],
+      ['loki-write', POD_IDENTITY_AGENT as never, 80, true],
+      ['loki-write', IMDS as never, 80, false],
+      ['gateway', 'cortex-distributor', 8080, true],
+      ['gateway', 'loki-write', 3100, true],
+      ['gateway', 'cortex-ingester', 8080, false],
+      ['gateway', 'loki-backend', 9095, false],
+      ['gateway', IMDS as never, 80, false],
+      ['gateway', INTERNET as never, 443, false],
+      ['kube-state-metrics', SERVICE_IP as never, 443, true],
+      ['kube-state-metrics', INTERNET as never, 443, false],
+    ];
+    for (const [from, to, port, expected] of allowed) {
+      const destination = typeof to === 'string' ? { pod: p(to) } : to;
+      expect(policies.allows(p(from), destination, port), `${from} → ${typeof to === 'string' ? to : to.ip}:${port}`).toBe(expected);
+    }
+    // Every platform pod resolves names.
+    for (const [key, source] of pods) if (key.startsWith('lookout/')) expect(policies.allows(source, { pod: kubeDns }, 53, 'UDP'), key).toBe(true);
+    // The tenant's Grafana goes through the gateway, never to a store directly.
+    const grafana = pod(`tenant-${config.tenants[0]!.name}/grafana`);
+    expect(policies.allows(pod('lookout/gateway'), { pod: grafana }, 3000)).toBe(true);
+    expect(policies.allows(grafana, { pod: pod('lookout/gateway') }, 8080)).toBe(true);
+    expect(policies.allows(grafana, { pod: pod('lookout/cortex-distributor') }, 8080)).toBe(false);
+  });
+
+  it('keeps node-exporter and the collector away from the instance metadata service, node-exporter from everything', () => {
+    const exporter = pod('lookout-node/node-exporter');
+    const alloy = pod('lookout-node/alloy');
+    for (const address of [IMDS, POD_IDENTITY_AGENT, NODE, INTERNET]) {
+      for (const port of [80, 443]) expect(policies.allows(exporter, address, port), `node-exporter → ${address.ip}:${port}`).toBe(false);
+    }
+    expect(policies.allows(exporter, { pod: kubeDns }, 53, 'UDP')).toBe(false);
+    expect(policies.allows(alloy, { pod: exporter }, 9100)).toBe(true);
+    expect(policies.allows(pod('lookout/gateway'), { pod: exporter }, 9100)).toBe(false);
+    expect(policies.allows(alloy, IMDS, 80)).toBe(false);
+    expect(policies.allows(alloy, INTERNET, 443)).toBe(false);
+    // What it does need: kubelets, the API server, the platform's pods and its stores.
+    expect(policies.allows(alloy, NODE, 10250)).toBe(true);
+    expect(policies.allows(alloy, SERVICE_IP, 443)).toBe(true);
+    expect(policies.allows(alloy, { pod: pod('lookout/cortex-distributor') }, 8080)).toBe(true);
+    expect(policies.allows(alloy, { pod: pod('lookout/loki-write') }, 3100)).toBe(true);
+    expect(policies.allows(alloy, { pod: pod('lookout/cortex-ingester') }, 8080)).toBe(true);
+    expect(policies.allows(alloy, { pod: pod('lookout/gateway') }, 8443)).toBe(true);
+    expect(policies.allows(alloy, { pod: kubeDns }, 53, 'UDP')).toBe(true);
   });
 });

@@ -25,6 +25,15 @@ import {
 /** Name of the container port every platform pod serves `/metrics` on. */
 export const METRICS_PORT_NAME = 'http-metrics';
 export const DEFAULT_NAMESPACE = 'lookout';
+
+/**
+ * The namespace of the workloads that need the host (the collector reads pod logs, node-exporter
+ * the host's /proc and /sys): `<platform namespace>-node`, at Pod Security level `privileged`,
+ * so that the platform namespace itself can run at `restricted`.
+ */
+export function nodeNamespaceOf(namespace: string): string {
+  return `${namespace}-node`;
+}
 export const SYSTEM_TENANT = 'system';
 /** `app.kubernetes.io/name` of kube-state-metrics: its job is scraped with `honor_labels`. */
 export const KUBE_STATE_METRICS_APP = 'kube-state-metrics';
@@ -70,6 +79,8 @@ export interface AlloyConfigOptions {
   domain: string;
   /** Platform namespace (default `lookout`). */
   namespace?: string;
+  /** Namespace of the collector and node-exporter, also scraped (default `<namespace>-node`). */
+  nodeNamespace?: string;
   /** Tenant the platform's own telemetry is written to (default `system`). */
   tenant?: string;
   /** Remote-write URL of the metrics store (default: the Cortex distributor Service). */
@@ -86,6 +97,7 @@ export interface AlloyConfigOptions {
 interface Resolved {
   domain: string;
   namespace: string;
+  nodeNamespace: string;
   tenant: string;
   metricsPushUrl: string;
   logsPushUrl: string;
@@ -105,6 +117,7 @@ function resolve(options: AlloyConfigOptions): Resolved {
   return {
     domain: options.domain,
     namespace,
+    nodeNamespace: options.nodeNamespace ?? nodeNamespaceOf(namespace),
     tenant: options.tenant ?? SYSTEM_TENANT,
     metricsPushUrl: options.metricsPushUrl ?? `http://${svc('cortex-distributor')}:8080/api/v1/push`,
     logsPushUrl: options.logsPushUrl ?? `http://${svc('loki-write')}:3100/loki/api/v1/push`,
@@ -185,9 +198,9 @@ export function alloyConfigBlocks(options: AlloyConfigOptions): Array<AlloyBlock
     block('selectors', undefined, { role: 'node', field: concat('metadata.name=', thisNode) }),
   ]);
 
-  // --- platform pods: port `http-metrics` in the platform namespace --------------------------
+  // --- platform pods: port `http-metrics` in the platform and node namespaces ---------------
   const platformTargets = block('discovery.relabel', 'platform_pods', { targets: exportOf(pods, 'targets') }, [
-    rule({ source_labels: [META.namespace], regex: o.namespace, action: 'keep' }),
+    rule({ source_labels: [META.namespace], regex: `${o.namespace}|${o.nodeNamespace}`, action: 'keep' }),
     rule({ source_labels: [META.portName], regex: METRICS_PORT_NAME, action: 'keep' }),
     rule({ source_labels: [META.containerInit], regex: 'true', action: 'drop' }),
     rule({ source_labels: [META.phase], regex: 'Pending|Succeeded|Failed|Unknown', action: 'drop' }),
@@ -346,7 +359,7 @@ export function alloyConfigBlocks(options: AlloyConfigOptions): Array<AlloyBlock
     { comment: 'Pods and node of the node this collector runs on (each DaemonSet pod covers its own node).' },
     pods,
     node,
-    { comment: `Platform pods: namespace "${o.namespace}", container port "${METRICS_PORT_NAME}", served at /metrics.` },
+    { comment: `Platform pods: namespaces "${o.namespace}" and "${o.nodeNamespace}", container port "${METRICS_PORT_NAME}", served at /metrics.` },
     platformTargets,
     kubeStateMetricsTargets,
     serviceTargets,

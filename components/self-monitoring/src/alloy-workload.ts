@@ -8,9 +8,13 @@ import {
   checksumOf,
   imageString,
   labels,
+  namespacePeer,
+  networkPolicy,
   resources,
   restrictedContainerSecurityContext,
   selectorLabels,
+  tcpPorts,
+  type EgressRule,
   type ImageRef,
   type ResourceSpec,
 } from '@lookout/kube';
@@ -30,8 +34,21 @@ export const ALLOY_RBAC_RULES: Array<{ apiGroups: string[]; resources: string[];
 /** Where positions and the WAL live on the node, so a restarted collector resumes where it stopped. */
 export const ALLOY_HOST_STATE_DIR = '/var/lib/lookout/alloy';
 
+/** Labels of the collector's pods. */
+export const ALLOY_SELECTOR = selectorLabels(ALLOY_APP, 'collector');
+
+/** The kubelet's port, which the collector scrapes on its node. */
+const KUBELET_PORT = 10250;
+
 export interface AlloyWorkloadArgs {
+  /** The namespace it runs in (the node namespace: it needs host paths). */
   namespace: string;
+  /** The platform namespace, whose pods it scrapes and where it pushes. */
+  platformNamespace: string;
+  /** Where the API server and the kubelets are: the cluster's node and Service CIDRs. */
+  clusterCidrs: readonly string[];
+  /** DNS, which every collector needs. */
+  dns: EgressRule;
   image: ImageRef;
   resources: ResourceSpec;
   /** The rendered configuration (`renderAlloyConfig`). */
@@ -40,7 +57,7 @@ export interface AlloyWorkloadArgs {
 
 export function createAlloy(name: string, args: AlloyWorkloadArgs, opts: pulumi.CustomResourceOptions) {
   const meta = labels(ALLOY_APP, 'collector', args.image.tag);
-  const selector = selectorLabels(ALLOY_APP, 'collector');
+  const selector = ALLOY_SELECTOR;
   const clusterScopedName = `${args.namespace}-${ALLOY_APP}`;
 
   const serviceAccount = new k8s.core.v1.ServiceAccount(
@@ -131,5 +148,26 @@ export function createAlloy(name: string, args: AlloyWorkloadArgs, opts: pulumi.
     { ...opts, dependsOn: [configMap, binding] },
   );
 
-  return { serviceAccount, role, binding, configMap, daemonSet };
+  // The collector scrapes and pushes inside the cluster only: pods of both namespaces (metrics
+  // ports, the distributor, Loki's write path, the gateway's TLS listener), the kubelets and
+  // the API server. It is on the pod network, so the instance metadata service, which it never
+  // needs, is out of reach (and stays out of reach of a compromised collector).
+  const clusterAddresses = args.clusterCidrs.map((cidr) => ({ ipBlock: { cidr } }));
+  const policy = networkPolicy(
+    `${name}-alloy`,
+    {
+      name: ALLOY_APP,
+      namespace: args.namespace,
+      app: ALLOY_APP,
+      podSelector: selector,
+      egress: [
+        args.dns,
+        { to: [namespacePeer(args.namespace), namespacePeer(args.platformNamespace)] },
+        ...(clusterAddresses.length > 0 ? [{ to: clusterAddresses, ports: tcpPorts(443, KUBELET_PORT) }] : []),
+      ],
+    },
+    opts,
+  );
+
+  return { serviceAccount, role, binding, configMap, daemonSet, policy };
 }

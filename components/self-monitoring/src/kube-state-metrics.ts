@@ -8,6 +8,7 @@ import {
   disruptionBudget,
   imageString,
   labels,
+  networkPolicy,
   resources,
   restrictedContainerSecurityContext,
   restrictedPodSecurityContext,
@@ -30,6 +31,8 @@ export const KUBE_STATE_METRICS_RESOURCES: Record<string, string[]> = {
 
 export interface KubeStateMetricsArgs {
   namespace: string;
+  /** Where the API server is: the cluster's node (endpoint) and Service CIDRs. */
+  clusterCidrs: readonly string[];
   image: ImageRef;
   sizing: WorkloadSizing;
 }
@@ -114,5 +117,18 @@ export function createKubeStateMetrics(name: string, args: KubeStateMetricsArgs,
   );
   const pdb = disruptionBudget(`${name}-kube-state-metrics`, { namespace: args.namespace, selector, labels: meta }, opts);
 
-  return { serviceAccount, role, binding, deployment, service, pdb };
+  // It talks to the API server only (DNS aside, by the namespace's default).
+  const policy = networkPolicy(
+    `${name}-kube-state-metrics`,
+    {
+      name: KUBE_STATE_METRICS_APP,
+      namespace: args.namespace,
+      app: KUBE_STATE_METRICS_APP,
+      podSelector: selector,
+      egress: args.clusterCidrs.length > 0 ? [{ to: args.clusterCidrs.map((cidr) => ({ ipBlock: { cidr } })), ports: [{ protocol: 'TCP', port: 443 }] }] : [],
+    },
+    opts,
+  );
+
+  return { serviceAccount, role, binding, deployment, service, pdb, policy };
 }

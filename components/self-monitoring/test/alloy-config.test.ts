@@ -117,7 +117,8 @@ describe('Alloy configuration generator', () => {
     const relabel = rules(component('discovery.relabel.platform_pods'));
     expect(relabel).toEqual(
       expect.arrayContaining([
-        { source_labels: ['__meta_kubernetes_namespace'], regex: 'lookout', action: 'keep' },
+        // The platform namespace and the node namespace (the collector itself, node-exporter).
+        { source_labels: ['__meta_kubernetes_namespace'], regex: 'lookout|lookout-node', action: 'keep' },
         { source_labels: ['__meta_kubernetes_pod_container_port_name'], regex: METRICS_PORT_NAME, action: 'keep' },
         { source_labels: ['__meta_kubernetes_namespace', '__meta_kubernetes_pod_label_app_kubernetes_io_name'], separator: '/', target_label: 'job' },
         { source_labels: ['__meta_kubernetes_pod_name'], target_label: 'pod' },

@@ -11,9 +11,10 @@ import {
   validateKubernetesObjects,
   workloads,
 } from '../../../test/support/kubernetes.js';
-import { ALLOY_RBAC_RULES, METRICS_PORT_NAME, SelfMonitoring, renderAlloyConfig } from '../src/index.js';
+import { ALLOY_RBAC_RULES, ALLOY_SELECTOR, METRICS_PORT_NAME, NODE_EXPORTER_DISABLED_COLLECTORS, SelfMonitoring, renderAlloyConfig } from '../src/index.js';
 
 const DOMAIN = 'obs.example.com';
+const CLUSTER_CIDRS = ['10.0.0.0/16', '172.20.0.0/16'];
 // Read directly: `loadBundle` resolves `bundles/` relative to the compiled dist/ layout.
 const bundle = bundleManifestSchema.parse(JSON.parse(readFileSync(new URL('../../../bundles/2026.11.0.json', import.meta.url), 'utf8')));
 
@@ -27,6 +28,8 @@ const T = {
   deployment: 'kubernetes:apps/v1:Deployment',
   service: 'kubernetes:core/v1:Service',
   pdb: 'kubernetes:policy/v1:PodDisruptionBudget',
+  namespace: 'kubernetes:core/v1:Namespace',
+  networkPolicy: 'kubernetes:networking.k8s.io/v1:NetworkPolicy',
 };
 
 let resources: MockedResource[];
@@ -37,6 +40,7 @@ beforeAll(async () => {
       const c = bundle.components;
       new SelfMonitoring('self-monitoring', {
         domain: DOMAIN,
+        clusterCidrs: CLUSTER_CIDRS,
         images: { alloy: c.alloy.image, kubeStateMetrics: c.kubeStateMetrics.image, nodeExporter: c.nodeExporter.image },
         sizing: { alloy: bundle.sizing.alloy, kubeStateMetrics: bundle.sizing.kubeStateMetrics, nodeExporter: bundle.sizing.nodeExporter },
       });
@@ -69,6 +73,8 @@ describe('SelfMonitoring under mocks', () => {
       [T.deployment]: 1,
       [T.service]: 1,
       [T.pdb]: 1,
+      [T.namespace]: 1,
+      [T.networkPolicy]: 5,
     });
     for (const r of resources.filter((x) => x.custom)) expect(r.parentType, r.name).toBe(T.component);
   });
@@ -135,14 +141,74 @@ describe('SelfMonitoring under mocks', () => {
     }
   });
 
-  it('gives node-exporter the host namespaces it needs, with read-only host mounts', () => {
-    const spec = podSpec(named(T.daemonSet, 'node-exporter'));
-    expect(spec.hostNetwork).toBe(true);
-    expect(spec.hostPID).toBe(true);
+  it('runs node-exporter off the host network, with read-only host mounts and no token: it cannot reach the instance metadata service', () => {
+    const daemonSet = named(T.daemonSet, 'node-exporter');
+    const spec = podSpec(daemonSet);
+    // NetworkPolicies do not apply to host-network pods, and the metadata service's hop limit
+    // does not stop them: on the pod network, both do.
+    expect(spec.hostNetwork).toBeUndefined();
+    expect(spec.hostPID).toBeUndefined();
     expect(spec.automountServiceAccountToken).toBe(false);
-    const mounts = spec.containers[0].volumeMounts;
+    const container = spec.containers[0];
+    expect(container.ports).toEqual([{ name: METRICS_PORT_NAME, containerPort: 9100, protocol: 'TCP' }]);
+    const mounts = container.volumeMounts;
     expect(mounts.map((m: { mountPath: string }) => m.mountPath).sort()).toEqual(['/host/proc', '/host/root', '/host/sys']);
     for (const m of mounts) expect(m.readOnly, m.mountPath).toBe(true);
+    // What would describe the pod's own network namespace instead of the node's is off.
+    for (const c of NODE_EXPORTER_DISABLED_COLLECTORS) expect(container.args).toContain(`--no-collector.${c}`);
+    for (const c of ['cpu', 'meminfo', 'filesystem', 'netclass']) expect(container.args.join(' ')).not.toContain(`--no-collector.${c}`);
+    // It may send nothing at all; only the collector may scrape it.
+    const policy = named(T.networkPolicy, 'node-exporter').inputs;
+    expect(policy.metadata.namespace).toBe('lookout-node');
+    expect(policy.spec.podSelector).toEqual(daemonSet.inputs.spec.selector);
+    expect(policy.spec.policyTypes).toEqual(['Ingress', 'Egress']);
+    expect(policy.spec.egress).toEqual([]);
+    expect(policy.spec.ingress).toEqual([{ from: [{ podSelector: { matchLabels: ALLOY_SELECTOR } }], ports: [{ protocol: 'TCP', port: 9100 }] }]);
+  });
+
+  it('puts what needs the host in a namespace of its own, at Pod Security privileged, where everything else is denied', () => {
+    const ns = named(T.namespace, 'lookout-node');
+    expect(ns.inputs.metadata.labels['pod-security.kubernetes.io/enforce']).toBe('privileged');
+    expect(ns.inputs.metadata.labels['pod-security.kubernetes.io/audit']).toBe('baseline');
+    expect(workloads(resources).map((w) => [w.inputs.metadata.name, w.inputs.metadata.namespace]).sort()).toEqual([
+      ['alloy', 'lookout-node'],
+      ['kube-state-metrics', 'lookout'],
+      ['node-exporter', 'lookout-node'],
+    ]);
+    const deny = named(T.networkPolicy, 'default-deny').inputs;
+    expect(deny.metadata.namespace).toBe('lookout-node');
+    expect(deny.spec).toEqual({ podSelector: { matchLabels: {} }, policyTypes: ['Ingress', 'Egress'], ingress: [], egress: [] });
+  });
+
+  it('lets the collector reach the cluster and nothing outside it, and into the platform namespace', () => {
+    const alloy = named(T.networkPolicy, 'alloy').inputs;
+    expect(alloy.metadata.namespace).toBe('lookout-node');
+    expect(alloy.spec.policyTypes).toEqual(['Egress']);
+    const peers = alloy.spec.egress.flatMap((r: { to: unknown[] }) => r.to);
+    // DNS, the two namespaces' pods, and the API server and kubelets in the cluster's CIDRs.
+    expect(peers).toContainEqual({ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'lookout' } } });
+    expect(peers).toContainEqual({ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'lookout-node' } } });
+    const blocks = peers.filter((p: { ipBlock?: unknown }) => p.ipBlock).map((p: { ipBlock: { cidr: string } }) => p.ipBlock.cidr);
+    expect(blocks).toEqual(CLUSTER_CIDRS);
+    expect(alloy.spec.egress.find((r: { to: Array<{ ipBlock?: unknown }> }) => r.to[0]?.ipBlock).ports.map((p: { port: number }) => p.port)).toEqual([443, 10250]);
+    const ingress = named(T.networkPolicy, 'self-monitoring-collector').inputs;
+    expect(ingress.metadata.namespace).toBe('lookout');
+    expect(ingress.spec.ingress).toEqual([
+      { from: [{ podSelector: { matchLabels: ALLOY_SELECTOR }, namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'lookout-node' } } }] },
+    ]);
+    const ksm = named(T.networkPolicy, 'kube-state-metrics').inputs;
+    expect(ksm.spec.egress).toEqual([{ to: CLUSTER_CIDRS.map((cidr) => ({ ipBlock: { cidr } })), ports: [{ protocol: 'TCP', port: 443 }] }]);
+  });
+
+  it('refuses to run without the CIDRs of the API server and kubelets', () => {
+    const c = bundle.components;
+    const base = {
+      domain: DOMAIN,
+      images: { alloy: c.alloy.image, kubeStateMetrics: c.kubeStateMetrics.image, nodeExporter: c.nodeExporter.image },
+      sizing: { alloy: bundle.sizing.alloy, kubeStateMetrics: bundle.sizing.kubeStateMetrics, nodeExporter: bundle.sizing.nodeExporter },
+    };
+    expect(() => new SelfMonitoring('x', { ...base, clusterCidrs: [] })).toThrow(/clusterCidrs must list where the API server/);
+    expect(() => new SelfMonitoring('x', { ...base, clusterCidrs: ['10.0.0.0/33'] })).toThrow(/clusterCidrs must be IPv4 or IPv6 CIDRs/);
   });
 
   it('gives kube-state-metrics a PodDisruptionBudget, and no serving workload goes without one', () => {
@@ -169,7 +235,7 @@ describe('SelfMonitoring under mocks', () => {
     const args: string[] = podSpec(named(T.deployment, 'kube-state-metrics')).containers[0].args;
     expect(args).toContain(`--resources=${ksmKinds.join(',')}`);
 
-    expect(named(T.clusterRole, 'lookout-alloy').inputs.rules).toEqual(ALLOY_RBAC_RULES);
+    expect(named(T.clusterRole, 'lookout-node-alloy').inputs.rules).toEqual(ALLOY_RBAC_RULES);
     expect(ALLOY_RBAC_RULES.flatMap((r) => r.resources)).not.toContain('secrets');
 
     for (const binding of ofType(T.clusterRoleBinding)) {
