@@ -84,6 +84,7 @@ export interface CortexConfig {
     };
   };
   querier: { active_query_tracker_dir: string };
+  frontend: { query_stats_enabled: boolean };
   frontend_worker: { frontend_address: string };
   query_range: { split_queries_by_interval: string };
   blocks_storage: BucketConfig & {
@@ -254,6 +255,10 @@ export function cortexConfig(opts: CortexConfigOptions): CortexConfig {
       },
     },
     querier: { active_query_tracker_dir: `${PATHS.data}/active-query-tracker` },
+    // Counts rejected queries by reason (cortex_rejected_queries_total: too many samples, series
+    // or bytes fetched, time range, ...), which the self-monitoring dashboards chart; it also
+    // logs one line of statistics per query.
+    frontend: { query_stats_enabled: true },
     frontend_worker: { frontend_address: `${serviceHost(QUERY_FRONTEND_HEADLESS_SERVICE, ns)}:${GRPC_PORT}` },
     query_range: { split_queries_by_interval: '24h' },
     blocks_storage: {

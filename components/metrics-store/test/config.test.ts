@@ -96,6 +96,8 @@ describe('cortexConfig', () => {
     expect(config.alertmanager.fallback_config_file).toBe('/etc/cortex/alertmanager-fallback.yaml');
     expect(config.server).toMatchObject({ http_listen_port: 8080, grpc_listen_port: 9095 });
     expect(config.auth_enabled).toBe(true);
+    // Rejected queries are counted by reason (cortex_rejected_queries_total) for the dashboards.
+    expect(config.frontend.query_stats_enabled).toBe(true);
   });
 
   it('enforces limits globally and reads per-tenant overrides from the runtime config file', () => {

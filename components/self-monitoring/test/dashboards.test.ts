@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import YAML from 'yaml';
 import { GATEWAY_METRICS, componentDashboards, gatewayTlsJob } from '../src/index.js';
-import { PROMETHEUS_TOOLS_HINT, hasTool, runTool, toolSuiteTitle, withTempDir } from './support.js';
+import { PROMETHEUS_TOOLS_HINT, hasTool, runTool, substituteVariables, toolSuiteTitle, withTempDir } from './support.js';
 
 interface Target {
   refId: string;
@@ -28,15 +28,6 @@ interface Dashboard {
 
 const files = componentDashboards();
 const dashboards = Object.entries(files).map(([file, json]) => ({ file, json, dashboard: JSON.parse(json) as Dashboard }));
-
-/** Dashboard variables replaced by values PromQL accepts, so each query can be checked. */
-function substituteVariables(expr: string): string {
-  return expr
-    .replaceAll('$__rate_interval', '5m')
-    .replaceAll('$namespace', 'lookout')
-    .replaceAll('$tenant', 'acme')
-    .replaceAll('$replication_factor', '3');
-}
 
 describe('component dashboards', () => {
   it('cover Cortex writes, reads, object storage and compactor, Loki, the gateway, Kubernetes and every tenant against its limits', () => {

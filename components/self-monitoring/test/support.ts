@@ -41,3 +41,13 @@ export function withTempDir<T>(prefix: string, fn: (dir: string) => T): T {
     rmSync(dir, { recursive: true, force: true });
   }
 }
+
+/** Dashboard variables replaced by values PromQL accepts, so each query can be parsed and checked. */
+export function substituteVariables(expr: string): string {
+  return expr
+    .replaceAll('$__rate_interval', '5m')
+    .replaceAll('$__interval', '5m')
+    .replaceAll('$namespace', 'lookout')
+    .replaceAll('$tenant', 'acme')
+    .replaceAll('$replication_factor', '3');
+}
