@@ -10,6 +10,7 @@ export {
   currentRun,
   hashInputs,
   latestRun,
+  parseJournal,
   readJournal,
   type Journal,
   type RunRecord,
@@ -22,10 +23,15 @@ export {
   acquireInstanceLock,
   currentCommandLine,
   describeLockHolder,
+  heldInstanceLock,
   isPidAlive,
   readInstanceLock,
   type AcquireLockOptions,
+  type ChildLockLedger,
+  type ChildLockRecord,
   type InstanceLock,
   type LockInfo,
 } from './lock.js';
+export { fileInstanceStore, type InstanceStore } from './instance-store.js';
+export { judgeProcess, localHostProbe, type HostProbe, type ProcessIdentity, type Verdict } from './holder.js';
 export { installInterruptHandler, type InterruptHandler, type InterruptHandlerOptions } from './interrupt.js';

@@ -149,24 +149,28 @@ export function emptyJournal(instance: string): Journal {
  */
 export async function readJournal(path: string): Promise<Journal | undefined> {
   const raw = await readJsonIfExists<unknown>(path);
-  if (raw === undefined) return undefined;
+  return raw === undefined ? undefined : parseJournal(raw, path);
+}
+
+/** Checks parsed JSON read from `where` (a path or URL) as a journal this lookout can use. */
+export function parseJournal(raw: unknown, where: string): Journal {
   const versioned = versionOnlySchema.safeParse(raw);
   if (!versioned.success) {
-    throw new FailureError(`${path} is not a lookout journal: it has no format version`, {
+    throw new FailureError(`${where} is not a lookout journal: it has no format version`, {
       hint: 'The file was damaged or replaced. Move it aside to start the command from the beginning; finished cloud work is found again by the steps.',
     });
   }
   if (versioned.data.version > JOURNAL_VERSION) {
     throw new FailureError(
-      `the journal at ${path} was written by a newer lookout (journal format ${versioned.data.version}; this lookout reads format ${JOURNAL_VERSION} and older)`,
+      `the journal at ${where} was written by a newer lookout (journal format ${versioned.data.version}; this lookout reads format ${JOURNAL_VERSION} and older)`,
       { hint: 'Upgrade lookout to the version that last worked on this instance (or newer), then run the command again.' },
     );
   }
   const parsed = journalSchema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    const where = issue && issue.path.length > 0 ? ` at ${issue.path.join('.')}` : '';
-    throw new FailureError(`the journal at ${path} is damaged${where}: ${issue?.message ?? 'invalid content'}`, {
+    const at = issue && issue.path.length > 0 ? ` at ${issue.path.join('.')}` : '';
+    throw new FailureError(`the journal at ${where} is damaged${at}: ${issue?.message ?? 'invalid content'}`, {
       hint: 'Move it aside to start the command from the beginning; finished cloud work is found again by the steps.',
     });
   }

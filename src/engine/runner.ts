@@ -23,14 +23,12 @@ import {
   currentRun,
   emptyJournal,
   hashInputs,
-  readJournal,
-  writeJournal,
   type Journal,
   type RunRecord,
   type RunStatus,
   type StepRecord,
 } from './journal.js';
-import { acquireInstanceLock } from './lock.js';
+import { fileInstanceStore, type InstanceStore } from './instance-store.js';
 
 export interface StepContext {
   instance: string;
@@ -66,12 +64,10 @@ export interface Step<O = unknown> {
   alwaysRun?: boolean;
 }
 
-export interface RunOptions {
+interface RunOptionsBase {
   instance: string;
   command: string;
   steps: Step[];
-  journalPath: string;
-  lockPath: string;
   reporter: Reporter;
   /** From installInterruptHandler; aborting it stops the run cleanly. */
   signal?: AbortSignal;
@@ -82,6 +78,9 @@ export interface RunOptions {
    */
   resume: 'always' | 'unfinished';
 }
+
+/** Where the lock and journal live: an instance store, or two local files. */
+export type RunOptions = RunOptionsBase & ({ store: InstanceStore } | { journalPath: string; lockPath: string });
 
 export interface RunResult {
   runId: string;
@@ -131,12 +130,18 @@ export async function runSteps(opts: RunOptions): Promise<RunResult> {
   checkPlan(opts.steps);
   const signal = opts.signal ?? new AbortController().signal;
   if (signal.aborted) throw interruptedError(signal, 'Interrupted before the run started; nothing was done.');
-  const lock = await acquireInstanceLock(opts.lockPath, { command: opts.command, instance: opts.instance, reporter: opts.reporter });
+  const store = 'store' in opts ? opts.store : fileInstanceStore(opts.journalPath, opts.lockPath);
+  const lock = await store.acquireLock({ command: opts.command, instance: opts.instance, reporter: opts.reporter, signal });
   try {
-    return await new Execution(opts, signal).run();
+    // Losing the lock (a shared backend's lease could not be renewed, or it was removed)
+    // stops the steps like Ctrl-C does; the run then fails with why.
+    const stop = AbortSignal.any([signal, lock.lost]);
+    return await new Execution(opts, store, stop).run();
+  } catch (err) {
+    throw lock.lost.aborted ? lock.lost.reason : err;
   } finally {
     await lock.release().catch((err: unknown) =>
-      opts.reporter.emit({ type: 'log', level: 'warn', message: `Could not remove the lock ${opts.lockPath}: ${errorMessage(err)}` }),
+      opts.reporter.emit({ type: 'log', level: 'warn', message: `Could not remove the lock ${lock.location}: ${errorMessage(err)}` }),
     );
   }
 }
@@ -159,7 +164,8 @@ class Execution {
   private readonly startedPerf = performance.now();
 
   constructor(
-    private readonly opts: RunOptions,
+    private readonly opts: RunOptionsBase,
+    private readonly store: InstanceStore,
     private readonly signal: AbortSignal,
   ) {}
 
@@ -167,9 +173,9 @@ class Execution {
 
   async run(): Promise<RunResult> {
     const { opts } = this;
-    this.journal = (await readJournal(opts.journalPath)) ?? emptyJournal(opts.instance);
+    this.journal = (await this.store.readJournal()) ?? emptyJournal(opts.instance);
     if (this.journal.instance !== opts.instance) {
-      throw new FailureError(`the journal at ${opts.journalPath} belongs to instance "${this.journal.instance}", not "${opts.instance}"`, {
+      throw new FailureError(`the journal at ${this.store.journalLocation} belongs to instance "${this.journal.instance}", not "${opts.instance}"`, {
         hint: 'Each instance has its own state directory; check LOOKOUT_HOME and the instance name.',
       });
     }
@@ -383,7 +389,7 @@ class Execution {
 
   private async save(): Promise<void> {
     this.record.updatedAt = now();
-    await writeJournal(this.opts.journalPath, this.journal);
+    await this.store.writeJournal(this.journal);
   }
 
   /** On the way out with an error, failing to record it must not hide that error. */
@@ -391,7 +397,7 @@ class Execution {
     try {
       await this.save();
     } catch (err) {
-      this.emit({ type: 'log', level: 'warn', message: `Could not update the journal ${this.opts.journalPath}: ${errorMessage(err)}` });
+      this.emit({ type: 'log', level: 'warn', message: `Could not update the journal ${this.store.journalLocation}: ${errorMessage(err)}` });
     }
   }
 }

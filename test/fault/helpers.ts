@@ -3,7 +3,7 @@
  * real processes), starting fixture processes and waiting on their output, and reading a work
  * directory back in a comparable form.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -37,6 +37,17 @@ export function buildDist(): void {
   }
 }
 
+/**
+ * Why processes cannot be started in a PID namespace of their own here (`unshare --pid --fork
+ * --mount-proc` needs root or user namespaces); undefined when they can.
+ */
+export function unshareProblem(): string | undefined {
+  const r = spawnSync('unshare', ['--pid', '--fork', '--mount-proc', 'true'], { encoding: 'utf8' });
+  if (r.error) return `unshare is not available (${r.error.message}); install util-linux`;
+  if (r.status !== 0) return `unshare --pid --fork --mount-proc is not permitted here: ${r.stderr.trim() || `exit ${r.status}`}`;
+  return undefined;
+}
+
 export async function newWorkDir(label: string): Promise<string> {
   return mkdtemp(join(tmpdir(), `lookout-fault-${label.replace(/[^\w-]/g, '_')}-`));
 }
@@ -64,8 +75,13 @@ function parseEvents(stdout: string): ProgressEvent[] {
     .map((l) => JSON.parse(l) as ProgressEvent);
 }
 
-export function start(script: string, args: string[], env: Record<string, string> = {}): Running {
-  const child = spawn(process.execPath, [script, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+/**
+ * Runs `script` with node. `wrapper` runs it through another command first, for example
+ * `['unshare', '--pid', '--fork', '--mount-proc']` for a PID namespace of its own.
+ */
+export function start(script: string, args: string[], env: Record<string, string> = {}, wrapper: string[] = []): Running {
+  const [command, ...commandArgs] = [...wrapper, process.execPath, script, ...args];
+  const child = spawn(command!, commandArgs, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   let ended = false;

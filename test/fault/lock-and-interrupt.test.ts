@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { currentRun, readJournal } from '../../src/engine/index.js';
+import { currentRun, localHostProbe, readJournal } from '../../src/engine/index.js';
 import {
   LOCK_CONTENDER,
   buildDist,
@@ -20,6 +20,7 @@ import {
   type Finished,
   type Outcome,
   type Running,
+  unshareProblem,
 } from './helpers.js';
 
 const workDirs: string[] = [];
@@ -154,33 +155,59 @@ describe('Ctrl-C', () => {
   });
 });
 
-describe('many processes finding one stale lock', () => {
-  it('lets exactly one of them take it over', async () => {
+/** Starts `n` lock contenders in `dir`, lets them go at once, and returns their WON/LOST lines. */
+async function race(dir: string, n: number): Promise<{ contenders: Running[]; results: string[] }> {
+  const contenders = Array.from({ length: n }, () => track(start(LOCK_CONTENDER, [dir])));
+  await Promise.all(contenders.map((c) => c.waitForLine(/^READY$/)));
+  await writeFile(join(dir, 'go'), '');
+  return { contenders, results: await Promise.all(contenders.map((c) => c.waitForLine(/^(WON|LOST) /))) };
+}
+
+async function deadPid(): Promise<number> {
+  const dead = spawn(process.execPath, ['-e', '']);
+  await new Promise((resolve) => dead.on('exit', resolve));
+  return dead.pid!;
+}
+
+/** This machine, boot and PID namespace, as a lock records them. */
+const { pid: _pid, processStart: _start, ...HERE } = localHostProbe.self();
+
+describe('processes racing for one lock', () => {
+  it('two at once for a free lock: exactly one gets it, the other is told who has it', async () => {
+    const dir = await work('lock-race-free');
+    const { contenders, results } = await race(dir, 2);
+    expect(results.filter((r) => r.startsWith('WON ')), results.join('\n')).toHaveLength(1);
+    const winner = contenders[results.findIndex((r) => r.startsWith('WON '))]!;
+    expect(results.find((r) => r.startsWith('LOST '))).toContain(`locked by another lookout run: \``);
+    expect(results.find((r) => r.startsWith('LOST '))).toContain(`(PID ${winner.child.pid} on ${hostname()}`);
+    await writeFile(join(dir, 'release'), '');
+    await Promise.all(contenders.map((c) => c.finished));
+    expect(existsSync(join(dir, 'lock.json'))).toBe(false);
+  });
+
+  it('eight finding one stale lock: exactly one takes it over', async () => {
     const dir = await work('lock-race');
-    const dead = spawn(process.execPath, ['-e', '']);
-    await new Promise((resolve) => dead.on('exit', resolve));
+    const pid = await deadPid();
     await writeFile(
       join(dir, 'lock.json'),
       JSON.stringify({
         holder: 'lookout create aws race',
         command: 'create',
         instance: 'race',
-        pid: dead.pid,
-        hostname: hostname(),
+        ...HERE,
+        pid,
         startedAt: new Date().toISOString(),
         token: 'stale',
       }),
     );
 
-    const contenders = Array.from({ length: 8 }, () => track(start(LOCK_CONTENDER, [dir])));
-    await Promise.all(contenders.map((c) => c.waitForLine(/^READY$/)));
-    await writeFile(join(dir, 'go'), '');
-    const results = await Promise.all(contenders.map((c) => c.waitForLine(/^(WON|LOST) /)));
-
+    const { contenders, results } = await race(dir, 8);
     const winners = results.filter((r) => r.startsWith('WON '));
     expect(winners, results.join('\n')).toHaveLength(1);
     const [, token, warnings] = winners[0]!.match(/^WON (\S+) (.*)$/)!;
-    expect(JSON.parse(warnings!)).toEqual([expect.stringContaining(`Took over the stale lock of instance "race" held by \`lookout create aws race\` (PID ${dead.pid}`)]);
+    expect(JSON.parse(warnings!)).toEqual([
+      expect.stringMatching(new RegExp(`^Took over the stale lock of instance "race" held by \`lookout create aws race\` \\(PID ${pid} .*: process ${pid} no longer exists\\.$`)),
+    ]);
     expect(JSON.parse(await readFile(join(dir, 'lock.json'), 'utf8')).token).toBe(token);
     for (const lost of results.filter((r) => r.startsWith('LOST '))) expect(lost).toContain('locked by another lookout run');
 
@@ -190,3 +217,34 @@ describe('many processes finding one stale lock', () => {
     expect(existsSync(join(dir, 'lock.json'))).toBe(false);
   });
 });
+
+const noUnshare = unshareProblem();
+
+describe.skipIf(noUnshare !== undefined)(
+  `another PID namespace with the same host name${noUnshare ? ` (skipped: ${noUnshare})` : ''}`,
+  () => {
+    const unshare = ['unshare', '--pid', '--fork', '--mount-proc'];
+
+    it('cannot take over a live lock: its holder PID does not exist there, and it says so', async () => {
+      const dir = await work('lock-pidns');
+      const holder = track(start(LOCK_CONTENDER, [dir]));
+      await holder.waitForLine(/^READY$/);
+      await writeFile(join(dir, 'go'), '');
+      const won = await holder.waitForLine(/^WON /);
+      const token = won.split(' ')[1];
+
+      // Same machine, same host name, but in its PID namespace the holder's PID is free.
+      const contender = track(start(LOCK_CONTENDER, [dir], {}, unshare));
+      const lost = await contender.waitForLine(/^(WON|LOST) /);
+      expect(lost).toMatch(/^LOST /);
+      expect(lost).toContain(`locked by another lookout run: \`lock-contender.mjs ${dir}\``);
+      expect(lost).toContain(`(PID ${holder.child.pid} on ${hostname()}`);
+      expect(lost).toContain('it runs in another PID namespace');
+      expect(JSON.parse(await readFile(join(dir, 'lock.json'), 'utf8')).token).toBe(token);
+
+      await writeFile(join(dir, 'release'), '');
+      expect((await holder.finished).code).toBe(0);
+      expect((await contender.finished).code).toBe(1);
+    });
+  },
+);

@@ -8,11 +8,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import type * as FsPromises from 'node:fs/promises';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { hostname, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, expect, it, vi } from 'vitest';
 import { FailureError } from '../../src/errors.js';
-import { acquireInstanceLock, type LockInfo } from '../../src/engine/index.js';
+import { acquireInstanceLock, localHostProbe, type LockInfo } from '../../src/engine/index.js';
 import { silentReporter } from '../../src/progress/events.js';
 
 const race = vi.hoisted(() => ({ beforeMarkerLink: undefined as undefined | ((target: string) => Promise<void>) }));
@@ -52,12 +52,13 @@ async function deadPid(): Promise<number> {
 
 it('refuses when the stale lock was taken over by someone else between reading it and creating the marker', async () => {
   const lockPath = join(dir, 'lock.json');
+  const { pid: _pid, processStart: _start, ...here } = localHostProbe.self();
   const stale: LockInfo = {
     holder: 'lookout create aws prod',
     command: 'create',
     instance: 'prod',
+    ...here,
     pid: await deadPid(),
-    hostname: hostname(),
     startedAt: '2026-03-02T10:15:07.123Z',
     token: 'stale-token',
   };

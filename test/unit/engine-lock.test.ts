@@ -1,11 +1,15 @@
 import { spawn } from 'node:child_process';
+import { readFileSync, readlinkSync } from 'node:fs';
 import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FailureError } from '../../src/errors.js';
-import { acquireInstanceLock, isPidAlive, readInstanceLock, type LockInfo } from '../../src/engine/index.js';
+import { acquireInstanceLock, heldInstanceLock, isPidAlive, localHostProbe, readInstanceLock, type LockInfo } from '../../src/engine/index.js';
 import { collectingReporter, silentReporter } from '../../src/progress/events.js';
+
+/** This machine, boot and PID namespace, as a lock records them. */
+const { pid: _pid, processStart: _start, ...HERE } = localHostProbe.self();
 
 let dir: string;
 let lockPath: string;
@@ -30,8 +34,8 @@ function lockInfo(o: Partial<LockInfo>): LockInfo {
     holder: 'lookout create aws prod -c lookout.yaml',
     command: 'create',
     instance: 'prod',
+    ...HERE,
     pid: process.pid,
-    hostname: hostname(),
     startedAt: '2026-03-02T10:15:07.123Z',
     token: 'someone-elses-token',
     ...o,
@@ -65,7 +69,7 @@ describe('isPidAlive', () => {
 });
 
 describe('acquireInstanceLock', () => {
-  it('writes a lock naming this process, and release removes it', async () => {
+  it('writes a lock naming this process by machine, boot, PID namespace, PID and start time, and release removes it', async () => {
     const lock = await acquireInstanceLock(lockPath, {
       command: 'create',
       instance: 'prod',
@@ -75,8 +79,15 @@ describe('acquireInstanceLock', () => {
     const onDisk = await readInstanceLock(lockPath);
     expect(onDisk).toEqual(lock.info);
     expect(onDisk).toMatchObject({ holder: 'lookout create aws prod -c x.yaml', pid: process.pid, hostname: hostname(), command: 'create' });
+    expect(onDisk).toMatchObject({
+      bootId: readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim(),
+      pidNamespace: readlinkSync('/proc/self/ns/pid'),
+      processStart: localHostProbe.self().processStart,
+    });
     expect(Number.isNaN(Date.parse(onDisk!.startedAt))).toBe(false);
+    expect(heldInstanceLock('prod')).toBe(lock);
     await lock.release();
+    expect(heldInstanceLock('prod')).toBeUndefined();
     expect(await readdir(dir)).toEqual([]);
     await lock.release(); // a second release is harmless
   });
@@ -128,28 +139,67 @@ describe('acquireInstanceLock', () => {
     expect(await readdir(dir)).toEqual([]);
   });
 
-  it('counts a lock with our PID but not our token as stale (a PID reused after a restart)', async () => {
-    await writeLock(lockInfo({ pid: process.pid, token: 'from-before-the-container-restarted' }));
+  it('counts a lock with our PID but an earlier start time as stale (a PID reused after a restart)', async () => {
+    await writeLock(lockInfo({ pid: process.pid, processStart: '1', token: 'from-before-the-container-restarted' }));
     const reporter = collectingReporter();
     const lock = await acquire(reporter);
-    expect(reporter.events).toContainEqual(expect.objectContaining({ type: 'log', level: 'warn' }));
+    expect(reporter.events).toContainEqual(
+      expect.objectContaining({ type: 'log', level: 'warn', message: expect.stringContaining(`PID ${process.pid} now belongs to another process`) }),
+    );
     await lock.release();
   });
 
-  it('refuses a lock from another host, even when that PID does not exist here', async () => {
-    await writeLock(lockInfo({ hostname: 'build-agent-7', pid: await deadPid() }));
+  it('counts a lock naming this very process with a token it no longer holds as stale', async () => {
+    await writeLock(lockInfo({ processStart: localHostProbe.self().processStart, token: 'taken-and-forgotten' }));
+    const lock = await acquire();
+    await lock.release();
+  });
+
+  it('refuses a lock from another machine, even with the same host name and a PID that does not exist here', async () => {
+    await writeLock(lockInfo({ bootId: 'another-boot', machineId: 'another-machine', pid: await deadPid() }));
     const err = await failure(acquire());
-    expect(err.message).toContain('on build-agent-7');
-    expect(err.hint).toContain('If the run on build-agent-7 is really dead');
+    expect(err.message).toContain(`on ${hostname()}`);
+    expect(err.message).toContain(`it runs on another machine (${hostname()}, boot another-boot)`);
+    expect(err.hint).toContain('Lookout takes over a lock only when it can prove that its holder has ended');
+    expect(err.hint).toContain(`If the run on ${hostname()} is really over`);
     expect(err.hint).toContain(lockPath);
-    expect((await readInstanceLock(lockPath))!.hostname).toBe('build-agent-7');
+    expect((await readInstanceLock(lockPath))!.bootId).toBe('another-boot');
+  });
+
+  it('refuses a lock from another PID namespace of this machine whose PID does not exist here', async () => {
+    // What `unshare --pid` gives a container: the same boot, its own PIDs. (The real thing,
+    // with processes, is in test/fault/lock-and-interrupt.test.ts.)
+    await writeLock(lockInfo({ pidNamespace: 'pid:[4026532999]', pid: await deadPid() }));
+    const err = await failure(acquire());
+    expect(err.message).toContain('it runs in another PID namespace (pid:[4026532999]');
+    expect((await readInstanceLock(lockPath))!.pidNamespace).toBe('pid:[4026532999]');
+  });
+
+  it('refuses a lock of an earlier boot of this machine, and one that does not say where it comes from', async () => {
+    await writeLock(lockInfo({ bootId: 'before-the-restart', pid: await deadPid() }));
+    expect((await failure(acquire())).message).toContain('before it was last restarted');
+    const { bootId: _b, machineId: _m, pidNamespace: _n, processStart: _s, ...legacy } = lockInfo({ pid: await deadPid() });
+    await writeLock(legacy as LockInfo);
+    expect((await failure(acquire())).message).toContain('written by an older lookout');
+  });
+
+  it('keeps the child-lock records of a dead holder it takes over', async () => {
+    const record = { key: '.pulumi/locks/organization/p/s/a.json', process: { ...HERE, pid: 4321, processStart: '77' }, recordedAt: '2026-03-02T10:15:07.123Z' };
+    await writeLock(lockInfo({ pid: await deadPid(), childLocks: [record] }));
+    const lock = await acquire();
+    expect(lock.childLocks()).toEqual([record]);
+    await lock.recordChildLock('.pulumi/locks/organization/p/s/b.json', { ...HERE, pid: 99, processStart: '5' });
+    expect((await readInstanceLock(lockPath))!.childLocks!.map((r) => r.key)).toEqual([record.key, '.pulumi/locks/organization/p/s/b.json']);
+    await lock.forgetChildLocks([record.key]);
+    expect((await readInstanceLock(lockPath))!.childLocks!.map((r) => r.key)).toEqual(['.pulumi/locks/organization/p/s/b.json']);
+    await lock.release();
   });
 
   it('refuses a lock file it cannot read, saying what to do', async () => {
     await writeFile(lockPath, 'not json');
     const err = await failure(acquire());
     expect(err.message).toContain('not a lookout lock');
-    expect(err.hint).toContain(`delete ${lockPath}`);
+    expect(err.hint).toContain(`delete the lock file at ${lockPath}`);
   });
 
   it("does not delete someone else's lock on release", async () => {
