@@ -4,7 +4,7 @@
  * an exit code; an aborted signal becomes InterruptedError; secrets are redacted.
  */
 import { FailureError, InterruptedError, LookoutError, UsageError, errorMessage } from '../errors.js';
-import { isLockedEngineError, lockedErrorFromEngine, type LockEnvironment, type StackRef } from './locks.js';
+import { isLockedEngineError, lockedErrorFromEngine, type StackRef } from './locks.js';
 import { PASSPHRASE_ENV } from './passphrase.js';
 import { isProgramResource, parseUrn } from './deployment.js';
 
@@ -22,7 +22,6 @@ export interface EngineErrorContext {
   diagnostics?: readonly EngineDiagnostic[];
   /** Values that must not appear in any message (the passphrase). */
   secrets?: readonly string[];
-  lockEnv: LockEnvironment;
 }
 
 const GENERIC = /^(update|preview|refresh|destroy|import) failed\.?$|^an error occurred/i;
@@ -68,7 +67,7 @@ export function engineFailure(err: unknown, ctx: EngineErrorContext): LookoutErr
       hint: `Use the passphrase this instance was created with: set ${PASSPHRASE_ENV}, or type it at the prompt.`,
     });
   }
-  if (isLockedEngineError(text)) return lockedErrorFromEngine(text, ctx.ref, ctx.lockEnv);
+  if (isLockedEngineError(text)) return lockedErrorFromEngine(text, ctx.ref);
 
   const fromEvents = (ctx.diagnostics ?? [])
     .map((d) => ({ urn: d.urn, message: redact(stripColor(d.message), ctx.secrets).trim() }))

@@ -4,18 +4,37 @@
  * hostname, timestamp}` and deletes it when it ends (pkg/backend/diy/lock.go in
  * pulumi/pulumi). A run that was killed leaves its lock behind, and every later run fails.
  *
- * This runs only while Lookout holds its own instance lock, so no other Lookout run on this
- * machine is working on the stack: a lock from this host whose process is gone is from a
- * dead run and is removed (and the removal is logged). Any other lock is reported with its
- * holder and what to do, and is never broken.
+ * When may Lookout remove such a lock? Only when the engine process that wrote it is provably
+ * dead, and the file alone can never prove that: a PID and a host name say nothing about
+ * which machine, boot or PID namespace the process ran in (two containers or two VMs can share
+ * a host name, and a process in another PID namespace is invisible to `kill(pid, 0)`), and a
+ * Pulumi engine may well outlive the Lookout run that started it (SIGKILL of lookout leaves its
+ * child running). So the proof has to be recorded while the engine runs:
+ *
+ *   1. Once an engine started by Lookout has taken its lock (at its first event), Lookout lists
+ *      the stack's lock files and finds the one whose PID is a descendant of this process in
+ *      /proc. It records that lock's key with the engine's identity (boot id, PID namespace,
+ *      PID, process start time; src/engine/holder.ts) in its own instance lock.
+ *   2. A run that takes over the instance lock of a provably dead Lookout run inherits those
+ *      records; a lease takeover inherits them too, since each record is judged on its own.
+ *   3. A Pulumi lock is stale if, and only if, this process holds the instance lock (so no other
+ *      Lookout run may start an engine on the stack), a record names exactly that lock key and
+ *      PID, and the recorded engine process is provably dead: same boot and PID namespace as us,
+ *      and its PID gone or reused by a later process.
+ *
+ * The key is a UUID that only that engine process writes, so the record cannot be matched by a
+ * lock of anyone else. Without a record (an engine on another machine or in another container,
+ * one Lookout did not start, one that died before it could be recorded) or with a live or
+ * uncheckable process, the lock is reported with its holder and the command that removes it,
+ * and never broken. The records of a stack are dropped once its locks are gone.
  */
-import { hostname as osHostname } from 'node:os';
 import { z } from 'zod';
 import { FailureError, LookoutError, errorMessage } from '../errors.js';
 import type { Reporter } from '../progress/events.js';
 import { explainAwsError } from '../providers/aws/errors.js';
 import { lockDirKey, type DiyStore } from './diy-store.js';
-import { isPidAlive } from '../engine/lock.js';
+import { isDescendant, judgeProcess, localHostProbe, type HostProbe } from '../engine/holder.js';
+import { heldInstanceLock, type ChildLockLedger, type ChildLockRecord } from '../engine/lock.js';
 
 export const pulumiLockSchema = z.object({
   pid: z.number().int().positive(),
@@ -25,27 +44,53 @@ export const pulumiLockSchema = z.object({
 });
 export type PulumiLock = z.infer<typeof pulumiLockSchema>;
 
-export type LockClass = 'stale-local' | 'live-local' | 'other-host';
+/**
+ * `stale`: its engine is provably dead, so Lookout removes it. `running`: its engine (one that
+ * Lookout started) still runs on this machine. `unproven`: nothing proves its holder ended.
+ */
+export type LockClass = 'stale' | 'running' | 'unproven';
 
 export interface LockEnvironment {
-  hostname: string;
-  isPidAlive(pid: number): boolean;
+  /** How this process sees its machine. */
+  probe: HostProbe;
+  /**
+   * The instance lock this process holds for `instance`, where Pulumi locks are recorded;
+   * undefined when it holds none, and then no Pulumi lock is ever removed or recorded.
+   */
+  ledger(instance: string): ChildLockLedger | undefined;
 }
-
-export function classifyPulumiLock(lock: PulumiLock, env: LockEnvironment): LockClass {
-  // Host names are case-insensitive; Go's os.Hostname and Node's os.hostname read the same value.
-  if (lock.hostname.toLowerCase() !== env.hostname.toLowerCase()) return 'other-host';
-  return env.isPidAlive(lock.pid) ? 'live-local' : 'stale-local';
-}
-
-/**
- * Whether a process exists. Signal 0 checks without delivering anything: ESRCH means no
- * such process; EPERM means it exists but belongs to someone else, so it counts as alive.
- */
-export { isPidAlive };
 
 export function localLockEnvironment(): LockEnvironment {
-  return { hostname: osHostname(), isPidAlive };
+  return { probe: localHostProbe, ledger: heldInstanceLock };
+}
+
+export interface Classified {
+  class: LockClass;
+  /** Why, in words: which process, and what is known of it. */
+  reason: string;
+}
+
+/** Judges the lock at `key` by what Lookout recorded of the engine that wrote it. */
+export function classifyPulumiLock(key: string, lock: PulumiLock, records: readonly ChildLockRecord[], probe: HostProbe): Classified {
+  const record = records.find((r) => r.key === key && r.process.pid === lock.pid);
+  if (!record) {
+    const here = probe.self().hostname.toLowerCase() === lock.hostname.toLowerCase();
+    return {
+      class: 'unproven',
+      reason: here
+        ? 'no lookout run recorded starting that engine on this machine, so nothing proves it has ended (a process in another container, or on another machine with this name, may hold it)'
+        : 'held from another machine',
+    };
+  }
+  const verdict = judgeProcess(record.process, probe);
+  switch (verdict.kind) {
+    case 'dead':
+      return { class: 'stale', reason: `its engine was started by an earlier lookout run on this machine, and ${verdict.reason}` };
+    case 'running':
+      return { class: 'running', reason: `its engine (process ${lock.pid}), started by an earlier lookout run on this machine, is still running` };
+    default:
+      return { class: 'unproven', reason: verdict.reason };
+  }
 }
 
 export interface FoundLock {
@@ -55,6 +100,7 @@ export interface FoundLock {
   lock?: PulumiLock;
   problem?: string;
   class?: LockClass;
+  reason?: string;
 }
 
 export interface StackRef {
@@ -63,10 +109,14 @@ export interface StackRef {
 }
 
 /** Lists and classifies the locks of one stack. Locks that vanish while being read are skipped. */
-export async function findPulumiLocks(store: DiyStore, ref: StackRef, env: LockEnvironment): Promise<Array<FoundLock & { key: string }>> {
-  const keys = (await store.list(lockDirKey(ref.project, ref.stack))).filter((k) => k.endsWith('.json'));
+export async function findPulumiLocks(
+  store: DiyStore,
+  ref: StackRef,
+  probe: HostProbe,
+  records: readonly ChildLockRecord[] = [],
+): Promise<Array<FoundLock & { key: string }>> {
   const found: Array<FoundLock & { key: string }> = [];
-  for (const key of keys) {
+  for (const key of await lockKeys(store, ref)) {
     const base = { key, location: store.location(key), removeCommand: store.removeCommand(key) };
     let text: string;
     try {
@@ -76,9 +126,13 @@ export async function findPulumiLocks(store: DiyStore, ref: StackRef, env: LockE
       throw err;
     }
     const parsed = parseLock(text);
-    found.push(parsed.lock ? { ...base, lock: parsed.lock, class: classifyPulumiLock(parsed.lock, env) } : { ...base, problem: parsed.problem });
+    found.push(parsed.lock ? { ...base, lock: parsed.lock, ...classifyPulumiLock(key, parsed.lock, records, probe) } : { ...base, problem: parsed.problem });
   }
   return found;
+}
+
+async function lockKeys(store: DiyStore, ref: StackRef): Promise<string[]> {
+  return (await store.list(lockDirKey(ref.project, ref.stack))).filter((k) => k.endsWith('.json'));
 }
 
 function parseLock(text: string): { lock?: PulumiLock; problem?: string } {
@@ -99,6 +153,8 @@ function isGone(err: unknown): boolean {
 
 export interface ClearLocksOptions {
   store: DiyStore;
+  /** The instance whose lock this process holds: its records prove Pulumi locks stale. */
+  instance: string;
   ref: StackRef;
   env: LockEnvironment;
   reporter: Reporter;
@@ -106,22 +162,40 @@ export interface ClearLocksOptions {
 }
 
 /**
- * Removes the stale local locks of a stack and refuses to go on if any other lock remains.
- * Backends Lookout cannot read (GCS) are skipped here; a lock there surfaces as the engine's
- * "currently locked" error, which `lockedErrorFromEngine` turns into the same report.
+ * Removes the provably stale locks of a stack (see the top of this file) and refuses to go on
+ * if any other lock remains. Backends Lookout cannot read (GCS) are skipped here; a lock there
+ * surfaces as the engine's "currently locked" error, which `lockedErrorFromEngine` turns into
+ * the same report.
  */
 export async function clearStalePulumiLocks(o: ClearLocksOptions): Promise<FoundLock[]> {
-  if (!o.store.canAccess) return [];
+  const { cleared, remaining } = await removeStaleLocks(o);
+  if (remaining.length > 0) throw lockedError(o.ref, remaining);
+  return cleared;
+}
+
+/**
+ * After an engine operation: removes the lock an engine of ours left when it crashed, and
+ * forgets the records of locks that are gone. Never throws; the next operation reports
+ * whatever is left.
+ */
+export async function settlePulumiLocks(o: ClearLocksOptions): Promise<void> {
+  await removeStaleLocks(o).catch(() => undefined);
+}
+
+async function removeStaleLocks(o: ClearLocksOptions): Promise<{ cleared: FoundLock[]; remaining: FoundLock[] }> {
+  if (!o.store.canAccess) return { cleared: [], remaining: [] };
+  const ledger = o.env.ledger(o.instance);
+  const records = ledger?.childLocks() ?? [];
   let locks: Array<FoundLock & { key: string }>;
   try {
-    locks = await findPulumiLocks(o.store, o.ref, o.env);
+    locks = await findPulumiLocks(o.store, o.ref, o.env.probe, records);
   } catch (err) {
     throw storeError(err, o.store, 'list the Pulumi locks of');
   }
-  const cleared: FoundLock[] = [];
+  const cleared: Array<FoundLock & { key: string }> = [];
   const remaining: FoundLock[] = [];
   for (const found of locks) {
-    if (found.class !== 'stale-local') {
+    if (found.class !== 'stale' || !ledger) {
       remaining.push(found);
       continue;
     }
@@ -136,13 +210,44 @@ export async function clearStalePulumiLocks(o: ClearLocksOptions): Promise<Found
       type: 'log',
       level: 'warn',
       message:
-        `Removed a stale Pulumi lock of stack ${o.ref.project}/${o.ref.stack}: it was left by process ${l.pid} on ` +
-        `this machine (${l.username}@${l.hostname}, started ${l.timestamp}), which is no longer running. (${found.location})`,
+        `Removed a stale Pulumi lock of stack ${o.ref.project}/${o.ref.stack} (${l.username}@${l.hostname}, pid ${l.pid}, ` +
+        `since ${l.timestamp}): ${found.reason}. (${found.location})`,
       ...(o.step ? { step: o.step } : {}),
     });
   }
-  if (remaining.length > 0) throw lockedError(o.ref, remaining);
-  return cleared;
+  if (ledger) {
+    const dir = `${lockDirKey(o.ref.project, o.ref.stack)}/`;
+    const present = new Set(locks.filter((l) => !cleared.includes(l)).map((l) => l.key));
+    const gone = records.filter((r) => r.key.startsWith(dir) && !present.has(r.key)).map((r) => r.key);
+    if (gone.length > 0) await ledger.forgetChildLocks(gone);
+  }
+  return { cleared, remaining };
+}
+
+/**
+ * Records in the instance lock the locks that engines started by this process hold on the
+ * stack now (step 1 at the top of this file). Call it once the engine has taken its lock.
+ * Does nothing without an instance lock, on backends Lookout cannot list, or where /proc
+ * cannot tell a child process; never throws (a missing record only means a leftover lock
+ * will be reported instead of removed).
+ */
+export async function recordEngineLocks(o: Omit<ClearLocksOptions, 'reporter' | 'step'>): Promise<void> {
+  const ledger = o.env.ledger(o.instance);
+  if (!ledger || !o.store.canAccess) return;
+  try {
+    const known = new Set(ledger.childLocks().map((r) => r.key));
+    for (const key of await lockKeys(o.store, o.ref)) {
+      if (known.has(key)) continue;
+      const { lock } = parseLock(await o.store.read(key));
+      if (!lock || !isDescendant(lock.pid, o.env.probe)) continue;
+      const engine = o.env.probe.inspect(lock.pid);
+      if (engine.state !== 'running' || engine.start === undefined) continue;
+      const self = o.env.probe.self();
+      await ledger.recordChildLock(key, { ...self, pid: lock.pid, processStart: engine.start });
+    }
+  } catch {
+    // Best effort, see above.
+  }
 }
 
 function storeError(err: unknown, store: DiyStore, what: string): LookoutError {
@@ -155,26 +260,19 @@ function describe(found: FoundLock): string {
   const l = found.lock;
   if (!l) return `${found.location}: ${found.problem ?? 'unreadable lock'}`;
   const who = `${l.username}@${l.hostname}, pid ${l.pid}, since ${l.timestamp}`;
-  switch (found.class) {
-    case 'live-local':
-      return `${found.location}: held by a process that is still running on this machine (${who})`;
-    case 'stale-local':
-      return `${found.location}: left by a process of this machine that is no longer running (${who})`;
-    default:
-      return `${found.location}: held from another machine (${who})`;
-  }
+  if (found.reason === 'held from another machine') return `${found.location}: held from another machine (${who})`;
+  return `${found.location}: held by ${who}; ${found.reason ?? 'nothing proves its holder has ended'}`;
 }
 
 /** The report for locks Lookout will not (or cannot) remove itself. */
 export function lockedError(ref: StackRef, locks: readonly FoundLock[]): FailureError {
-  const onlyStale = locks.every((l) => l.class === 'stale-local');
   const commands = locks.map((l) => `  ${l.removeCommand}`).join('\n');
-  const hint = onlyStale
-    ? 'These locks are from runs on this machine that have ended. Lookout removes such locks itself where it can ' +
-      `reach the state (file and S3 backends); here, remove them, then run the command again:\n${commands}`
-    : 'If another `lookout` or `pulumi` run is working on this instance, wait for it to finish and run the command ' +
-      'again. If you are sure none is (for example the machine it ran on was switched off or the run was killed), ' +
-      `remove the lock${locks.length === 1 ? '' : 's'} and run the command again:\n${commands}`;
+  const running = locks.filter((l) => l.class === 'running' && l.lock).map((l) => l.lock!.pid);
+  const stop = running.length > 0 ? ` (or stop it: \`kill ${running.join(' ')}\`)` : '';
+  const hint =
+    `If another \`lookout\` or \`pulumi\` run is working on this instance, wait for it to finish${stop} and run the command ` +
+    'again. If you are sure none is (for example the machine it ran on was switched off or the run was killed), ' +
+    `remove the lock${locks.length === 1 ? '' : 's'} and run the command again:\n${commands}`;
   return new FailureError(
     `Pulumi stack ${ref.project}/${ref.stack} is locked by ${locks.length === 1 ? 'another run' : `${locks.length} other runs`}, ` +
       `so Lookout did not change it:\n${locks.map((l) => `  - ${describe(l)}`).join('\n')}`,
@@ -213,13 +311,17 @@ function removeCommandForUrl(url: string): string {
   return `pulumi cancel   # the lock is at ${url}`;
 }
 
-/** Turns the engine's "currently locked" failure into the same report `clearStalePulumiLocks` gives. */
-export function lockedErrorFromEngine(text: string, ref: StackRef, env: LockEnvironment): FailureError {
+/**
+ * Turns the engine's "currently locked" failure into the same report `clearStalePulumiLocks`
+ * gives. The engine names locks by URL, not by key, so none is matched with a record here: the
+ * lock appeared after Lookout cleared the stack, and is reported, not removed.
+ */
+export function lockedErrorFromEngine(text: string, ref: StackRef, probe: HostProbe = localHostProbe): FailureError {
   const locks: FoundLock[] = parseLockedError(text).map(({ location, lock }) => ({
     location: location.startsWith('file://') ? location.slice('file://'.length) : location,
     removeCommand: removeCommandForUrl(location),
     lock,
-    class: classifyPulumiLock(lock, env),
+    ...classifyPulumiLock(location, lock, [], probe),
   }));
   if (locks.length === 0) {
     return new FailureError(`Pulumi stack ${ref.project}/${ref.stack} is locked by another run.`, {

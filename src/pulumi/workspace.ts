@@ -36,7 +36,14 @@ import { prepareBackend, resolveBackend, type Backend } from './backend.js';
 import { countProgramResources, parseDeployment, type ParsedDeployment, type StateResource } from './deployment.js';
 import { storeFor, type DiyStore, type StoreFactories } from './diy-store.js';
 import { engineFailure, redact, type EngineDiagnostic } from './engine-error.js';
-import { clearStalePulumiLocks, localLockEnvironment, type LockEnvironment, type StackRef } from './locks.js';
+import {
+  clearStalePulumiLocks,
+  localLockEnvironment,
+  recordEngineLocks,
+  settlePulumiLocks,
+  type LockEnvironment,
+  type StackRef,
+} from './locks.js';
 import { installPlugins, pluginOfPackage, type PluginInstaller, type PluginSpec } from './plugins.js';
 import { initialProgress, progressView, reduceEngineEvent, totalFromChangeSummary, type EngineProgress } from './progress.js';
 import { executeRecovery, planRecovery, type ImportIdRules, type RecoveryPlan, type RecoveryStack } from './recovery.js';
@@ -164,7 +171,7 @@ export async function openStack(o: StackHandleOptions, deps: StackHandleDeps = d
       },
     );
   } catch (err) {
-    throw engineFailure(err, { operation: 'stack selection', ref, secrets: [o.passphrase], lockEnv: deps.lockEnv });
+    throw engineFailure(err, { operation: 'stack selection', ref, secrets: [o.passphrase] });
   }
   const plugins = o.providerPackages.map((p) => pluginOfPackage(p, deps.loadPackage));
   return new PulumiStackHandle(o, deps, stack, backend, workDir, ref, qualifiedName, plugins, deps.store ?? storeFor(backend, deps));
@@ -205,7 +212,7 @@ class PulumiStackHandle implements StackHandle {
       this.pluginsInstalled = true;
     }
 
-    await clearStalePulumiLocks({ store: this.store, ref: this.ref, env: this.deps.lockEnv, reporter: this.o.reporter, ...this.stepAttr() });
+    await clearStalePulumiLocks({ ...this.lockScope(), reporter: this.o.reporter, ...this.stepAttr() });
     this.throwIfAborted(signal, 'preparation');
 
     let exported: Deployment;
@@ -219,12 +226,17 @@ class PulumiStackHandle implements StackHandle {
     if (plan.needed) {
       let progress = initialProgress();
       try {
-        await executeRecovery(this.stack, plan, {
-          reporter: this.o.reporter,
-          onEvent: (e) => (progress = this.track(progress, e)),
-          ...(signal ? { signal } : {}),
-          ...this.stepAttr(),
-        });
+        await this.lockingStack((engineLocked) =>
+          executeRecovery(this.stack, plan, {
+            reporter: this.o.reporter,
+            onEvent: (e) => {
+              engineLocked();
+              progress = this.track(progress, e);
+            },
+            ...(signal ? { signal } : {}),
+            ...this.stepAttr(),
+          }),
+        );
       } catch (err) {
         throw this.failure(err, 'recovery refresh', signal, progress.diagnostics);
       }
@@ -234,14 +246,14 @@ class PulumiStackHandle implements StackHandle {
   }
 
   async up(opts: OperationOptions = {}): Promise<Record<string, unknown>> {
-    return this.operation('update', opts.signal, opts.totalHint ?? this.previewTotal, async (onEvent) => {
+    return this.operation('update', true, opts.signal, opts.totalHint ?? this.previewTotal, async (onEvent) => {
       const result = await this.stack.up({ onEvent, color: 'never', ...(opts.signal ? { signal: opts.signal } : {}) });
       return unwrapOutputs(result.outputs);
     });
   }
 
   async preview(opts: OperationOptions = {}): Promise<PreviewSummary> {
-    return this.operation('preview', opts.signal, opts.totalHint, async (onEvent) => {
+    return this.operation('preview', false, opts.signal, opts.totalHint, async (onEvent) => {
       const result = await this.stack.preview({ onEvent, diff: true, color: 'never', ...(opts.signal ? { signal: opts.signal } : {}) });
       const changes: Record<string, number> = {};
       for (const [op, n] of Object.entries(result.changeSummary)) if (typeof n === 'number') changes[op] = n;
@@ -253,7 +265,7 @@ class PulumiStackHandle implements StackHandle {
   async destroy(opts: Omit<OperationOptions, 'totalHint'> & { target?: string[] } = {}): Promise<void> {
     if (!this.preparedFresh) await this.prepare(opts.signal);
     const total = opts.target ? opts.target.length : countProgramResources(this.state);
-    await this.operation('destroy', opts.signal, total, async (onEvent) => {
+    await this.operation('destroy', true, opts.signal, total, async (onEvent) => {
       await this.stack.destroy({
         onEvent,
         color: 'never',
@@ -290,8 +302,13 @@ class PulumiStackHandle implements StackHandle {
     }
   }
 
+  /**
+   * Runs an engine operation. One that locks the stack (`locks`: everything but preview) has
+   * its engine's lock recorded and settled (see lockingStack).
+   */
   private async operation<T>(
     name: string,
+    locks: boolean,
     signal: AbortSignal | undefined,
     totalHint: number | undefined,
     run: (onEvent: (e: EngineEvent) => void) => Promise<T>,
@@ -301,11 +318,39 @@ class PulumiStackHandle implements StackHandle {
     this.throwIfAborted(signal, name);
     let progress = initialProgress(totalHint);
     this.emitProgress(progress);
+    const execute = (engineLocked: () => void) =>
+      run((e) => {
+        engineLocked();
+        progress = this.track(progress, e);
+      });
     try {
-      return await run((e) => (progress = this.track(progress, e)));
+      return await (locks ? this.lockingStack(execute) : execute(() => {}));
     } catch (err) {
       throw this.failure(err, name, signal, progress.diagnostics);
     }
+  }
+
+  /**
+   * Runs an engine operation that takes Pulumi's lock on the stack. At its first event the
+   * engine holds that lock, and it is recorded in our instance lock, with the engine's
+   * identity; afterwards, a lock the engine left (it crashed) is removed and the records of
+   * locks that are gone are dropped. That is what lets a later run prove a leftover lock
+   * stale (src/pulumi/locks.ts).
+   */
+  private async lockingStack<T>(run: (engineLocked: () => void) => Promise<T>): Promise<T> {
+    let recording: Promise<void> | undefined;
+    try {
+      return await run(() => {
+        recording ??= recordEngineLocks(this.lockScope());
+      });
+    } finally {
+      await recording;
+      await settlePulumiLocks({ ...this.lockScope(), reporter: this.o.reporter, ...this.stepAttr() });
+    }
+  }
+
+  private lockScope() {
+    return { store: this.store, instance: this.o.instance, ref: this.ref, env: this.deps.lockEnv };
   }
 
   /** Reduces one event and reports the new view; never throws into the engine's event stream. */
@@ -334,7 +379,6 @@ class PulumiStackHandle implements StackHandle {
       operation,
       ref: this.ref,
       secrets: [this.o.passphrase],
-      lockEnv: this.deps.lockEnv,
       ...(signal ? { signal } : {}),
       ...(diagnostics ? { diagnostics } : {}),
     });

@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import pWaitFor from 'p-wait-for';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PulumiCommand } from '@pulumi/pulumi/automation/index.js';
+import { acquireInstanceLock, readInstanceLock } from '../../src/engine/index.js';
 import { instancePaths } from '../../src/paths.js';
 import { ensurePulumiCommand } from '../../src/pulumi/cli-install.js';
 import { openStack, workspaceEnvVars } from '../../src/pulumi/workspace.js';
@@ -166,6 +167,14 @@ describe.skipIf(Boolean(missing))(title, () => {
         interval: 100,
         timeout: { milliseconds: 60_000, message: `the slow Service never appeared:\n${run.output()}` },
       });
+      // The run recorded its engine's Pulumi lock, with the engine's identity, in its instance lock.
+      const held = await readInstanceLock(instancePaths('engine-b').lock);
+      expect(held?.pid).toBe(run.child.pid);
+      expect(held?.childLocks).toEqual([
+        expect.objectContaining({ key: expect.stringMatching(/^\.pulumi\/locks\/organization\/.*\/b\/[0-9a-f-]+\.json$/), process: expect.objectContaining({ bootId: held?.bootId, pidNamespace: held?.pidNamespace }) }),
+      ]);
+      const enginePid = held!.childLocks![0]!.process.pid;
+      expect(enginePid).not.toBe(run.child.pid);
 
       const contender = await openStack({
         instance: 'engine-b',
@@ -179,7 +188,8 @@ describe.skipIf(Boolean(missing))(title, () => {
         // ConfigMaps only: no cloud resource whose import id a pending create could have.
         importIds: {},
       });
-      await expect(contender.up()).rejects.toThrow(/locked by another run[\s\S]*still running on this machine/);
+      // Without the instance lock (another lookout run holds it), no Pulumi lock is ever removed.
+      await expect(contender.up()).rejects.toThrow(new RegExp(`locked by another run[\\s\\S]*pid ${enginePid}`));
     } finally {
       await killProcessTree(run.child);
     }
@@ -187,7 +197,9 @@ describe.skipIf(Boolean(missing))(title, () => {
     // The "load balancer" arrives, as it would have in a real cluster.
     await cluster.kube.mergePatch('/api/v1/namespaces/engine-b/services/slow/status', { status: { loadBalancer: { ingress: [{ ip: '127.0.0.1' }] } } });
 
+    // The next run takes over the dead run's instance lock, and with it the record of its engine.
     const reporter = collectingReporter();
+    const lock = await acquireInstanceLock(instancePaths('engine-b').lock, { command: 'create', instance: 'engine-b', reporter });
     const resumed = await openStack({
       instance: 'engine-b',
       project: PROJECT,
@@ -203,7 +215,8 @@ describe.skipIf(Boolean(missing))(title, () => {
     });
     const plan = await resumed.prepare();
     const logs = reporter.events.filter((e) => e.type === 'log').map((e) => (e as { message: string }).message).join('\n');
-    expect(logs).toMatch(/Removed a stale Pulumi lock/);
+    expect(logs).toMatch(/Took over the stale lock of instance "engine-b"/);
+    expect(logs).toMatch(/Removed a stale Pulumi lock .*its engine was started by an earlier lookout run on this machine, and process \d+ no longer exists/);
     expect(plan.needed).toBe(true);
     expect(plan.clearPendingCreates).toBe(true);
 
@@ -217,6 +230,7 @@ describe.skipIf(Boolean(missing))(title, () => {
     expect(new Set(urns).size).toBe(urns.length);
     expect(urns.filter((u) => u.includes('ConfigMap::'))).toHaveLength(12);
     expect(urns.filter((u) => u.includes('Service::slow'))).toHaveLength(1);
+    await lock.release();
   }, 300_000);
 
   it('drops the @pulumi/random resources of an older tenant stack without the random plugin, then updates it', async () => {

@@ -3,14 +3,16 @@
  * to a running command. Readiness is read from the processes' output, never waited for by time.
  */
 import { existsSync } from 'node:fs';
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { spawn } from 'node:child_process';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { currentRun, localHostProbe, readJournal } from '../../src/engine/index.js';
+import { lockDirKey } from '../../src/pulumi/diy-store.js';
 import {
   LOCK_CONTENDER,
+  PULUMI_LOCK_CLEAR,
   buildDist,
   newWorkDir,
   readOutcome,
@@ -245,6 +247,27 @@ describe.skipIf(noUnshare !== undefined)(
       await writeFile(join(dir, 'release'), '');
       expect((await holder.finished).code).toBe(0);
       expect((await contender.finished).code).toBe(1);
+    });
+
+    it('does not remove a Pulumi lock whose engine runs outside it', async () => {
+      const dir = await work('pulumi-lock-pidns');
+      // A Pulumi engine of another run, alive in this (the host's) PID namespace.
+      const engine = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)']);
+      try {
+        const lockDir = join(dir, 'state', ...lockDirKey('lookout-race', 'race-infra').split('/'));
+        await mkdir(lockDir, { recursive: true });
+        const lockFile = join(lockDir, '3f1c4e9a-live.json');
+        await writeFile(lockFile, JSON.stringify({ pid: engine.pid, username: 'ci', hostname: hostname(), timestamp: new Date().toISOString() }));
+
+        const clear = track(start(PULUMI_LOCK_CLEAR, [dir], {}, unshare));
+        const outcome = await clear.waitForLine(/^(CLEARED|REFUSED) /);
+        expect(outcome).toMatch(/^REFUSED Pulumi stack lookout-race\/race-infra is locked by another run/);
+        expect(outcome).toContain(`ci@${hostname()}, pid ${engine.pid}`);
+        expect(existsSync(lockFile)).toBe(true);
+        await clear.finished;
+      } finally {
+        engine.kill('SIGKILL');
+      }
     });
   },
 );

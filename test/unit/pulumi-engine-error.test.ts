@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { FailureError, InterruptedError, UsageError } from '../../src/errors.js';
 import { engineFailure, errorLinesFrom, redact, stripColor } from '../../src/pulumi/engine-error.js';
 
-const ctx = { operation: 'update', ref: { project: 'lookout-prod', stack: 'prod-infra' }, lockEnv: { hostname: 'h', isPidAlive: () => true } };
+const ctx = { operation: 'update', ref: { project: 'lookout-prod', stack: 'prod-infra' } };
 
 describe('errorLinesFrom', () => {
   it('takes the error lines of Pulumi output, including one after a CommandError stream label, once each', () => {

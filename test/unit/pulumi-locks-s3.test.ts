@@ -15,6 +15,7 @@ import { collectingReporter } from '../../src/progress/events.js';
 import { resolveBackend } from '../../src/pulumi/backend.js';
 import { s3Store, stackStateKeys, storeFor } from '../../src/pulumi/diy-store.js';
 import { clearStalePulumiLocks, localLockEnvironment } from '../../src/pulumi/locks.js';
+import { lockEnvironment, memoryLedger, recordHere } from '../support/lock-ledger.js';
 
 const REF = { project: 'lookout-prod', stack: 'prod-infra' };
 const BUCKET = 'acme-lookout-state';
@@ -41,7 +42,7 @@ function lockJson(o: { pid: number; hostname: string; username?: string }) {
 }
 
 describe('Pulumi locks in an S3 backend', () => {
-  it('lists under the stack lock prefix (all pages), reads each lock, deletes only the stale local one', async () => {
+  it('lists under the stack lock prefix (all pages), reads each lock, deletes only the one a dead engine of ours left', async () => {
     const pid = await deadPid();
     s3.on(ListObjectsV2Command).resolvesOnce({
       Contents: [{ Key: `${LOCK_PREFIX}aaa.json` }],
@@ -61,8 +62,9 @@ describe('Pulumi locks in an S3 backend', () => {
 
     const err = await clearStalePulumiLocks({
       store: s3Store(BUCKET, PREFIX, new S3Client({ region: 'eu-west-1' })),
+      instance: 'prod',
       ref: REF,
-      env: localLockEnvironment(),
+      env: lockEnvironment(memoryLedger([recordHere('.pulumi/locks/organization/lookout-prod/prod-infra/aaa.json', pid)])),
       reporter,
     }).catch((e: unknown) => e);
 
@@ -93,7 +95,7 @@ describe('Pulumi locks in an S3 backend', () => {
     s3.on(ListObjectsV2Command).resolves({ KeyCount: 0 });
     const reporter = collectingReporter();
     await expect(
-      clearStalePulumiLocks({ store: s3Store(BUCKET, '', new S3Client({})), ref: REF, env: localLockEnvironment(), reporter }),
+      clearStalePulumiLocks({ store: s3Store(BUCKET, '', new S3Client({})), instance: 'prod', ref: REF, env: localLockEnvironment(), reporter }),
     ).resolves.toEqual([]);
     expect(s3.commandCalls(ListObjectsV2Command)[0]!.args[0].input.Prefix).toBe('.pulumi/locks/organization/lookout-prod/prod-infra/');
     expect(s3.commandCalls(GetObjectCommand)).toHaveLength(0);
@@ -106,6 +108,7 @@ describe('Pulumi locks in an S3 backend', () => {
     await expect(
       clearStalePulumiLocks({
         store: s3Store(BUCKET, PREFIX, new S3Client({})),
+        instance: 'prod',
         ref: REF,
         env: localLockEnvironment(),
         reporter: collectingReporter(),
@@ -120,6 +123,7 @@ describe('Pulumi locks in an S3 backend', () => {
     );
     const err = await clearStalePulumiLocks({
       store: s3Store(BUCKET, PREFIX, new S3Client({})),
+      instance: 'prod',
       ref: REF,
       env: localLockEnvironment(),
       reporter: collectingReporter(),

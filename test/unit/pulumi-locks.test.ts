@@ -2,22 +2,24 @@ import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FailureError } from '../../src/errors.js';
+import type { HostProbe, ProcessIdentity } from '../../src/engine/holder.js';
 import { collectingReporter } from '../../src/progress/events.js';
 import { fileStore, gcsStore, lockDirKey, stackHasState } from '../../src/pulumi/diy-store.js';
 import {
   classifyPulumiLock,
   clearStalePulumiLocks,
-  isPidAlive,
   localLockEnvironment,
   lockedErrorFromEngine,
   parseLockedError,
   type PulumiLock,
 } from '../../src/pulumi/locks.js';
+import { lockEnvironment, memoryLedger, recordHere } from '../support/lock-ledger.js';
 
 const REF = { project: 'lookout-prod', stack: 'prod-infra' };
 const HOST = hostname();
+const KEY = `${lockDirKey(REF.project, REF.stack)}/0f0e5c4b-8d4a-4a55-9d39-9f5b3d0e6a11.json`;
 
 /** The pid of a process that has exited: spawn one and wait for it. */
 async function deadPid(): Promise<number> {
@@ -32,55 +34,41 @@ function lock(o: Partial<PulumiLock>): PulumiLock {
 }
 
 describe('classifyPulumiLock', () => {
-  const env = (alive: boolean) => ({ hostname: HOST, isPidAlive: () => alive });
+  const here: ProcessIdentity = { hostname: HOST, pid: 1, bootId: 'boot-1', pidNamespace: 'pid:[1]', processStart: '1' };
+  const machine = (running: Record<number, string>): HostProbe => ({
+    self: () => here,
+    inspect: (pid) => (pid in running ? { state: 'running', start: running[pid]! } : { state: 'gone' }),
+  });
+  const record = (o: Partial<ProcessIdentity> = {}) => ({ key: KEY, process: { ...here, pid: 4242, processStart: '700', ...o }, recordedAt: '' });
 
-  it('calls a lock from this host whose process is gone stale', () => {
-    expect(classifyPulumiLock(lock({}), env(false))).toBe('stale-local');
-  });
-  it('calls a lock from this host whose process runs live', () => {
-    expect(classifyPulumiLock(lock({}), env(true))).toBe('live-local');
-  });
-  it('never judges a lock from another host by its pid', () => {
-    const isPidAlive = vi.fn(() => false);
-    expect(classifyPulumiLock(lock({ hostname: 'someone-else' }), { hostname: HOST, isPidAlive })).toBe('other-host');
-    expect(isPidAlive).not.toHaveBeenCalled();
-  });
-  it('compares host names case-insensitively', () => {
-    expect(classifyPulumiLock(lock({ hostname: HOST.toUpperCase() }), env(false))).toBe('stale-local');
-  });
-});
-
-describe('isPidAlive', () => {
-  it('is true for this process and false for one that has exited', async () => {
-    expect(isPidAlive(process.pid)).toBe(true);
-    expect(isPidAlive(await deadPid())).toBe(false);
+  it('calls a lock stale only when a run of ours recorded its engine, and that engine is provably gone', () => {
+    expect(classifyPulumiLock(KEY, lock({}), [record()], machine({}))).toMatchObject({ class: 'stale' });
+    // The PID was reused by a later process.
+    expect(classifyPulumiLock(KEY, lock({}), [record()], machine({ 4242: '999' }))).toMatchObject({ class: 'stale' });
   });
 
-  it('treats EPERM as alive and only ESRCH as gone', () => {
-    const kill = vi.spyOn(process, 'kill');
-    try {
-      kill.mockImplementation(() => {
-        throw Object.assign(new Error('operation not permitted'), { code: 'EPERM' });
-      });
-      expect(isPidAlive(1234)).toBe(true);
-      kill.mockImplementation(() => {
-        throw Object.assign(new Error('no such process'), { code: 'ESRCH' });
-      });
-      expect(isPidAlive(1234)).toBe(false);
-    } finally {
-      kill.mockRestore();
-    }
+  it('calls a recorded lock running while its engine runs', () => {
+    const c = classifyPulumiLock(KEY, lock({}), [record()], machine({ 4242: '700' }));
+    expect(c.class).toBe('running');
+    expect(c.reason).toContain('process 4242');
   });
 
-  it('never signals a process group (pid 0 or negative)', () => {
-    const kill = vi.spyOn(process, 'kill');
-    try {
-      expect(isPidAlive(0)).toBe(true);
-      expect(isPidAlive(-5)).toBe(true);
-      expect(kill).not.toHaveBeenCalled();
-    } finally {
-      kill.mockRestore();
-    }
+  it('never calls a lock stale by host name and PID alone (another container or machine of that name may hold it)', () => {
+    const c = classifyPulumiLock(KEY, lock({}), [], machine({}));
+    expect(c.class).toBe('unproven');
+    expect(c.reason).toContain('no lookout run recorded starting that engine on this machine');
+    // A record of another lock, or of another PID, proves nothing about this one.
+    expect(classifyPulumiLock(KEY, lock({}), [{ ...record(), key: `${KEY}.other` }], machine({})).class).toBe('unproven');
+    expect(classifyPulumiLock(KEY, lock({ pid: 4243 }), [record()], machine({})).class).toBe('unproven');
+  });
+
+  it('cannot judge a recorded engine of another PID namespace or boot', () => {
+    expect(classifyPulumiLock(KEY, lock({}), [record({ pidNamespace: 'pid:[2]' })], machine({})).class).toBe('unproven');
+    expect(classifyPulumiLock(KEY, lock({}), [record({ bootId: 'boot-0' })], machine({})).class).toBe('unproven');
+  });
+
+  it('says a lock of another host is held from another machine', () => {
+    expect(classifyPulumiLock(KEY, lock({ hostname: 'someone-else' }), [], machine({}))).toEqual({ class: 'unproven', reason: 'held from another machine' });
   });
 });
 
@@ -103,6 +91,9 @@ describe('clearStalePulumiLocks with the file backend', () => {
     await writeFile(path, typeof content === 'string' ? content : JSON.stringify(content));
     return path;
   }
+  const keyOf = (name: string) => `${lockDirKey(REF.project, REF.stack)}/${name}.json`;
+  const clear = (env = localLockEnvironment(), reporter = collectingReporter(), step?: string) =>
+    clearStalePulumiLocks({ store: fileStore(dir), instance: 'prod', ref: REF, env, reporter, ...(step ? { step } : {}) });
 
   it('uses the lock directory Pulumi uses for project-scoped stacks', () => {
     expect(lockDirKey('lookout-prod', 'prod-infra')).toBe('.pulumi/locks/organization/lookout-prod/prod-infra');
@@ -111,55 +102,85 @@ describe('clearStalePulumiLocks with the file backend', () => {
   it('does nothing when there are no locks (or no lock directory at all)', async () => {
     const reporter = collectingReporter();
     await rm(join(dir, '.pulumi'), { recursive: true });
-    await expect(
-      clearStalePulumiLocks({ store: fileStore(dir), ref: REF, env: localLockEnvironment(), reporter }),
-    ).resolves.toEqual([]);
+    await expect(clear(lockEnvironment(memoryLedger()), reporter)).resolves.toEqual([]);
     expect(reporter.events).toEqual([]);
   });
 
-  it('removes a stale local lock and logs the removal as a warning', async () => {
+  it('removes a lock whose engine a run of ours recorded and which has ended, logs it, and drops the record', async () => {
     const pid = await deadPid();
-    const path = await writeLock('0f0e5c4b-8d4a-4a55-9d39-9f5b3d0e6a11', lock({ pid }));
+    const path = await writeLock('0f0e5c4b', lock({ pid }));
+    const ledger = memoryLedger([recordHere(keyOf('0f0e5c4b'), pid)]);
     const reporter = collectingReporter();
 
-    const cleared = await clearStalePulumiLocks({ store: fileStore(dir), ref: REF, env: localLockEnvironment(), reporter, step: 'infra' });
+    const cleared = await clear(lockEnvironment(ledger), reporter, 'infra');
 
     expect(cleared).toHaveLength(1);
     expect(cleared[0]!.location).toBe(path);
     expect(await readdir(lockDir)).toEqual([]);
+    expect(ledger.records).toEqual([]);
     expect(reporter.events).toHaveLength(1);
     const event = reporter.events[0]!;
     expect(event).toMatchObject({ type: 'log', level: 'warn', step: 'infra' });
     if (event.type !== 'log') throw new Error('expected a log event');
-    expect(event.message).toContain(`process ${pid}`);
-    expect(event.message).toContain('no longer running');
+    expect(event.message).toContain(`pid ${pid}`);
+    expect(event.message).toContain(`process ${pid} no longer exists`);
     expect(event.message).toContain(path);
   });
 
-  it('refuses a live local lock, naming its holder and what to do, and keeps it', async () => {
-    const path = await writeLock('live', lock({ pid: process.pid, username: 'alice' }));
-    const reporter = collectingReporter();
-
-    const err = await clearStalePulumiLocks({ store: fileStore(dir), ref: REF, env: localLockEnvironment(), reporter }).catch((e: unknown) => e);
+  it('refuses a lock of this host name whose PID is gone when no run of ours recorded it', async () => {
+    // What another container with this host name, or a machine cloned from this one, leaves:
+    // its engine is alive in a PID space this process cannot see.
+    const pid = await deadPid();
+    const path = await writeLock('unrecorded', lock({ pid, username: 'alice' }));
+    const err = await clear(lockEnvironment(memoryLedger())).catch((e: unknown) => e);
 
     expect(err).toBeInstanceOf(FailureError);
     const f = err as FailureError;
-    expect(f.message).toContain('lookout-prod/prod-infra is locked');
-    expect(f.message).toContain(path);
-    expect(f.message).toContain(`alice@${HOST}, pid ${process.pid}`);
-    expect(f.message).toContain('still running on this machine');
-    expect(f.hint).toContain('wait for it to finish');
+    expect(f.message).toContain(`${path}: held by alice@${HOST}, pid ${pid}`);
+    expect(f.message).toContain('nothing proves it has ended');
     expect(f.hint).toContain(`rm '${path}'`);
-    expect(await readdir(lockDir)).toEqual(['live.json']);
-    expect(reporter.events).toEqual([]);
+    expect(await readdir(lockDir)).toEqual(['unrecorded.json']);
+  });
+
+  it('removes nothing while this process holds no instance lock', async () => {
+    // Without our own instance lock, another run may be starting an engine on the stack.
+    const pid = await deadPid();
+    await writeLock('a', lock({ pid }));
+    expect(await clear(localLockEnvironment()).catch((e: unknown) => e)).toBeInstanceOf(FailureError);
+    expect(await readdir(lockDir)).toEqual(['a.json']);
+  });
+
+  it('refuses a recorded lock whose engine still runs, naming it and how to stop it', async () => {
+    const engine = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)']);
+    try {
+      const path = await writeLock('live', lock({ pid: engine.pid!, username: 'alice' }));
+      const ledger = memoryLedger([recordHere(keyOf('live'), engine.pid!)]);
+      const reporter = collectingReporter();
+
+      const err = await clear(lockEnvironment(ledger), reporter).catch((e: unknown) => e);
+
+      expect(err).toBeInstanceOf(FailureError);
+      const f = err as FailureError;
+      expect(f.message).toContain('lookout-prod/prod-infra is locked');
+      expect(f.message).toContain(`${path}: held by alice@${HOST}, pid ${engine.pid}`);
+      expect(f.message).toContain('started by an earlier lookout run on this machine, is still running');
+      expect(f.hint).toContain(`kill ${engine.pid}`);
+      expect(f.hint).toContain(`rm '${path}'`);
+      expect(await readdir(lockDir)).toEqual(['live.json']);
+      expect(ledger.records).toHaveLength(1);
+      expect(reporter.events).toEqual([]);
+    } finally {
+      engine.kill('SIGKILL');
+    }
   });
 
   it('refuses a lock from another host even when a stale one was cleared, listing only what remains', async () => {
-    const stale = await writeLock('a-stale', lock({ pid: await deadPid() }));
+    const pid = await deadPid();
+    const stale = await writeLock('a-stale', lock({ pid }));
     const other = await writeLock('b-other', lock({ hostname: 'bobs-laptop', username: 'bob', pid: 99 }));
     const reporter = collectingReporter();
 
-    const err = await clearStalePulumiLocks({ store: fileStore(dir), ref: REF, env: localLockEnvironment(), reporter }).catch((e: unknown) => e);
+    const err = await clear(lockEnvironment(memoryLedger([recordHere(keyOf('a-stale'), pid)])), reporter).catch((e: unknown) => e);
 
     expect(err).toBeInstanceOf(FailureError);
     const f = err as FailureError;
@@ -169,14 +190,16 @@ describe('clearStalePulumiLocks with the file backend', () => {
     expect(reporter.events.filter((e) => e.type === 'log' && e.level === 'warn')).toHaveLength(1);
   });
 
+  it('drops the records of locks that are gone', async () => {
+    const ledger = memoryLedger([recordHere(keyOf('gone'), 4242, '5'), recordHere('.pulumi/locks/organization/lookout-prod/prod-platform/x.json', 4242, '5')]);
+    await clear(lockEnvironment(ledger));
+    // Only this stack's records are this stack's business.
+    expect(ledger.records.map((r) => r.key)).toEqual(['.pulumi/locks/organization/lookout-prod/prod-platform/x.json']);
+  });
+
   it('refuses an unreadable lock instead of guessing', async () => {
     const path = await writeLock('broken', '{"pid": ');
-    const err = await clearStalePulumiLocks({
-      store: fileStore(dir),
-      ref: REF,
-      env: localLockEnvironment(),
-      reporter: collectingReporter(),
-    }).catch((e: unknown) => e);
+    const err = await clear(lockEnvironment(memoryLedger())).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(FailureError);
     expect((err as FailureError).message).toContain(`${path}: the lock file is not valid JSON`);
     expect(await readdir(lockDir)).toEqual(['broken.json']);
@@ -188,7 +211,7 @@ describe('locks in a GCS backend', () => {
 
   it('are not listed (there is no GCS client), so nothing is cleared up front', async () => {
     await expect(
-      clearStalePulumiLocks({ store, ref: REF, env: localLockEnvironment(), reporter: collectingReporter() }),
+      clearStalePulumiLocks({ store, instance: 'prod', ref: REF, env: localLockEnvironment(), reporter: collectingReporter() }),
     ).resolves.toEqual([]);
   });
 
@@ -197,17 +220,18 @@ describe('locks in a GCS backend', () => {
     const text =
       'error: the stack is currently locked by 1 lock(s). Either wait for the other process(es) to end or delete the lock file with `pulumi cancel`.\n' +
       `  ${url}: created by bob@bobs-laptop (pid 99) at 2026-03-02T10:15:07Z\n`;
-    const err = lockedErrorFromEngine(text, REF, { hostname: HOST, isPidAlive: () => true });
+    const err = lockedErrorFromEngine(text, REF);
     expect(err.message).toContain(`${url}: held from another machine (bob@bobs-laptop, pid 99`);
     expect(err.hint).toContain(`gcloud storage rm '${url}'`);
     expect(store.removeCommand('.pulumi/locks/organization/lookout-prod/prod-infra/7c1f.json')).toBe(`gcloud storage rm '${url}'`);
   });
 
-  it('say a stale local lock on GCS must be removed by hand', () => {
+  it('say a lock of this host named by the engine must be removed by hand: nothing proves its holder ended', () => {
     const url = 'gs://acme-state/prod/.pulumi/locks/organization/lookout-prod/prod-infra/1.json';
     const text = `the stack is currently locked by 1 lock(s).\n  ${url}: created by ci@${HOST} (pid 123) at 2026-03-02T10:15:07Z`;
-    const err = lockedErrorFromEngine(text, REF, { hostname: HOST, isPidAlive: () => false });
-    expect(err.message).toContain('no longer running');
+    const err = lockedErrorFromEngine(text, REF);
+    expect(err.message).toContain(`${url}: held by ci@${HOST}, pid 123`);
+    expect(err.message).toContain('nothing proves it has ended');
     expect(err.hint).toContain(`gcloud storage rm '${url}'`);
   });
 });
@@ -238,7 +262,7 @@ describe('parseLockedError', () => {
       '  s3://acme-state/prod/.pulumi/locks/organization/p/s/a.json?region=eu-west-1: created by bob@build-7 (pid 311) at 2026-03-02T10:15:07Z',
       '  file:///srv/state/.pulumi/locks/organization/p/s/b.json: created by ci@runner (pid 12) at 2026-03-02T11:00:00Z',
     ].join('\n');
-    const err = lockedErrorFromEngine(text, { project: 'p', stack: 's' }, { hostname: HOST, isPidAlive: () => true });
+    const err = lockedErrorFromEngine(text, { project: 'p', stack: 's' });
     expect(err.hint).toContain("aws s3 rm 's3://acme-state/prod/.pulumi/locks/organization/p/s/a.json'");
     expect(err.hint).toContain("rm '/srv/state/.pulumi/locks/organization/p/s/b.json'");
     expect(err.message).toContain('/srv/state/.pulumi/locks/organization/p/s/b.json: held from another machine');

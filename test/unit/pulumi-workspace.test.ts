@@ -1,7 +1,9 @@
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { hostname, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { spawn } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import pWaitFor from 'p-wait-for';
 import type {
   DestroyOptions,
   EngineEvent,
@@ -19,6 +21,10 @@ import { collectingReporter, type ProgressEvent } from '../../src/progress/event
 import { AWS_IMPORT_IDS } from '../../src/providers/aws/import-ids.js';
 import { lockDirKey } from '../../src/pulumi/diy-store.js';
 import { openStack, workspaceEnvVars, type AutomationStack, type StackHandleDeps } from '../../src/pulumi/workspace.js';
+import { localLockEnvironment } from '../../src/pulumi/locks.js';
+import { acquireInstanceLock, readInstanceLock, type InstanceLock } from '../../src/engine/index.js';
+import { silentReporter } from '../../src/progress/events.js';
+import { recordHere } from '../support/lock-ledger.js';
 
 const require = createRequire(import.meta.url);
 const PASSPHRASE = 'tr0ub4dor&3-lookout-test';
@@ -67,7 +73,7 @@ function harness(b: FakeBehaviour = {}) {
   const outputs = vi.fn(async () => ({ url: { value: 'https://prod.example.com', secret: false }, token: { value: 's3cr3t-token', secret: true } }));
 
   const deps: StackHandleDeps = {
-    lockEnv: { hostname: hostname(), isPidAlive: (pid) => pid === process.pid },
+    lockEnv: localLockEnvironment(),
     async createOrSelectStack(args, opts) {
       created.push({ args, opts });
       if (b.createError) throw b.createError;
@@ -344,26 +350,108 @@ describe('StackHandle.up', () => {
   });
 });
 
-describe('StackHandle.prepare', () => {
-  async function writeLock(pid: number, host: string): Promise<string> {
-    const dir = join(instancePaths('prod').pulumiState, ...lockDirKey(PROJECT, STACK_NAME).split('/'));
-    await mkdir(dir, { recursive: true });
-    const file = join(dir, `lock-${pid}.json`);
-    await writeFile(file, JSON.stringify({ pid, username: 'ci', hostname: host, timestamp: '2026-03-02T10:15:07Z' }));
-    return file;
-  }
+const lockKey = (pid: number) => `${lockDirKey(PROJECT, STACK_NAME)}/lock-${pid}.json`;
 
-  it('removes a stale local Pulumi lock (logged) before the operation', async () => {
+/** Writes a Pulumi lock of the stack as the engine with `pid` would; returns its path. */
+async function writeLock(pid: number, host: string): Promise<string> {
+  const file = join(instancePaths('prod').pulumiState, ...lockKey(pid).split('/'));
+  await mkdir(dirname(file), { recursive: true });
+  await writeFile(file, JSON.stringify({ pid, username: 'ci', hostname: host, timestamp: '2026-03-02T10:15:07Z' }));
+  return file;
+}
+
+async function deadPid(): Promise<number> {
+  const child = spawn(process.execPath, ['-e', '']);
+  await new Promise((resolve) => child.on('exit', resolve));
+  return child.pid!;
+}
+
+describe('StackHandle.prepare', () => {
+  let instanceLock: InstanceLock | undefined;
+  /** What the step engine does around every step: hold the instance lock. */
+  const holdInstanceLock = async () =>
+    (instanceLock = await acquireInstanceLock(instancePaths('prod').lock, { command: 'upgrade', instance: 'prod', reporter: silentReporter }));
+  afterEach(async () => {
+    await instanceLock?.release();
+    instanceLock = undefined;
+  });
+
+  it('removes a Pulumi lock that a dead engine of an earlier run of ours left (logged) before the operation', async () => {
     const h = harness();
     const reporter = collectingReporter();
     const handle = await openStack(options(reporter), h.deps);
-    const lockFile = await writeLock(999_999, hostname());
+    const pid = await deadPid();
+    const lockFile = await writeLock(pid, hostname());
+    const lock = await holdInstanceLock();
+    await lock.recordChildLock(lockKey(pid), recordHere(lockKey(pid), pid).process);
 
     await handle.up();
 
     await expect(stat(lockFile)).rejects.toMatchObject({ code: 'ENOENT' });
     expect(reporter.events.some((e) => e.type === 'log' && e.level === 'warn' && e.message.includes('stale Pulumi lock'))).toBe(true);
     expect(h.up).toHaveBeenCalledTimes(1);
+    expect(lock.childLocks()).toEqual([]);
+  });
+
+  it('refuses a lock of this host whose PID is gone, when no run of ours recorded its engine', async () => {
+    const h = harness();
+    const handle = await openStack(options(), h.deps);
+    const lockFile = await writeLock(await deadPid(), hostname());
+    await holdInstanceLock();
+    const err = (await handle.up().catch((e: unknown) => e)) as FailureError;
+    expect(err).toBeInstanceOf(FailureError);
+    expect(err.message).toContain(`${lockFile}: held by ci@${hostname()}`);
+    expect(h.up).not.toHaveBeenCalled();
+    await expect(stat(lockFile)).resolves.toBeTruthy();
+  });
+
+  /**
+   * A fake `up` that behaves like the engine: a child process (the engine) takes the stack's
+   * lock, and the first engine event follows. `end` then says how the engine ends.
+   */
+  function engineUp(end: 'release' | 'crash') {
+    return async (opts: UpOptions) => {
+      const engine = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)']);
+      const exited = new Promise((resolve) => engine.on('exit', resolve));
+      try {
+        const lockFile = await writeLock(engine.pid!, hostname());
+        opts.onEvent!({ sequence: 1, timestamp: 0, preludeEvent: { config: {} } } as EngineEvent);
+        // Lookout records the lock with the engine's identity in its own instance lock.
+        await pWaitFor(async () => ((await readInstanceLock(instancePaths('prod').lock))?.childLocks ?? []).some((r) => r.process.pid === engine.pid), {
+          timeout: 10_000,
+        });
+        if (end === 'release') await rm(lockFile);
+        else throw commandError('error: the engine crashed\n');
+        return { outputs: {} };
+      } finally {
+        engine.kill('SIGKILL');
+        await exited;
+      }
+    };
+  }
+
+  it("records the engine's lock with the engine's identity at its first event, and forgets it once released", async () => {
+    const h = harness({ up: engineUp('release') });
+    const handle = await openStack(options(), h.deps);
+    const lock = await holdInstanceLock();
+    await handle.up();
+    expect(h.up).toHaveBeenCalledTimes(1);
+    expect(lock.childLocks()).toEqual([]);
+    expect((await readInstanceLock(instancePaths('prod').lock))?.childLocks).toEqual([]);
+  });
+
+  it('removes the lock an engine of ours left when it crashed, right after the operation', async () => {
+    const h = harness({ up: engineUp('crash') });
+    const reporter = collectingReporter();
+    const handle = await openStack(options(reporter), h.deps);
+    const lock = await holdInstanceLock();
+    const err = (await handle.up().catch((e: unknown) => e)) as FailureError;
+    expect(err).toBeInstanceOf(FailureError);
+    expect(err.message).toContain('the engine crashed');
+    const lockDir = join(instancePaths('prod').pulumiState, ...lockDirKey(PROJECT, STACK_NAME).split('/'));
+    expect(await readdir(lockDir)).toEqual([]);
+    expect(reporter.events.some((e) => e.type === 'log' && e.level === 'warn' && e.message.includes('Removed a stale Pulumi lock'))).toBe(true);
+    expect(lock.childLocks()).toEqual([]);
   });
 
   it('refuses to run while another host holds the lock', async () => {
