@@ -6,7 +6,8 @@ import { instancePaths } from '../paths.js';
 import { providerTitle } from '../providers/registry.js';
 import type { CloudProvider, RecordedInfra } from '../providers/types.js';
 import { resolveBackend } from '../pulumi/backend.js';
-import { readInstanceRecord, updateInstanceRecord, type InstanceRecord } from '../state/instance-record.js';
+import type { InstanceRecord } from '../state/instance-record.js';
+import { locateInstance } from '../state/instance-state.js';
 import { loadBundle } from '../bundle/manifest.js';
 import { requireSecretEnv, type InstanceContext } from '../steps/context.js';
 import { requireProvider } from './provider.js';
@@ -36,7 +37,7 @@ export function checkCreateAgainstRecord(record: InstanceRecord | undefined, con
       { hint: 'The region of an instance cannot change. Create a new instance with another name for another region.' },
     );
   }
-  if ((record.stateUrl ?? '') !== (stateUrl ?? '')) {
+  if (resolveBackend(record.name, record.stateUrl).url !== resolveBackend(record.name, stateUrl).url) {
     throw new UsageError(
       `instance "${record.name}" keeps its state in ${record.stateUrl ?? 'the default local backend'}, not ${stateUrl ?? 'the default local backend'}`,
       { hint: record.stateUrl ? `Pass --state ${record.stateUrl}.` : 'Run without --state.' },
@@ -54,9 +55,11 @@ export async function createCommand(opts: CreateOptions): Promise<void> {
       hint: 'Use --state s3://bucket/prefix, or the default local state.',
     });
   }
+  // Refuses a --state that is not where this machine knows the instance to be.
+  const state = await locateInstance(opts.name, opts.state);
   const bundle = loadBundle(config.bundle);
   requireSecretEnv(config);
-  const previous = await readInstanceRecord(opts.name);
+  const previous = await state.readRecord();
   checkCreateAgainstRecord(previous, config, opts.state);
   const record = previous?.status === 'destroyed' ? undefined : previous;
 
@@ -94,18 +97,16 @@ export async function createCommand(opts: CreateOptions): Promise<void> {
       bundle,
       yes: Boolean(opts.yes),
     };
-    const paths = instancePaths(opts.name);
     const result = await runSteps({
       instance: opts.name,
       command: 'create',
       steps: [...(await provider.infraSteps(c)), ...tls.certificateSteps(c), ...cluster.clusterSteps(c, record?.config.tenants)],
-      journalPath: paths.journal,
-      lockPath: paths.lock,
+      store: state,
       reporter: session.reporter,
       signal: session.signal,
       resume: 'always',
     });
-    await updateInstanceRecord(opts.name, { status: 'ready', config, bundle: config.bundle });
+    await state.updateRecord({ status: 'ready', config, bundle: config.bundle });
     session.close();
     printResult(
       opts,

@@ -3,11 +3,10 @@
  * Data buckets are kept unless `--delete-data` is given. Resumable.
  */
 import { validateInstanceName } from '../config/load.js';
-import { FailureError, UsageError } from '../errors.js';
+import { FailureError } from '../errors.js';
 import { instancePaths } from '../paths.js';
 import { withReporterSuspended } from '../progress/events.js';
-import { resolveBackend } from '../pulumi/backend.js';
-import { requireInstanceRecord, updateInstanceRecord } from '../state/instance-record.js';
+import { requireInstance } from '../state/instance-state.js';
 import { printResult } from './output.js';
 
 export interface DestroyOptions {
@@ -21,11 +20,7 @@ export interface DestroyOptions {
 
 export async function destroyCommand(opts: DestroyOptions): Promise<void> {
   validateInstanceName(opts.name);
-  const record = await requireInstanceRecord(opts.name);
-  if (opts.state !== undefined && opts.state !== record.stateUrl) {
-    throw new UsageError(`--state: instance "${opts.name}" keeps its state in ${record.stateUrl ?? 'the default local backend'}`);
-  }
-  resolveBackend(opts.name, record.stateUrl);
+  const { state, record } = await requireInstance(opts.name, opts.state);
   const { requireConfirmationPossible, confirmByTyping, openSession } = await import('./session.js');
   requireConfirmationPossible(opts, 'destroy');
 
@@ -50,8 +45,7 @@ export async function destroyCommand(opts: DestroyOptions): Promise<void> {
       const ok = await withReporterSuspended(session.reporter, () => confirmByTyping(what, opts.name));
       if (!ok) throw new FailureError('destroy cancelled: nothing was changed');
     }
-    await updateInstanceRecord(opts.name, { status: 'destroying' });
-    const paths = instancePaths(opts.name);
+    await state.updateRecord({ status: 'destroying' });
     await runSteps({
       instance: opts.name,
       command: 'destroy',
@@ -65,15 +59,14 @@ export async function destroyCommand(opts: DestroyOptions): Promise<void> {
         teardown.platformDestroyStep(c),
         ...cloudTeardown.after(c, { deleteData: Boolean(opts.deleteData), record }),
       ],
-      journalPath: paths.journal,
-      lockPath: paths.lock,
+      store: state,
       reporter: session.reporter,
       signal: session.signal,
       resume: 'unfinished',
     });
     const { rm } = await import('node:fs/promises');
-    await rm(paths.kubeconfig, { force: true });
-    await updateInstanceRecord(opts.name, { status: 'destroyed' });
+    await rm(instancePaths(opts.name).kubeconfig, { force: true });
+    await state.updateRecord({ status: 'destroyed' });
     session.close();
     const kept = opts.deleteData ? [] : cloudTeardown.dataBuckets(record);
     printResult(opts, { type: 'result', instance: opts.name, status: 'destroyed', keptBuckets: kept }, () =>

@@ -3,11 +3,12 @@
  * now, `--show-tokens` reads the tenants' tokens from their (encrypted) stack outputs.
  */
 import type { Journal } from '../engine/index.js';
-import { instancePaths } from '../paths.js';
 import { RESERVED_TENANTS } from '../naming.js';
 import type { InstanceRecord } from '../state/instance-record.js';
+import type { InstanceState } from '../state/instance-state.js';
 
 export async function liveStatus(
+  state: InstanceState,
   record: InstanceRecord,
   journal: Journal | undefined,
   opts: { verify: boolean; showTokens: boolean; json: boolean },
@@ -41,7 +42,6 @@ export async function liveStatus(
       }
     }
     if (opts.verify) {
-      const paths = instancePaths(record.name);
       await runSteps({
         instance: record.name,
         command: 'verify',
@@ -51,8 +51,7 @@ export async function liveStatus(
           recordedStep(journal, 'platform', 'platform outputs'),
           cluster.verifyStep(c),
         ],
-        journalPath: paths.journal,
-        lockPath: paths.lock,
+        store: state,
         reporter: session.reporter,
         signal: session.signal,
         resume: 'unfinished',

@@ -1,14 +1,15 @@
 /**
  * `lookout status <name>`: the instance record, the journal of its runs and the outputs its
- * steps recorded. It reads local state only, so it needs neither credentials nor the passphrase.
+ * steps recorded. It reads the instance's state only (local files, or the shared bucket), so
+ * it needs no passphrase, and credentials only for a shared state.
  */
 import { validateInstanceName } from '../config/load.js';
-import { readJournal, type Journal, type RunRecord } from '../engine/index.js';
-import { readInstanceLock, describeLockHolder } from '../engine/index.js';
+import { describeLockHolder, type Journal, type RunRecord } from '../engine/index.js';
 import { UsageError } from '../errors.js';
 import { instancePaths } from '../paths.js';
 import { formatDuration } from '../progress/reporters.js';
-import { requireInstanceRecord, type InstanceRecord } from '../state/instance-record.js';
+import type { InstanceRecord } from '../state/instance-record.js';
+import { requireInstance } from '../state/instance-state.js';
 import { printResult } from './output.js';
 import { componentVersions, loadBundle } from '../bundle/manifest.js';
 import { allTenantEndpoints } from '../plan/endpoints.js';
@@ -110,12 +111,8 @@ export function renderStatus(
 
 export async function statusCommand(opts: StatusOptions): Promise<void> {
   validateInstanceName(opts.name);
-  const record = await requireInstanceRecord(opts.name);
-  if (opts.state !== undefined && opts.state !== record.stateUrl) {
-    throw new UsageError(`--state: instance "${opts.name}" keeps its state in ${record.stateUrl ?? 'the default local backend'}`);
-  }
-  const paths = instancePaths(opts.name);
-  const [journal, lock] = await Promise.all([readJournal(paths.journal), readInstanceLock(paths.lock)]);
+  const { state, record } = await requireInstance(opts.name, opts.state);
+  const [journal, lock] = await Promise.all([state.readJournal(), state.readLock()]);
   const lockHolder = lock ? describeLockHolder(lock) : undefined;
   const tls = latestOutputs<TlsOutputs>(journal, 'tls');
   const { loadProvider } = await import('../providers/registry.js');
@@ -136,6 +133,6 @@ export async function statusCommand(opts: StatusOptions): Promise<void> {
   if (opts.verify || opts.showTokens) {
     if (record.status === 'destroyed') throw new UsageError(`instance "${opts.name}" was destroyed`);
     const { liveStatus } = await import('./status-live.js');
-    await liveStatus(record, journal, { verify: Boolean(opts.verify), showTokens: Boolean(opts.showTokens), json: Boolean(opts.json) });
+    await liveStatus(state, record, journal, { verify: Boolean(opts.verify), showTokens: Boolean(opts.showTokens), json: Boolean(opts.json) });
   }
 }

@@ -5,8 +5,7 @@
  */
 import { validateInstanceName } from '../config/load.js';
 import { UsageError } from '../errors.js';
-import { instancePaths } from '../paths.js';
-import { requireInstanceRecord } from '../state/instance-record.js';
+import { requireInstance } from '../state/instance-state.js';
 import { printResult } from './output.js';
 
 export interface TlsRenewOptions {
@@ -20,12 +19,9 @@ export interface TlsRenewOptions {
 
 export async function tlsRenewCommand(opts: TlsRenewOptions): Promise<void> {
   validateInstanceName(opts.name);
-  const record = await requireInstanceRecord(opts.name);
+  const { state, record } = await requireInstance(opts.name, opts.state);
   if (record.status === 'destroyed') throw new UsageError(`instance "${opts.name}" was destroyed`);
-  if (opts.state !== undefined && opts.state !== record.stateUrl) {
-    throw new UsageError(`--state: instance "${opts.name}" keeps its state in ${record.stateUrl ?? 'the default local backend'}`);
-  }
-  const [{ openSession }, { runSteps, readJournal }, { contextFromRecord, requireSecretEnv }, { recordedStep }, tls, cluster] = await Promise.all([
+  const [{ openSession }, { runSteps }, { contextFromRecord, requireSecretEnv }, { recordedStep }, tls, cluster] = await Promise.all([
     import('./session.js'),
     import('../engine/index.js'),
     import('../steps/context.js'),
@@ -34,8 +30,7 @@ export async function tlsRenewCommand(opts: TlsRenewOptions): Promise<void> {
     import('../steps/cluster-steps.js'),
   ]);
   requireSecretEnv(record.config);
-  const paths = instancePaths(opts.name);
-  const journal = await readJournal(paths.journal);
+  const journal = await state.readJournal();
   const session = await openSession({
     instance: opts.name,
     json: opts.json,
@@ -53,8 +48,7 @@ export async function tlsRenewCommand(opts: TlsRenewOptions): Promise<void> {
         cluster.platformStep(c),
         cluster.verifyStep(c),
       ],
-      journalPath: paths.journal,
-      lockPath: paths.lock,
+      store: state,
       reporter: session.reporter,
       signal: session.signal,
       resume: 'unfinished',

@@ -7,10 +7,9 @@ import { configLocation } from '../config/provider-blocks.js';
 import { configSchema } from '../config/schema.js';
 import type { Step } from '../engine/index.js';
 import { FailureError, UsageError } from '../errors.js';
-import { instancePaths } from '../paths.js';
 import { withReporterSuspended } from '../progress/events.js';
-import { resolveBackend } from '../pulumi/backend.js';
-import { requireInstanceRecord, updateInstanceRecord, type InstanceRecord } from '../state/instance-record.js';
+import type { InstanceRecord } from '../state/instance-record.js';
+import { requireInstance } from '../state/instance-state.js';
 import { printResult } from './output.js';
 import type { CommandSession } from './session.js';
 import { loadBundle } from '../bundle/manifest.js';
@@ -109,15 +108,11 @@ export function upgradeInfraSteps(infraSteps: Step[], confirm: Step): Step[] {
 
 export async function upgradeCommand(opts: UpgradeOptions): Promise<void> {
   validateInstanceName(opts.name);
-  const record = await requireInstanceRecord(opts.name);
+  const { state, record } = await requireInstance(opts.name, opts.state);
   if (record.status === 'destroyed') {
     throw new UsageError(`instance "${opts.name}" was destroyed`, { hint: 'Create it again with `lookout create`.' });
   }
-  if (opts.state !== undefined && opts.state !== record.stateUrl) {
-    throw new UsageError(`--state: instance "${opts.name}" keeps its state in ${record.stateUrl ?? 'the default local backend'}`);
-  }
   const stateUrl = record.stateUrl;
-  resolveBackend(opts.name, stateUrl);
   const config = await targetConfig(record, opts);
   const { requireConfirmationPossible, openSession } = await import('./session.js');
   requireConfirmationPossible(opts, 'upgrade');
@@ -156,7 +151,6 @@ export async function upgradeCommand(opts: UpgradeOptions): Promise<void> {
       bundle,
       yes: Boolean(opts.yes),
     };
-    const paths = instancePaths(opts.name);
     const result = await runSteps({
       instance: opts.name,
       command: 'upgrade',
@@ -166,13 +160,12 @@ export async function upgradeCommand(opts: UpgradeOptions): Promise<void> {
         ...migrations,
         ...cluster.clusterSteps(c, record.config.tenants),
       ],
-      journalPath: paths.journal,
-      lockPath: paths.lock,
+      store: state,
       reporter: session.reporter,
       signal: session.signal,
       resume: 'unfinished',
     });
-    await updateInstanceRecord(opts.name, { status: 'ready', config, bundle: config.bundle });
+    await state.updateRecord({ status: 'ready', config, bundle: config.bundle });
     session.close();
     printResult(opts, { type: 'result', instance: opts.name, status: 'ready', bundle: config.bundle, outputs: result.outputs }, () =>
       `\nInstance ${opts.name} is up to date (bundle ${config.bundle}); every tenant verified.\n`,

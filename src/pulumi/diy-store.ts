@@ -14,6 +14,7 @@ import {
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
+import { setTimeout as delay } from 'node:timers/promises';
 import { writeFileAtomic } from '../fs-atomic.js';
 import type { Backend } from './backend.js';
 
@@ -34,6 +35,33 @@ export function stackStateKeys(project: string, stack: string): string[] {
   return [base, `${base}.gz`];
 }
 
+/** A stored object and its version (an S3 ETag; a GCS generation once GCS is supported). */
+export interface VersionedObject {
+  text: string;
+  version: string;
+}
+
+/**
+ * Compare-and-swap on single objects: what a shared state needs to lock, journal and update
+ * without a server of its own. S3 does it with conditional requests (`If-None-Match: *` to
+ * create, `If-Match: <ETag>` to replace or delete). GCS does the same with generation
+ * preconditions (`ifGenerationMatch=0` to create, `=<generation>` to replace or delete), so a
+ * GCS store fills this interface with the generation as the version.
+ *
+ * An S3 ETag is the MD5 of the content (for SSE-S3), so two writes of the same bytes have the
+ * same version. Writers that rely on a version changing make every write unique (a lock
+ * carries a token and a renewal count; sealed secrets a fresh salt and IV).
+ */
+export interface ConditionalObjects {
+  get(key: string): Promise<VersionedObject | undefined>;
+  /** Creates the object only if there is none: its version, or undefined when one exists. */
+  create(key: string, data: string): Promise<string | undefined>;
+  /** Replaces the object only if it is still at `version`: the new version, or undefined when it changed or is gone. */
+  replace(key: string, data: string, version: string): Promise<string | undefined>;
+  /** Deletes the object only if it is still at `version`; false when it changed. A missing object counts as deleted. */
+  remove(key: string, version: string): Promise<boolean>;
+}
+
 /** Read/list/delete access to a backend's objects, as far as Lookout can reach them. */
 export interface DiyStore {
   readonly kind: Backend['kind'];
@@ -50,6 +78,8 @@ export interface DiyStore {
   location(key: string): string;
   /** A shell command that deletes the object, for instructions in error messages. */
   removeCommand(key: string): string;
+  /** Conditional writes, where the backend is shared (S3); absent for local files. */
+  readonly conditional?: ConditionalObjects;
 }
 
 function shellQuote(s: string): string {
@@ -97,6 +127,80 @@ export function fileStore(dir: string): DiyStore {
   };
 }
 
+/** The status code of an S3 error response, if it is one. */
+function statusOf(err: unknown): number | undefined {
+  return (err as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode;
+}
+
+function isS3NotFound(err: unknown): boolean {
+  const name = (err as { name?: string } | undefined)?.name;
+  return name === 'NoSuchKey' || name === 'NotFound' || statusOf(err) === 404;
+}
+
+/** 412: the object is not at the version the request named (or exists, for If-None-Match). */
+function isPreconditionFailed(err: unknown): boolean {
+  return (err as { name?: string } | undefined)?.name === 'PreconditionFailed' || statusOf(err) === 412;
+}
+
+/**
+ * 409 ConditionalRequestConflict: another conditional request on the same key is in flight.
+ * S3 asks for a retry; the outcome then says who won.
+ */
+function isConditionalConflict(err: unknown): boolean {
+  return (err as { name?: string } | undefined)?.name === 'ConditionalRequestConflict' || statusOf(err) === 409;
+}
+
+async function retryingConflicts<T>(request: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await request();
+    } catch (err) {
+      if (!isConditionalConflict(err) || attempt >= 6) throw err;
+      await delay(25 * 2 ** attempt * (0.5 + Math.random()));
+    }
+  }
+}
+
+function s3Conditional(bucket: string, objectKey: (key: string) => string, client: S3Client): ConditionalObjects {
+  const put = async (key: string, data: string, condition: { IfNoneMatch: '*' } | { IfMatch: string }) => {
+    try {
+      const res = await retryingConflicts(() =>
+        client.send(new PutObjectCommand({ Bucket: bucket, Key: objectKey(key), Body: data, ServerSideEncryption: 'AES256', ...condition })),
+      );
+      if (!res.ETag) throw new Error(`the S3 store did not return an ETag for ${objectKey(key)}, so it cannot hold a lock`);
+      return res.ETag;
+    } catch (err) {
+      // A replace of an object that is gone fails with 404 on S3; both mean "not what you read".
+      if (isPreconditionFailed(err) || ('IfMatch' in condition && isS3NotFound(err))) return undefined;
+      throw err;
+    }
+  };
+  return {
+    async get(key) {
+      try {
+        const res = await client.send(new GetObjectCommand({ Bucket: bucket, Key: objectKey(key) }));
+        if (!res.ETag) throw new Error(`the S3 store did not return an ETag for ${objectKey(key)}, so it cannot hold a lock`);
+        return { text: res.Body ? await res.Body.transformToString('utf8') : '', version: res.ETag };
+      } catch (err) {
+        if (isS3NotFound(err)) return undefined;
+        throw err;
+      }
+    },
+    create: (key, data) => put(key, data, { IfNoneMatch: '*' }),
+    replace: (key, data, version) => put(key, data, { IfMatch: version }),
+    async remove(key, version) {
+      try {
+        await retryingConflicts(() => client.send(new DeleteObjectCommand({ Bucket: bucket, Key: objectKey(key), IfMatch: version })));
+        return true;
+      } catch (err) {
+        if (isS3NotFound(err)) return true;
+        if (isPreconditionFailed(err)) return false;
+        throw err;
+      }
+    },
+  };
+}
+
 export function s3Store(bucket: string, prefix: string, client: S3Client): DiyStore {
   const objectKey = (key: string) => (prefix === '' ? key : `${prefix}/${key}`);
   const url = (key: string) => `s3://${bucket}/${objectKey(key)}`;
@@ -136,13 +240,13 @@ export function s3Store(bucket: string, prefix: string, client: S3Client): DiySt
         await client.send(new HeadObjectCommand({ Bucket: bucket, Key: objectKey(key) }));
         return true;
       } catch (err) {
-        const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
-        if (e.name === 'NotFound' || e.name === 'NoSuchKey' || e.$metadata?.httpStatusCode === 404) return false;
+        if (isS3NotFound(err)) return false;
         throw err;
       }
     },
     location: url,
     removeCommand: (key) => `aws s3 rm ${shellQuote(url(key))}`,
+    conditional: s3Conditional(bucket, objectKey, client),
   };
 }
 

@@ -1,13 +1,12 @@
 /**
  * The instance record: what `create` decided once (provider, region, account, state
  * backend) and the config last applied. `upgrade`, `destroy` and `status` read it instead of
- * scanning regions or guessing. It holds no secrets.
+ * scanning regions or guessing. It holds no secrets. It lives with the instance's state
+ * (src/state/instance-state.ts): under ~/.lookout/<name>/, or in the shared bucket.
  */
 import type { ResolvedConfig } from '../config/load.js';
 import type { Provider } from '../config/schema.js';
-import { FailureError, UsageError } from '../errors.js';
-import { readJsonIfExists, writeFileAtomic } from '../fs-atomic.js';
-import { instancePaths } from '../paths.js';
+import { FailureError } from '../errors.js';
 
 export const INSTANCE_RECORD_VERSION = 1;
 
@@ -30,34 +29,46 @@ export interface InstanceRecord {
   updatedAt: string;
 }
 
-export async function readInstanceRecord(name: string): Promise<InstanceRecord | undefined> {
-  const record = await readJsonIfExists<InstanceRecord>(instancePaths(name).instanceRecord);
-  if (record && record.version > INSTANCE_RECORD_VERSION) {
-    throw new FailureError(`the record of instance "${name}" was written by a newer lookout (format ${record.version})`, {
+/** Refuses a record (or pointer) written in a newer format. */
+export function checkRecordVersion(record: { version: number; name: string }): void {
+  if (record.version > INSTANCE_RECORD_VERSION) {
+    throw new FailureError(`the record of instance "${record.name}" was written by a newer lookout (format ${record.version})`, {
       hint: 'Upgrade lookout to manage this instance.',
     });
   }
-  return record;
+}
+
+const state = () => import('./instance-state.js');
+
+/**
+ * The record of instance `name`, where `--state stateFlag` (or, without it, this machine)
+ * says its state is; undefined when there is none.
+ */
+export async function readInstanceRecord(name: string, stateFlag?: string): Promise<InstanceRecord | undefined> {
+  return (await (await state()).locateInstance(name, stateFlag)).readRecord();
 }
 
 /** The record of an instance that must exist, for commands that act on one. */
-export async function requireInstanceRecord(name: string): Promise<InstanceRecord> {
-  const record = await readInstanceRecord(name);
-  if (!record) {
-    throw new UsageError(`no instance named "${name}" is known on this machine (looked in ${instancePaths(name).dir})`, {
-      hint: 'Create it with `lookout create aws <name> -c <file>`, or set LOOKOUT_HOME to where its state lives.',
-    });
-  }
-  return record;
+export async function requireInstanceRecord(name: string, stateFlag?: string): Promise<InstanceRecord> {
+  return (await (await state()).requireInstance(name, stateFlag)).record;
 }
 
+/** Writes the record where its `stateUrl` says the instance's state is. */
 export async function writeInstanceRecord(record: InstanceRecord): Promise<void> {
-  await writeFileAtomic(instancePaths(record.name).instanceRecord, JSON.stringify(record, null, 2) + '\n', { mode: 0o600 });
+  await (await (await state()).instanceStateAt(record.name, record.stateUrl)).writeRecord(record);
 }
 
-export async function updateInstanceRecord(name: string, change: Partial<Omit<InstanceRecord, 'version' | 'name'>>): Promise<InstanceRecord> {
-  const record = await requireInstanceRecord(name);
-  const updated = { ...record, ...change, updatedAt: new Date().toISOString() };
-  await writeInstanceRecord(updated);
-  return updated;
+/**
+ * Changes fields of the newest record. `stateUrl` says where the state is when this machine
+ * may not know yet (a command run elsewhere with `--state`); by default this machine's record
+ * or pointer says.
+ */
+export async function updateInstanceRecord(
+  name: string,
+  change: Partial<Omit<InstanceRecord, 'version' | 'name'>>,
+  stateUrl?: string,
+): Promise<InstanceRecord> {
+  const { locateInstance, instanceStateAt } = await state();
+  const located = stateUrl === undefined ? await locateInstance(name) : await instanceStateAt(name, stateUrl);
+  return located.updateRecord(change);
 }

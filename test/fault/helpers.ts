@@ -18,7 +18,7 @@ export const LOCK_CONTENDER = join(ROOT, 'test/fault/fixtures/lock-contender.mjs
 export const PULUMI_LOCK_CLEAR = join(ROOT, 'test/fault/fixtures/pulumi-lock-clear.mjs');
 
 /** The sources the fixtures load from dist/. */
-const ENGINE_SOURCES = ['src/fs-atomic.ts', 'src/errors.ts', 'src/engine/', 'src/pulumi/locks.ts', 'src/pulumi/diy-store.ts'];
+const ENGINE_SOURCES = ['src/fs-atomic.ts', 'src/errors.ts', 'src/engine/', 'src/state/', 'src/pulumi/locks.ts', 'src/pulumi/diy-store.ts', 'src/pulumi/backend.ts'];
 
 /**
  * Runs `tsc -b` so the fixtures never test a stale engine. Other modules of the repository may
@@ -33,7 +33,7 @@ export function buildDist(): void {
     const ours = output.split('\n').filter((l) => ENGINE_SOURCES.some((s) => l.startsWith(s)));
     if (ours.length > 0) throw new Error(`tsc -b failed in the files the fault fixtures run:\n${ours.join('\n')}`);
   }
-  for (const file of ['dist/src/engine/index.js', 'dist/src/fs-atomic.js', 'dist/src/errors.js', 'dist/src/pulumi/locks.js']) {
+  for (const file of ['dist/src/engine/index.js', 'dist/src/fs-atomic.js', 'dist/src/errors.js', 'dist/src/state/shared-instance-state.js', 'dist/src/pulumi/locks.js']) {
     if (!existsSync(join(ROOT, file))) throw new Error(`${file} is missing after tsc -b`);
   }
 }

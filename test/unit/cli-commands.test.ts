@@ -118,9 +118,13 @@ describe('create', () => {
       updatedAt: '',
     };
     expect(() => checkCreateAgainstRecord(record, config, undefined)).toThrow(/lives in us-east-1/);
-    expect(() => checkCreateAgainstRecord({ ...record, region: 'eu-west-1' }, config, 's3://b/p')).toThrow(/keeps its state in the default/);
+    expect(() => checkCreateAgainstRecord({ ...record, region: 'eu-west-1' }, config, 's3://team-state/p')).toThrow(/keeps its state in the default/);
     expect(() => checkCreateAgainstRecord({ ...record, region: 'eu-west-1' }, config, undefined)).not.toThrow();
-    expect(() => checkCreateAgainstRecord({ ...record, status: 'destroyed' }, config, 's3://b/p')).not.toThrow();
+    // The same state, written differently, is the same state.
+    const shared = { ...record, region: 'eu-west-1', stateUrl: 's3://team-state/p/' };
+    expect(() => checkCreateAgainstRecord(shared, config, 's3://team-state/p')).not.toThrow();
+    expect(() => checkCreateAgainstRecord(shared, config, 's3://team-state/q')).toThrow(/keeps its state in s3:\/\/team-state\/p\//);
+    expect(() => checkCreateAgainstRecord({ ...record, status: 'destroyed' }, config, 's3://team-state/p')).not.toThrow();
   });
 });
 
