@@ -6,6 +6,13 @@
  * Format: JSON with the scrypt parameters and salt, and the AES-256-GCM IV, tag and
  * ciphertext of a JSON object of named values. The instance name is authenticated data, so
  * one instance's file cannot be swapped for another's.
+ *
+ * Changing one value is a read-modify-write of the whole file. Two things keep a concurrent
+ * writer's value from being lost: every write happens inside a step, under the instance lock
+ * (which on a shared backend is the lock in the bucket, so one machine at a time); and on a
+ * shared backend each write is also conditional on the version it was computed from, and is
+ * redone on the newest version when that changed. The second covers a run that lost its lock
+ * without noticing yet (a machine that was suspended past its lease).
  */
 import { createCipheriv, createDecipheriv, randomBytes, scrypt as scryptCallback, type ScryptOptions } from 'node:crypto';
 import { FailureError } from '../errors.js';
@@ -35,8 +42,13 @@ export function secretStoreKey(instance: string): string {
   return `.lookout/${instance}/secrets.enc`;
 }
 
+/** Writes computed from an outdated version that are redone before giving up. */
+const MAX_ATTEMPTS = 5;
+
 export class SecretStore {
   private cache?: Record<string, unknown>;
+  /** The version `cache` was read from, on a backend with conditional writes; undefined when there was no file. */
+  private version?: string;
 
   constructor(
     private readonly store: DiyStore,
@@ -48,12 +60,24 @@ export class SecretStore {
     return secretStoreKey(this.instance);
   }
 
+  /** The sealed file's text (and version), or undefined when there is none. */
+  private async readSealed(): Promise<string | undefined> {
+    const conditional = this.store.conditional;
+    if (conditional) {
+      const found = await conditional.get(this.key);
+      this.version = found?.version;
+      return found?.text;
+    }
+    return (await this.store.exists(this.key)) ? this.store.read(this.key) : undefined;
+  }
+
   private async load(): Promise<Record<string, unknown>> {
     if (this.cache) return this.cache;
-    if (!(await this.store.exists(this.key))) return (this.cache = {});
+    const text = await this.readSealed();
+    if (text === undefined) return (this.cache = {});
     let sealed: SealedFile;
     try {
-      sealed = JSON.parse(await this.store.read(this.key)) as SealedFile;
+      sealed = JSON.parse(text) as SealedFile;
     } catch (err) {
       throw new FailureError(`the secrets file ${this.store.location(this.key)} is damaged`, { cause: err });
     }
@@ -87,18 +111,32 @@ export class SecretStore {
   }
 
   async set(name: string, value: unknown): Promise<void> {
-    const values = { ...(await this.load()), [name]: value };
-    await this.save(values);
+    await this.change((values) => ({ ...values, [name]: value }));
   }
 
   async delete(name: string): Promise<void> {
-    const values = { ...(await this.load()) };
-    if (!(name in values)) return;
-    delete values[name];
-    await this.save(values);
+    await this.change((values) => {
+      if (!(name in values)) return undefined;
+      const { [name]: _, ...rest } = values;
+      return rest;
+    });
   }
 
-  private async save(values: Record<string, unknown>): Promise<void> {
+  /** Applies `apply` (undefined: nothing to change) to the newest values and writes them. */
+  private async change(apply: (values: Record<string, unknown>) => Record<string, unknown> | undefined): Promise<void> {
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const next = apply(await this.load());
+      if (next === undefined || (await this.save(next))) return;
+      // Someone else wrote since we read: read theirs and apply our change to it.
+      this.cache = undefined;
+    }
+    throw new FailureError(`the secrets of instance "${this.instance}" at ${this.store.location(this.key)} kept changing while this run wrote them`, {
+      hint: 'Another lookout run is working on this instance. Run the command again once it is finished.',
+    });
+  }
+
+  /** Writes `values`; false when a conditional write found a newer version than ours. */
+  private async save(values: Record<string, unknown>): Promise<boolean> {
     const salt = randomBytes(16);
     const key = await scrypt(this.passphrase, salt, KDF);
     const iv = randomBytes(12);
@@ -113,7 +151,16 @@ export class SecretStore {
       tag: cipher.getAuthTag().toString('base64'),
       ciphertext: ciphertext.toString('base64'),
     };
-    await this.store.write(this.key, JSON.stringify(sealed, null, 2) + '\n');
+    const text = JSON.stringify(sealed, null, 2) + '\n';
+    const conditional = this.store.conditional;
+    if (conditional) {
+      const version = this.version ? await conditional.replace(this.key, text, this.version) : await conditional.create(this.key, text);
+      if (!version) return false;
+      this.version = version;
+    } else {
+      await this.store.write(this.key, text);
+    }
     this.cache = values;
+    return true;
   }
 }

@@ -1,8 +1,8 @@
 /**
  * An instance whose state is shared in a bucket (`--state s3://…`), against a real
  * S3-compatible server on loopback (the Versity S3 Gateway, which honours If-None-Match and
- * If-Match): the lock with real processes racing for it, and the CLI finding and refusing an
- * instance from a second machine.
+ * If-Match): the lock with real processes racing for it, the secrets written from two
+ * machines at once, and the CLI finding and refusing an instance from a second machine.
  * A "machine" is a LOOKOUT_HOME of its own: nothing but the bucket is shared between them.
  */
 import { execFile } from 'node:child_process';
@@ -18,6 +18,7 @@ import { runSteps, type Journal } from '../../src/engine/index.js';
 import { silentReporter } from '../../src/progress/events.js';
 import { resolveBackend } from '../../src/pulumi/backend.js';
 import { s3Store } from '../../src/pulumi/diy-store.js';
+import { SecretStore } from '../../src/state/secret-store.js';
 import { instanceStateKeys, sharedInstanceState } from '../../src/state/shared-instance-state.js';
 import { LOCK_CONTENDER, buildDist, start, type Running } from '../fault/helpers.js';
 import { testRecord } from '../support/instance-record.js';
@@ -129,6 +130,18 @@ describe.skipIf(Boolean(binaries.missing))(suiteTitle('shared state in a real S3
     expect(JSON.parse((await readObject(key))!).token).toBe(token);
     await writeFile(join(dir, 'release'), '');
     await Promise.all(contenders.map((c) => c.finished));
+  });
+
+  it('keeps both secrets when two machines write the secret store at once', async () => {
+    const store = bucketStore('secrets');
+    const a = new SecretStore(store, 'prod', 'pw');
+    const b = new SecretStore(store, 'prod', 'pw');
+    await Promise.all([a.get('x'), b.get('x')]); // both have read the (empty) store
+    await b.set('certificate.key', 'B-KEY');
+    await a.set('acme.accountKey', 'A-KEY');
+    const fresh = new SecretStore(store, 'prod', 'pw');
+    expect(await fresh.get('certificate.key')).toBe('B-KEY');
+    expect(await fresh.get('acme.accountKey')).toBe('A-KEY');
   });
 
   describe('the CLI on two machines sharing one state', () => {

@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { FailureError } from '../../src/errors.js';
 import { fileStore } from '../../src/pulumi/diy-store.js';
 import { SecretStore, secretStoreKey } from '../../src/state/secret-store.js';
+import { memoryObjects } from '../support/memory-objects.js';
 
 const dirs: string[] = [];
 function store() {
@@ -68,26 +69,47 @@ describe('SecretStore', () => {
 });
 
 describe('SecretStore on an S3 state backend', () => {
-  it('writes the sealed file next to the Pulumi state, encrypted at rest, and reads it back', async () => {
+  it('writes the sealed file next to the Pulumi state with a conditional write, encrypted at rest, and reads it back', async () => {
     const { mockClient } = await import('aws-sdk-client-mock');
-    const { S3Client, PutObjectCommand, GetObjectCommand, HeadObjectCommand } = await import('@aws-sdk/client-s3');
+    const { S3Client, PutObjectCommand, GetObjectCommand } = await import('@aws-sdk/client-s3');
     const { s3Store } = await import('../../src/pulumi/diy-store.js');
     const s3 = mockClient(S3Client);
     const objects = new Map<string, string>();
-    s3.on(HeadObjectCommand).callsFake((input: { Key: string }) => {
-      if (objects.has(input.Key)) return {};
-      throw Object.assign(new Error('nf'), { name: 'NotFound', $metadata: { httpStatusCode: 404 } });
+    s3.on(PutObjectCommand).callsFake((input: { Key: string; Body: string }) => {
+      objects.set(input.Key, input.Body);
+      return { ETag: `"${objects.size}"` };
     });
-    s3.on(PutObjectCommand).callsFake((input: { Key: string; Body: string }) => void objects.set(input.Key, input.Body));
-    s3.on(GetObjectCommand).callsFake((input: { Key: string }) => ({
-      Body: { transformToString: async () => objects.get(input.Key)! },
-    }));
+    s3.on(GetObjectCommand).callsFake((input: { Key: string }) => {
+      if (!objects.has(input.Key)) throw Object.assign(new Error('nf'), { name: 'NoSuchKey', $metadata: { httpStatusCode: 404 } });
+      return { Body: { transformToString: async () => objects.get(input.Key)! }, ETag: '"1"' };
+    });
     const store = s3Store('team-state', 'lookout', new S3Client({ region: 'eu-west-1' }));
     await new SecretStore(store, 'prod', 'pw').set('tls', { key: 'PRIVATE' });
     const put = s3.commandCalls(PutObjectCommand)[0]!.args[0].input;
-    expect(put).toMatchObject({ Bucket: 'team-state', Key: 'lookout/.lookout/prod/secrets.enc', ServerSideEncryption: 'AES256' });
+    expect(put).toMatchObject({ Bucket: 'team-state', Key: 'lookout/.lookout/prod/secrets.enc', ServerSideEncryption: 'AES256', IfNoneMatch: '*' });
     expect(String(put.Body)).not.toContain('PRIVATE');
-    expect(await new SecretStore(store, 'prod', 'pw').get('tls')).toEqual({ key: 'PRIVATE' });
+    const reader = new SecretStore(store, 'prod', 'pw');
+    expect(await reader.get('tls')).toEqual({ key: 'PRIVATE' });
+    await reader.set('acme', 'ACCOUNT');
+    expect(s3.commandCalls(PutObjectCommand)[1]!.args[0].input).toMatchObject({ IfMatch: '"1"' });
     s3.restore();
+  });
+
+  it('never loses a value another machine wrote between its read and its write', async () => {
+    const objects = memoryObjects();
+    const store = { ...fileStore('/nonexistent'), kind: 's3' as const, location: (k: string) => `s3://team-state/${k}`, conditional: objects };
+    const a = new SecretStore(store, 'prod', 'pw');
+    const b = new SecretStore(store, 'prod', 'pw');
+    await a.get('anything'); // machine A has read the (empty) secrets
+    await b.set('certificate.key', 'B-KEY'); // machine B writes in between
+    await a.set('acme.accountKey', 'A-KEY'); // A's write was computed from an old version: redone on B's
+    const fresh = new SecretStore(store, 'prod', 'pw');
+    expect(await fresh.get('certificate.key')).toBe('B-KEY');
+    expect(await fresh.get('acme.accountKey')).toBe('A-KEY');
+    expect(objects.calls.filter((c) => c.startsWith('replace') || c.startsWith('create'))).toEqual([
+      `create ${secretStoreKey('prod')}`,
+      `create ${secretStoreKey('prod')}`,
+      `replace ${secretStoreKey('prod')}`,
+    ]);
   });
 });
