@@ -3,7 +3,6 @@ import { loadConfig, type ResolvedConfig } from '../config/load.js';
 import { configLocation } from '../config/provider-blocks.js';
 import { UsageError } from '../errors.js';
 import { instancePaths } from '../paths.js';
-import { providerTitle } from '../providers/registry.js';
 import type { CloudProvider, RecordedInfra } from '../providers/types.js';
 import { resolveBackend } from '../pulumi/backend.js';
 import type { InstanceRecord } from '../state/instance-record.js';
@@ -48,14 +47,8 @@ export function checkCreateAgainstRecord(record: InstanceRecord | undefined, con
 export async function createCommand(opts: CreateOptions): Promise<void> {
   const providerId = requireProvider(opts.provider, 'create');
   const config = await loadConfig(opts.config, { provider: providerId, name: opts.name });
-  if (resolveBackend(opts.name, opts.state).kind === 'gs') {
-    // The state itself would work, but the instance's own encrypted secrets (ACME account,
-    // certificate key) live next to it, and this lookout has no GCS client to write them.
-    throw new UsageError(`--state gs://… is not supported yet for ${providerTitle(providerId)} instances: lookout cannot keep its secrets in GCS`, {
-      hint: 'Use --state s3://bucket/prefix, or the default local state.',
-    });
-  }
-  // Refuses a --state that is not where this machine knows the instance to be.
+  // Refuses a --state this lookout cannot keep an instance in (gs://), or one that is not
+  // where this machine knows the instance to be.
   const state = await locateInstance(opts.name, opts.state);
   const bundle = loadBundle(config.bundle);
   requireSecretEnv(config);

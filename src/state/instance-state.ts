@@ -106,6 +106,13 @@ export function unknownInstance(name: string, where: string, stateUrl?: string):
 export async function instanceStateAt(name: string, stateUrl: string | undefined): Promise<InstanceState> {
   const backend = resolveBackend(name, stateUrl);
   if (backend.kind === 'file') return localInstanceState(name);
+  if (backend.kind === 'gs') {
+    // The lock, journal, record and secrets live next to the state, and this lookout has no
+    // GCS client to write them with (nor GCP support to use such a state for).
+    throw new UsageError('--state gs://… is not supported yet: GCS state comes with GCP support', {
+      hint: 'Use --state s3://<bucket>/<prefix>, or leave out --state to keep the state on this machine.',
+    });
+  }
   const { sharedInstanceState } = await import('./shared-instance-state.js');
   return sharedInstanceState(name, stateUrl!, backend);
 }
