@@ -4,7 +4,7 @@
  * it needs no passphrase, and credentials only for a shared state.
  */
 import { validateInstanceName } from '../config/load.js';
-import { describeLockHolder, type Journal, type RunRecord } from '../engine/index.js';
+import { describeLockHolder, type Journal, type LockInfo, type RunRecord } from '../engine/index.js';
 import { UsageError } from '../errors.js';
 import { instancePaths } from '../paths.js';
 import { formatDuration } from '../progress/reporters.js';
@@ -109,11 +109,19 @@ export function renderStatus(
   return out.join('\n') + '\n';
 }
 
+/** Who holds the lock and, for a shared one, how fresh its lease is: what to judge a stuck lock by. */
+export function describeLock(lock: LockInfo, now = Date.now()): string {
+  const holder = describeLockHolder(lock);
+  if (!lock.leaseMs || !lock.renewedAt) return holder;
+  const ago = formatDuration(Math.max(0, now - Date.parse(lock.renewedAt)));
+  return `${holder}, last renewed ${ago} ago by its clock (taken over once not renewed for ${formatDuration(lock.leaseMs)})`;
+}
+
 export async function statusCommand(opts: StatusOptions): Promise<void> {
   validateInstanceName(opts.name);
   const { state, record } = await requireInstance(opts.name, opts.state);
   const [journal, lock] = await Promise.all([state.readJournal(), state.readLock()]);
-  const lockHolder = lock ? describeLockHolder(lock) : undefined;
+  const lockHolder = lock ? describeLock(lock) : undefined;
   const tls = latestOutputs<TlsOutputs>(journal, 'tls');
   const { loadProvider } = await import('../providers/registry.js');
   const provider = await loadProvider(record.provider);

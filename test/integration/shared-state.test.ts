@@ -220,7 +220,7 @@ describe.skipIf(Boolean(binaries.missing))(suiteTitle('shared state in a real S3
 
       const status = await lookout(['status', 'prod', '--state', STATE], machineB);
       expect(status.code, status.stderr).toBe(0);
-      expect(status.stdout).toMatch(/running +`lookout destroy prod --yes --json` \(PID \d+ on /);
+      expect(status.stdout).toMatch(/running +`lookout destroy prod --yes --json` \(PID \d+ on .*\), last renewed \d+s ago by its clock \(taken over once not renewed for 2m 00s\)/);
 
       first.child.kill('SIGINT');
       const stopped = await first.finished;
