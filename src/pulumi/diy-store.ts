@@ -162,30 +162,34 @@ async function retryingConflicts<T>(request: () => Promise<T>): Promise<T> {
 }
 
 function s3Conditional(bucket: string, objectKey: (key: string) => string, client: S3Client): ConditionalObjects {
+  const get = async (key: string): Promise<VersionedObject | undefined> => {
+    try {
+      const res = await client.send(new GetObjectCommand({ Bucket: bucket, Key: objectKey(key) }));
+      if (!res?.ETag) throw new Error(`the S3 store did not return an ETag for ${objectKey(key)}, so it cannot hold a lock`);
+      return { text: res.Body ? await res.Body.transformToString('utf8') : '', version: res.ETag };
+    } catch (err) {
+      if (isS3NotFound(err)) return undefined;
+      throw err;
+    }
+  };
   const put = async (key: string, data: string, condition: { IfNoneMatch: '*' } | { IfMatch: string }) => {
     try {
       const res = await retryingConflicts(() =>
         client.send(new PutObjectCommand({ Bucket: bucket, Key: objectKey(key), Body: data, ServerSideEncryption: 'AES256', ...condition })),
       );
-      if (!res.ETag) throw new Error(`the S3 store did not return an ETag for ${objectKey(key)}, so it cannot hold a lock`);
+      if (!res?.ETag) throw new Error(`the S3 store did not return an ETag for ${objectKey(key)}, so it cannot hold a lock`);
       return res.ETag;
     } catch (err) {
       // A replace of an object that is gone fails with 404 on S3; both mean "not what you read".
-      if (isPreconditionFailed(err) || ('IfMatch' in condition && isS3NotFound(err))) return undefined;
-      throw err;
+      if (!isPreconditionFailed(err) && !('IfMatch' in condition && isS3NotFound(err))) throw err;
+      // The SDK retries a request whose answer was lost; if the first attempt went through,
+      // the retry fails its own condition. Our bytes being there means the write happened.
+      const now = await get(key);
+      return now?.text === data ? now.version : undefined;
     }
   };
   return {
-    async get(key) {
-      try {
-        const res = await client.send(new GetObjectCommand({ Bucket: bucket, Key: objectKey(key) }));
-        if (!res.ETag) throw new Error(`the S3 store did not return an ETag for ${objectKey(key)}, so it cannot hold a lock`);
-        return { text: res.Body ? await res.Body.transformToString('utf8') : '', version: res.ETag };
-      } catch (err) {
-        if (isS3NotFound(err)) return undefined;
-        throw err;
-      }
-    },
+    get,
     create: (key, data) => put(key, data, { IfNoneMatch: '*' }),
     replace: (key, data, version) => put(key, data, { IfMatch: version }),
     async remove(key, version) {

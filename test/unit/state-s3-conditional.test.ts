@@ -34,11 +34,21 @@ describe('conditional writes on S3', () => {
 
   it('reports an existing object (412) as a create that did not happen', async () => {
     s3.on(PutObjectCommand).rejects(s3Error('PreconditionFailed', 412));
+    s3.on(GetObjectCommand).resolves({ Body: body('their lock'), ETag: '"theirs"' });
     await expect(objects().create(KEY, 'lock')).resolves.toBeUndefined();
+  });
+
+  it('counts a write as done when its condition failed because an earlier attempt of it went through', async () => {
+    // The SDK retried after losing the answer to an attempt that had succeeded.
+    s3.on(PutObjectCommand).rejects(s3Error('PreconditionFailed', 412));
+    s3.on(GetObjectCommand).resolves({ Body: body('lock'), ETag: '"v1"' });
+    await expect(objects().create(KEY, 'lock')).resolves.toBe('"v1"');
+    await expect(objects().replace(KEY, 'lock', '"v0"')).resolves.toBe('"v1"');
   });
 
   it('replaces with If-Match: <ETag>; a changed (412) or vanished (404) object is a replace that did not happen', async () => {
     s3.on(PutObjectCommand).resolvesOnce({ ETag: '"v2"' }).rejectsOnce(s3Error('PreconditionFailed', 412)).rejectsOnce(s3Error('NoSuchKey', 404));
+    s3.on(GetObjectCommand).resolvesOnce({ Body: body('their renewal'), ETag: '"v9"' }).rejectsOnce(s3Error('NoSuchKey', 404));
     const o = objects();
     await expect(o.replace(KEY, 'renewed', '"v1"')).resolves.toBe('"v2"');
     expect(s3.commandCalls(PutObjectCommand)[0]!.args[0].input).toMatchObject({ Key: FULL_KEY, IfMatch: '"v1"', ServerSideEncryption: 'AES256' });
