@@ -28,4 +28,4 @@ export {
   type InstanceLock,
   type LockInfo,
 } from './lock.js';
-export { installInterruptHandler, type InterruptHandler, type InterruptHandlerOptions } from './interrupt.js';
+export { installExitOnInterrupt, installInterruptHandler, type InterruptHandler, type InterruptHandlerOptions } from './interrupt.js';
