@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { installExitOnInterrupt } from './engine/interrupt.js';
 import { ExitCode, LookoutError, UsageError, errorMessage, isLookoutError } from './errors.js';
 import { PROVIDER_IDS } from './providers/registry.js';
+import { escapeForTerminal, jsonLine } from './terminal-text.js';
 
 export interface CommonOptions {
   json?: boolean;
@@ -170,17 +171,15 @@ export function printError(err: unknown, opts: { debug: boolean; json: boolean }
   const lookoutError = isLookoutError(err) ? err : undefined;
   const exitCode = lookoutError?.exitCode ?? ExitCode.failure;
   if (opts.json) {
-    process.stdout.write(
-      JSON.stringify({ time: new Date().toISOString(), type: 'error', exitCode, message: errorMessage(err), hint: lookoutError?.hint }) +
-        '\n',
-    );
+    process.stdout.write(jsonLine({ time: new Date().toISOString(), type: 'error', exitCode, message: errorMessage(err), hint: lookoutError?.hint }));
   }
-  process.stderr.write(`error: ${errorMessage(err)}\n`);
-  if (lookoutError?.hint) process.stderr.write(`hint: ${lookoutError.hint}\n`);
+  // Messages quote what the user wrote (values, keys, file names): never raw to the terminal.
+  process.stderr.write(`error: ${escapeForTerminal(errorMessage(err))}\n`);
+  if (lookoutError?.hint) process.stderr.write(`hint: ${escapeForTerminal(lookoutError.hint)}\n`);
   if (opts.debug) {
     let e: unknown = err;
     while (e instanceof Error) {
-      process.stderr.write(`${e.stack ?? e.message}\n`);
+      process.stderr.write(`${escapeForTerminal(e.stack ?? e.message)}\n`);
       e = e.cause;
       if (e) process.stderr.write('caused by: ');
     }

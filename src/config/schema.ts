@@ -6,10 +6,14 @@ import { z } from 'zod';
 import { RESERVED_TENANTS } from '../naming.js';
 import { PROVIDER_IDS, type ProviderId } from '../providers/registry.js';
 import { MAX_INSTANCE_NAME_LENGTH, MAX_TENANT_NAME_LENGTH, configBlockShape } from './provider-blocks.js';
+import { TENANTS_SECRET_MAX_BYTES, tenantsSecretUsage } from './tenant-budget.js';
 
 export const DEFAULT_BUNDLE_VERSION = '2026.11.0';
 export const LETSENCRYPT_PRODUCTION = 'https://acme-v02.api.letsencrypt.org/directory';
 export const LETSENCRYPT_STAGING = 'https://acme-staging-v02.api.letsencrypt.org/directory';
+
+/** OAuth scopes and allowed domains go into the tenant Grafana's config, one line each. */
+const MAX_OIDC_LIST = 100;
 
 /** Lowercase letters, digits and inner hyphens: valid as a DNS label, a namespace and a bucket prefix. */
 const LABEL = /^[a-z]([a-z0-9-]*[a-z0-9])?$/;
@@ -87,9 +91,14 @@ const oidcSchema = z
       .string()
       .regex(/^[A-Z_][A-Z0-9_]*$/, { message: 'must be the name of an environment variable' })
       .meta({ description: 'Name of the environment variable that holds the client secret (never the secret itself).' }),
-    scopes: z.array(z.string().min(1)).default(['openid', 'email', 'profile']).meta({ description: 'OAuth2 scopes to request.' }),
+    scopes: z
+      .array(z.string().min(1).max(200))
+      .max(MAX_OIDC_LIST)
+      .default(['openid', 'email', 'profile'])
+      .meta({ description: 'OAuth2 scopes to request.' }),
     allowedDomains: z
-      .array(z.string().min(1))
+      .array(z.string().min(1).max(253))
+      .max(MAX_OIDC_LIST)
       .default([])
       .meta({ description: 'Email domains allowed to log in; empty allows any account the provider accepts.' }),
     roleAttributePath: z
@@ -235,7 +244,29 @@ export const configSchema = z
         ctx.addIssue({ code: 'custom', path: ['tenants', i, 'name'], message: `host ${host} is longer than 253 characters` });
       }
     });
+    checkTenantsSecretBudget(Array.isArray(cfg?.tenants) ? cfg.tenants : [], ctx);
   }, { when: () => true });
+
+/** The tenants and tokens must fit the gateway's shared Secret (see tenant-budget.ts). */
+function checkTenantsSecretBudget(tenants: ReadonlyArray<{ name: unknown; tokens: unknown }>, ctx: z.core.$RefinementCtx): void {
+  const usage = tenantsSecretUsage(tenants);
+  if (!usage || usage.bytes <= TENANTS_SECRET_MAX_BYTES) return;
+  const n = (v: number) => v.toLocaleString('en-US');
+  const largest = usage.perTenant.reduce((best, bytes, i) => (bytes > (usage.perTenant[best] ?? 0) ? i : best), 0);
+  const dominant = (usage.perTenant[largest] ?? 0) * 2 > usage.bytes;
+  const tokens = tenants[largest]?.tokens as unknown[] | undefined;
+  const each = dominant
+    ? `each token takes about ${n(Math.round(usage.perTenant[largest]! / ((tokens?.length ?? 0) + 1)))} bytes`
+    : `a tenant takes about ${n(Math.round(usage.perTenant.reduce((a, b) => a + b, 0) / usage.perTenant.length))} bytes on average`;
+  ctx.addIssue({
+    code: 'custom',
+    path: dominant ? ['tenants', largest, 'tokens'] : ['tenants'],
+    message:
+      `${dominant ? `these ${n(tokens?.length ?? 0)} tokens` : `these ${n(tenants.length)} tenants and their tokens`} need ` +
+      `${n(usage.bytes)} bytes in the gateway's shared Kubernetes Secret, which can hold ${n(TENANTS_SECRET_MAX_BYTES)} (1 MiB); ` +
+      `${each}: remove tokens or tenants, or spread them over more instances`,
+  });
+}
 
 export type LookoutConfig = z.output<typeof configSchema>;
 export type LookoutConfigInput = z.input<typeof configSchema>;

@@ -4,6 +4,7 @@
  * Progress goes to stderr so stdout stays the command's result.
  */
 import type { Ora } from 'ora';
+import { escapeForTerminal, jsonLine } from '../terminal-text.js';
 import type { ProgressEvent, Reporter } from './events.js';
 
 export type OutputMode = 'tty' | 'plain' | 'json';
@@ -60,7 +61,7 @@ function counts(done?: number, total?: number): string {
 export class JsonReporter implements Reporter {
   constructor(private readonly out: NodeJS.WritableStream = process.stdout) {}
   emit(event: ProgressEvent): void {
-    this.out.write(JSON.stringify({ time: new Date().toISOString(), ...event }) + '\n');
+    this.out.write(jsonLine({ time: new Date().toISOString(), ...event }));
   }
   close(): void {}
 }
@@ -71,7 +72,7 @@ export class PlainReporter implements Reporter {
   constructor(private readonly out: NodeJS.WritableStream = process.stderr) {}
 
   private line(text: string): void {
-    this.out.write(`${new Date().toISOString().slice(11, 19)} ${text}\n`);
+    this.out.write(`${new Date().toISOString().slice(11, 19)} ${escapeForTerminal(text)}\n`);
   }
 
   emit(e: ProgressEvent): void {
@@ -172,7 +173,7 @@ export class TtyReporter implements Reporter {
     const elapsed = formatDuration(Date.now() - c.started);
     const msg = c.message ? `  ${c.message.length > 60 ? `${c.message.slice(0, 57)}…` : c.message}` : '';
     const indent = this.stack.length > 1 ? '  ' : '';
-    this.spinner.text = `${indent}${c.title}${counts(c.done, c.total)}  ${elapsed}${msg}`;
+    this.spinner.text = escapeForTerminal(`${indent}${c.title}${counts(c.done, c.total)}  ${elapsed}${msg}`);
     // Draw now rather than on the next frame, so progress shows as it happens.
     this.spinner.render();
   }
@@ -194,7 +195,7 @@ export class TtyReporter implements Reporter {
   private finish(step: string, how: 'succeed' | 'fail' | 'warn', text: string): void {
     this.stopTicker();
     const indent = this.stack.length > 1 ? '  ' : '';
-    this.spinner?.[how](`${indent}${text}`);
+    this.spinner?.[how](escapeForTerminal(`${indent}${text}`));
     this.spinner = undefined;
     const i = this.stack.findIndex((s) => s.step === step);
     if (i >= 0) this.stack.splice(i);
@@ -226,7 +227,7 @@ export class TtyReporter implements Reporter {
         break;
       }
       case 'step-skipped':
-        this.ora().info(`${e.title} (${e.reason})`);
+        this.ora().info(escapeForTerminal(`${e.title} (${e.reason})`));
         break;
       case 'step-progress': {
         const target = this.stack.find((s) => s.step === e.step);
@@ -249,7 +250,7 @@ export class TtyReporter implements Reporter {
         break;
       case 'log':
         if (this.spinner) this.spinner.clear();
-        this.stream.write(`${e.level === 'warn' ? 'warning: ' : ''}${e.message}\n`);
+        this.stream.write(`${e.level === 'warn' ? 'warning: ' : ''}${escapeForTerminal(e.message)}\n`);
         if (this.spinner) this.spinner.render();
         break;
       case 'run-finished':

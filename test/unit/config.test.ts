@@ -487,7 +487,7 @@ describe('YAML problems', () => {
 
   it('an alias to a missing anchor is located', () => {
     expect(issuesOf(text([...validLines, '    retention: *defaults']))).toEqual([
-      { path: '', message: 'invalid YAML: alias *defaults refers to no anchor defined before it', location: 'lookout.yaml:8:16' },
+      { path: '', message: 'invalid YAML: an alias (*name) refers to no anchor (&name) defined before it', location: 'lookout.yaml:8:16' },
     ]);
   });
 

@@ -21,6 +21,8 @@ export { API_ROUTES, GRAFANA_DATASOURCE_PATHS, HEALTH_PATH, TENANT_PLACEHOLDER, 
 export {
   MAX_TOKEN_LENGTH,
   MIN_TOKEN_LENGTH,
+  TENANTS_SECRET_MAX_BYTES,
+  TENANTS_SECRET_README,
   TENANT_FILE_GLOB,
   TOKENS_FILE_GLOB,
   TOKEN_ALPHABET,
@@ -30,6 +32,7 @@ export {
   renderTenantSecretData,
   renderTokenMapEntries,
   tenantFileName,
+  tenantsSecretBytes,
   tokensFileName,
 } from './tenant-files.js';
 export {
