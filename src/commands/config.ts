@@ -1,7 +1,10 @@
 /** `lookout config schema` and `lookout config validate <provider> <name> -c file`. */
+import { checkBeforeCloud } from '../config/checks.js';
 import { configJsonSchema } from '../config/json-schema.js';
 import { loadConfig, type ResolvedConfig } from '../config/load.js';
 import { providerSettings } from '../config/provider-blocks.js';
+import { escapeForTerminal } from '../terminal-text.js';
+import { printResult } from './output.js';
 import { requireProvider } from './provider.js';
 
 export interface ValidateConfigOptions {
@@ -34,9 +37,7 @@ export function summarizeConfig(file: string, config: ResolvedConfig): string {
 export async function validateConfigCommand(opts: ValidateConfigOptions): Promise<void> {
   const provider = requireProvider(opts.provider, 'config validate');
   const config = await loadConfig(opts.config, { provider, name: opts.name });
-  if (opts.json) {
-    process.stdout.write(JSON.stringify({ time: new Date().toISOString(), type: 'result', valid: true, config }) + '\n');
-  } else {
-    process.stdout.write(summarizeConfig(opts.config, config));
-  }
+  const warnings = await checkBeforeCloud(config, { file: opts.config, purpose: 'validate' });
+  if (!opts.json) for (const w of warnings) process.stderr.write(`warning: ${escapeForTerminal(w)}\n`);
+  printResult(opts, { type: 'result', valid: true, warnings, config }, () => summarizeConfig(opts.config, config));
 }

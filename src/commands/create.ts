@@ -8,7 +8,8 @@ import type { CloudProvider, RecordedInfra } from '../providers/types.js';
 import { resolveBackend } from '../pulumi/backend.js';
 import { readInstanceRecord, updateInstanceRecord, type InstanceRecord } from '../state/instance-record.js';
 import { loadBundle } from '../bundle/manifest.js';
-import { requireSecretEnv, type InstanceContext } from '../steps/context.js';
+import type { InstanceContext } from '../steps/context.js';
+import { checkBeforeCloud } from '../config/checks.js';
 import { requireProvider } from './provider.js';
 import { allTenantEndpoints } from '../plan/endpoints.js';
 import { printResult } from './output.js';
@@ -54,8 +55,8 @@ export async function createCommand(opts: CreateOptions): Promise<void> {
       hint: 'Use --state s3://bucket/prefix, or the default local state.',
     });
   }
+  const warnings = await checkBeforeCloud(config, { file: opts.config, purpose: 'apply' });
   const bundle = loadBundle(config.bundle);
-  requireSecretEnv(config);
   const previous = await readInstanceRecord(opts.name);
   checkCreateAgainstRecord(previous, config, opts.state);
   const record = previous?.status === 'destroyed' ? undefined : previous;
@@ -80,6 +81,7 @@ export async function createCommand(opts: CreateOptions): Promise<void> {
     resumeHint: `Run \`lookout create ${opts.provider} ${opts.name} -c ${opts.config}${opts.state ? ` --state ${opts.state}` : ''}\` again to resume.`,
   });
   try {
+    for (const w of warnings) session.log('warn', w);
     await expectedCounts;
     const c: InstanceContext = {
       name: opts.name,

@@ -25,15 +25,16 @@ export async function tlsRenewCommand(opts: TlsRenewOptions): Promise<void> {
   if (opts.state !== undefined && opts.state !== record.stateUrl) {
     throw new UsageError(`--state: instance "${opts.name}" keeps its state in ${record.stateUrl ?? 'the default local backend'}`);
   }
-  const [{ openSession }, { runSteps, readJournal }, { contextFromRecord, requireSecretEnv }, { recordedStep }, tls, cluster] = await Promise.all([
+  const [{ openSession }, { runSteps, readJournal }, { contextFromRecord }, { recordedStep }, tls, cluster, { checkBeforeCloud }] = await Promise.all([
     import('./session.js'),
     import('../engine/index.js'),
     import('../steps/context.js'),
     import('../steps/recorded.js'),
     import('../steps/tls-steps.js'),
     import('../steps/cluster-steps.js'),
+    import('../config/checks.js'),
   ]);
-  requireSecretEnv(record.config);
+  const warnings = await checkBeforeCloud(record.config, { file: 'the recorded config', purpose: 'apply' });
   const paths = instancePaths(opts.name);
   const journal = await readJournal(paths.journal);
   const session = await openSession({
@@ -43,6 +44,7 @@ export async function tlsRenewCommand(opts: TlsRenewOptions): Promise<void> {
     resumeHint: `Run \`lookout tls renew ${opts.name}${opts.force ? ' --force' : ''}\` again to resume.`,
   });
   try {
+    for (const w of warnings) session.log('warn', w);
     const c = await contextFromRecord(record, session, { yes: Boolean(opts.yes) });
     const result = await runSteps({
       instance: opts.name,

@@ -2,7 +2,10 @@
  * The `lookout.yaml` schema. It is the single source of truth for validation, for the
  * TypeScript type the rest of the CLI consumes, and for `lookout config schema`.
  */
+import { isIP } from 'node:net';
 import { z } from 'zod';
+import { availableBundles } from '../bundle/manifest.js';
+import { isValidName, isValidTsigKeyName, normalizeName } from '../dns/names.js';
 import { RESERVED_TENANTS } from '../naming.js';
 import { PROVIDER_IDS, type ProviderId } from '../providers/registry.js';
 import { MAX_INSTANCE_NAME_LENGTH, MAX_TENANT_NAME_LENGTH, configBlockShape } from './provider-blocks.js';
@@ -193,10 +196,23 @@ const tlsSchema = z
       .meta({ description: 'PEM file of the CA that signs a private ACME directory’s own HTTPS certificate.' }),
     rfc2136: z
       .strictObject({
-        server: z.string().min(1).meta({ description: 'Primary DNS server that accepts dynamic updates (host or IP).' }),
+        server: z
+          .string()
+          .min(1)
+          .max(253)
+          .refine((v) => isIP(v) !== 0 || isValidName(v), { message: 'must be a host name or an IP address (no spaces or line breaks)' })
+          .meta({ description: 'Primary DNS server that accepts dynamic updates (host or IP).' }),
         port: z.number().int().min(1).max(65535).default(53),
-        zone: z.string().min(1).meta({ description: 'Zone the `_acme-challenge` records belong to.' }),
-        keyName: z.string().min(1).meta({ description: 'TSIG key name (HMAC-SHA256).' }),
+        zone: z
+          .string()
+          .min(1)
+          .refine(isValidName, { message: 'must be a DNS name such as obs.example.com' })
+          .meta({ description: 'Zone the `_acme-challenge` records belong to: `dns.domain`, a zone above it, or `_acme-challenge.<domain>`.' }),
+        keyName: z
+          .string()
+          .min(1)
+          .refine(isValidTsigKeyName, { message: 'must be a TSIG key name: letters, digits, dots, hyphens and underscores' })
+          .meta({ description: 'TSIG key name (HMAC-SHA256).' }),
         keySecretEnv: z
           .string()
           .regex(/^[A-Z_][A-Z0-9_]*$/, { message: 'must be the name of an environment variable' })
@@ -218,6 +234,9 @@ export const configSchema = z
     bundle: z
       .string()
       .regex(/^\d{4}\.\d{1,2}\.\d+$/, { message: 'must be a bundle version such as 2026.11.0' })
+      .refine((v) => !/^\d{4}\.\d{1,2}\.\d+$/.test(v) || availableBundles().includes(v), {
+        error: () => `must be a bundle this lookout ships (${availableBundles().join(', ')}); a newer one needs a newer lookout`,
+      })
       .default(DEFAULT_BUNDLE_VERSION)
       .meta({ description: 'Version of the observability bundle to install.' }),
     // Each provider's block, under its id (`aws:`), from the registry.
@@ -245,6 +264,19 @@ export const configSchema = z
       }
     });
     checkTenantsSecretBudget(Array.isArray(cfg?.tenants) ? cfg.tenants : [], ctx);
+    const rfc2136 = cfg?.tls?.rfc2136;
+    if (domain !== undefined && typeof rfc2136?.zone === 'string' && isValidName(rfc2136.zone)) {
+      // The solver writes _acme-challenge.<domain>; it must be inside the zone it updates.
+      const challenge = `_acme-challenge.${domain}`;
+      const zone = normalizeName(rfc2136.zone);
+      if (challenge !== zone && !challenge.endsWith(`.${zone}`)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['tls', 'rfc2136', 'zone'],
+          message: `must contain ${challenge}, where the challenge records go: ${domain}, a zone above it, or ${challenge} itself`,
+        });
+      }
+    }
   }, { when: () => true });
 
 /** The tenants and tokens must fit the gateway's shared Secret (see tenant-budget.ts). */

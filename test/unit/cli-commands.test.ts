@@ -207,7 +207,7 @@ describe('commands on an instance', () => {
     expect(old.stderr).toMatch(/older than the installed 2026.11.0/);
     const bad = await lookout(['upgrade', 'known', '--to', 'latest', '--yes'], { LOOKOUT_PASSPHRASE: 'pw' });
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toMatch(/--to: expected a bundle version/);
+    expect(bad.stderr).toMatch(/--to: must be a bundle version such as 2026.11.0, found "latest"/);
   });
 
   it('upgrade refuses a config that moves the region', async () => {

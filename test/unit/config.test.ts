@@ -87,6 +87,7 @@ describe('defaults', () => {
       nodes: { instanceType: 'm7i.xlarge', min: 3, desired: 3, max: 6, diskGiB: 100 },
       kubernetesVersion: '1.34',
       apiAllowedCidrs: ['203.0.113.0/24'],
+      allowApiFromAnywhere: false,
     });
     expect(config.dns.delegationTimeoutMinutes).toBe(30);
     expect(config.tls).toEqual({ acmeDirectory: LETSENCRYPT_PRODUCTION });

@@ -99,7 +99,32 @@ export const awsSchema = z.strictObject({
       description:
         'IPv4 CIDRs allowed to reach the public Kubernetes API endpoint. Include the address of the machine that runs lookout.',
     }),
-});
+  allowApiFromAnywhere: z
+    .boolean()
+    .default(false)
+    .meta({
+      description:
+        'Allow 0.0.0.0/0 in `apiAllowedCidrs`: the Kubernetes API endpoint is then reachable from the whole internet (still behind IAM). Every command warns while it is so.',
+    }),
+}).superRefine((aws, ctx) => {
+  if (aws?.allowApiFromAnywhere === true || !Array.isArray(aws?.apiAllowedCidrs)) return;
+  aws.apiAllowedCidrs.forEach((cidr, i) => {
+    if (typeof cidr === 'string' && isWholeInternet(cidr)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['apiAllowedCidrs', i],
+        message:
+          `${cidr} opens the Kubernetes API endpoint to the whole internet; list the networks that need it, ` +
+          'or set aws.allowApiFromAnywhere: true to accept that',
+      });
+    }
+  });
+}, { when: () => true });
+
+/** A CIDR with prefix length 0 covers every IPv4 address. */
+function isWholeInternet(cidr: string): boolean {
+  return /^\d{1,3}(\.\d{1,3}){3}\/0$/.test(cidr);
+}
 
 export type AwsConfig = z.output<typeof awsSchema>;
 
@@ -110,6 +135,12 @@ export const awsConfigBlock: ProviderConfigBlock<typeof awsSchema> = {
   requiredFields: 'it needs at least region and apiAllowedCidrs',
   derivedNames: derivedAwsNames,
   location: (aws) => ({ field: 'aws.region', value: aws.region }),
+  warnings(aws) {
+    const open = aws.apiAllowedCidrs.filter(isWholeInternet);
+    return open.length > 0
+      ? [`aws.apiAllowedCidrs has ${open.join(', ')} (allowed by aws.allowApiFromAnywhere): the Kubernetes API endpoint is reachable from the whole internet`]
+      : [];
+  },
   summary(aws) {
     return [
       ['region', aws.region],
