@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { installExitOnInterrupt } from './engine/interrupt.js';
 import { ExitCode, LookoutError, UsageError, errorMessage, isLookoutError } from './errors.js';
 import { PROVIDER_IDS } from './providers/registry.js';
+import { takePassphraseFromEnvironment } from './pulumi/passphrase.js';
 import { escapeForTerminal, jsonLine } from './terminal-text.js';
 
 export interface CommonOptions {
@@ -192,6 +193,8 @@ export function printError(err: unknown, opts: { debug: boolean; json: boolean }
 export async function main(argv: string[]): Promise<void> {
   // First of all, so that SIGINT and SIGTERM are handled (exit 130) whatever runs next.
   installExitOnInterrupt();
+  // Before anything can start a child process: none of them may inherit the passphrase.
+  takePassphraseFromEnvironment();
   // The AWS SDK warns on every run that its 2027 releases will need Node 22. Lookout pins
   // its SDK versions, so the warning is not actionable mid-command; the README says it.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';

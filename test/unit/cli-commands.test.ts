@@ -49,12 +49,14 @@ function lookout(args: string[], env: Record<string, string | undefined> = {}): 
 }
 
 const NO_STACK = /^\s+at /m;
+/** Strong enough to be chosen for a new instance. */
+const PASSPHRASE = 'a passphrase for the CLI tests, long enough';
 
 afterAll(() => rmSync(home, { recursive: true, force: true }));
 
 describe('create', () => {
   it('fails fast without credentials: exit 1, what to set, and no instance recorded', async () => {
-    const r = await lookout(['create', 'aws', 'nocreds', '-c', example], { LOOKOUT_PASSPHRASE: 'pw', NO_COLOR: '1' });
+    const r = await lookout(['create', 'aws', 'nocreds', '-c', example], { LOOKOUT_PASSPHRASE: PASSPHRASE, NO_COLOR: '1' });
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('error: no AWS credentials were found');
     expect(r.stderr).toMatch(/hint: .*AWS_PROFILE.*AWS_ACCESS_KEY_ID/);
@@ -65,7 +67,7 @@ describe('create', () => {
   });
 
   it('reports the failure as a JSON event under --json', async () => {
-    const r = await lookout(['create', 'aws', 'nocredsjson', '-c', example, '--json'], { LOOKOUT_PASSPHRASE: 'pw' });
+    const r = await lookout(['create', 'aws', 'nocredsjson', '-c', example, '--json'], { LOOKOUT_PASSPHRASE: PASSPHRASE });
     expect(r.code).toBe(1);
     const events = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(events[0]).toMatchObject({ type: 'run-started', command: 'create', instance: 'nocredsjson' });
@@ -80,6 +82,31 @@ describe('create', () => {
     expect(existsSync(join(home, 'nopass'))).toBe(false);
   });
 
+  it('refuses a weak passphrase for a new instance, saying the rule and why, before anything', async () => {
+    const r = await lookout(['create', 'aws', 'weakpass', '-c', example], { LOOKOUT_PASSPHRASE: 'password1234' });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/LOOKOUT_PASSPHRASE is too weak .* at least 10\^10 are needed, because it encrypts/);
+    expect(existsSync(join(home, 'weakpass'))).toBe(false);
+  });
+
+  it('hands LOOKOUT_PASSPHRASE to no child process (here the AWS credential_process the preflight runs)', async () => {
+    const dump = join(home, 'credential-process-env');
+    const script = join(home, 'credential-process.sh');
+    writeFileSync(script, `#!/bin/sh\nenv > '${dump}'\necho '{"Version": 1}'\n`, { mode: 0o700 });
+    const config = join(home, 'aws-config-with-process');
+    writeFileSync(config, `[profile lookout-test]\ncredential_process = ${script}\nregion = eu-west-1\n`);
+    const r = await lookout(['create', 'aws', 'childenv', '-c', example], {
+      LOOKOUT_PASSPHRASE: PASSPHRASE,
+      AWS_PROFILE: 'lookout-test',
+      AWS_CONFIG_FILE: config,
+    });
+    expect(r.code, r.stderr).toBe(1);
+    const childEnv = readFileSync(dump, 'utf8');
+    expect(childEnv).toMatch(/^AWS_PROFILE=lookout-test$/m);
+    expect(childEnv).not.toContain('LOOKOUT_PASSPHRASE');
+    expect(childEnv).not.toContain(PASSPHRASE);
+  });
+
   it('refuses gcp clearly, with exit 2', async () => {
     const r = await lookout(['create', 'gcp', 'demo', '-c', example]);
     expect(r.code).toBe(2);
@@ -87,14 +114,14 @@ describe('create', () => {
   });
 
   it('refuses gs:// state for now (no GCS client for the secrets), before anything else', async () => {
-    const r = await lookout(['create', 'aws', 'gsstate', '-c', example, '--state', 'gs://team-state/lookout'], { LOOKOUT_PASSPHRASE: 'pw' });
+    const r = await lookout(['create', 'aws', 'gsstate', '-c', example, '--state', 'gs://team-state/lookout'], { LOOKOUT_PASSPHRASE: PASSPHRASE });
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/--state gs:\/\/… is not supported yet/);
     expect(existsSync(join(home, 'gsstate'))).toBe(false);
   });
 
   it('refuses a bad --state before anything else', async () => {
-    const r = await lookout(['create', 'aws', 'prod', '-c', example, '--state', 'http://example.com/x'], { LOOKOUT_PASSPHRASE: 'pw' });
+    const r = await lookout(['create', 'aws', 'prod', '-c', example, '--state', 'http://example.com/x'], { LOOKOUT_PASSPHRASE: PASSPHRASE });
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/--state/);
     expect(existsSync(join(home, 'prod'))).toBe(false);
