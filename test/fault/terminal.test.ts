@@ -127,6 +127,8 @@ function expectStoppedCleanly(r: PtyResult, instance: string): void {
   expect(r.exitCode, describeRun(r)).toBe(130);
   expect(r.bytes, describeRun(r)).toBeLessThan(OUTPUT_BOUND);
   expect(existsSync(join(home, instance, instance, 'lock.json')), 'lock.json left behind').toBe(false);
+  // Stopped in the preflight, which changes nothing: no run is left to "resume".
+  expect(existsSync(join(home, instance, instance, 'journal.json')), 'journal.json left behind').toBe(false);
 }
 
 describe.skipIf(Boolean(missing))(`create on a real terminal${missing ? ` (skipped: ${missing})` : ''}`, () => {

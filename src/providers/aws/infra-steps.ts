@@ -96,6 +96,8 @@ export function preflightStep(c: AwsStepContext): Step<PreflightOutputs> {
     title: 'Check credentials, region, quotas and names',
     // Cheap, and what it checks (credentials, quotas) changes between runs.
     alwaysRun: true,
+    // It only reads the account (it records the instance locally once every check passed).
+    changesNothing: true,
     async run(ctx) {
       const [{ awsPreflight }, { createAwsClients }] = await Promise.all([import('./preflight.js'), import('./clients.js')]);
       const aws = awsConfigOf(c.config);
