@@ -26,9 +26,26 @@ function version(): string {
 const providerArgument = () => new Argument('<provider>', 'cloud provider').choices(PROVIDER_IDS);
 const nameArgument = () => new Argument('<name>', 'instance name (lowercase letters, digits, hyphens)');
 
+/**
+ * A command that can ask for confirmation must be able to ask: without a terminal (CI, a
+ * pipe) or with --json, the user says --yes up front. Checked before the command runs at all.
+ */
+function requireConfirmationPossible(cmd: Command): void {
+  const opts = cmd.opts<CommonOptions>();
+  if (opts.yes) return;
+  if (opts.json || !process.stdin.isTTY) {
+    throw new UsageError(`${cmd.parent?.name() === 'lookout' ? '' : `${cmd.parent?.name()} `}${cmd.name()} needs confirmation, and there is no terminal to ask on`, {
+      hint: 'Pass --yes to confirm up front.',
+    });
+  }
+}
+
 function common(cmd: Command, which: { yes?: boolean; state?: boolean } = {}): Command {
   cmd.option('--json', 'print one JSON event per line instead of human output');
-  if (which.yes) cmd.option('--yes', 'do not ask for confirmation');
+  if (which.yes) {
+    cmd.option('--yes', 'do not ask for confirmation (required without a terminal)');
+    cmd.hook('preAction', (_command, action) => requireConfirmationPossible(action));
+  }
   if (which.state) {
     cmd.option('--state <url>', 'state backend: s3://bucket/prefix (default: ~/.lookout/<name>/)');
   }

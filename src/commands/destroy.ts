@@ -26,8 +26,7 @@ export async function destroyCommand(opts: DestroyOptions): Promise<void> {
     throw new UsageError(`--state: instance "${opts.name}" keeps its state in ${record.stateUrl ?? 'the default local backend'}`);
   }
   resolveBackend(opts.name, record.stateUrl);
-  const { requireConfirmationPossible, confirmByTyping, openSession } = await import('./session.js');
-  requireConfirmationPossible(opts, 'destroy');
+  const { confirmByTyping, openSession } = await import('./session.js');
 
   const [{ runSteps }, teardown, { contextFromRecord }] = await Promise.all([
     import('../engine/index.js'),

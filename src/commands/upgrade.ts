@@ -122,8 +122,7 @@ export async function upgradeCommand(opts: UpgradeOptions): Promise<void> {
   const stateUrl = record.stateUrl;
   resolveBackend(opts.name, stateUrl);
   const config = await targetConfig(record, opts);
-  const { requireConfirmationPossible, openSession } = await import('./session.js');
-  requireConfirmationPossible(opts, 'upgrade');
+  const { openSession } = await import('./session.js');
 
   const warnings = await checkBeforeCloud(config, { file: opts.config ?? 'the recorded config', purpose: 'apply' });
   const bundle = loadBundle(config.bundle);

@@ -55,19 +55,34 @@ const PASSPHRASE = 'a passphrase for the CLI tests, long enough';
 afterAll(() => rmSync(home, { recursive: true, force: true }));
 
 describe('create', () => {
-  it('fails fast without credentials: exit 1, what to set, and no instance recorded', async () => {
-    const r = await lookout(['create', 'aws', 'nocreds', '-c', example], { LOOKOUT_PASSPHRASE: PASSPHRASE, NO_COLOR: '1' });
+  it('fails fast without credentials: exit 1, what to set, and nothing recorded, so the next run starts afresh', async () => {
+    const r = await lookout(['create', 'aws', 'nocreds', '-c', example, '--yes'], { LOOKOUT_PASSPHRASE: PASSPHRASE, NO_COLOR: '1' });
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('error: no AWS credentials were found');
     expect(r.stderr).toMatch(/hint: .*AWS_PROFILE.*AWS_ACCESS_KEY_ID/);
     expect(r.stderr).not.toMatch(NO_STACK);
+    // The preflight changed nothing: no record, no journal, no run to resume.
     expect(existsSync(join(home, 'nocreds', 'instance.json'))).toBe(false);
-    // The failed step is in the journal, so `create` can be resumed.
-    expect(existsSync(join(home, 'nocreds', 'journal.json'))).toBe(true);
+    expect(existsSync(join(home, 'nocreds', 'journal.json'))).toBe(false);
+    const again = await lookout(['create', 'aws', 'nocreds', '-c', example, '--yes'], { LOOKOUT_PASSPHRASE: PASSPHRASE, NO_COLOR: '1' });
+    expect(again.stderr).toMatch(/Starting create of nocreds/);
+    expect(again.stderr).not.toMatch(/Resuming|attempt 2/);
+    // And status agrees: there is no such instance.
+    const status = await lookout(['status', 'nocreds']);
+    expect(status.code).toBe(2);
+    expect(status.stderr).toMatch(/no instance named "nocreds"/);
+  });
+
+  it('without a terminal and without --yes, refuses before anything runs (exit 2)', async () => {
+    const r = await lookout(['create', 'aws', 'piped', '-c', example], { LOOKOUT_PASSPHRASE: PASSPHRASE });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^error: create needs confirmation, and there is no terminal to ask on$/m);
+    expect(r.stderr).toMatch(/hint: Pass --yes/);
+    expect(existsSync(join(home, 'piped'))).toBe(false);
   });
 
   it('reports the failure as a JSON event under --json', async () => {
-    const r = await lookout(['create', 'aws', 'nocredsjson', '-c', example, '--json'], { LOOKOUT_PASSPHRASE: PASSPHRASE });
+    const r = await lookout(['create', 'aws', 'nocredsjson', '-c', example, '--json', '--yes'], { LOOKOUT_PASSPHRASE: PASSPHRASE });
     expect(r.code).toBe(1);
     const events = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(events[0]).toMatchObject({ type: 'run-started', command: 'create', instance: 'nocredsjson' });
@@ -76,14 +91,14 @@ describe('create', () => {
   });
 
   it('asks for the passphrase in the environment when there is no terminal (exit 2, nothing touched)', async () => {
-    const r = await lookout(['create', 'aws', 'nopass', '-c', example], { LOOKOUT_PASSPHRASE: undefined });
+    const r = await lookout(['create', 'aws', 'nopass', '-c', example, '--yes'], { LOOKOUT_PASSPHRASE: undefined });
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/LOOKOUT_PASSPHRASE/);
     expect(existsSync(join(home, 'nopass'))).toBe(false);
   });
 
   it('refuses a weak passphrase for a new instance, saying the rule and why, before anything', async () => {
-    const r = await lookout(['create', 'aws', 'weakpass', '-c', example], { LOOKOUT_PASSPHRASE: 'password1234' });
+    const r = await lookout(['create', 'aws', 'weakpass', '-c', example, '--yes'], { LOOKOUT_PASSPHRASE: 'password1234' });
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/LOOKOUT_PASSPHRASE is too weak .* at least 10\^10 are needed, because it encrypts/);
     expect(existsSync(join(home, 'weakpass'))).toBe(false);
@@ -95,7 +110,7 @@ describe('create', () => {
     writeFileSync(script, `#!/bin/sh\nenv > '${dump}'\necho '{"Version": 1}'\n`, { mode: 0o700 });
     const config = join(home, 'aws-config-with-process');
     writeFileSync(config, `[profile lookout-test]\ncredential_process = ${script}\nregion = eu-west-1\n`);
-    const r = await lookout(['create', 'aws', 'childenv', '-c', example], {
+    const r = await lookout(['create', 'aws', 'childenv', '-c', example, '--yes'], {
       LOOKOUT_PASSPHRASE: PASSPHRASE,
       AWS_PROFILE: 'lookout-test',
       AWS_CONFIG_FILE: config,
@@ -108,20 +123,20 @@ describe('create', () => {
   });
 
   it('refuses gcp clearly, with exit 2', async () => {
-    const r = await lookout(['create', 'gcp', 'demo', '-c', example]);
+    const r = await lookout(['create', 'gcp', 'demo', '-c', example, '--yes']);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/`create gcp` is not supported yet/);
   });
 
   it('refuses gs:// state for now (no GCS client for the secrets), before anything else', async () => {
-    const r = await lookout(['create', 'aws', 'gsstate', '-c', example, '--state', 'gs://team-state/lookout'], { LOOKOUT_PASSPHRASE: PASSPHRASE });
+    const r = await lookout(['create', 'aws', 'gsstate', '-c', example, '--yes', '--state', 'gs://team-state/lookout'], { LOOKOUT_PASSPHRASE: PASSPHRASE });
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/--state gs:\/\/… is not supported yet/);
     expect(existsSync(join(home, 'gsstate'))).toBe(false);
   });
 
   it('refuses a bad --state before anything else', async () => {
-    const r = await lookout(['create', 'aws', 'prod', '-c', example, '--state', 'http://example.com/x'], { LOOKOUT_PASSPHRASE: PASSPHRASE });
+    const r = await lookout(['create', 'aws', 'prod', '-c', example, '--yes', '--state', 'http://example.com/x'], { LOOKOUT_PASSPHRASE: PASSPHRASE });
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/--state/);
     expect(existsSync(join(home, 'prod'))).toBe(false);
