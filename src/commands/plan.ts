@@ -22,7 +22,17 @@ export async function planCommand(opts: PlanOptions): Promise<void> {
   const config = await loadConfig(opts.config, { provider: providerId, name: opts.name });
   const warnings = await checkBeforeCloud(config, { file: opts.config, purpose: 'plan' });
   if (!opts.json) for (const w of warnings) process.stderr.write(`warning: ${escapeForTerminal(w)}\n`);
-  const { plan, runs } = await buildPlanWithResources(config);
+  // On a terminal the few seconds of program runs show as spinners; piped or --json, the
+  // output stays the result alone.
+  const { chooseOutputMode, createReporter } = await import('../progress/reporters.js');
+  const reporter = chooseOutputMode(opts) === 'tty' ? await createReporter('tty') : undefined;
+  let built;
+  try {
+    built = await buildPlanWithResources(config, reporter);
+  } finally {
+    reporter?.close();
+  }
+  const { plan, runs } = built;
   const provider = await loadProvider(providerId);
   let rendered: { dir: string; manifests: number; files: number } | undefined;
   if (opts.render !== undefined) {

@@ -86,10 +86,10 @@ function userEnvironment(instanceHome: string): Record<string, string> {
   };
 }
 
-function drive(instance: string, cols: number, steps: Step[]): Promise<PtyResult> {
+function drive(instance: string, cols: number, steps: Step[], command: string[] = ['create', 'aws', instance, '-c', join(ROOT, 'examples/aws-small.yaml')]): Promise<PtyResult> {
   const instanceHome = join(home, instance);
   const spec = {
-    argv: [process.execPath, join(ROOT, 'bin/lookout'), 'create', 'aws', instance, '-c', join(ROOT, 'examples/aws-small.yaml')],
+    argv: [process.execPath, join(ROOT, 'bin/lookout'), ...command],
     env: userEnvironment(instanceHome),
     cwd: ROOT,
     rows: 40,
@@ -165,5 +165,19 @@ describe.skipIf(Boolean(missing))(`create on a real terminal${missing ? ` (skipp
     // It did draw a spinner before the resize: the Braille frames of ora's default spinner.
     expect(r.head).toMatch(/[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏]/);
   });
-});
 
+  it('plan shows its progress while it computes, then the plan', async () => {
+    const r = await drive('plan', 120, [
+      { waitFor: 'Run the platform program offline', deadlineSec: 60 },
+      { waitExit: true, deadlineSec: 60 },
+    ], ['plan', 'aws', 'demo', '-c', join(ROOT, 'examples/aws-small.yaml')]);
+    console.log(`pty plan: exit ${r.exitCode}, ${r.bytes} bytes, ${r.elapsedMs} ms`);
+    expect(r.failedStep, describeRun(r)).toBeNull();
+    expect(r.exitCode, describeRun(r)).toBe(0);
+    // What a person sees: the text without colours and cursor movements.
+    const seen = (r.head + r.tail).replace(/\u001b\[[0-9;?]*[A-Za-z]/g, '');
+    expect(seen).toMatch(/✔ Run the aws infrastructure program offline \(\d+s\)/);
+    expect(seen).toMatch(/✔ Run the tenant program offline for \d+ tenants/);
+    expect(r.tail).toContain('Estimated monthly cost');
+  });
+});
