@@ -139,13 +139,12 @@ export function buildProgram(): Command {
   });
 
   const config = program.command('config').description('inspect and validate lookout.yaml');
-  config
-    .command('schema')
-    .description('print the JSON Schema of lookout.yaml (for editor completion)')
-    .action(async () => {
+  common(config.command('schema').description('print the JSON Schema of lookout.yaml (for editor completion)')).action(
+    async (opts: CommonOptions) => {
       const { printConfigSchema } = await import('./commands/config.js');
-      printConfigSchema();
-    });
+      printConfigSchema(opts);
+    },
+  );
   common(
     config
       .command('validate')

@@ -14,8 +14,10 @@ export interface ValidateConfigOptions {
   json?: boolean;
 }
 
-export function printConfigSchema(): void {
-  process.stdout.write(JSON.stringify(configJsonSchema(), null, 2) + '\n');
+/** The schema as a document, or under --json as one result event like every command's. */
+export function printConfigSchema(opts: { json?: boolean } = {}): void {
+  const schema = configJsonSchema();
+  printResult(opts, { type: 'result', schema }, () => JSON.stringify(schema, null, 2) + '\n');
 }
 
 /** A few lines that show the file was read as intended. */

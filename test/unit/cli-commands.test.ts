@@ -15,6 +15,7 @@ import { silentReporter } from '../../src/progress/events.js';
 import { writeInstanceRecord } from '../../src/state/instance-record.js';
 import { checkCreateAgainstRecord } from '../../src/commands/create.js';
 import { compareBundleVersions } from '../../src/commands/upgrade.js';
+import type { Command } from 'commander';
 
 const root = new URL('../..', import.meta.url).pathname;
 const home = mkdtempSync(join(tmpdir(), 'lookout-cli-'));
@@ -275,5 +276,38 @@ describe('bundle versions', () => {
     expect(compareBundleVersions('2026.11.0', '2026.9.3')).toBeGreaterThan(0);
     expect(compareBundleVersions('2026.11.0', '2026.11.0')).toBe(0);
     expect(compareBundleVersions('2025.12.9', '2026.1.0')).toBeLessThan(0);
+  });
+});
+
+describe('every command', () => {
+  /** The commands a person can run (leaves of the tree, hidden ones excluded), by full name. */
+  function commands(cmd: Command, prefix = ''): Array<[string, Command]> {
+    const visible = cmd.commands.filter((c) => !(c as unknown as { _hidden: boolean })._hidden);
+    return visible.flatMap((c) => {
+      const name = `${prefix}${c.name()}`;
+      return c.commands.length > 0 ? commands(c, `${name} `) : [[name, c] as [string, Command]];
+    });
+  }
+
+  it('takes --json and --debug, as the README says', async () => {
+    // The built CLI, as the binary loads it (it reads its version from the package next to it).
+    const { buildProgram } = (await import(join(root, 'dist/src/cli.js'))) as typeof import('../../src/cli.js');
+    const all = commands(buildProgram());
+    expect(all.map(([name]) => name)).toEqual(['plan', 'create', 'upgrade', 'destroy', 'status', 'tls renew', 'config schema', 'config validate']);
+    for (const [name, cmd] of all) {
+      const flags = cmd.options.map((o) => o.long);
+      expect(flags, name).toContain('--json');
+      expect(flags, name).toContain('--debug');
+    }
+  });
+
+  it('config schema --json gives the schema as one result event', async () => {
+    const r = await lookout(['config', 'schema', '--json']);
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    const event = JSON.parse(lines[0]!) as { type: string; schema: { properties: Record<string, unknown> } };
+    expect(event.type).toBe('result');
+    expect(Object.keys(event.schema.properties)).toContain('tenants');
   });
 });
