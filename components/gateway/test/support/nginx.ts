@@ -7,8 +7,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
-import pWaitFor from 'p-wait-for';
-import { findExecutable, freePort } from '../../../../test/support/processes.js';
+import { findExecutable, freePort, waitFor as pWaitFor } from '../../../../test/support/processes.js';
 
 export const NGINX_INSTALL_HINT = 'apt-get install nginx-light';
 
