@@ -1,7 +1,7 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { printConfigSchema, validateConfigCommand } from '../../src/commands/config.js';
 import { closestName } from '../../src/config/issues.js';
 import { configJsonSchema } from '../../src/config/json-schema.js';
@@ -453,6 +453,7 @@ describe('instance name on the command line', () => {
 
 describe('reading the file', () => {
   const dir = mkdtempSync(join(tmpdir(), 'lookout-config-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('a missing file is a UsageError naming -c/--config and the path', async () => {
     const missing = join(dir, 'missing.yaml');
