@@ -193,7 +193,9 @@ class Execution {
       existing = undefined;
     }
     const resumed = existing !== undefined;
-    this.recorded = resumed;
+    // A new run is recorded from its start, unless it starts with steps that change nothing:
+    // then only once a step that may change something starts (see Step.changesNothing).
+    this.recorded = resumed || !opts.steps[0]?.changesNothing;
     const record: RunRecord = existing ?? {
       runId: newRunId(),
       command: opts.command,
