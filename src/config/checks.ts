@@ -34,23 +34,11 @@ const BASE64URL = /^[A-Za-z0-9_-]+={0,2}$/;
 
 /** The environment variables the config names for secrets. */
 export function secretEnvironment(config: ResolvedConfig): SecretNeed[] {
-  const needs: SecretNeed[] = [];
-  const eab = config.tls.externalAccountBinding;
-  if (eab) {
-    needs.push({
-      field: 'tls.externalAccountBinding.hmacKeyEnv',
-      variable: eab.hmacKeyEnv,
-      format: { test: BASE64URL, expected: 'the EAB HMAC key in base64url, as the CA gave it' },
-    });
-  }
-  const rfc2136 = config.tls.rfc2136;
-  if (rfc2136) {
-    needs.push({
-      field: 'tls.rfc2136.keySecretEnv',
-      variable: rfc2136.keySecretEnv,
-      format: { test: BASE64, expected: 'the TSIG secret in base64, as `tsig-keygen -a hmac-sha256` prints it' },
-    });
-  }
+  const keys: Array<[variable: string | undefined, field: string, test: RegExp, expected: string]> = [
+    [config.tls.externalAccountBinding?.hmacKeyEnv, 'tls.externalAccountBinding.hmacKeyEnv', BASE64URL, 'the EAB HMAC key in base64url, as the CA gave it'],
+    [config.tls.rfc2136?.keySecretEnv, 'tls.rfc2136.keySecretEnv', BASE64, 'the TSIG secret in base64, as `tsig-keygen -a hmac-sha256` prints it'],
+  ];
+  const needs: SecretNeed[] = keys.flatMap(([variable, field, test, expected]) => (variable ? [{ field, variable, format: { test, expected } }] : []));
   config.tenants.forEach((t, i) => {
     if (t.grafana.oidc) needs.push({ field: `tenants[${i}].grafana.oidc.clientSecretEnv`, variable: t.grafana.oidc.clientSecretEnv });
   });
