@@ -21,6 +21,8 @@ export default function setup(): () => void {
     const left = readdirSync(runTmp);
     rmSync(runTmp, { recursive: true, force: true });
     if (left.length > 0) {
+      // vitest reports an error thrown here but still exits 0: set the code as well.
+      process.exitCode = 1;
       throw new Error(`the tests left ${left.length} entr${left.length === 1 ? 'y' : 'ies'} in the temporary directory: ${left.sort().join(', ')}`);
     }
   };

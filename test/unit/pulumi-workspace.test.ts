@@ -132,6 +132,8 @@ describe('openStack', () => {
         PULUMI_CONFIG_PASSPHRASE: PASSPHRASE,
         PULUMI_SKIP_UPDATE_CHECK: 'true',
         PULUMI_FALLBACK_TO_STATE_SECRETS_MANAGER: 'true',
+        // The engine's own temporary directory, emptied around every operation.
+        TMPDIR: join(workDir, 'tmp'),
       },
       secretsProvider: 'passphrase',
       pulumiCommand: fakeCommand,
