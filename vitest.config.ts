@@ -11,6 +11,7 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts', 'components/*/test/**/*.test.ts'],
     globalSetup: ['test/global-setup.ts'],
+    setupFiles: ['test/setup-warnings.ts'],
     exclude: ['test/e2e/**', '**/node_modules/**'],
     // Pulumi's runtime and signal handling are process-global: isolate test files in processes.
     pool: 'forks',

@@ -1,4 +1,4 @@
-// Gateway overhead (issue 3: gateway >= 0.8 x direct): Prometheus remote-write throughput
+// Gateway overhead (target: at least 0.8 of direct): Prometheus remote-write throughput
 // through the real nginx gateway, with its generated config, against the same Prometheus
 // receiver directly, measured side by side with wrk on loopback. Needs a build (`npx tsc -b`):
 // the config generator and the remote-write encoder are imported from their compiled output.

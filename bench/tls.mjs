@@ -1,5 +1,5 @@
-// Benchmark of issue 4: a full certificate issuance for `<domain>` and `*.<domain>` against a
-// local pebble (ACME test CA) and bind9 (RFC 2136 updates), median of 5. Target: <= 1 s.
+// Certificate issuance: a full issuance for `<domain>` and `*.<domain>` against a local pebble
+// (ACME test CA) and bind9 (RFC 2136 updates), median of 5. Target: at most 1 s.
 //
 // One issuance is everything `lookout` does for a new certificate: the order, the challenge
 // record written with nsupdate, checked at the zone's server, validated by the CA, removed,

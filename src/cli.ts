@@ -5,8 +5,11 @@
  */
 import { Argument, Command, CommanderError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
+import { installExitOnInterrupt } from './engine/interrupt.js';
 import { ExitCode, LookoutError, UsageError, errorMessage, isLookoutError } from './errors.js';
 import { PROVIDER_IDS } from './providers/registry.js';
+import { takePassphraseFromEnvironment } from './pulumi/passphrase.js';
+import { escapeForTerminal, jsonLine } from './terminal-text.js';
 
 export interface CommonOptions {
   json?: boolean;
@@ -23,9 +26,26 @@ function version(): string {
 const providerArgument = () => new Argument('<provider>', 'cloud provider').choices(PROVIDER_IDS);
 const nameArgument = () => new Argument('<name>', 'instance name (lowercase letters, digits, hyphens)');
 
+/**
+ * A command that can ask for confirmation must be able to ask: without a terminal (CI, a
+ * pipe) or with --json, the user says --yes up front. Checked before the command runs at all.
+ */
+function requireConfirmationPossible(cmd: Command): void {
+  const opts = cmd.opts<CommonOptions>();
+  if (opts.yes) return;
+  if (opts.json || !process.stdin.isTTY) {
+    throw new UsageError(`${cmd.parent?.name() === 'lookout' ? '' : `${cmd.parent?.name()} `}${cmd.name()} needs confirmation, and there is no terminal to ask on`, {
+      hint: 'Pass --yes to confirm up front.',
+    });
+  }
+}
+
 function common(cmd: Command, which: { yes?: boolean; state?: boolean } = {}): Command {
   cmd.option('--json', 'print one JSON event per line instead of human output');
-  if (which.yes) cmd.option('--yes', 'do not ask for confirmation');
+  if (which.yes) {
+    cmd.option('--yes', 'do not ask for confirmation (required without a terminal)');
+    cmd.hook('preAction', (_command, action) => requireConfirmationPossible(action));
+  }
   if (which.state) {
     cmd.option('--state <url>', 'state backend: s3://bucket/prefix (default: ~/.lookout/<name>/)');
   }
@@ -119,13 +139,12 @@ export function buildProgram(): Command {
   });
 
   const config = program.command('config').description('inspect and validate lookout.yaml');
-  config
-    .command('schema')
-    .description('print the JSON Schema of lookout.yaml (for editor completion)')
-    .action(async () => {
+  common(config.command('schema').description('print the JSON Schema of lookout.yaml (for editor completion)')).action(
+    async (opts: CommonOptions) => {
       const { printConfigSchema } = await import('./commands/config.js');
-      printConfigSchema();
-    });
+      printConfigSchema(opts);
+    },
+  );
   common(
     config
       .command('validate')
@@ -169,17 +188,15 @@ export function printError(err: unknown, opts: { debug: boolean; json: boolean }
   const lookoutError = isLookoutError(err) ? err : undefined;
   const exitCode = lookoutError?.exitCode ?? ExitCode.failure;
   if (opts.json) {
-    process.stdout.write(
-      JSON.stringify({ time: new Date().toISOString(), type: 'error', exitCode, message: errorMessage(err), hint: lookoutError?.hint }) +
-        '\n',
-    );
+    process.stdout.write(jsonLine({ time: new Date().toISOString(), type: 'error', exitCode, message: errorMessage(err), hint: lookoutError?.hint }));
   }
-  process.stderr.write(`error: ${errorMessage(err)}\n`);
-  if (lookoutError?.hint) process.stderr.write(`hint: ${lookoutError.hint}\n`);
+  // Messages quote what the user wrote (values, keys, file names): never raw to the terminal.
+  process.stderr.write(`error: ${escapeForTerminal(errorMessage(err))}\n`);
+  if (lookoutError?.hint) process.stderr.write(`hint: ${escapeForTerminal(lookoutError.hint)}\n`);
   if (opts.debug) {
     let e: unknown = err;
     while (e instanceof Error) {
-      process.stderr.write(`${e.stack ?? e.message}\n`);
+      process.stderr.write(`${escapeForTerminal(e.stack ?? e.message)}\n`);
       e = e.cause;
       if (e) process.stderr.write('caused by: ');
     }
@@ -190,6 +207,10 @@ export function printError(err: unknown, opts: { debug: boolean; json: boolean }
 }
 
 export async function main(argv: string[]): Promise<void> {
+  // First of all, so that SIGINT and SIGTERM are handled (exit 130) whatever runs next.
+  installExitOnInterrupt();
+  // Before anything can start a child process: none of them may inherit the passphrase.
+  takePassphraseFromEnvironment();
   // The AWS SDK warns on every run that its 2027 releases will need Node 22. Lookout pins
   // its SDK versions, so the warning is not actionable mid-command; the README says it.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';

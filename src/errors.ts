@@ -45,13 +45,19 @@ export interface ConfigIssue {
   location?: string;
 }
 
+/** Problems listed in one error; past that a count says how many more there are. */
+export const MAX_REPORTED_ISSUES = 50;
+
 export class ConfigError extends UsageError {
   readonly issues: readonly ConfigIssue[];
 
   constructor(file: string, issues: readonly ConfigIssue[]) {
+    const shown = issues.slice(0, MAX_REPORTED_ISSUES);
+    const more = issues.length - shown.length;
     super(
       `${file}: ${issues.length} problem${issues.length === 1 ? '' : 's'} in the config\n` +
-        issues.map((i) => `  ${i.location ?? file}  ${i.path || '(root)'}: ${i.message}`).join('\n'),
+        shown.map((i) => `  ${i.location ?? file}  ${i.path || '(root)'}: ${i.message}`).join('\n') +
+        (more > 0 ? `\n  … and ${more} more (the first ${MAX_REPORTED_ISSUES} are shown)` : ''),
       { hint: 'Run `lookout config schema` for the full reference, or see the README.' },
     );
     this.issues = issues;

@@ -1,7 +1,10 @@
 /** `lookout config schema` and `lookout config validate <provider> <name> -c file`. */
+import { checkBeforeCloud } from '../config/checks.js';
 import { configJsonSchema } from '../config/json-schema.js';
 import { loadConfig, type ResolvedConfig } from '../config/load.js';
 import { providerSettings } from '../config/provider-blocks.js';
+import { escapeForTerminal } from '../terminal-text.js';
+import { printResult } from './output.js';
 import { requireProvider } from './provider.js';
 
 export interface ValidateConfigOptions {
@@ -11,8 +14,10 @@ export interface ValidateConfigOptions {
   json?: boolean;
 }
 
-export function printConfigSchema(): void {
-  process.stdout.write(JSON.stringify(configJsonSchema(), null, 2) + '\n');
+/** The schema as a document, or under --json as one result event like every command's. */
+export function printConfigSchema(opts: { json?: boolean } = {}): void {
+  const schema = configJsonSchema();
+  printResult(opts, { type: 'result', schema }, () => JSON.stringify(schema, null, 2) + '\n');
 }
 
 /** A few lines that show the file was read as intended. */
@@ -34,9 +39,7 @@ export function summarizeConfig(file: string, config: ResolvedConfig): string {
 export async function validateConfigCommand(opts: ValidateConfigOptions): Promise<void> {
   const provider = requireProvider(opts.provider, 'config validate');
   const config = await loadConfig(opts.config, { provider, name: opts.name });
-  if (opts.json) {
-    process.stdout.write(JSON.stringify({ time: new Date().toISOString(), type: 'result', valid: true, config }) + '\n');
-  } else {
-    process.stdout.write(summarizeConfig(opts.config, config));
-  }
+  const warnings = await checkBeforeCloud(config, { file: opts.config, purpose: 'validate' });
+  if (!opts.json) for (const w of warnings) process.stderr.write(`warning: ${escapeForTerminal(w)}\n`);
+  printResult(opts, { type: 'result', valid: true, warnings, config }, () => summarizeConfig(opts.config, config));
 }

@@ -8,7 +8,8 @@ import { resolveBackend } from '../pulumi/backend.js';
 import type { InstanceRecord } from '../state/instance-record.js';
 import { locateInstance } from '../state/instance-state.js';
 import { loadBundle } from '../bundle/manifest.js';
-import { requireSecretEnv, type InstanceContext } from '../steps/context.js';
+import type { InstanceContext } from '../steps/context.js';
+import { checkBeforeCloud } from '../config/checks.js';
 import { requireProvider } from './provider.js';
 import { allTenantEndpoints } from '../plan/endpoints.js';
 import { printResult } from './output.js';
@@ -50,8 +51,8 @@ export async function createCommand(opts: CreateOptions): Promise<void> {
   // Refuses a --state this lookout cannot keep an instance in (gs://), or one that is not
   // where this machine knows the instance to be.
   const state = await locateInstance(opts.name, opts.state);
+  const warnings = await checkBeforeCloud(config, { file: opts.config, purpose: 'apply' });
   const bundle = loadBundle(config.bundle);
-  requireSecretEnv(config);
   const previous = await state.readRecord();
   checkCreateAgainstRecord(previous, config, opts.state);
   const record = previous?.status === 'destroyed' ? undefined : previous;
@@ -76,6 +77,7 @@ export async function createCommand(opts: CreateOptions): Promise<void> {
     resumeHint: `Run \`lookout create ${opts.provider} ${opts.name} -c ${opts.config}${opts.state ? ` --state ${opts.state}` : ''}\` again to resume.`,
   });
   try {
+    for (const w of warnings) session.log('warn', w);
     await expectedCounts;
     const c: InstanceContext = {
       name: opts.name,

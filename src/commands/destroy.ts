@@ -21,8 +21,7 @@ export interface DestroyOptions {
 export async function destroyCommand(opts: DestroyOptions): Promise<void> {
   validateInstanceName(opts.name);
   const { state, record } = await requireInstance(opts.name, opts.state);
-  const { requireConfirmationPossible, confirmByTyping, openSession } = await import('./session.js');
-  requireConfirmationPossible(opts, 'destroy');
+  const { confirmByTyping, openSession } = await import('./session.js');
 
   const [{ runSteps }, teardown, { contextFromRecord }] = await Promise.all([
     import('../engine/index.js'),

@@ -1,6 +1,8 @@
 /** `lookout plan <provider> <name> -c file`: the offline plan. */
+import { checkBeforeCloud } from '../config/checks.js';
 import { loadConfig } from '../config/load.js';
 import { loadProvider } from '../providers/registry.js';
+import { escapeForTerminal } from '../terminal-text.js';
 import { buildPlanWithResources } from '../plan/plan.js';
 import { renderPlan } from '../plan/render.js';
 import { printResult } from './output.js';
@@ -18,7 +20,19 @@ export interface PlanOptions {
 export async function planCommand(opts: PlanOptions): Promise<void> {
   const providerId = requireProvider(opts.provider, 'plan');
   const config = await loadConfig(opts.config, { provider: providerId, name: opts.name });
-  const { plan, runs } = await buildPlanWithResources(config);
+  const warnings = await checkBeforeCloud(config, { file: opts.config, purpose: 'plan' });
+  if (!opts.json) for (const w of warnings) process.stderr.write(`warning: ${escapeForTerminal(w)}\n`);
+  // On a terminal the few seconds of program runs show as spinners; piped or --json, the
+  // output stays the result alone.
+  const { chooseOutputMode, createReporter } = await import('../progress/reporters.js');
+  const reporter = chooseOutputMode(opts) === 'tty' ? await createReporter('tty') : undefined;
+  let built;
+  try {
+    built = await buildPlanWithResources(config, reporter);
+  } finally {
+    reporter?.close();
+  }
+  const { plan, runs } = built;
   const provider = await loadProvider(providerId);
   let rendered: { dir: string; manifests: number; files: number } | undefined;
   if (opts.render !== undefined) {
@@ -31,7 +45,7 @@ export async function planCommand(opts: PlanOptions): Promise<void> {
       files: files.filter((f) => f.path.includes('/files/')).length,
     };
   }
-  printResult(opts, { type: 'result', plan, ...(rendered ? { rendered } : {}) }, () => {
+  printResult(opts, { type: 'result', warnings, plan, ...(rendered ? { rendered } : {}) }, () => {
     const text = renderPlan(plan, { costBasis: provider.costBasis });
     if (!rendered) return text;
     return `${text}\nRendered ${rendered.manifests} Kubernetes manifests and ${rendered.files} config files into ${rendered.dir} (secrets redacted).\n`;

@@ -5,7 +5,6 @@
  */
 import type { PulumiCommand } from '@pulumi/pulumi/automation/index.js';
 import { installInterruptHandler } from '../engine/index.js';
-import { UsageError } from '../errors.js';
 import type { Reporter } from '../progress/events.js';
 import { chooseOutputMode, createReporter } from '../progress/reporters.js';
 import { ensurePulumiCommand } from '../pulumi/cli-install.js';
@@ -56,19 +55,6 @@ export async function openSession(o: SessionOptions): Promise<CommandSession> {
       reporter.close();
     },
   };
-}
-
-/**
- * A command that would ask for confirmation must be able to ask: without a terminal (CI,
- * pipes) the user has to say `--yes` up front, before anything happens.
- */
-export function requireConfirmationPossible(opts: { yes?: boolean; json?: boolean }, action: string): void {
-  if (opts.yes) return;
-  if (opts.json || !process.stdin.isTTY) {
-    throw new UsageError(`${action} needs confirmation, and there is no terminal to ask on`, {
-      hint: 'Pass --yes to confirm up front.',
-    });
-  }
 }
 
 /** Asks a yes/no question on the terminal; anything but y/yes is no. */

@@ -21,15 +21,16 @@ export async function tlsRenewCommand(opts: TlsRenewOptions): Promise<void> {
   validateInstanceName(opts.name);
   const { state, record } = await requireInstance(opts.name, opts.state);
   if (record.status === 'destroyed') throw new UsageError(`instance "${opts.name}" was destroyed`);
-  const [{ openSession }, { runSteps }, { contextFromRecord, requireSecretEnv }, { recordedStep }, tls, cluster] = await Promise.all([
+  const [{ openSession }, { runSteps }, { contextFromRecord }, { recordedStep }, tls, cluster, { checkBeforeCloud }] = await Promise.all([
     import('./session.js'),
     import('../engine/index.js'),
     import('../steps/context.js'),
     import('../steps/recorded.js'),
     import('../steps/tls-steps.js'),
     import('../steps/cluster-steps.js'),
+    import('../config/checks.js'),
   ]);
-  requireSecretEnv(record.config);
+  const warnings = await checkBeforeCloud(record.config, { file: 'the recorded config', purpose: 'apply' });
   const journal = await state.readJournal();
   const session = await openSession({
     instance: opts.name,
@@ -38,6 +39,7 @@ export async function tlsRenewCommand(opts: TlsRenewOptions): Promise<void> {
     resumeHint: `Run \`lookout tls renew ${opts.name}${opts.force ? ' --force' : ''}\` again to resume.`,
   });
   try {
+    for (const w of warnings) session.log('warn', w);
     const c = await contextFromRecord(record, session, { yes: Boolean(opts.yes) });
     const result = await runSteps({
       instance: opts.name,

@@ -14,7 +14,8 @@ import { printResult } from './output.js';
 import type { CommandSession } from './session.js';
 import { loadBundle } from '../bundle/manifest.js';
 import { migrationSteps } from '../bundle/migrations.js';
-import { requireSecretEnv, type InstanceContext } from '../steps/context.js';
+import type { InstanceContext } from '../steps/context.js';
+import { checkBeforeCloud } from '../config/checks.js';
 import { renderUpgradeDiff, upgradeDiff } from './upgrade-diff.js';
 
 export interface UpgradeOptions {
@@ -41,17 +42,19 @@ export function compareBundleVersions(a: string, b: string): number {
 /** The config the upgrade converges to: the new file (or the recorded one), at the target bundle. */
 export async function targetConfig(record: InstanceRecord, opts: UpgradeOptions): Promise<ResolvedConfig> {
   let config = opts.config ? await loadConfig(opts.config, { provider: record.provider, name: record.name }) : record.config;
-  if (opts.to !== undefined) {
-    const parsed = configSchema.shape.bundle.safeParse(opts.to);
-    if (!parsed.success) {
-      throw new UsageError(`--to: expected a bundle version such as 2026.11.0, found "${opts.to}"`);
-    }
-    config = { ...config, bundle: opts.to };
-  }
-  if (compareBundleVersions(config.bundle, record.bundle) < 0) {
+  if (opts.to !== undefined) config = { ...config, bundle: opts.to };
+  const wellFormed = /^\d{4}\.\d{1,2}\.\d+$/.test(config.bundle);
+  // A downgrade is named as such, before "not shipped by this lookout".
+  if (wellFormed && compareBundleVersions(config.bundle, record.bundle) < 0) {
     throw new UsageError(`bundle ${config.bundle} is older than the installed ${record.bundle}; downgrades are not supported`, {
       hint: `Keep bundle: ${record.bundle} (or newer) in the config.`,
     });
+  }
+  if (opts.to !== undefined) {
+    const parsed = configSchema.shape.bundle.safeParse(opts.to);
+    if (!parsed.success) {
+      throw new UsageError(`--to: ${parsed.error.issues[0]?.message ?? 'is not a bundle version'}, found "${opts.to}"`);
+    }
   }
   const location = configLocation(config);
   if (location && location.value !== record.region) {
@@ -114,11 +117,10 @@ export async function upgradeCommand(opts: UpgradeOptions): Promise<void> {
   }
   const stateUrl = record.stateUrl;
   const config = await targetConfig(record, opts);
-  const { requireConfirmationPossible, openSession } = await import('./session.js');
-  requireConfirmationPossible(opts, 'upgrade');
+  const { openSession } = await import('./session.js');
 
+  const warnings = await checkBeforeCloud(config, { file: opts.config ?? 'the recorded config', purpose: 'apply' });
   const bundle = loadBundle(config.bundle);
-  requireSecretEnv(config);
   const migrations = migrationSteps(record.bundle, config.bundle);
   const diffLines = renderUpgradeDiff(upgradeDiff({ config: record.config, bundle: loadBundle(record.bundle) }, { config, bundle }));
   const [{ runSteps }, { loadProvider }, tls, cluster, { expectedResourceCounts }] = await Promise.all([
@@ -138,6 +140,7 @@ export async function upgradeCommand(opts: UpgradeOptions): Promise<void> {
     resumeHint: `Run \`lookout upgrade ${opts.name}${opts.config ? ` -c ${opts.config}` : ''}${opts.to ? ` --to ${opts.to}` : ''}\` again to resume.`,
   });
   try {
+    for (const w of warnings) session.log('warn', w);
     await expectedCounts;
     const c: InstanceContext = {
       name: opts.name,

@@ -2,14 +2,21 @@
  * The `lookout.yaml` schema. It is the single source of truth for validation, for the
  * TypeScript type the rest of the CLI consumes, and for `lookout config schema`.
  */
+import { isIP } from 'node:net';
 import { z } from 'zod';
+import { availableBundles } from '../bundle/manifest.js';
+import { isValidName, isValidTsigKeyName, normalizeName } from '../dns/names.js';
 import { RESERVED_TENANTS } from '../naming.js';
 import { PROVIDER_IDS, type ProviderId } from '../providers/registry.js';
 import { MAX_INSTANCE_NAME_LENGTH, MAX_TENANT_NAME_LENGTH, configBlockShape } from './provider-blocks.js';
+import { TENANTS_SECRET_MAX_BYTES, tenantsSecretUsage } from './tenant-budget.js';
 
 export const DEFAULT_BUNDLE_VERSION = '2026.11.0';
 export const LETSENCRYPT_PRODUCTION = 'https://acme-v02.api.letsencrypt.org/directory';
 export const LETSENCRYPT_STAGING = 'https://acme-staging-v02.api.letsencrypt.org/directory';
+
+/** OAuth scopes and allowed domains go into the tenant Grafana's config, one line each. */
+const MAX_OIDC_LIST = 100;
 
 /** Lowercase letters, digits and inner hyphens: valid as a DNS label, a namespace and a bucket prefix. */
 const LABEL = /^[a-z]([a-z0-9-]*[a-z0-9])?$/;
@@ -87,9 +94,14 @@ const oidcSchema = z
       .string()
       .regex(/^[A-Z_][A-Z0-9_]*$/, { message: 'must be the name of an environment variable' })
       .meta({ description: 'Name of the environment variable that holds the client secret (never the secret itself).' }),
-    scopes: z.array(z.string().min(1)).default(['openid', 'email', 'profile']).meta({ description: 'OAuth2 scopes to request.' }),
+    scopes: z
+      .array(z.string().min(1).max(200))
+      .max(MAX_OIDC_LIST)
+      .default(['openid', 'email', 'profile'])
+      .meta({ description: 'OAuth2 scopes to request.' }),
     allowedDomains: z
-      .array(z.string().min(1))
+      .array(z.string().min(1).max(253))
+      .max(MAX_OIDC_LIST)
       .default([])
       .meta({ description: 'Email domains allowed to log in; empty allows any account the provider accepts.' }),
     roleAttributePath: z
@@ -184,10 +196,23 @@ const tlsSchema = z
       .meta({ description: 'PEM file of the CA that signs a private ACME directory’s own HTTPS certificate.' }),
     rfc2136: z
       .strictObject({
-        server: z.string().min(1).meta({ description: 'Primary DNS server that accepts dynamic updates (host or IP).' }),
+        server: z
+          .string()
+          .min(1)
+          .max(253)
+          .refine((v) => isIP(v) !== 0 || isValidName(v), { message: 'must be a host name or an IP address (no spaces or line breaks)' })
+          .meta({ description: 'Primary DNS server that accepts dynamic updates (host or IP).' }),
         port: z.number().int().min(1).max(65535).default(53),
-        zone: z.string().min(1).meta({ description: 'Zone the `_acme-challenge` records belong to.' }),
-        keyName: z.string().min(1).meta({ description: 'TSIG key name (HMAC-SHA256).' }),
+        zone: z
+          .string()
+          .min(1)
+          .refine(isValidName, { message: 'must be a DNS name such as obs.example.com' })
+          .meta({ description: 'Zone the `_acme-challenge` records belong to: `dns.domain`, a zone above it, or `_acme-challenge.<domain>`.' }),
+        keyName: z
+          .string()
+          .min(1)
+          .refine(isValidTsigKeyName, { message: 'must be a TSIG key name: letters, digits, dots, hyphens and underscores' })
+          .meta({ description: 'TSIG key name (HMAC-SHA256).' }),
         keySecretEnv: z
           .string()
           .regex(/^[A-Z_][A-Z0-9_]*$/, { message: 'must be the name of an environment variable' })
@@ -209,6 +234,9 @@ export const configSchema = z
     bundle: z
       .string()
       .regex(/^\d{4}\.\d{1,2}\.\d+$/, { message: 'must be a bundle version such as 2026.11.0' })
+      .refine((v) => !/^\d{4}\.\d{1,2}\.\d+$/.test(v) || availableBundles().includes(v), {
+        error: () => `must be a bundle this lookout ships (${availableBundles().join(', ')}); a newer one needs a newer lookout`,
+      })
       .default(DEFAULT_BUNDLE_VERSION)
       .meta({ description: 'Version of the observability bundle to install.' }),
     // Each provider's block, under its id (`aws:`), from the registry.
@@ -235,7 +263,42 @@ export const configSchema = z
         ctx.addIssue({ code: 'custom', path: ['tenants', i, 'name'], message: `host ${host} is longer than 253 characters` });
       }
     });
+    checkTenantsSecretBudget(Array.isArray(cfg?.tenants) ? cfg.tenants : [], ctx);
+    const rfc2136 = cfg?.tls?.rfc2136;
+    if (domain !== undefined && typeof rfc2136?.zone === 'string' && isValidName(rfc2136.zone)) {
+      // The solver writes _acme-challenge.<domain>; it must be inside the zone it updates.
+      const challenge = `_acme-challenge.${domain}`;
+      const zone = normalizeName(rfc2136.zone);
+      if (challenge !== zone && !challenge.endsWith(`.${zone}`)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['tls', 'rfc2136', 'zone'],
+          message: `must contain ${challenge}, where the challenge records go: ${domain}, a zone above it, or ${challenge} itself`,
+        });
+      }
+    }
   }, { when: () => true });
+
+/** The tenants and tokens must fit the gateway's shared Secret (see tenant-budget.ts). */
+function checkTenantsSecretBudget(tenants: ReadonlyArray<{ name: unknown; tokens: unknown }>, ctx: z.core.$RefinementCtx): void {
+  const usage = tenantsSecretUsage(tenants);
+  if (!usage || usage.bytes <= TENANTS_SECRET_MAX_BYTES) return;
+  const n = (v: number) => v.toLocaleString('en-US');
+  const largest = usage.perTenant.reduce((best, bytes, i) => (bytes > (usage.perTenant[best] ?? 0) ? i : best), 0);
+  const dominant = (usage.perTenant[largest] ?? 0) * 2 > usage.bytes;
+  const tokens = tenants[largest]?.tokens as unknown[] | undefined;
+  const each = dominant
+    ? `each token takes about ${n(Math.round(usage.perTenant[largest]! / ((tokens?.length ?? 0) + 1)))} bytes`
+    : `a tenant takes about ${n(Math.round(usage.perTenant.reduce((a, b) => a + b, 0) / usage.perTenant.length))} bytes on average`;
+  ctx.addIssue({
+    code: 'custom',
+    path: dominant ? ['tenants', largest, 'tokens'] : ['tenants'],
+    message:
+      `${dominant ? `these ${n(tokens?.length ?? 0)} tokens` : `these ${n(tenants.length)} tenants and their tokens`} need ` +
+      `${n(usage.bytes)} bytes in the gateway's shared Kubernetes Secret, which can hold ${n(TENANTS_SECRET_MAX_BYTES)} (1 MiB); ` +
+      `${each}: remove tokens or tenants, or spread them over more instances`,
+  });
+}
 
 export type LookoutConfig = z.output<typeof configSchema>;
 export type LookoutConfigInput = z.input<typeof configSchema>;

@@ -2,7 +2,7 @@
  * A parsed `lookout.yaml` that still knows where every value came from, so that each
  * problem can be reported at the `file:line:col` the user has to edit.
  */
-import { LineCounter, isAlias, isMap, isPair, isScalar, isSeq, parseDocument, type Document, type Node } from 'yaml';
+import { LineCounter, isAlias, isMap, isPair, isScalar, isSeq, parseDocument, type Document, type Node, type Pair, type YAMLMap } from 'yaml';
 
 export type FieldPath = ReadonlyArray<string | number>;
 
@@ -26,7 +26,9 @@ export function parseYamlSource(text: string, file: string): YamlSource {
     // Our own messages carry the location; yaml's pretty errors would also quote the line,
     // which may hold a secret.
     prettyErrors: false,
-    uniqueKeys: true,
+    // Duplicate keys are found by findDuplicateKeys (yaml-limits.ts) in linear time; yaml's
+    // own check compares every key of a mapping with every other.
+    uniqueKeys: false,
     // `<<: *defaults` is the usual way to share settings between tenants.
     merge: true,
     // Warnings (such as a collection used as a key) would go to the console; the schema
@@ -78,6 +80,23 @@ function keyText(key: unknown): string {
   return isScalar(key) ? String(key.value) : String(key);
 }
 
+/**
+ * Each mapping's pairs by key text, built once per mapping: locating thousands of problems
+ * (one per bad item of a long list) must not scan the mapping each time.
+ */
+const pairIndex = new WeakMap<object, Map<string, Pair>>();
+
+function pairNamed(map: YAMLMap, key: string): Pair | undefined {
+  let index = pairIndex.get(map);
+  if (!index) {
+    index = new Map();
+    // The last occurrence wins, as in the parsed value.
+    for (const p of map.items) if (isPair(p)) index.set(keyText(p.key), p as Pair);
+    pairIndex.set(map, index);
+  }
+  return index.get(key);
+}
+
 /** Follows `path` through the document as far as it goes; the first step is the root. */
 function walk(source: YamlSource, path: FieldPath): Step[] {
   const steps: Step[] = [{ value: resolve(source, source.doc.contents) }];
@@ -85,8 +104,7 @@ function walk(source: YamlSource, path: FieldPath): Step[] {
     const current = steps[steps.length - 1]!.value;
     let next: Step | undefined;
     if (isMap(current)) {
-      // The last occurrence wins, as in the parsed value.
-      const pair = [...current.items].reverse().find((p) => isPair(p) && keyText(p.key) === String(segment));
+      const pair = pairNamed(current, String(segment));
       if (pair) next = { value: resolve(source, pair.value), key: pair.key as Node };
     } else if (isSeq(current) && typeof segment === 'number') {
       const item = current.items[segment];

@@ -27,3 +27,10 @@ export function isValidName(name: string): boolean {
   const n = normalizeName(name);
   return n.length > 0 && n.length <= 253 && n.split('.').every((label) => LABEL.test(label));
 }
+
+const TSIG_KEY_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$/;
+
+/** A TSIG key name as BIND writes it in a `key "<name>"` statement (no quotes, spaces or newlines). */
+export function isValidTsigKeyName(name: string): boolean {
+  return TSIG_KEY_NAME.test(name);
+}

@@ -1,11 +1,10 @@
 /**
  * Asking again until something is true or a deadline passes: DNS propagation, a provider's
- * change status, a delegation. Built on p-wait-for; the deadline also ends an attempt in
+ * change status, a delegation. Built on waitFor; the deadline also ends an attempt in
  * flight, so a server that never answers cannot stretch the wait past it.
  */
-import { setMaxListeners } from 'node:events';
-import pWaitFor from 'p-wait-for';
 import { InterruptedError } from '../errors.js';
+import { waitFor as pWaitFor } from '../wait-for.js';
 
 export interface PollTiming {
   /** Give up after this long. */
@@ -31,9 +30,6 @@ export async function pollUntil<T>(
 ): Promise<PollOutcome<T>> {
   const deadline = AbortSignal.timeout(Math.max(0, timing.deadlineMs));
   const combined = signal ? AbortSignal.any([signal, deadline]) : deadline;
-  // p-wait-for adds an abort listener for every pause and drops them only when the signal
-  // fires; on a long wait that is many listeners, and Node would warn about a leak.
-  setMaxListeners(0, combined);
   let observation = 'no answer yet';
   let attempts = 0;
   try {

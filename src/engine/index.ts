@@ -34,4 +34,4 @@ export {
 } from './lock.js';
 export { fileInstanceStore, type InstanceStore } from './instance-store.js';
 export { judgeProcess, localHostProbe, type HostProbe, type ProcessIdentity, type Verdict } from './holder.js';
-export { installInterruptHandler, type InterruptHandler, type InterruptHandlerOptions } from './interrupt.js';
+export { installExitOnInterrupt, installInterruptHandler, type InterruptHandler, type InterruptHandlerOptions } from './interrupt.js';

@@ -27,20 +27,57 @@ export interface InterruptHandler {
 
 const SIGNALS = ['SIGINT', 'SIGTERM'] as const;
 
+/**
+ * One listener per signal for the whole process, and a stack of handlers: the newest one
+ * gets the signal. The CLI installs a base handler before it does anything, so a signal is
+ * always handled (exit 130), and a command's session pushes its graceful one on top while it
+ * runs. Without the base, a signal before or after a session would kill the process with the
+ * signal's own status (143 for SIGTERM) instead of the documented 130.
+ */
+const handlers: Array<() => void> = [];
+
+function dispatch(): void {
+  handlers[handlers.length - 1]?.();
+}
+
+function pushHandler(handler: () => void): () => void {
+  if (handlers.length === 0) for (const name of SIGNALS) process.on(name, dispatch);
+  handlers.push(handler);
+  return () => {
+    const at = handlers.lastIndexOf(handler);
+    if (at >= 0) handlers.splice(at, 1);
+    if (handlers.length === 0) for (const name of SIGNALS) process.off(name, dispatch);
+  };
+}
+
+function writeErrorSync(text: string, stderr?: NodeJS.WritableStream): void {
+  if (stderr) {
+    stderr.write(text);
+    return;
+  }
+  try {
+    // process.stderr is asynchronous when it is a pipe, and process.exit would drop the message.
+    writeSync(2, text);
+  } catch {
+    process.stderr.write(text);
+  }
+}
+
+/**
+ * The CLI's base handler: outside a command's steps there is nothing to stop gracefully, so a
+ * SIGINT or SIGTERM exits at once with 130. Returns the function that removes it.
+ */
+export function installExitOnInterrupt(options: Pick<InterruptHandlerOptions, 'stderr' | 'exit'> = {}): () => void {
+  const exit = options.exit ?? ((code: number) => process.exit(code));
+  return pushHandler(() => {
+    writeErrorSync('error: interrupted.\n', options.stderr);
+    exit(ExitCode.interrupted);
+  });
+}
+
 export function installInterruptHandler(options: InterruptHandlerOptions): InterruptHandler {
   const controller = new AbortController();
-  const writeError = (text: string): void => {
-    if (options.stderr) {
-      options.stderr.write(text);
-      return;
-    }
-    try {
-      // process.stderr is asynchronous when it is a pipe, and process.exit would drop the message.
-      writeSync(2, text);
-    } catch {
-      process.stderr.write(text);
-    }
-  };
+  const writeError = (text: string): void => writeErrorSync(text, options.stderr);
   const exit = options.exit ?? ((code: number) => process.exit(code));
 
   const onSignal = (): void => {
@@ -63,11 +100,9 @@ export function installInterruptHandler(options: InterruptHandlerOptions): Inter
     exit(ExitCode.interrupted);
   };
 
-  for (const name of SIGNALS) process.on(name, onSignal);
+  const remove = pushHandler(onSignal);
   return {
     signal: controller.signal,
-    dispose() {
-      for (const name of SIGNALS) process.off(name, onSignal);
-    },
+    dispose: remove,
   };
 }

@@ -62,6 +62,12 @@ export interface Step<O = unknown> {
   run(ctx: StepContext): Promise<O>;
   /** Run even when done with unchanged inputs (verification, preflight checks). */
   alwaysRun?: boolean;
+  /**
+   * The step only looks (credentials, quotas, names): it changes nothing in the cloud. A new
+   * run that stops before any other step has started leaves no run to resume, so the next
+   * command starts afresh rather than "resuming" work that never began.
+   */
+  changesNothing?: boolean;
 }
 
 interface RunOptionsBase {
@@ -160,6 +166,10 @@ class Execution {
   private readonly stepsRun: string[] = [];
   private readonly stepsSkipped: string[] = [];
   private stoppedAt?: string;
+  /** Whether this run is recorded: a resumed one always, a new one once a step that changes something starts. */
+  private recorded = false;
+  /** Whether the journal file existed before this run. */
+  private journalExisted = false;
   private readonly startedAt = now();
   private readonly startedPerf = performance.now();
 
@@ -173,7 +183,9 @@ class Execution {
 
   async run(): Promise<RunResult> {
     const { opts } = this;
-    this.journal = (await this.store.readJournal()) ?? emptyJournal(opts.instance);
+    const existingJournal = await this.store.readJournal();
+    this.journalExisted = existingJournal !== undefined;
+    this.journal = existingJournal ?? emptyJournal(opts.instance);
     if (this.journal.instance !== opts.instance) {
       throw new FailureError(`the journal at ${this.store.journalLocation} belongs to instance "${this.journal.instance}", not "${opts.instance}"`, {
         hint: 'Each instance has its own state directory; check LOOKOUT_HOME and the instance name.',
@@ -187,6 +199,9 @@ class Execution {
       existing = undefined;
     }
     const resumed = existing !== undefined;
+    // A new run is recorded from its start, unless it starts with steps that change nothing:
+    // then only once a step that may change something starts (see Step.changesNothing).
+    this.recorded = resumed || !opts.steps[0]?.changesNothing;
     const record: RunRecord = existing ?? {
       runId: newRunId(),
       command: opts.command,
@@ -236,6 +251,8 @@ class Execution {
   }
 
   private async runStep(step: Step, index: number): Promise<void> {
+    // From the first step that may change something on, the run is one to resume.
+    if (!step.changesNothing) this.recorded = true;
     const ctx = this.context(step);
     const previous = this.find(step.name);
 
@@ -338,8 +355,14 @@ class Execution {
       ...(this.stoppedAt ? { stoppedAt: this.stoppedAt } : {}),
       ...(err !== undefined ? { error: errorMessage(err) } : {}),
     });
-    if (status === 'done') await this.save();
-    else await this.saveQuietly();
+    if (status === 'done') {
+      this.recorded = true;
+      await this.save();
+    } else if (!this.recorded) {
+      // Nothing was changed: no run to resume. An instance with a journal keeps the summary.
+      this.journal.runs = this.journal.runs.filter((r) => r !== this.record);
+      if (this.journalExisted) await this.saveQuietly(true);
+    } else await this.saveQuietly();
     this.emit({ type: 'run-finished', command: this.opts.command, status, durationMs: performance.now() - this.startedPerf });
   }
 
@@ -387,15 +410,17 @@ class Execution {
     this.record.steps.sort((a, b) => position(a.name) - position(b.name));
   }
 
-  private async save(): Promise<void> {
+  /** Writes the journal, once the run is recorded (or `force`, for the history of a discarded run). */
+  private async save(force = false): Promise<void> {
+    if (!this.recorded && !force) return;
     this.record.updatedAt = now();
     await this.store.writeJournal(this.journal);
   }
 
   /** On the way out with an error, failing to record it must not hide that error. */
-  private async saveQuietly(): Promise<void> {
+  private async saveQuietly(force = false): Promise<void> {
     try {
-      await this.save();
+      await this.save(force);
     } catch (err) {
       this.emit({ type: 'log', level: 'warn', message: `Could not update the journal ${this.store.journalLocation}: ${errorMessage(err)}` });
     }

@@ -14,6 +14,10 @@ export interface CostLine {
 }
 
 export interface CostEstimate {
+  /** The region whose prices are used, when the provider prices per region. */
+  pricesFrom?: string;
+  /** The instance's region; when it differs from `pricesFrom`, the estimate says so plainly. */
+  region?: string;
   lines: CostLine[];
   totalMonthlyUsd: number;
   /** What the total leaves out. */

@@ -8,6 +8,7 @@ import { assertProviderAvailable, loadProvider, type ProviderId } from '../provi
 import type { CostEstimate } from './cost.js';
 import { allTenantEndpoints, type TenantEndpoints } from './endpoints.js';
 import { runProgramUnderMocks, topLevelComponentOf, type MockedResource } from './mock-runtime.js';
+import { silentReporter, type Reporter } from '../progress/events.js';
 
 export type Layer = 'infra' | 'platform' | 'tenant';
 
@@ -65,17 +66,41 @@ export interface PlannedStackRun {
   resources: MockedResource[];
 }
 
-export async function buildPlan(config: ResolvedConfig): Promise<Plan> {
-  return (await buildPlanWithResources(config)).plan;
+/** Progress of the plan as steps: each program run is one, the tenants' one saying which tenant. */
+function planProgress(reporter: Reporter) {
+  const started = new Map<string, number>();
+  return {
+    start(step: string, title: string) {
+      started.set(step, Date.now());
+      reporter.emit({ type: 'step-started', step, title, attempt: 1 });
+    },
+    progress(step: string, message: string) {
+      reporter.emit({ type: 'step-progress', step, message });
+    },
+    done(step: string, title: string) {
+      reporter.emit({ type: 'step-done', step, title, durationMs: Date.now() - (started.get(step) ?? Date.now()) });
+    },
+  };
 }
 
-/** The plan, and each stack's registered resources (inputs included). */
-export async function buildPlanWithResources(config: ResolvedConfig): Promise<{ plan: Plan; runs: PlannedStackRun[] }> {
+export async function buildPlan(config: ResolvedConfig, reporter: Reporter = silentReporter): Promise<Plan> {
+  return (await buildPlanWithResources(config, reporter)).plan;
+}
+
+/** The plan, and each stack's registered resources (inputs included); progress goes to `reporter`. */
+export async function buildPlanWithResources(
+  config: ResolvedConfig,
+  reporter: Reporter = silentReporter,
+): Promise<{ plan: Plan; runs: PlannedStackRun[] }> {
   assertProviderAvailable(config.provider, 'plan');
+  const progress = planProgress(reporter);
   const provider = await loadProvider(config.provider);
   const names = stackNames(config.name);
   // The provider's layer first: its infra stack under its mocks, and what it gives the cluster.
+  const INFRA = `Run the ${config.provider} infrastructure program offline`;
+  progress.start('plan:infra', INFRA);
   const infra = await provider.plan(config);
+  progress.done('plan:infra', INFRA);
   const stacks = infra.resources.length > 0 ? [summarizeStack(names.infra, 'infra', infra.resources)] : [];
   const runs: PlannedStackRun[] = infra.resources.length > 0 ? [{ stack: names.infra, layer: 'infra', resources: infra.resources }] : [];
   const allResources = [...infra.resources];
@@ -89,6 +114,8 @@ export async function buildPlanWithResources(config: ResolvedConfig): Promise<{ 
   const bundle = loadBundle(config.bundle);
   const { kubeconfig, platform: cloud } = infra.cluster;
   const behaviour = infra.clusterMocks;
+  const PLATFORM = 'Run the platform program offline';
+  progress.start('plan:platform', PLATFORM);
   const platform = await runProgramUnderMocks(
     platformProgram({
       instance: config.name,
@@ -101,6 +128,7 @@ export async function buildPlanWithResources(config: ResolvedConfig): Promise<{ 
     }),
     { project: PLATFORM_PROJECT, stack: names.platform, behaviour },
   );
+  progress.done('plan:platform', PLATFORM);
   stacks.push(summarizeStack(names.platform, 'platform', platform.resources));
   runs.push({ stack: names.platform, layer: 'platform', resources: platform.resources });
   allResources.push(...platform.resources);
@@ -112,8 +140,11 @@ export async function buildPlanWithResources(config: ResolvedConfig): Promise<{ 
     tokens: Object.fromEntries(names.map((n) => [n, placeholder(tenant, n)])),
     grafana: { datasourceToken: placeholder(tenant, 'grafana'), adminPassword: 'PLANNEDgeneratedDuringCreate0000' },
   });
-  for (const tenant of ['system' as const, ...config.tenants]) {
+  const TENANTS = `Run the tenant program offline for ${config.tenants.length + 1} tenants`;
+  progress.start('plan:tenants', TENANTS);
+  for (const [i, tenant] of (['system' as const, ...config.tenants] as const).entries()) {
     const tenantName = tenant === 'system' ? 'system' : tenant.name;
+    progress.progress('plan:tenants', `${i + 1}/${config.tenants.length + 1}: ${tenantName}`);
     const run = await runProgramUnderMocks(
       tenantProgram({
         instance: config.name,
@@ -132,6 +163,7 @@ export async function buildPlanWithResources(config: ResolvedConfig): Promise<{ 
     runs.push({ stack: names.tenant(tenantName), layer: 'tenant', tenant: tenantName, resources: run.resources });
     allResources.push(...run.resources);
   }
+  progress.done('plan:tenants', TENANTS);
 
   const plan: Plan = {
     instance: config.name,

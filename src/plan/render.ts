@@ -65,7 +65,9 @@ export function renderPlan(plan: Plan, o: { costBasis: string }): string {
     );
   }
   out.push('');
-  out.push(`Estimated monthly cost: about $${plan.cost.totalMonthlyUsd.toFixed(0)} (${o.costBasis})`);
+  const { pricesFrom, region } = plan.cost;
+  const basis = pricesFrom && region && pricesFrom !== region ? `${o.costBasis}, NOT ${region}'s` : o.costBasis;
+  out.push(`Estimated monthly cost: about $${plan.cost.totalMonthlyUsd.toFixed(0)} (${basis})`);
   out.push(...table(plan.cost.lines.map((l) => [l.item, `$${l.monthlyUsd.toFixed(2)}`])));
   out.push(`  not included: ${plan.cost.excludes.join(', ')}`);
   for (const note of plan.cost.notes) out.push(`  note: ${note}`);

@@ -4,14 +4,44 @@
  * Progress goes to stderr so stdout stays the command's result.
  */
 import type { Ora } from 'ora';
+import { escapeForTerminal, jsonLine } from '../terminal-text.js';
 import type { ProgressEvent, Reporter } from './events.js';
 
 export type OutputMode = 'tty' | 'plain' | 'json';
 
+/**
+ * The narrowest terminal spinners are drawn on. ora works out how many lines to clear by
+ * dividing the text's width by the column count: a terminal that reports 0 columns (or none)
+ * makes that Infinity, and ora then writes cursor codes forever on the event loop, so no
+ * signal handler can run. Narrower than this, or of unknown width, progress is plain lines.
+ */
+export const MIN_SPINNER_COLUMNS = 20;
+
+export function hasSpinnerWidth(stream: NodeJS.WriteStream): boolean {
+  const columns = stream.columns;
+  return typeof columns === 'number' && Number.isFinite(columns) && columns >= MIN_SPINNER_COLUMNS;
+}
+
 export function chooseOutputMode(opts: { json?: boolean }, stream: NodeJS.WriteStream = process.stderr): OutputMode {
   if (opts.json) return 'json';
   if (!stream.isTTY || process.env.NO_COLOR !== undefined || process.env.TERM === 'dumb' || process.env.CI) return 'plain';
+  if (!hasSpinnerWidth(stream)) return 'plain';
   return 'tty';
+}
+
+/**
+ * The stream as ora sees it: never narrower than MIN_SPINNER_COLUMNS. ora also draws on its
+ * own timer, between the reporter's width checks, so a terminal shrunk to nothing in that
+ * moment must still give it a width it can divide by.
+ */
+function widthGuarded(stream: NodeJS.WriteStream): NodeJS.WriteStream {
+  return new Proxy(stream, {
+    get(target, property) {
+      if (property === 'columns') return hasSpinnerWidth(target) ? target.columns : MIN_SPINNER_COLUMNS;
+      const value = Reflect.get(target, property, target) as unknown;
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+    },
+  });
 }
 
 export function formatDuration(ms: number): string {
@@ -31,7 +61,7 @@ function counts(done?: number, total?: number): string {
 export class JsonReporter implements Reporter {
   constructor(private readonly out: NodeJS.WritableStream = process.stdout) {}
   emit(event: ProgressEvent): void {
-    this.out.write(JSON.stringify({ time: new Date().toISOString(), ...event }) + '\n');
+    this.out.write(jsonLine({ time: new Date().toISOString(), ...event }));
   }
   close(): void {}
 }
@@ -42,7 +72,7 @@ export class PlainReporter implements Reporter {
   constructor(private readonly out: NodeJS.WritableStream = process.stderr) {}
 
   private line(text: string): void {
-    this.out.write(`${new Date().toISOString().slice(11, 19)} ${text}\n`);
+    this.out.write(`${new Date().toISOString().slice(11, 19)} ${escapeForTerminal(text)}\n`);
   }
 
   emit(e: ProgressEvent): void {
@@ -92,12 +122,17 @@ export class TtyReporter implements Reporter {
   private spinner?: Ora;
   private stack: Array<{ step: string; title: string; started: number; done?: number; total?: number; message?: string }> = [];
   private ticker?: NodeJS.Timeout;
+  /** Set once the terminal became too narrow for spinners: from then on, plain lines. */
+  private plain?: PlainReporter;
+  private readonly oraStream: NodeJS.WriteStream;
 
   private constructor(
     private readonly oraFactory: (typeof import('ora'))['default'],
     private readonly stream: NodeJS.WriteStream,
     private readonly forceEnabled: boolean,
-  ) {}
+  ) {
+    this.oraStream = widthGuarded(stream);
+  }
 
   /** `forceEnabled` draws spinners on a stream that is not a terminal (tests). */
   static async create(stream: NodeJS.WriteStream = process.stderr, forceEnabled = false): Promise<TtyReporter> {
@@ -106,7 +141,25 @@ export class TtyReporter implements Reporter {
   }
 
   private ora(): Ora {
-    return this.oraFactory({ stream: this.stream, ...(this.forceEnabled ? { isEnabled: true } : {}) });
+    return this.oraFactory({ stream: this.oraStream, ...(this.forceEnabled ? { isEnabled: true } : {}) });
+  }
+
+  /**
+   * Switches to plain lines for good when the terminal has become too narrow (a resize):
+   * true when output is plain from now on.
+   */
+  private fellBackToPlain(): boolean {
+    if (this.plain) return true;
+    if (hasSpinnerWidth(this.stream)) return false;
+    this.stopTicker();
+    this.spinner?.stop();
+    this.spinner = undefined;
+    this.plain = new PlainReporter(this.stream);
+    const current = this.current;
+    this.stack = [];
+    this.plain.emit({ type: 'log', level: 'info', message: 'The terminal is too narrow for spinners; showing progress as plain lines.' });
+    if (current) this.plain.emit({ type: 'step-started', step: current.step, title: current.title, attempt: 1 });
+    return true;
   }
 
   private get current() {
@@ -114,12 +167,13 @@ export class TtyReporter implements Reporter {
   }
 
   private render(): void {
+    if (this.fellBackToPlain()) return;
     const c = this.current;
     if (!c || !this.spinner) return;
     const elapsed = formatDuration(Date.now() - c.started);
     const msg = c.message ? `  ${c.message.length > 60 ? `${c.message.slice(0, 57)}…` : c.message}` : '';
     const indent = this.stack.length > 1 ? '  ' : '';
-    this.spinner.text = `${indent}${c.title}${counts(c.done, c.total)}  ${elapsed}${msg}`;
+    this.spinner.text = escapeForTerminal(`${indent}${c.title}${counts(c.done, c.total)}  ${elapsed}${msg}`);
     // Draw now rather than on the next frame, so progress shows as it happens.
     this.spinner.render();
   }
@@ -141,7 +195,7 @@ export class TtyReporter implements Reporter {
   private finish(step: string, how: 'succeed' | 'fail' | 'warn', text: string): void {
     this.stopTicker();
     const indent = this.stack.length > 1 ? '  ' : '';
-    this.spinner?.[how](`${indent}${text}`);
+    this.spinner?.[how](escapeForTerminal(`${indent}${text}`));
     this.spinner = undefined;
     const i = this.stack.findIndex((s) => s.step === step);
     if (i >= 0) this.stack.splice(i);
@@ -149,6 +203,10 @@ export class TtyReporter implements Reporter {
   }
 
   emit(e: ProgressEvent): void {
+    if (this.fellBackToPlain()) {
+      this.plain!.emit(e);
+      return;
+    }
     switch (e.type) {
       case 'run-started':
         this.stream.write(`${e.resumed ? 'Resuming' : 'Starting'} ${e.command} of ${e.instance}\n`);
@@ -169,7 +227,7 @@ export class TtyReporter implements Reporter {
         break;
       }
       case 'step-skipped':
-        this.ora().info(`${e.title} (${e.reason})`);
+        this.ora().info(escapeForTerminal(`${e.title} (${e.reason})`));
         break;
       case 'step-progress': {
         const target = this.stack.find((s) => s.step === e.step);
@@ -192,7 +250,7 @@ export class TtyReporter implements Reporter {
         break;
       case 'log':
         if (this.spinner) this.spinner.clear();
-        this.stream.write(`${e.level === 'warn' ? 'warning: ' : ''}${e.message}\n`);
+        this.stream.write(`${e.level === 'warn' ? 'warning: ' : ''}${escapeForTerminal(e.message)}\n`);
         if (this.spinner) this.spinner.render();
         break;
       case 'run-finished':

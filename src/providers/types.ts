@@ -44,6 +44,8 @@ export interface ProviderConfigBlock<Schema extends z.ZodObject = z.ZodObject> {
   location(block: z.output<Schema>): { field: string; value: string };
   /** What `config validate` shows of the block, as label and value. */
   summary(block: z.output<Schema>): Array<[string, string]>;
+  /** Settings that are allowed but risky, which every command warns about (checkBeforeCloud). */
+  warnings?(block: z.output<Schema>): string[];
 }
 
 /**

@@ -12,7 +12,7 @@
  * the CLI version was already checked when the PulumiCommand was obtained, and the
  * workspace does not check again when it is handed a PulumiCommand.
  */
-import { chmod, mkdir } from 'node:fs/promises';
+import { chmod, mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   LocalWorkspace,
@@ -134,6 +134,16 @@ export interface StackHandle {
   forget(urns: readonly string[], signal?: AbortSignal): Promise<void>;
 }
 
+/** The temporary directory of a workspace's engine and plugins. */
+export function engineTempDir(workDir: string): string {
+  return join(workDir, 'tmp');
+}
+
+async function emptyDirectory(dir: string): Promise<void> {
+  const entries = await readdir(dir).catch(() => [] as string[]);
+  await Promise.all(entries.map((e) => rm(join(dir, e), { recursive: true, force: true })));
+}
+
 /** The environment of every Pulumi command of the workspace. */
 export function workspaceEnvVars(backend: Backend, passphrase: string): Record<string, string> {
   return {
@@ -155,6 +165,10 @@ export async function openStack(o: StackHandleOptions, deps: StackHandleDeps = d
   const workDir = join(instancePaths(o.instance).workspaces, o.stackName);
   await mkdir(workDir, { recursive: true, mode: 0o700 });
   await chmod(workDir, 0o700);
+  // The engine and its plugins get a temporary directory of their own: the Kubernetes provider
+  // writes each kubeconfig it is given to a temp file and never removes it, which filled the
+  // user's /tmp (and the test run's). It is emptied around every operation.
+  await mkdir(engineTempDir(workDir), { recursive: true, mode: 0o700 });
 
   const ref: StackRef = { project: o.project, stack: o.stackName };
   const qualifiedName = fullyQualifiedStackName('organization', o.project, o.stackName);
@@ -164,7 +178,7 @@ export async function openStack(o: StackHandleOptions, deps: StackHandleDeps = d
       { projectName: o.project, stackName: qualifiedName, program: o.program },
       {
         workDir,
-        envVars: { ...workspaceEnvVars(backend, o.passphrase), ...o.extraEnv },
+        envVars: { ...workspaceEnvVars(backend, o.passphrase), TMPDIR: engineTempDir(workDir), ...o.extraEnv },
         secretsProvider: 'passphrase',
         pulumiCommand: o.pulumiCommand,
         projectSettings: { name: o.project, runtime: 'nodejs', backend: { url: backend.url } },
@@ -313,20 +327,24 @@ class PulumiStackHandle implements StackHandle {
     totalHint: number | undefined,
     run: (onEvent: (e: EngineEvent) => void) => Promise<T>,
   ): Promise<T> {
-    if (!this.preparedFresh) await this.prepare(signal);
-    this.preparedFresh = false;
-    this.throwIfAborted(signal, name);
-    let progress = initialProgress(totalHint);
-    this.emitProgress(progress);
-    const execute = (engineLocked: () => void) =>
-      run((e) => {
-        engineLocked();
-        progress = this.track(progress, e);
-      });
     try {
-      return await (locks ? this.lockingStack(execute) : execute(() => {}));
-    } catch (err) {
-      throw this.failure(err, name, signal, progress.diagnostics);
+      if (!this.preparedFresh) await this.prepare(signal);
+      this.preparedFresh = false;
+      this.throwIfAborted(signal, name);
+      let progress = initialProgress(totalHint);
+      this.emitProgress(progress);
+      const execute = (engineLocked: () => void) =>
+        run((e) => {
+          engineLocked();
+          progress = this.track(progress, e);
+        });
+      try {
+        return await (locks ? this.lockingStack(execute) : execute(() => {}));
+      } catch (err) {
+        throw this.failure(err, name, signal, progress.diagnostics);
+      }
+    } finally {
+      await emptyDirectory(engineTempDir(this.workDir));
     }
   }
 

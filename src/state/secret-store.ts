@@ -20,8 +20,31 @@ import type { DiyStore } from '../pulumi/diy-store.js';
 
 export const SECRET_STORE_VERSION = 1;
 
-/** scrypt cost: about 100 ms and 32 MiB on a laptop, once per command. */
-const KDF = { N: 2 ** 15, r: 8, p: 1, maxmem: 64 * 1024 * 1024 } as const;
+/**
+ * scrypt cost for new files: OWASP's Password Storage Cheat Sheet minimum (N=2^17, r=8, p=1),
+ * 128 MiB and a few hundred milliseconds, paid once per command (the derived key is kept for
+ * the store's lifetime). Files record their parameters, so files written with older ones
+ * (lookout 0.1.0 used N=2^15) still open, and are rewritten with these on their next change.
+ */
+export const KDF = { N: 2 ** 17, r: 8, p: 1 } as const;
+/** Node refuses scrypt above this memory; 128·N·r bytes are needed, the most we accept is N=2^20. */
+const MAX_KDF_MEMORY = 1024 * 1024 * 1024 + 64 * 1024 * 1024;
+
+type KdfParams = { N: number; r: number; p: number };
+
+/** Parameters a stored file may ask for: from below guidance up to what one command can afford. */
+function acceptableKdf(kdf: Partial<KdfParams> | undefined): kdf is KdfParams {
+  if (!kdf) return false;
+  const { N, r, p } = kdf;
+  return (
+    Number.isInteger(N) && N! >= 2 ** 14 && N! <= 2 ** 20 && (N! & (N! - 1)) === 0 &&
+    Number.isInteger(r) && r! >= 1 && r! <= 32 && Number.isInteger(p) && p! >= 1 && p! <= 16 && 128 * N! * r! <= MAX_KDF_MEMORY
+  );
+}
+
+function maxmemFor(kdf: KdfParams): number {
+  return 128 * kdf.N * kdf.r + 64 * 1024 * 1024;
+}
 
 function scrypt(passphrase: string, salt: Buffer, options: ScryptOptions): Promise<Buffer> {
   return new Promise((resolve, reject) =>
@@ -49,6 +72,8 @@ export class SecretStore {
   private cache?: Record<string, unknown>;
   /** The version `cache` was read from, on a backend with conditional writes; undefined when there was no file. */
   private version?: string;
+  /** The key derived for the current file, with its salt and parameters (one scrypt per store). */
+  private derived?: { key: Buffer; salt: Buffer; kdf: KdfParams };
 
   constructor(
     private readonly store: DiyStore,
@@ -86,18 +111,20 @@ export class SecretStore {
         hint: 'Upgrade lookout to manage this instance.',
       });
     }
-    const key = await scrypt(this.passphrase, Buffer.from(sealed.kdf.salt, 'base64'), {
-      N: sealed.kdf.N,
-      r: sealed.kdf.r,
-      p: sealed.kdf.p,
-      maxmem: KDF.maxmem,
-    });
+    // The parameters come from the file: bounded, so a damaged file cannot ask for 100 GiB.
+    if (sealed.kdf?.name !== 'scrypt' || !acceptableKdf(sealed.kdf)) {
+      throw new FailureError(`the secrets file ${this.store.location(this.key)} is damaged (its key derivation parameters are not valid)`);
+    }
+    const kdf = { N: sealed.kdf.N, r: sealed.kdf.r, p: sealed.kdf.p };
+    const salt = Buffer.from(sealed.kdf.salt, 'base64');
+    const key = await scrypt(this.passphrase, salt, { ...kdf, maxmem: maxmemFor(kdf) });
     try {
       const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(sealed.iv, 'base64'));
       decipher.setAAD(Buffer.from(`lookout:${this.instance}:${sealed.version}`));
       decipher.setAuthTag(Buffer.from(sealed.tag, 'base64'));
       const plain = Buffer.concat([decipher.update(Buffer.from(sealed.ciphertext, 'base64')), decipher.final()]);
       this.cache = JSON.parse(plain.toString('utf8')) as Record<string, unknown>;
+      this.derived = { key, salt, kdf };
       return this.cache;
     } catch {
       throw new FailureError(`the passphrase does not open the secrets of instance "${this.instance}"`, {
@@ -135,17 +162,27 @@ export class SecretStore {
     });
   }
 
+  /** The key to seal with: the one already derived when its parameters are current, else a new one. */
+  private async sealingKey(): Promise<{ key: Buffer; salt: Buffer; kdf: KdfParams }> {
+    const d = this.derived;
+    if (d && d.kdf.N >= KDF.N && d.kdf.r >= KDF.r && d.kdf.p >= KDF.p) return d;
+    const salt = randomBytes(16);
+    const kdf = { ...KDF };
+    this.derived = { key: await scrypt(this.passphrase, salt, { ...kdf, maxmem: maxmemFor(kdf) }), salt, kdf };
+    return this.derived;
+  }
+
   /** Writes `values`; false when a conditional write found a newer version than ours. */
   private async save(values: Record<string, unknown>): Promise<boolean> {
-    const salt = randomBytes(16);
-    const key = await scrypt(this.passphrase, salt, KDF);
+    // Each write has a fresh random IV, so one key (and salt) serves every write of a command.
+    const { key, salt, kdf } = await this.sealingKey();
     const iv = randomBytes(12);
     const cipher = createCipheriv('aes-256-gcm', key, iv);
     cipher.setAAD(Buffer.from(`lookout:${this.instance}:${SECRET_STORE_VERSION}`));
     const ciphertext = Buffer.concat([cipher.update(JSON.stringify(values), 'utf8'), cipher.final()]);
     const sealed: SealedFile = {
       version: SECRET_STORE_VERSION,
-      kdf: { name: 'scrypt', salt: salt.toString('base64'), N: KDF.N, r: KDF.r, p: KDF.p },
+      kdf: { name: 'scrypt', salt: salt.toString('base64'), N: kdf.N, r: kdf.r, p: kdf.p },
       cipher: 'aes-256-gcm',
       iv: iv.toString('base64'),
       tag: cipher.getAuthTag().toString('base64'),

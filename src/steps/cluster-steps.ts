@@ -181,7 +181,7 @@ function gatewayConnection(ctx: StepContext) {
 
 /** Waits until the gateway answers through its load balancer (a new cloud load balancer takes minutes to resolve). */
 async function waitForGateway(c: InstanceContext, ctx: StepContext): Promise<void> {
-  const [{ ProbeClient }, { default: pWaitFor, TimeoutError }] = await Promise.all([import('../verify/client.js'), import('p-wait-for')]);
+  const [{ ProbeClient }, { waitFor: pWaitFor, TimeoutError }] = await Promise.all([import('../verify/client.js'), import('../wait-for.js')]);
   const client = new ProbeClient(gatewayConnection(ctx));
   const host = tenantHost(SYSTEM, c.config.dns.domain);
   let last = 'no answer yet';
@@ -322,7 +322,7 @@ export async function waitUntilTokensAccepted(options: {
   timing?: { deadlineMs: number; intervalMs: number };
   onWaiting?: (tenant: string, status: string) => void;
 }): Promise<void> {
-  const { default: pWaitFor, TimeoutError } = await import('p-wait-for');
+  const { waitFor: pWaitFor, TimeoutError } = await import('../wait-for.js');
   const timing = options.timing ?? { deadlineMs: 5 * 60_000, intervalMs: 5_000 };
   for (const t of options.targets) {
     let last = 'no answer';

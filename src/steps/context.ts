@@ -5,7 +5,6 @@
 import type { BundleManifest } from '../bundle/manifest.js';
 import type { CommandSession } from '../commands/session.js';
 import type { ResolvedConfig } from '../config/load.js';
-import { UsageError } from '../errors.js';
 import { stackNames } from '../naming.js';
 import type { CloudProvider } from '../providers/types.js';
 import { KUBERNETES_PACKAGES } from '../pulumi/plugins.js';
@@ -96,26 +95,6 @@ export async function openClusterStack(
     ...stackCloud(c),
     extraEnv: { PATH: path, ...options.extraEnv },
   });
-}
-
-/** Environment variables the config names for secrets; all must be set before anything starts. */
-export function missingSecretEnv(config: InstanceContext['config'], env: NodeJS.ProcessEnv = process.env): string[] {
-  const wanted: Array<[string, string]> = [];
-  if (config.tls.externalAccountBinding) wanted.push(['tls.externalAccountBinding.hmacKeyEnv', config.tls.externalAccountBinding.hmacKeyEnv]);
-  if (config.tls.rfc2136) wanted.push(['tls.rfc2136.keySecretEnv', config.tls.rfc2136.keySecretEnv]);
-  config.tenants.forEach((t, i) => {
-    if (t.grafana.oidc) wanted.push([`tenants[${i}].grafana.oidc.clientSecretEnv`, t.grafana.oidc.clientSecretEnv]);
-  });
-  return wanted.filter(([, name]) => !env[name]?.trim()).map(([field, name]) => `${name} (named by ${field})`);
-}
-
-export function requireSecretEnv(config: InstanceContext['config'], env: NodeJS.ProcessEnv = process.env): void {
-  const missing = missingSecretEnv(config, env);
-  if (missing.length > 0) {
-    throw new UsageError(`these environment variables are not set: ${missing.join(', ')}`, {
-      hint: 'The config names environment variables for secrets so they never sit in the file; set them and run again.',
-    });
-  }
 }
 
 /** The context of a command on an existing instance, from its record. */

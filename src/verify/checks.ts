@@ -4,7 +4,7 @@
  */
 import { randomBytes, randomInt } from 'node:crypto';
 import pRetry from 'p-retry';
-import pWaitFor, { TimeoutError } from 'p-wait-for';
+import { TimeoutError, waitFor as pWaitFor } from '../wait-for.js';
 import { InterruptedError } from '../errors.js';
 import { ProbeTransportError, type ProbeClient, type ProbeRequest, type ProbeResponse } from './client.js';
 import { LOKI_PUSH_HEADERS, lokiPushBody, msToNs } from './loki-push.js';
@@ -162,7 +162,7 @@ type Poll = { done: true; outcome: Outcome } | { done: false; observation: strin
 /** Polls until the data shows up or the deadline passes; a deadline, never a fixed sleep. */
 async function pollUntilVisible(ctx: CheckContext, what: string, attempt: (signal: AbortSignal) => Promise<Poll>): Promise<Outcome> {
   let last = 'no answer yet';
-  // p-wait-for checks its deadline only between attempts; this one also ends a read in flight.
+  // waitFor checks its deadline only between attempts; this one also ends a read in flight.
   const deadline = AbortSignal.timeout(ctx.timing.readDeadlineMs);
   const signal = ctx.signal ? AbortSignal.any([ctx.signal, deadline]) : deadline;
   try {

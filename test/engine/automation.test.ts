@@ -10,7 +10,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import pWaitFor from 'p-wait-for';
+import { waitFor as pWaitFor } from '../../src/wait-for.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PulumiCommand } from '@pulumi/pulumi/automation/index.js';
 import { acquireInstanceLock, readInstanceLock } from '../../src/engine/index.js';

@@ -15,7 +15,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pWaitFor from 'p-wait-for';
+import { waitFor as pWaitFor } from '../../src/wait-for.js';
 import YAML from 'yaml';
 import { KubeApiError, KubeClient, type KubeObject } from './kube-client.js';
 import { testBinaries, type Binaries } from './test-binaries.js';

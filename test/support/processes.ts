@@ -7,7 +7,9 @@ import { accessSync, constants, readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { createSocket } from 'node:dgram';
 import { delimiter, join } from 'node:path';
-import pWaitFor from 'p-wait-for';
+import { waitFor } from '../../src/wait-for.js';
+
+export { waitFor };
 
 /** The executable `name` on PATH (or in the sbin directories, where Debian puts named and nginx), if any. */
 export function findExecutable(name: string): string | undefined {
@@ -83,7 +85,7 @@ export async function startProcess(
     },
   };
   try {
-    await pWaitFor(
+    await waitFor(
       async () => {
         if (exited) throw new Error(`${options.what} exited before it was ready:\n${output}`);
         return ready();

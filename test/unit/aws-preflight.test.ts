@@ -4,8 +4,14 @@ import { Route53Client, GetHostedZoneCommand, ListHostedZonesByNameCommand } fro
 import { S3Client, HeadBucketCommand, NotFound } from '@aws-sdk/client-s3';
 import { ServiceQuotasClient, GetServiceQuotaCommand } from '@aws-sdk/client-service-quotas';
 import { STSClient, GetCallerIdentityCommand } from '@aws-sdk/client-sts';
+import { GetResourcesCommand, ResourceGroupsTaggingAPIClient } from '@aws-sdk/client-resource-groups-tagging-api';
 import { mockClient } from 'aws-sdk-client-mock';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CredentialsProviderError } from '@smithy/core/config';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseConfigText } from '../../src/config/load.js';
 import { awsPreflight, EIP_QUOTA_CODE } from '../../src/providers/aws/preflight.js';
 import { ConfigError, FailureError } from '../../src/errors.js';
@@ -85,6 +91,59 @@ describe('AWS preflight', () => {
     expect(err.hint).toMatch(/AWS_ACCESS_KEY_ID/);
     // Nothing else was asked once identity failed.
     expect(ec2.calls()).toHaveLength(0);
+  });
+
+  describe('when AWS_PROFILE names a profile', () => {
+    const saved = { ...process.env };
+    let dir: string;
+    beforeEach(() => {
+      dir = mkdtempSync(join(tmpdir(), 'lookout-aws-profile-'));
+      writeFileSync(join(dir, 'config'), '[profile team-admin]\nregion = eu-west-1\n[default]\nregion = eu-west-1\n');
+      Object.assign(process.env, { AWS_CONFIG_FILE: join(dir, 'config'), AWS_SHARED_CREDENTIALS_FILE: join(dir, 'credentials') });
+    });
+    afterEach(() => {
+      process.env = { ...saved };
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    it('that does not exist, it says so by name and lists the profiles there are', async () => {
+      process.env.AWS_PROFILE = 'tem-admin';
+      // The SDK's own error for this case: it only says that no provider had credentials.
+      sts.on(GetCallerIdentityCommand).rejects(new CredentialsProviderError('Could not load credentials from any providers'));
+      const err = await awsPreflight(config(), clients(), fresh).catch((e) => e);
+      expect(err).toBeInstanceOf(FailureError);
+      expect(err.message).toBe(`the AWS profile "tem-admin" (from AWS_PROFILE) does not exist in ${join(dir, 'config')} or ${join(dir, 'credentials')}`);
+      expect(err.hint).toContain('aws configure --profile tem-admin');
+      expect(err.hint).toContain('set AWS_PROFILE to one of: default, team-admin.');
+    });
+
+    it('that exists but gives no credentials, it is the usual credentials error', async () => {
+      process.env.AWS_PROFILE = 'team-admin';
+      sts.on(GetCallerIdentityCommand).rejects(new CredentialsProviderError('Could not load credentials from any providers'));
+      const err = await awsPreflight(config(), clients(), fresh).catch((e) => e);
+      expect(err.message).toBe('no AWS credentials were found');
+    });
+  });
+
+  it('says what to check when the endpoint cannot be reached (a real connection refused on loopback)', async () => {
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as AddressInfo).port;
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    // The SDK's real network error, from a real client (of a service this file does not mock)
+    // sent to a loopback port nothing listens on; STS then fails with it.
+    const tagging = new ResourceGroupsTaggingAPIClient({
+      region: 'eu-west-1',
+      endpoint: `http://127.0.0.1:${port}`,
+      maxAttempts: 1,
+      credentials: { accessKeyId: 'AKIAEXAMPLE', secretAccessKey: 'secret' },
+    });
+    const networkError = await tagging.send(new GetResourcesCommand({})).catch((e: unknown) => e);
+    sts.on(GetCallerIdentityCommand).rejects(networkError as Error);
+    const err = await awsPreflight(config(), clients(), fresh).catch((e) => e);
+    expect(err).toBeInstanceOf(FailureError);
+    expect(err.message).toBe(`cannot reach the AWS endpoint for sts:GetCallerIdentity: ECONNREFUSED (127.0.0.1:${port})`);
+    expect(err.hint).toMatch(/network connection and DNS, any proxy it needs \(HTTPS_PROXY\), .*AWS_ENDPOINT_URL/);
   });
 
   it('refuses a region that is not enabled, naming aws.region in the config', async () => {

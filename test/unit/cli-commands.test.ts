@@ -15,6 +15,7 @@ import { silentReporter } from '../../src/progress/events.js';
 import { writeInstanceRecord } from '../../src/state/instance-record.js';
 import { checkCreateAgainstRecord } from '../../src/commands/create.js';
 import { compareBundleVersions } from '../../src/commands/upgrade.js';
+import type { Command } from 'commander';
 
 const root = new URL('../..', import.meta.url).pathname;
 const home = mkdtempSync(join(tmpdir(), 'lookout-cli-'));
@@ -49,23 +50,40 @@ function lookout(args: string[], env: Record<string, string | undefined> = {}): 
 }
 
 const NO_STACK = /^\s+at /m;
+/** Strong enough to be chosen for a new instance. */
+const PASSPHRASE = 'a passphrase for the CLI tests, long enough';
 
 afterAll(() => rmSync(home, { recursive: true, force: true }));
 
 describe('create', () => {
-  it('fails fast without credentials: exit 1, what to set, and no instance recorded', async () => {
-    const r = await lookout(['create', 'aws', 'nocreds', '-c', example], { LOOKOUT_PASSPHRASE: 'pw', NO_COLOR: '1' });
+  it('fails fast without credentials: exit 1, what to set, and nothing recorded, so the next run starts afresh', async () => {
+    const r = await lookout(['create', 'aws', 'nocreds', '-c', example, '--yes'], { LOOKOUT_PASSPHRASE: PASSPHRASE, NO_COLOR: '1' });
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('error: no AWS credentials were found');
     expect(r.stderr).toMatch(/hint: .*AWS_PROFILE.*AWS_ACCESS_KEY_ID/);
     expect(r.stderr).not.toMatch(NO_STACK);
+    // The preflight changed nothing: no record, no journal, no run to resume.
     expect(existsSync(join(home, 'nocreds', 'instance.json'))).toBe(false);
-    // The failed step is in the journal, so `create` can be resumed.
-    expect(existsSync(join(home, 'nocreds', 'journal.json'))).toBe(true);
+    expect(existsSync(join(home, 'nocreds', 'journal.json'))).toBe(false);
+    const again = await lookout(['create', 'aws', 'nocreds', '-c', example, '--yes'], { LOOKOUT_PASSPHRASE: PASSPHRASE, NO_COLOR: '1' });
+    expect(again.stderr).toMatch(/Starting create of nocreds/);
+    expect(again.stderr).not.toMatch(/Resuming|attempt 2/);
+    // And status agrees: there is no such instance.
+    const status = await lookout(['status', 'nocreds']);
+    expect(status.code).toBe(2);
+    expect(status.stderr).toMatch(/no instance named "nocreds"/);
+  });
+
+  it('without a terminal and without --yes, refuses before anything runs (exit 2)', async () => {
+    const r = await lookout(['create', 'aws', 'piped', '-c', example], { LOOKOUT_PASSPHRASE: PASSPHRASE });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^error: create needs confirmation, and there is no terminal to ask on$/m);
+    expect(r.stderr).toMatch(/hint: Pass --yes/);
+    expect(existsSync(join(home, 'piped'))).toBe(false);
   });
 
   it('reports the failure as a JSON event under --json', async () => {
-    const r = await lookout(['create', 'aws', 'nocredsjson', '-c', example, '--json'], { LOOKOUT_PASSPHRASE: 'pw' });
+    const r = await lookout(['create', 'aws', 'nocredsjson', '-c', example, '--json', '--yes'], { LOOKOUT_PASSPHRASE: PASSPHRASE });
     expect(r.code).toBe(1);
     const events = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(events[0]).toMatchObject({ type: 'run-started', command: 'create', instance: 'nocredsjson' });
@@ -74,27 +92,52 @@ describe('create', () => {
   });
 
   it('asks for the passphrase in the environment when there is no terminal (exit 2, nothing touched)', async () => {
-    const r = await lookout(['create', 'aws', 'nopass', '-c', example], { LOOKOUT_PASSPHRASE: undefined });
+    const r = await lookout(['create', 'aws', 'nopass', '-c', example, '--yes'], { LOOKOUT_PASSPHRASE: undefined });
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/LOOKOUT_PASSPHRASE/);
     expect(existsSync(join(home, 'nopass'))).toBe(false);
   });
 
+  it('refuses a weak passphrase for a new instance, saying the rule and why, before anything', async () => {
+    const r = await lookout(['create', 'aws', 'weakpass', '-c', example, '--yes'], { LOOKOUT_PASSPHRASE: 'password1234' });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/LOOKOUT_PASSPHRASE is too weak .* at least 10\^10 are needed, because it encrypts/);
+    expect(existsSync(join(home, 'weakpass'))).toBe(false);
+  });
+
+  it('hands LOOKOUT_PASSPHRASE to no child process (here the AWS credential_process the preflight runs)', async () => {
+    const dump = join(home, 'credential-process-env');
+    const script = join(home, 'credential-process.sh');
+    writeFileSync(script, `#!/bin/sh\nenv > '${dump}'\necho '{"Version": 1}'\n`, { mode: 0o700 });
+    const config = join(home, 'aws-config-with-process');
+    writeFileSync(config, `[profile lookout-test]\ncredential_process = ${script}\nregion = eu-west-1\n`);
+    const r = await lookout(['create', 'aws', 'childenv', '-c', example, '--yes'], {
+      LOOKOUT_PASSPHRASE: PASSPHRASE,
+      AWS_PROFILE: 'lookout-test',
+      AWS_CONFIG_FILE: config,
+    });
+    expect(r.code, r.stderr).toBe(1);
+    const childEnv = readFileSync(dump, 'utf8');
+    expect(childEnv).toMatch(/^AWS_PROFILE=lookout-test$/m);
+    expect(childEnv).not.toContain('LOOKOUT_PASSPHRASE');
+    expect(childEnv).not.toContain(PASSPHRASE);
+  });
+
   it('refuses gcp clearly, with exit 2', async () => {
-    const r = await lookout(['create', 'gcp', 'demo', '-c', example]);
+    const r = await lookout(['create', 'gcp', 'demo', '-c', example, '--yes']);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/`create gcp` is not supported yet/);
   });
 
   it('refuses gs:// state for now (no GCS client for the secrets), before anything else, on every command', async () => {
     for (const args of [
-      ['create', 'aws', 'gsstate', '-c', example],
+      ['create', 'aws', 'gsstate', '-c', example, '--yes'],
       ['status', 'gsstate'],
       ['upgrade', 'gsstate', '--yes'],
       ['destroy', 'gsstate', '--yes'],
       ['tls', 'renew', 'gsstate', '--yes'],
     ]) {
-      const r = await lookout([...args, '--state', 'gs://team-state/lookout'], { LOOKOUT_PASSPHRASE: 'pw' });
+      const r = await lookout([...args, '--state', 'gs://team-state/lookout'], { LOOKOUT_PASSPHRASE: PASSPHRASE });
       expect(r.code, args.join(' ')).toBe(2);
       expect(r.stderr).toMatch(/--state gs:\/\/… is not supported yet/);
       // The hint offers what works, never gs:// itself.
@@ -117,7 +160,7 @@ describe('create', () => {
   });
 
   it('refuses a bad --state before anything else', async () => {
-    const r = await lookout(['create', 'aws', 'prod', '-c', example, '--state', 'http://example.com/x'], { LOOKOUT_PASSPHRASE: 'pw' });
+    const r = await lookout(['create', 'aws', 'prod', '-c', example, '--yes', '--state', 'http://example.com/x'], { LOOKOUT_PASSPHRASE: PASSPHRASE });
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/--state/);
     expect(existsSync(join(home, 'prod'))).toBe(false);
@@ -234,7 +277,7 @@ describe('commands on an instance', () => {
     expect(old.stderr).toMatch(/older than the installed 2026.11.0/);
     const bad = await lookout(['upgrade', 'known', '--to', 'latest', '--yes'], { LOOKOUT_PASSPHRASE: 'pw' });
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toMatch(/--to: expected a bundle version/);
+    expect(bad.stderr).toMatch(/--to: must be a bundle version such as 2026.11.0, found "latest"/);
   });
 
   it('upgrade refuses a config that moves the region', async () => {
@@ -260,5 +303,38 @@ describe('bundle versions', () => {
     expect(compareBundleVersions('2026.11.0', '2026.9.3')).toBeGreaterThan(0);
     expect(compareBundleVersions('2026.11.0', '2026.11.0')).toBe(0);
     expect(compareBundleVersions('2025.12.9', '2026.1.0')).toBeLessThan(0);
+  });
+});
+
+describe('every command', () => {
+  /** The commands a person can run (leaves of the tree, hidden ones excluded), by full name. */
+  function commands(cmd: Command, prefix = ''): Array<[string, Command]> {
+    const visible = cmd.commands.filter((c) => !(c as unknown as { _hidden: boolean })._hidden);
+    return visible.flatMap((c) => {
+      const name = `${prefix}${c.name()}`;
+      return c.commands.length > 0 ? commands(c, `${name} `) : [[name, c] as [string, Command]];
+    });
+  }
+
+  it('takes --json and --debug, as the README says', async () => {
+    // The built CLI, as the binary loads it (it reads its version from the package next to it).
+    const { buildProgram } = (await import(join(root, 'dist/src/cli.js'))) as typeof import('../../src/cli.js');
+    const all = commands(buildProgram());
+    expect(all.map(([name]) => name)).toEqual(['plan', 'create', 'upgrade', 'destroy', 'status', 'tls renew', 'config schema', 'config validate']);
+    for (const [name, cmd] of all) {
+      const flags = cmd.options.map((o) => o.long);
+      expect(flags, name).toContain('--json');
+      expect(flags, name).toContain('--debug');
+    }
+  });
+
+  it('config schema --json gives the schema as one result event', async () => {
+    const r = await lookout(['config', 'schema', '--json']);
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    const event = JSON.parse(lines[0]!) as { type: string; schema: { properties: Record<string, unknown> } };
+    expect(event.type).toBe('result');
+    expect(Object.keys(event.schema.properties)).toContain('tenants');
   });
 });

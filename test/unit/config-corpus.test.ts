@@ -161,7 +161,7 @@ const commandLineRuns = new Map<string, Run>();
 const commandLineCases: Record<string, string[]> = {
   'unknown provider': ['plan', 'azure', 'demo', '-c', 'x'],
   'bad instance name (plan)': ['plan', 'aws', 'Bad_Name', '-c', 'examples/aws-small.yaml'],
-  'bad instance name (create)': ['create', 'aws', 'Bad_Name', '-c', 'examples/aws-small.yaml'],
+  'bad instance name (create)': ['create', 'aws', 'Bad_Name', '-c', 'examples/aws-small.yaml', '--yes'],
   'bad instance name (config validate)': ['config', 'validate', 'aws', 'Bad_Name', '-c', 'examples/aws-small.yaml'],
   'missing config file': ['config', 'validate', 'aws', 'demo', '-c', `${corpusDir}/does-not-exist.yaml`],
   'valid example': ['config', 'validate', 'aws', 'prod', '-c', 'examples/aws.yaml'],
@@ -177,7 +177,8 @@ beforeAll(async () => {
       ['plan', 'create'].map((command) => ({
         key: `${command} ${name}`,
         into: otherRuns,
-        args: [command, 'aws', 'demo', '-c', `${corpusDir}/${name}`],
+        // create is given --yes: without a terminal it would be refused for that first.
+        args: [command, 'aws', 'demo', '-c', `${corpusDir}/${name}`, ...(command === 'create' ? ['--yes'] : [])],
       })),
     ),
     ...Object.entries(commandLineCases).map(([key, args]) => ({ key, into: commandLineRuns, args })),

@@ -1,7 +1,7 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { printConfigSchema, validateConfigCommand } from '../../src/commands/config.js';
 import { closestName } from '../../src/config/issues.js';
 import { configJsonSchema } from '../../src/config/json-schema.js';
@@ -87,6 +87,7 @@ describe('defaults', () => {
       nodes: { instanceType: 'm7i.xlarge', min: 3, desired: 3, max: 6, diskGiB: 100 },
       kubernetesVersion: '1.34',
       apiAllowedCidrs: ['203.0.113.0/24'],
+      allowApiFromAnywhere: false,
     });
     expect(config.dns.delegationTimeoutMinutes).toBe(30);
     expect(config.tls).toEqual({ acmeDirectory: LETSENCRYPT_PRODUCTION });
@@ -452,6 +453,7 @@ describe('instance name on the command line', () => {
 
 describe('reading the file', () => {
   const dir = mkdtempSync(join(tmpdir(), 'lookout-config-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('a missing file is a UsageError naming -c/--config and the path', async () => {
     const missing = join(dir, 'missing.yaml');
@@ -487,7 +489,7 @@ describe('YAML problems', () => {
 
   it('an alias to a missing anchor is located', () => {
     expect(issuesOf(text([...validLines, '    retention: *defaults']))).toEqual([
-      { path: '', message: 'invalid YAML: alias *defaults refers to no anchor defined before it', location: 'lookout.yaml:8:16' },
+      { path: '', message: 'invalid YAML: an alias (*name) refers to no anchor (&name) defined before it', location: 'lookout.yaml:8:16' },
     ]);
   });
 

@@ -1,7 +1,7 @@
 import { PassThrough } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { InterruptedError } from '../../src/errors.js';
-import { installInterruptHandler, type InterruptHandler } from '../../src/engine/index.js';
+import { installExitOnInterrupt, installInterruptHandler, type InterruptHandler } from '../../src/engine/index.js';
 import { collectingReporter } from '../../src/progress/events.js';
 
 // Real signals are covered by test/fault (a real process and kill(2)); here the handlers are
@@ -68,5 +68,26 @@ describe('installInterruptHandler', () => {
     expect(process.listenerCount('SIGINT')).toBe(before.int);
     expect(process.listenerCount('SIGTERM')).toBe(before.term);
     expect(h.signal.aborted).toBe(false);
+  });
+
+  it('sits on top of the CLI base handler, which exits 130 at once outside a session', () => {
+    const stderr = new PassThrough();
+    let text = '';
+    stderr.on('data', (chunk: Buffer) => (text += chunk.toString()));
+    const baseExits: number[] = [];
+    const removeBase = installExitOnInterrupt({ stderr, exit: (code) => void baseExits.push(code) });
+    try {
+      const h = install();
+      process.emit('SIGTERM', 'SIGTERM');
+      expect(h.signal.aborted).toBe(true);
+      expect(baseExits).toEqual([]);
+      handler!.dispose();
+      handler = undefined;
+      process.emit('SIGTERM', 'SIGTERM');
+      expect(baseExits).toEqual([130]);
+      expect(text).toBe('error: interrupted.\n');
+    } finally {
+      removeBase();
+    }
   });
 });

@@ -131,6 +131,41 @@ describe('runSteps', () => {
     expect(await stepStatuses()).toEqual({ a: 'done', b: 'done', c: 'done', d: 'done' });
   });
 
+  it('leaves no run to resume when it stops in a step that changes nothing (a failed preflight)', async () => {
+    const { knobs, step } = pipeline();
+    const steps = [step('a', { changesNothing: true }), step('b'), step('c')];
+    knobs.failIn = 'a';
+    await expect(runSteps(options(steps))).rejects.toThrow(/a broke/);
+    // Nothing was written: no journal, no lock.
+    expect(await readdir(dir)).toEqual([]);
+
+    knobs.failIn = undefined;
+    const reporter = collectingReporter();
+    await runSteps(options(steps, { reporter }));
+    expect(reporter.events[0]).toMatchObject({ type: 'run-started', resumed: false });
+    expect(reporter.events.find((e) => e.type === 'step-started')).toMatchObject({ step: 'a', attempt: 1 });
+    expect(await stepStatuses()).toEqual({ a: 'done', b: 'done', c: 'done' });
+  });
+
+  it('records such a run in the history of an instance that has a journal, and records it in full once something changed', async () => {
+    const { knobs, step } = pipeline();
+    const steps = [step('a', { changesNothing: true }), step('b'), step('c')];
+    await runSteps(options(steps, { command: 'upgrade', resume: 'unfinished' }));
+    knobs.failIn = 'a';
+    await expect(runSteps(options(steps, { command: 'upgrade', resume: 'unfinished' }))).rejects.toThrow(/a broke/);
+    let journal = (await readJournal(join(dir, 'journal.json')))!;
+    // The done run is in the history; the failed one is summarized there too, with nothing to resume.
+    expect(journal.runs).toEqual([]);
+    expect(journal.history.map((h) => h.status)).toEqual(['done', 'failed']);
+    expect(journal.history.at(-1)).toMatchObject({ command: 'upgrade', stoppedAt: 'a' });
+
+    knobs.failIn = 'b';
+    await expect(runSteps(options(steps, { command: 'upgrade', resume: 'unfinished' }))).rejects.toThrow(/b broke/);
+    journal = (await readJournal(join(dir, 'journal.json')))!;
+    expect(currentRun(journal, 'upgrade')).toMatchObject({ status: 'failed' });
+    expect(await stepStatuses('upgrade')).toEqual({ a: 'done', b: 'failed' });
+  });
+
   it('re-runs a failed step on the next run and skips the done steps before it', async () => {
     const { knobs, steps } = pipeline();
     knobs.failIn = 'c';

@@ -2,6 +2,8 @@
  * `lookout plan` on the shipped example configs: the real programs under mocks, counted per
  * type against what each config asks for, and the JSON form a script would consume.
  */
+import { AWS_COST_BASIS, estimateAwsCost } from '../../src/providers/aws/cost.js';
+import { renderPlan } from '../../src/plan/render.js';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
@@ -75,5 +77,24 @@ describe('lookout plan --json', () => {
     expect(err.code).toBe(2);
     expect(err.stderr).toMatch(/`plan gcp` is not supported yet/);
     expect(err.stderr).not.toMatch(/^\s+at /m);
+  });
+});
+
+describe('the cost estimate', () => {
+  const nodes = { instanceType: 'm7i.large', desired: 2, diskGiB: 50 };
+
+  it("says plainly when its prices are not the instance region's", () => {
+    const cost = estimateAwsCost([], nodes, 'eu-west-1');
+    expect(cost).toMatchObject({ pricesFrom: 'us-east-1', region: 'eu-west-1' });
+    expect(cost.notes[0]).toMatch(/^these are us-east-1 prices, not eu-west-1's: lookout has no price list for eu-west-1/);
+    expect(estimateAwsCost([], nodes, 'us-east-1').notes).toEqual([]);
+  });
+
+  it('and the rendered plan says it next to the total', async () => {
+    const { plan } = await planOf('examples/aws-small.yaml', 'demo');
+    expect(plan.cost.region).toBe(plan.region);
+    const text = renderPlan(plan, { costBasis: AWS_COST_BASIS });
+    if (plan.region === 'us-east-1') expect(text).toContain('(us-east-1 on-demand list prices)');
+    else expect(text).toContain(`(us-east-1 on-demand list prices, NOT ${plan.region}'s)`);
   });
 });

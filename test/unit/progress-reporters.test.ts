@@ -5,6 +5,8 @@ import { JsonReporter, PlainReporter, TtyReporter, chooseOutputMode, formatDurat
 
 function sink(): { stream: NodeJS.WriteStream; text: () => string } {
   const stream = new PassThrough() as unknown as NodeJS.WriteStream;
+  // A terminal's width; spinners are only drawn on a terminal wide enough for them.
+  (stream as { columns?: number }).columns = 80;
   let out = '';
   (stream as unknown as PassThrough).on('data', (d: Buffer) => (out += d.toString()));
   return { stream, text: () => out };
@@ -64,5 +66,35 @@ describe('reporters', () => {
     expect(chooseOutputMode({ json: true }, notTty)).toBe('json');
     expect(formatDuration(59_999)).toBe('59s');
     expect(formatDuration(3_725_000)).toBe('1h 02m');
+  });
+
+  it('choose plain lines on a terminal of unknown or tiny width (ora divides by the column count)', () => {
+    const env = { NO_COLOR: process.env.NO_COLOR, CI: process.env.CI };
+    delete process.env.NO_COLOR;
+    delete process.env.CI;
+    try {
+      for (const columns of [0, 5, undefined, Number.NaN]) {
+        expect(chooseOutputMode({}, { isTTY: true, columns } as NodeJS.WriteStream), String(columns)).toBe('plain');
+      }
+      expect(chooseOutputMode({}, { isTTY: true, columns: 80 } as NodeJS.WriteStream)).toBe('tty');
+    } finally {
+      Object.assign(process.env, Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined)));
+    }
+  });
+
+  it('TTY: a terminal shrunk to 0 columns mid-step switches to plain lines instead of drawing', async () => {
+    const { stream, text } = sink();
+    const reporter = await TtyReporter.create(stream, true);
+    reporter.emit(run[0]!);
+    reporter.emit(run[1]!);
+    (stream as { columns?: number }).columns = 0;
+    reporter.emit(run[2]!);
+    reporter.emit(run[3]!);
+    reporter.close();
+    const out = text();
+    expect(out).toContain('too narrow for spinners');
+    expect(out).toMatch(/^\d\d:\d\d:\d\d ✓ Create the infrastructure \(12m 34s\)$/m);
+    // Bounded: a few lines, not cursor codes without end.
+    expect(out.length).toBeLessThan(4_000);
   });
 });

@@ -1,7 +1,7 @@
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { InterruptedError, UsageError } from '../../src/errors.js';
-import { PASSPHRASE_ENV, obtainPassphrase, ttyPrompt, type PassphrasePrompt } from '../../src/pulumi/passphrase.js';
+import { PASSPHRASE_ENV, obtainPassphrase, passphraseWeakness, takePassphraseFromEnvironment, ttyPrompt, type PassphrasePrompt } from '../../src/pulumi/passphrase.js';
 
 const SECRET = 'correct horse battery staple';
 
@@ -90,6 +90,38 @@ describe('obtainPassphrase', () => {
     expect(err.message).toContain(PASSPHRASE_ENV);
     expect((err as UsageError).hint).toContain(`Set ${PASSPHRASE_ENV}`);
     expect(prompt.questions).toEqual([]);
+  });
+});
+
+describe('a passphrase chosen for a new instance', () => {
+  it.each(['pw', 'password1234', 'Lookout2026!', 'sunshinesunshine', 'qwertyuiopasdf'])('is refused when weak: %s', async (weak) => {
+    const err = await rejection(obtainPassphrase({ instance: 'prod', isNewStack: true, env: { [PASSPHRASE_ENV]: weak } }));
+    expect(err).toBeInstanceOf(UsageError);
+    expect(err.message).toMatch(/^LOOKOUT_PASSPHRASE is too weak to encrypt the secrets of a new instance: /);
+    // The rule and the reason.
+    expect(err.message).toMatch(/at least (12 are needed|10\^10 are needed)/);
+    expect(err.message).toContain('anyone who can read the state backend can attack offline');
+    expect(err.message).not.toContain(weak);
+  });
+
+  it('is accepted when strong; an existing instance keeps whatever it was created with', async () => {
+    await expect(passphraseWeakness(SECRET)).resolves.toBeUndefined();
+    await expect(passphraseWeakness('q7#Lm2vX9pTz!w')).resolves.toBeUndefined();
+    await expect(obtainPassphrase({ instance: 'prod', isNewStack: false, env: { [PASSPHRASE_ENV]: 'pw' } })).resolves.toBe('pw');
+  });
+
+  it('is asked again at the prompt when weak, saying why', async () => {
+    const prompt = scripted(['password1234', SECRET, SECRET]);
+    await expect(obtainPassphrase({ instance: 'prod', isNewStack: true, env: {}, interactive: true, prompt })).resolves.toBe(SECRET);
+    expect(prompt.questions[1]).toMatch(/^That passphrase is too weak: it would be guessed in about 10\^\d tries/);
+  });
+});
+
+describe('LOOKOUT_PASSPHRASE', () => {
+  it('is taken out of the environment, so no child process inherits it', () => {
+    const env: NodeJS.ProcessEnv = { [PASSPHRASE_ENV]: SECRET, OTHER: 'kept' };
+    takePassphraseFromEnvironment(env);
+    expect(env).toEqual({ OTHER: 'kept' });
   });
 });
 

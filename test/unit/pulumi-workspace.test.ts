@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { hostname, tmpdir } from 'node:os';
 import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
-import pWaitFor from 'p-wait-for';
+import { waitFor as pWaitFor } from '../../src/wait-for.js';
 import type {
   DestroyOptions,
   EngineEvent,
@@ -138,6 +138,8 @@ describe('openStack', () => {
         PULUMI_CONFIG_PASSPHRASE: PASSPHRASE,
         PULUMI_SKIP_UPDATE_CHECK: 'true',
         PULUMI_FALLBACK_TO_STATE_SECRETS_MANAGER: 'true',
+        // The engine's own temporary directory, emptied around every operation.
+        TMPDIR: join(workDir, 'tmp'),
       },
       secretsProvider: 'passphrase',
       pulumiCommand: fakeCommand,

@@ -1,6 +1,6 @@
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FailureError } from '../../src/errors.js';
 import { fileStore } from '../../src/pulumi/diy-store.js';
@@ -60,6 +60,47 @@ describe('SecretStore', () => {
     bytes[0] = bytes[0]! ^ 1;
     writeFileSync(prodFile, JSON.stringify({ ...sealed, ciphertext: bytes.toString('base64') }));
     await expect(new SecretStore(s, 'prod', 'pw').get('k')).rejects.toThrow(/does not open/);
+  });
+
+  it('writes new files with the OWASP minimum scrypt cost, and derives the key once per store', async () => {
+    const { dir, store: s } = store();
+    const secrets = new SecretStore(s, 'prod', 'pw');
+    await secrets.set('a', 1);
+    const file = join(dir, ...secretStoreKey('prod').split('/'));
+    const first = JSON.parse(readFileSync(file, 'utf8'));
+    expect(first.kdf).toMatchObject({ name: 'scrypt', N: 2 ** 17, r: 8, p: 1 });
+    await secrets.set('b', 2);
+    const second = JSON.parse(readFileSync(file, 'utf8'));
+    // Same key and salt, a new IV for each write.
+    expect(second.kdf.salt).toBe(first.kdf.salt);
+    expect(second.iv).not.toBe(first.iv);
+  });
+
+  it('opens a store written by lookout 0.1.0 (scrypt N=2^15) and rewrites it with the current cost on its next change', async () => {
+    const { dir, store: s } = store();
+    const file = join(dir, ...secretStoreKey('legacy').split('/'));
+    mkdirSync(dirname(file), { recursive: true });
+    const fixture = readFileSync(new URL('../fixtures/secret-store/scrypt-n15-v1.enc', import.meta.url), 'utf8');
+    expect(JSON.parse(fixture).kdf.N).toBe(2 ** 15);
+    writeFileSync(file, fixture);
+    const passphrase = 'the passphrase of a store written by lookout 0.1.0';
+    const legacy = new SecretStore(s, 'legacy', passphrase);
+    expect(await legacy.get('tls.certificate')).toEqual({ keyPem: 'FIXTURE-KEY-MATERIAL', names: ['obs.example.com'] });
+    await legacy.set('acme.account', { url: 'https://ca.example/acct/1' });
+    const rewritten = JSON.parse(readFileSync(file, 'utf8'));
+    expect(rewritten.kdf).toMatchObject({ N: 2 ** 17, r: 8, p: 1 });
+    expect(await new SecretStore(s, 'legacy', passphrase).get('tls.certificate')).toEqual({ keyPem: 'FIXTURE-KEY-MATERIAL', names: ['obs.example.com'] });
+  });
+
+  it('refuses key derivation parameters out of bounds instead of trying them', async () => {
+    const { dir, store: s } = store();
+    await new SecretStore(s, 'prod', 'pw').set('k', 'v');
+    const file = join(dir, ...secretStoreKey('prod').split('/'));
+    const sealed = JSON.parse(readFileSync(file, 'utf8'));
+    for (const kdf of [{ N: 2 ** 30 }, { N: 1000 }, { r: 0 }, { p: 1e6 }]) {
+      writeFileSync(file, JSON.stringify({ ...sealed, kdf: { ...sealed.kdf, ...kdf } }));
+      await expect(new SecretStore(s, 'prod', 'pw').get('k'), JSON.stringify(kdf)).rejects.toThrow(/damaged \(its key derivation parameters are not valid\)/);
+    }
   });
 
   it('starts empty when no file exists', async () => {

@@ -7,7 +7,8 @@
 import { fakeTenantCredentials } from '../support/tenant-credentials.js';
 import { describe, expect, it } from 'vitest';
 import { defaultUpstreams } from '@lookout/gateway';
-import { loadConfig, type ResolvedConfig } from '../../src/config/load.js';
+import { loadConfig, parseConfigText, type ResolvedConfig } from '../../src/config/load.js';
+import { TENANTS_SECRET_MAX_BYTES, tenantsSecretUsage } from '../../src/config/tenant-budget.js';
 import { buildPlan } from '../../src/plan/plan.js';
 import { createAwsMockBehaviour } from '../../src/providers/aws/mocks.js';
 import { withKubernetesMocks } from '../../src/plan/k8s-mocks.js';
@@ -299,5 +300,45 @@ describe('isolation of the platform', async () => {
     expect(policies.allows(alloy, { pod: pod('lookout/cortex-ingester') }, 8080)).toBe(true);
     expect(policies.allows(alloy, { pod: pod('lookout/gateway') }, 8443)).toBe(true);
     expect(policies.allows(alloy, { pod: kubeDns }, 53, 'UDP')).toBe(true);
+  });
+});
+
+describe("the gateway's shared tenants Secret", () => {
+  /** The bytes of `data` as Kubernetes counts them (decoded values), per resource. */
+  const dataBytes = (r: MockedResource) =>
+    Object.values((r.inputs.data ?? {}) as Record<string, string>).reduce((n, v) => n + Buffer.from(v, 'base64').length, 0);
+
+  it('is sized by validation exactly as the platform and tenant stacks fill it', async () => {
+    const config = await loadConfig(`${root}examples/aws.yaml`, { provider: 'aws', name: 'prod' });
+    const withTokens = { ...config, tenants: config.tenants.map((t, i) => ({ ...t, tokens: Array.from({ length: i + 2 }, (_, j) => `token-${j}`) })) };
+    const platform = await platformRun(withTokens);
+    const readme = platform.resources.find((r) => r.type === 'kubernetes:core/v1:Secret' && r.inputs.metadata?.name === 'gateway-tenants')!;
+    let bytes = dataBytes(readme);
+    for (const tenant of ['system' as const, ...withTokens.tenants]) {
+      const run = await tenantRun(withTokens, tenant);
+      const patches = run.resources.filter((r) => r.type === 'kubernetes:core/v1:SecretPatch' && r.inputs.metadata?.name === 'gateway-tenants');
+      expect(patches).toHaveLength(1);
+      bytes += dataBytes(patches[0]!);
+    }
+    expect(tenantsSecretUsage(withTokens.tenants)?.bytes).toBe(bytes);
+  });
+
+  it('refuses, at validation, the first token that would not fit in 1 MiB', () => {
+    const configWith = (tokens: number) =>
+      `aws: { region: eu-west-1, apiAllowedCidrs: [10.0.0.0/8] }\ndns: { domain: obs.example.com }\n` +
+      `tenants:\n  - name: team-a\n    tokens: [${Array.from({ length: tokens }, (_, i) => `t${i}`).join(', ')}]\n`;
+    // The most tokens that fit, found by bisection on the renderer's own sizes.
+    const size = (tokens: number) => tenantsSecretUsage([{ name: 'team-a', tokens: Array(tokens).fill('x') }])!.bytes;
+    let [fits, tooMany] = [1, 20_000];
+    while (tooMany - fits > 1) {
+      const mid = Math.floor((fits + tooMany) / 2);
+      if (size(mid) <= TENANTS_SECRET_MAX_BYTES) fits = mid;
+      else tooMany = mid;
+    }
+    expect(fits).toBeGreaterThan(7_000);
+    expect(() => parseConfigText(configWith(fits), 'x.yaml', { provider: 'aws', name: 'prod' })).not.toThrow();
+    expect(() => parseConfigText(configWith(fits + 1), 'x.yaml', { provider: 'aws', name: 'prod' })).toThrow(
+      /tenants\[0\]\.tokens: these [\d,]+ tokens need 1,04[89],\d{3} bytes in the gateway's shared Kubernetes Secret/,
+    );
   });
 });

@@ -3,7 +3,7 @@
  * S3-compatible server, with real processes, is in test/integration/shared-state.test.ts).
  */
 import { spawn } from 'node:child_process';
-import pWaitFor from 'p-wait-for';
+import { waitFor as pWaitFor } from '../../src/wait-for.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { localHostProbe, type LockInfo } from '../../src/engine/index.js';
 import { FailureError, InterruptedError } from '../../src/errors.js';

@@ -22,7 +22,9 @@ import { awsStackKubeconfig } from '../../src/providers/aws/cluster.js';
 import { awsTeardown, loadBalancerGoneStep } from '../../src/providers/aws/teardown.js';
 import { collectingReporter, silentReporter } from '../../src/progress/events.js';
 import { removedTenants } from '../../src/steps/cluster-steps.js';
-import { missingSecretEnv, type InstanceContext } from '../../src/steps/context.js';
+import type { InstanceContext } from '../../src/steps/context.js';
+import { checkBeforeCloud } from '../../src/config/checks.js';
+import type { ConfigError } from '../../src/errors.js';
 import { loadBalancerTargets } from '../../src/steps/destroy-steps.js';
 import { latestOutputs, recordedStep } from '../../src/steps/recorded.js';
 
@@ -112,7 +114,7 @@ describe('bundle migrations', () => {
 });
 
 describe('secrets named by the config', () => {
-  it('must all be in the environment, and the error names each field', () => {
+  it('must all be in the environment, and the error names each field', async () => {
     const config = {
       ...base,
       tls: { ...base.tls, rfc2136: { server: '10.0.0.53', port: 53, zone: 'obs.example.com', keyName: 'k', keySecretEnv: 'TSIG_SECRET' } },
@@ -133,11 +135,12 @@ describe('secrets named by the config', () => {
         },
       ],
     } as InstanceContext['config'];
-    expect(missingSecretEnv(config, {})).toEqual([
-      'TSIG_SECRET (named by tls.rfc2136.keySecretEnv)',
-      'TEAM_A_OIDC (named by tenants[0].grafana.oidc.clientSecretEnv)',
+    const err = (await checkBeforeCloud(config, { file: 'x.yaml', purpose: 'apply', env: {} }).catch((e: unknown) => e)) as ConfigError;
+    expect(err.issues).toEqual([
+      { path: 'tls.rfc2136.keySecretEnv', message: 'the environment variable TSIG_SECRET it names is not set' },
+      { path: 'tenants[0].grafana.oidc.clientSecretEnv', message: 'the environment variable TEAM_A_OIDC it names is not set' },
     ]);
-    expect(missingSecretEnv(config, { TSIG_SECRET: 'x', TEAM_A_OIDC: 'y' })).toEqual([]);
+    await expect(checkBeforeCloud(config, { file: 'x.yaml', purpose: 'apply', env: { TSIG_SECRET: 'c2VjcmV0', TEAM_A_OIDC: 'y' } })).resolves.toEqual([]);
   });
 });
 

@@ -31,6 +31,7 @@ import {
 import { gatewayStartScript, gracefulStopScript, heartbeatProbeScript, reloadLoopScript } from './container-scripts.js';
 import { DEFAULT_GATEWAY_LIMITS, renderGatewayConfig, type GatewayConfigOptions, type GatewayLimits } from './nginx-config.js';
 import { HEALTH_PATH, TENANT_PLACEHOLDER, type GatewayUpstreams } from './routes.js';
+import { TENANTS_SECRET_README } from './tenant-files.js';
 
 /** Physical names other components and stacks rely on (see the issue's Services table). */
 export const GATEWAY_NAMES = {
@@ -191,13 +192,6 @@ export function gatewayConfigOptions(args: Pick<GatewayArgs, 'namespace' | 'doma
     workerProcesses: args.workerProcesses ?? 2,
   };
 }
-
-const TENANTS_SECRET_README = [
-  'Tenant stacks add two keys each to this Secret with a server-side-apply SecretPatch:',
-  'tokens-<tenant>.conf (renderTokenMapEntries) and tenant-<tenant>.conf (renderTenantEntry).',
-  'The gateway reloads nginx when they change. The platform stack owns only this key.',
-  '',
-].join('\n');
 
 const base64 = (text: string) => Buffer.from(text, 'utf8').toString('base64');
 

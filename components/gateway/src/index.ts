@@ -41,6 +41,8 @@ export {
 export {
   MAX_TOKEN_LENGTH,
   MIN_TOKEN_LENGTH,
+  TENANTS_SECRET_MAX_BYTES,
+  TENANTS_SECRET_README,
   TENANT_FILE_GLOB,
   TOKENS_FILE_GLOB,
   TOKEN_ALPHABET,
@@ -50,6 +52,7 @@ export {
   renderTenantSecretData,
   renderTokenMapEntries,
   tenantFileName,
+  tenantsSecretBytes,
   tokensFileName,
 } from './tenant-files.js';
 export {

@@ -110,3 +110,34 @@ export function renderTenantSecretData(tenant: string, tokens: readonly string[]
     [tenantFileName(tenant)]: Buffer.from(renderTenantEntry(tenant)).toString('base64'),
   };
 }
+
+/**
+ * The one key the platform itself writes into the shared Secret (the gateway component owns
+ * it); tenant stacks add their two keys each next to it.
+ */
+export const TENANTS_SECRET_README = [
+  'Tenant stacks add two keys each to this Secret with a server-side-apply SecretPatch:',
+  'tokens-<tenant>.conf (renderTokenMapEntries) and tenant-<tenant>.conf (renderTenantEntry).',
+  'The gateway reloads nginx when they change. The platform stack owns only this key.',
+  '',
+].join('\n');
+
+/**
+ * Kubernetes refuses a Secret whose `data` values add up to more than 1 MiB (the bytes after
+ * base64 decoding; `MaxSecretSize` in the API server's validation). All tenants share one
+ * Secret, so this bounds the number of tenants and tokens an instance can have.
+ */
+export const TENANTS_SECRET_MAX_BYTES = 1024 * 1024;
+
+/**
+ * The bytes the shared Secret's `data` will hold for these tenants, as the API server counts
+ * them: the files exactly as the tenant stacks render them, plus the platform's README. Token
+ * strings only need their real length (the content of a random token does not change its size).
+ */
+export function tenantsSecretBytes(tenants: ReadonlyArray<{ tenant: string; tokens: readonly string[] }>): number {
+  let bytes = Buffer.byteLength(TENANTS_SECRET_README);
+  for (const { tenant, tokens } of tenants) {
+    bytes += Buffer.byteLength(renderTokenMapEntries(tenant, tokens)) + Buffer.byteLength(renderTenantEntry(tenant));
+  }
+  return bytes;
+}

@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, unlinkSync, writeFileSync }
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pWaitFor from 'p-wait-for';
+import { waitFor as pWaitFor } from '../../../test/support/processes.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { selfSignedCertificate } from '../../../test/support/self-signed.js';
 import { API_ROUTES, BEARER_CHALLENGE, literalPrefix, MAX_TOKEN_LENGTH, gracefulStopScript, heartbeatProbeScript, reloadLoopScript, renderGatewayConfig, renderTenantEntry, renderTokenMapEntries, tenantFileName, tokensFileName, type GatewayConfigOptions, type GatewayUpstreams } from '../src/index.js';

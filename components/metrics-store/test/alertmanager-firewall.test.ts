@@ -10,7 +10,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pWaitFor from 'p-wait-for';
+import { waitFor as pWaitFor } from '../../../src/wait-for.js';
 import YAML from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cortexConfig, renderAlertmanagerFallbackConfig } from '../src/config.js';

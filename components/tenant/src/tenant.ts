@@ -31,6 +31,7 @@ import {
   type OidcSettings,
 } from './grafana-config.js';
 import { grafanaNetworkPolicySpec } from './network-policy.js';
+import { gatewayEntryTokens } from './tokens.js';
 
 /** A DNS label that leaves room for the `tenant-` namespace prefix. */
 const TENANT_NAME = /^[a-z]([a-z0-9-]{0,54}[a-z0-9])?$/;
@@ -191,7 +192,7 @@ export class Tenant extends pulumi.ComponentResource {
       `${name}-gateway-entry`,
       {
         tenant,
-        tokens: [...userTokens.map((t) => t.token), internal.token],
+        tokens: gatewayEntryTokens(userTokens.map((t) => t.token), internal.token),
         namespace: args.platformNamespace,
         secretName: args.gateway.tenantsSecretName,
       },

@@ -1,5 +1,7 @@
 /**
- * Tenant API tokens and Grafana's credentials: how they look, and how to make them.
+ * Tenant API tokens and Grafana's credentials: how they look, and how to make them. Pure (no
+ * Pulumi): the CLI sizes the gateway's shared Secret from this before anything is created
+ * (`@lookout/tenant/tokens`).
  *
  * The component does not generate them: its caller does, once, and keeps them (Lookout keeps
  * them in the instance's encrypted secret store), then passes them in as secrets. A resumed or
@@ -54,4 +56,12 @@ export function newAdminPassword(): string {
 export function isTenantToken(tenant: string, token: string): boolean {
   const prefix = tokenPrefix(tenant);
   return token.startsWith(prefix) && new RegExp(`^[${TOKEN_ALPHABET}]{${TOKEN_RANDOM_LENGTH}}$`).test(token.slice(prefix.length));
+}
+
+/**
+ * The tokens a tenant's gateway entry holds: its users' tokens, then the one Grafana uses
+ * (users never see it, so revoking a user token never breaks Grafana).
+ */
+export function gatewayEntryTokens<T>(userTokens: readonly T[], grafanaToken: T): T[] {
+  return [...userTokens, grafanaToken];
 }

@@ -6,8 +6,17 @@ import { z } from 'zod';
 import type { ProviderConfigBlock } from '../types.js';
 import { derivedAwsNames } from './naming.js';
 
-/** AWS rejects CIDRs such as 10.0.0.1/16; catching them here saves a failed cluster update. */
+/** EKS quota "Public endpoint access CIDR ranges per cluster" (not adjustable). */
+export const MAX_API_ALLOWED_CIDRS = 40;
+/** Each admin is an EKS access entry and a policy association in the infra stack; keep that stack small. */
+export const MAX_CLUSTER_ADMINS = 100;
+
+/**
+ * AWS rejects CIDRs such as 10.0.0.1/16; catching them here saves a failed cluster update.
+ * Only judged for well-formed IPv4 CIDRs: anything else gets its one error from the format check.
+ */
 function cidrHasNoHostBits(cidr: string): boolean {
+  if (!/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/.test(cidr)) return true;
   const [address = '', prefix = '0'] = cidr.split('/');
   const value = address.split('.').reduce((acc, octet) => acc * 256 + Number(octet), 0);
   const hostBits = 32 - Number(prefix);
@@ -63,6 +72,7 @@ export const awsSchema = z.strictObject({
         message: 'must be an IAM role or user ARN such as arn:aws:iam::123456789012:role/platform-team',
       }),
     )
+    .max(MAX_CLUSTER_ADMINS)
     .default([])
     .meta({
       description:
@@ -71,16 +81,50 @@ export const awsSchema = z.strictObject({
     }),
   apiAllowedCidrs: z
     .array(
-      z.cidrv4().refine(cidrHasNoHostBits, {
-        message: 'must be a network address: the bits after the prefix length must be zero (e.g. 10.0.0.0/16, not 10.0.0.1/16)',
-      }),
+      z
+        .cidrv4({
+          // One error for an IPv6 CIDR, saying why (cidrHasNoHostBits leaves it alone).
+          error: (issue) =>
+            typeof issue.input === 'string' && issue.input.includes(':')
+              ? 'must be an IPv4 CIDR: Lookout creates an IPv4 cluster, and EKS accepts IPv6 CIDRs only for the endpoint of an IPv6 cluster'
+              : undefined,
+        })
+        .refine(cidrHasNoHostBits, {
+          message: 'must be a network address: the bits after the prefix length must be zero (e.g. 10.0.0.0/16, not 10.0.0.1/16)',
+        }),
     )
     .min(1)
+    .max(MAX_API_ALLOWED_CIDRS, { message: `must have at most ${MAX_API_ALLOWED_CIDRS} CIDRs (an EKS limit that cannot be raised)` })
     .meta({
       description:
         'IPv4 CIDRs allowed to reach the public Kubernetes API endpoint. Include the address of the machine that runs lookout.',
     }),
-});
+  allowApiFromAnywhere: z
+    .boolean()
+    .default(false)
+    .meta({
+      description:
+        'Allow 0.0.0.0/0 in `apiAllowedCidrs`: the Kubernetes API endpoint is then reachable from the whole internet (still behind IAM). Every command warns while it is so.',
+    }),
+}).superRefine((aws, ctx) => {
+  if (aws?.allowApiFromAnywhere === true || !Array.isArray(aws?.apiAllowedCidrs)) return;
+  aws.apiAllowedCidrs.forEach((cidr, i) => {
+    if (typeof cidr === 'string' && isWholeInternet(cidr)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['apiAllowedCidrs', i],
+        message:
+          `${cidr} opens the Kubernetes API endpoint to the whole internet; list the networks that need it, ` +
+          'or set aws.allowApiFromAnywhere: true to accept that',
+      });
+    }
+  });
+}, { when: () => true });
+
+/** A CIDR with prefix length 0 covers every IPv4 address. */
+function isWholeInternet(cidr: string): boolean {
+  return /^\d{1,3}(\.\d{1,3}){3}\/0$/.test(cidr);
+}
 
 export type AwsConfig = z.output<typeof awsSchema>;
 
@@ -91,6 +135,12 @@ export const awsConfigBlock: ProviderConfigBlock<typeof awsSchema> = {
   requiredFields: 'it needs at least region and apiAllowedCidrs',
   derivedNames: derivedAwsNames,
   location: (aws) => ({ field: 'aws.region', value: aws.region }),
+  warnings(aws) {
+    const open = aws.apiAllowedCidrs.filter(isWholeInternet);
+    return open.length > 0
+      ? [`aws.apiAllowedCidrs has ${open.join(', ')} (allowed by aws.allowApiFromAnywhere): the Kubernetes API endpoint is reachable from the whole internet`]
+      : [];
+  },
   summary(aws) {
     return [
       ['region', aws.region],

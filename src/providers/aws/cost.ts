@@ -6,8 +6,11 @@
 import { HOURS_PER_MONTH, costEstimate, countLoadBalancerServices, countOfType, type CostEstimate } from '../../plan/cost.js';
 import type { MockedResource } from '../../plan/mock-runtime.js';
 
+/** The only region whose prices are below; for others the estimate says so rather than presenting these as theirs. */
+export const PRICE_REGION = 'us-east-1';
+
 /** What the prices below are. */
-export const AWS_COST_BASIS = 'us-east-1 on-demand list prices';
+export const AWS_COST_BASIS = `${PRICE_REGION} on-demand list prices`;
 
 /** On-demand $/hour of common node types. Unknown types are reported, not guessed. */
 const EC2_HOURLY: Record<string, number> = {
@@ -44,8 +47,15 @@ const PRICES = {
 export function estimateAwsCost(
   resources: readonly MockedResource[],
   nodes: { instanceType: string; desired: number; diskGiB: number },
+  region: string,
 ): CostEstimate {
   const notes: string[] = [];
+  if (region !== PRICE_REGION) {
+    notes.push(
+      `these are ${PRICE_REGION} prices, not ${region}'s: lookout has no price list for ${region}, and prices differ between ` +
+        `regions; check the AWS pricing pages for ${region}`,
+    );
+  }
   const lines: Array<{ item: string; monthlyUsd: number }> = [];
   const add = (item: string, monthlyUsd: number) => lines.push({ item, monthlyUsd });
 
@@ -70,8 +80,12 @@ export function estimateAwsCost(
   const lbs = countLoadBalancerServices(resources);
   add(`network load balancer ×${lbs} (before LCUs)`, lbs * PRICES.nlbHourly * HOURS_PER_MONTH);
 
-  return costEstimate(lines, {
-    excludes: ['S3 storage and requests', 'data transfer and NAT data processing', 'CloudWatch control-plane logs', 'persistent volumes'],
-    notes,
-  });
+  return {
+    pricesFrom: PRICE_REGION,
+    region,
+    ...costEstimate(lines, {
+      excludes: ['S3 storage and requests', 'data transfer and NAT data processing', 'CloudWatch control-plane logs', 'persistent volumes'],
+      notes,
+    }),
+  };
 }

@@ -22,7 +22,7 @@ export const awsProvider: CloudProvider = {
   costBasis: AWS_COST_BASIS,
 
   plan: async (config) => (await import('./plan.js')).planAws(config),
-  estimateCost: (resources, config) => estimateAwsCost(resources, awsConfigOf(config).nodes),
+  estimateCost: (resources, config) => estimateAwsCost(resources, awsConfigOf(config).nodes, awsConfigOf(config).region),
 
   infraSteps: async (c) => (await import('./infra-steps.js')).awsInfraSteps(c),
   previewInfra: async (c, ctx) => (await import('./infra-steps.js')).previewInfra(c, ctx),

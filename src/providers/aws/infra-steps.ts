@@ -98,6 +98,8 @@ export function preflightStep(c: AwsStepContext): Step<PreflightOutputs> {
     title: 'Check credentials, region, quotas and names',
     // Cheap, and what it checks (credentials, quotas) changes between runs.
     alwaysRun: true,
+    // It only reads the account (it records the instance locally once every check passed).
+    changesNothing: true,
     async run(ctx) {
       const [{ awsPreflight }, { createAwsClients }] = await Promise.all([import('./preflight.js'), import('./clients.js')]);
       const aws = awsConfigOf(c.config);
@@ -109,9 +111,6 @@ export function preflightStep(c: AwsStepContext): Step<PreflightOutputs> {
         ...(c.record ? { recordedAccountId: c.record.accountId } : {}),
       });
       for (const warning of result.warnings) ctx.log('warn', warning);
-      if (aws.apiAllowedCidrs.includes('0.0.0.0/0')) {
-        ctx.log('warn', 'aws.apiAllowedCidrs contains 0.0.0.0/0: the Kubernetes API endpoint is reachable from the whole internet');
-      }
       // From here on the instance is ours: record it before the first cloud change, so a
       // crash mid-create still leaves a record that `status`, resume and `destroy` can use.
       const now = new Date().toISOString();

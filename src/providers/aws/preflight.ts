@@ -18,7 +18,7 @@ import type { ResolvedConfig } from '../../config/load.js';
 import { ConfigError, FailureError } from '../../errors.js';
 import { BUCKET_PURPOSES } from '../../naming.js';
 import { accountRegionSuffix, awsNames } from './naming.js';
-import { explainAwsError, httpStatusOf, isAwsErrorNamed } from './errors.js';
+import { explainAwsError, explainAwsErrorWithProfile, httpStatusOf, isAwsErrorNamed } from './errors.js';
 
 export interface AwsPreflightClients {
   sts: STSClient;
@@ -62,7 +62,7 @@ async function call<T>(api: string, signal: AbortSignal | undefined, fn: () => P
   try {
     return await fn();
   } catch (err) {
-    throw explainAwsError(err, api, signal);
+    throw await explainAwsErrorWithProfile(err, api, signal);
   }
 }
 

@@ -66,7 +66,7 @@ export function loadBalancerGoneStep(
     name: 'load-balancer-gone',
     title: 'Wait until AWS has deleted the load balancer',
     async run(ctx) {
-      const { default: pWaitFor, TimeoutError } = await import('p-wait-for');
+      const { waitFor: pWaitFor, TimeoutError } = await import('../../wait-for.js');
       const started = Date.now();
       let remaining: string[] = [];
       try {

@@ -10,7 +10,7 @@ import { isIP } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { serversFor, type LookupOptions } from '../../dns/authoritative.js';
-import { absoluteName, isValidName, normalizeName } from '../../dns/names.js';
+import { absoluteName, isValidName, isValidTsigKeyName, normalizeName } from '../../dns/names.js';
 import { describeServer, type DnsServer } from '../../dns/query.js';
 import { FailureError, InterruptedError } from '../../errors.js';
 import { CHALLENGE_TTL, quoteTxt, type Dns01Solver } from './solver.js';
@@ -42,7 +42,6 @@ export const NSUPDATE_INSTALL_HINT =
   'Install BIND’s nsupdate: `sudo apt-get install bind9-dnsutils` (Debian, Ubuntu), `sudo dnf install bind-utils` (Fedora, RHEL) ' +
   'or `brew install bind` (macOS), then run the command again.';
 
-const KEY_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$/;
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
 
 export class Rfc2136Solver implements Dns01Solver {
@@ -50,7 +49,7 @@ export class Rfc2136Solver implements Dns01Solver {
 
   constructor(private readonly options: Rfc2136SolverOptions) {
     if (!isValidName(options.zone)) throw new FailureError(`"${options.zone}" is not a valid zone name for RFC 2136 updates`);
-    if (!KEY_NAME.test(options.key.name)) throw new FailureError(`"${options.key.name}" is not a valid TSIG key name`);
+    if (!isValidTsigKeyName(options.key.name)) throw new FailureError(`"${options.key.name}" is not a valid TSIG key name`);
     if (!BASE64.test(options.key.secret)) {
       throw new FailureError(`the TSIG secret of key "${options.key.name}" is not base64`, {
         hint: 'Use the secret exactly as `tsig-keygen -a hmac-sha256` prints it.',

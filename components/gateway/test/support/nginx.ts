@@ -8,8 +8,7 @@ import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'nod
 import { join } from 'node:path';
 import http from 'node:http';
 import https from 'node:https';
-import pWaitFor from 'p-wait-for';
-import { findExecutable, freePort } from '../../../../test/support/processes.js';
+import { findExecutable, freePort, waitFor as pWaitFor } from '../../../../test/support/processes.js';
 
 export const NGINX_INSTALL_HINT = 'apt-get install nginx-light';
 
