@@ -5,6 +5,7 @@
  */
 import * as pulumi from '@pulumi/pulumi';
 import { createRequire } from 'node:module';
+import { createMockRecorder, unwrapSecrets } from './mock-recorder.js';
 
 const require = createRequire(import.meta.url);
 // `waitForRPCs` is not re-exported by the package index; it is how the SDK itself drains
@@ -53,32 +54,7 @@ export interface MockRunOptions {
   behaviour?: MockBehaviour;
 }
 
-export class UnmockedCallError extends Error {}
-
-/** What `redactedInputs` holds in place of a secret. */
-export const REDACTED_SECRET = '<redacted secret>';
-
-const isSecretEnvelope = (value: any) => value?.['4dabf18193072939515e22adb298388d'] === '1b47061264138c4ac30d75fd1eb44270';
-
-/** Unwraps Pulumi's serialized secret envelopes so assertions see plain values. */
-function unwrapSecrets(value: any): any {
-  if (Array.isArray(value)) return value.map(unwrapSecrets);
-  if (value && typeof value === 'object') {
-    if (isSecretEnvelope(value)) return unwrapSecrets(value.value);
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, unwrapSecrets(v)]));
-  }
-  return value;
-}
-
-/** Replaces every secret envelope with REDACTED_SECRET, for output users may share. */
-function redactSecrets(value: any): any {
-  if (Array.isArray(value)) return value.map(redactSecrets);
-  if (value && typeof value === 'object') {
-    if (isSecretEnvelope(value)) return REDACTED_SECRET;
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redactSecrets(v)]));
-  }
-  return value;
-}
+export { REDACTED_SECRET, UnmockedCallError } from './mock-recorder.js';
 
 function parentTypeFromUrn(urn: string): string | undefined {
   const qualified = urn.split('::')[2] ?? '';
@@ -90,55 +66,8 @@ export async function runProgramUnderMocks<O>(
   program: () => Promise<O>,
   options: MockRunOptions,
 ): Promise<MockRunResult<O>> {
-  const behaviour = options.behaviour ?? {};
-  const registered: Array<Omit<MockedResource, 'urn' | 'parentType'> & { key: string }> = [];
-  // An error inside a mock only rejects that resource's outputs; when nothing awaits them the
-  // program would wait forever. Remember the first one and fail the run with it instead.
-  let mockFailure: unknown;
-  let failRun: (err: unknown) => void = () => {};
-  const failed = new Promise<never>((_, reject) => {
-    failRun = reject;
-  });
-  failed.catch(() => {});
-  const guard = <T>(fn: () => T): T => {
-    try {
-      return fn();
-    } catch (err) {
-      mockFailure ??= err;
-      failRun(err);
-      throw err;
-    }
-  };
-  await pulumi.runtime.setMocks(
-    {
-      newResource: (args) => guard(() => newResource(args)),
-      call: (args) => guard(() => call(args)),
-    },
-    options.project,
-    options.stack,
-    false,
-  );
-  function newResource(args: pulumi.runtime.MockResourceArgs) {
-    const inputs = unwrapSecrets(args.inputs ?? {});
-    const extra = behaviour.outputs?.({ ...args, inputs }) ?? {};
-    const state = { ...inputs, ...extra };
-    const id = args.custom === false ? undefined : (behaviour.id?.({ ...args, inputs }) ?? `${args.name}-id`);
-    registered.push({
-      key: `${args.type}::${args.name}`,
-      type: args.type,
-      name: args.name,
-      custom: args.custom !== false,
-      inputs,
-      redactedInputs: redactSecrets(args.inputs ?? {}),
-      state,
-      provider: args.provider,
-    });
-    return { id, state };
-  }
-  function call(args: pulumi.runtime.MockCallArgs) {
-    if (!behaviour.call) throw new UnmockedCallError(`no mock for provider function ${args.token}`);
-    return behaviour.call({ ...args, inputs: unwrapSecrets(args.inputs ?? {}) });
-  }
+  const { mocks, registered, failed, firstError } = createMockRecorder(options.behaviour);
+  await pulumi.runtime.setMocks(mocks, options.project, options.stack, false);
   // The SDK captures a stack trace for every promise and resource it creates, only for debug
   // output; formatting them is a third of a large plan's time. Kept with --debug.
   const stackTraceLimit = Error.stackTraceLimit;
@@ -150,7 +79,7 @@ export async function runProgramUnderMocks<O>(
   } finally {
     Error.stackTraceLimit = stackTraceLimit;
   }
-  if (mockFailure) throw mockFailure;
+  if (firstError()) throw firstError();
 
   // The mock monitor knows each resource's URN, and a URN carries its parent's type.
   const monitor = (pulumi.runtime as any).getMonitor?.() as { resources?: Map<string, { urn: string }> } | undefined;
