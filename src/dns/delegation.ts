@@ -128,10 +128,13 @@ export async function waitForDelegation(options: WaitForDelegationOptions): Prom
   const check = { ...options, parent };
   let last: DelegationStatus | undefined;
   const attempt = async (signal: AbortSignal) => {
-    last = await checkDelegation({ ...check, signal });
-    if (last.delegated) return { done: true as const, value: last };
-    options.onProgress?.(last);
-    return { done: false as const, observation: last.summary };
+    const status = await checkDelegation({ ...check, signal });
+    if (status.delegated) return { done: true as const, value: status };
+    // An attempt the deadline cut short ("query cancelled") says nothing about the parent's
+    // servers: the failure reports the last attempt that ran to its end.
+    if (!signal.aborted || last === undefined) last = status;
+    options.onProgress?.(status);
+    return { done: false as const, observation: status.summary };
   };
   if (!options.wait || options.timing.deadlineMs <= 0) {
     const status = await checkDelegation(check);
