@@ -73,6 +73,22 @@ if (wanted('help')) {
   row('ratio', (median(help) / median(node)).toFixed(2));
 }
 
+if (wanted('binaries')) {
+  section('Test binaries built from pinned Go modules (`npm run test:binaries`): cold build time and size');
+  const { entryKey, loadPinned, manifestPath, readManifest } = await import('../scripts/test-binaries-lib.mjs');
+  const builds = readManifest().builds;
+  for (const entry of loadPinned()) {
+    const build = builds[entryKey(entry)];
+    if (!build) {
+      row(entryKey(entry), 'not built (npm run test:binaries)');
+      continue;
+    }
+    const mib = Object.values(build.binaries).reduce((a, b) => a + b, 0) / 1024 / 1024;
+    row(entryKey(entry), `${build.buildSeconds} s, ${mib.toFixed(1)} MiB (${Object.keys(build.binaries).join(', ')})`);
+  }
+  row('manifest', manifestPath());
+}
+
 /** A copy of the example config with `count` tenants. */
 function configWithTenants(count) {
   const text = readFileSync(join(root, 'examples/aws.yaml'), 'utf8').replace(/^name: .*$/m, '');
