@@ -90,6 +90,12 @@ export interface PlatformCloud {
    * gateway. Absent when no record is written by the stack (printed for the user instead).
    */
   tenantHostsRecord?(args: { domain: string; target: pulumi.Output<string> }): void;
+  /**
+   * Labels every Kubernetes object of the platform and tenant stacks carries, saying which
+   * instance owns it: in a cluster Lookout does not own (kubernetes), so preflight can tell
+   * its namespaces from others' and destroy can be proven complete.
+   */
+  ownerLabels?: Record<string, string>;
 }
 
 /** What the cluster layers (platform, tenants) get from a provider, from the infra outputs. */
@@ -175,4 +181,12 @@ export interface CloudProvider {
 
   /** `lookout kube-token …`: prints an ExecCredential for the kubeconfig the provider writes. */
   kubeToken(argv: readonly string[]): Promise<void>;
+
+  /** Environment of the engine for the cluster stacks (what this machine's `kube-token` needs), if any. */
+  stackEnv?(c: InstanceContext): Record<string, string>;
+  /**
+   * A certificate the user provides instead of ACME (e.g. from a private CA), when the config
+   * gives one: the tls step stores it in place of ordering one.
+   */
+  providedCertificate?(c: InstanceContext): Promise<import('../tls/certificate.js').KeyAndCertificate | undefined>;
 }

@@ -88,6 +88,7 @@ export async function tenantProgramFor(
     bundle: c.bundle,
     kubeconfig: layers.kubeconfig,
     storageClassName: layers.platform.storageClass.name,
+    ...(layers.platform.ownerLabels ? { ownerLabels: layers.platform.ownerLabels } : {}),
     gateway: { internalUrl: platform.gatewayInternalUrl, tenantsSecretName: platform.tenantsSecretName },
     ...(oidc ? { oidcClientSecret: process.env[oidc.clientSecretEnv]!.trim() } : {}),
     credentials,

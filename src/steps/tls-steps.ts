@@ -84,6 +84,8 @@ async function solverFor(c: InstanceContext, infra: RecordedInfra) {
 
 /** Ensures the instance certificate: reused while valid for the same names, otherwise issued by ACME. */
 export async function ensureInstanceCertificate(c: InstanceContext, ctx: StepContext, force: boolean): Promise<TlsOutputs> {
+  const provided = await c.provider.providedCertificate?.(c);
+  if (provided) return useProvidedCertificate(c, ctx, provided);
   const infra = ctx.outputsOf<RecordedInfra>('infra');
   const [{ ensureCertificate }, { issueCertificate }, { externalAccountBindingFromEnv }] = await Promise.all([
     import('../tls/ensure.js'),
@@ -141,6 +143,25 @@ export async function ensureInstanceCertificate(c: InstanceContext, ctx: StepCon
     renewalDue: renewalDue(result.info).toISOString(),
     fingerprintSha256: result.info.fingerprintSha256,
     selfSigned: result.info.selfSigned,
+  };
+}
+
+/** The user's own certificate, stored in place of an ACME one (renewing it is theirs to do). */
+async function useProvidedCertificate(c: InstanceContext, ctx: StepContext, pair: import('../tls/certificate.js').KeyAndCertificate): Promise<TlsOutputs> {
+  const { storeProvidedCertificate } = await import('../tls/provided.js');
+  const result = await storeProvidedCertificate(await secretStore(c), pair, instanceCertificateNames(c.config.dns.domain));
+  for (const w of result.warnings) ctx.log('warn', w);
+  const { info } = result;
+  return {
+    reused: result.reused,
+    ...(result.reused ? {} : { reason: 'provided' }),
+    names: info.names,
+    issuer: info.issuer,
+    notBefore: info.notBefore,
+    notAfter: info.notAfter,
+    renewalDue: renewalDue(info).toISOString(),
+    fingerprintSha256: info.fingerprintSha256,
+    selfSigned: info.selfSigned,
   };
 }
 
