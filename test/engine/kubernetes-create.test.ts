@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import YAML from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BundleManifest } from '../../src/bundle/manifest.js';
 import { readJournal } from '../../src/engine/index.js';
 import { instancePaths } from '../../src/paths.js';
 import { OWNER_LABEL } from '../../src/providers/kubernetes/settings.js';
@@ -231,6 +232,110 @@ describe.skipIf(Boolean(missing))(title, () => {
     expect(new Set(urns).size).toBe(urns.length);
     console.log(`create kubernetes (bounded at system-alerting): ${Math.round(run.wallMs / 1000)} s, CLI peak RSS ${Math.round(run.peakRssBytes / 2 ** 20)} MiB, with engine and plugins ${Math.round(run.peakTreeRssBytes / 2 ** 20)} MiB`);
   }, 1_200_000);
+
+  /**
+   * The engine's own preview of each stack for a changed config, through Lookout's stack
+   * programs and workspace layer (what `upgrade` applies), in this process. Returns the URNs
+   * the preview would change, by operation, per stack.
+   */
+  async function previewFor(configText: string, change: { bundle?: (b: BundleManifest) => BundleManifest } = {}) {
+    const saved = { ...process.env };
+    Object.assign(process.env, env);
+    try {
+      const [{ parseConfigText }, { loadBundle }, { loadProvider }, { openClusterStack }, cluster, { ensurePulumiCommand }, { silentReporter }, { fakeTenantCredentials }, record] =
+        await Promise.all([
+          import('../../src/config/load.js'),
+          import('../../src/bundle/manifest.js'),
+          import('../../src/providers/registry.js'),
+          import('../../src/steps/context.js'),
+          import('../../src/steps/cluster-steps.js'),
+          import('../../src/pulumi/cli-install.js'),
+          import('../../src/progress/events.js'),
+          import('../support/tenant-credentials.js'),
+          import('../../src/state/instance-record.js').then((m) => m.readInstanceRecord(INSTANCE)),
+        ]);
+      const config = parseConfigText(configText, configPath, { provider: 'kubernetes', name: INSTANCE });
+      const bundle = loadBundle(config.bundle);
+      const session = {
+        reporter: silentReporter,
+        signal: new AbortController().signal,
+        passphrase: env.LOOKOUT_PASSPHRASE!,
+        interactive: false,
+        pulumi: () => ensurePulumiCommand({ reporter: silentReporter }),
+        log: () => {},
+        close: () => {},
+      };
+      const c = {
+        name: INSTANCE,
+        config,
+        configFile: configPath,
+        session,
+        provider: await loadProvider('kubernetes'),
+        record: record!,
+        expectedCounts: Promise.resolve({}),
+        bundle: change.bundle ? change.bundle(structuredClone(bundle)) : bundle,
+        yes: true,
+      };
+      const journal = (await readJournal(instancePathsIn(env.LOOKOUT_HOME!).journal))!;
+      const outputsOf = (step: string) => journal.runs.flatMap((r) => r.steps).find((s) => s.name === step && s.status === 'done')!.outputs as Record<string, unknown>;
+      const infra = outputsOf('infra');
+      const platform = outputsOf('platform');
+      const changed = (diffText = '') => {
+        const ops: Record<string, string[]> = {};
+        // The engine's diff prints each changed resource as `<op> <type>: (<what>)` then its URN.
+        const re = /^\s*([-+~]+|\+-)\s*(\S+): \(([\w-]+)\)[\s\S]*?\[urn=([^\]]+)\]/gm;
+        for (const m of diffText.matchAll(re)) (ops[m[3]!] ??= []).push(`${m[2]}::${m[4]!.split('::').pop()}`);
+        return ops;
+      };
+      const preview = async (layer: 'platform' | { tenant: string }, program: () => Promise<unknown>) => {
+        const stack = await openClusterStack(c as never, layer, program, { step: 'preview' });
+        const result = await stack.preview();
+        return { changes: result.changes, changed: changed(result.diffText) };
+      };
+      const platformProgram = await cluster.platformProgramFor(c as never, infra);
+      const tenantProgram = async (t: (typeof config.tenants)[number]) =>
+        cluster.tenantProgramFor(c as never, t, infra, platform as never, fakeTenantCredentials(t));
+      const result: Record<string, Awaited<ReturnType<typeof preview>>> = { platform: await preview('platform', platformProgram) };
+      for (const t of config.tenants) result[t.name] = await preview({ tenant: t.name }, await tenantProgram(t));
+      return result;
+    } finally {
+      process.env = saved;
+    }
+  }
+
+  it('previews a tenant added through the config as its own stack plus the two runtime ConfigMaps, and an immutable change as a replacement', async () => {
+    const context = (YAML.parse(readFileSync(cluster.kubeconfigPath, 'utf8')) as { 'current-context': string })['current-context'];
+    writeConfig(context, [...TENANTS, 'gamma']);
+    try {
+      const added = await previewFor(readFileSync(configPath, 'utf8'));
+      // The platform: only the stores' per-tenant runtime config changes, in place.
+      expect(Object.keys(added.platform!.changed)).toEqual(['update']);
+      expect(added.platform!.changed.update!.sort()).toEqual([expect.stringMatching(/^kubernetes:core\/v1:ConfigMap::/), expect.stringMatching(/^kubernetes:core\/v1:ConfigMap::/)]);
+      // The new tenant is all creates in its own stack; the others change nothing.
+      expect(Object.keys(added.gamma!.changed)).toEqual(['create']);
+      for (const t of TENANTS) expect(added[t]!.changed, t).toEqual({});
+
+      // Removing one: again only the two ConfigMaps of the platform (its own stack is destroyed).
+      writeConfig(context, TENANTS.slice(0, 1));
+      const removed = await previewFor(readFileSync(configPath, 'utf8'));
+      expect(removed.platform!.changed).toEqual({ update: [expect.stringMatching(/^kubernetes:core\/v1:ConfigMap::/), expect.stringMatching(/^kubernetes:core\/v1:ConfigMap::/)] });
+      expect(removed[TENANTS[0]!]!.changed).toEqual({});
+      writeConfig(context, TENANTS);
+
+      // A volume claim's size is immutable in a StatefulSet: the engine plans a replacement.
+      const grown = await previewFor(readFileSync(configPath, 'utf8'), {
+        bundle: (b) => {
+          b.sizing.cortex.ingester!.storage = '60Gi';
+          return b;
+        },
+      });
+      const replaced = [...(grown.platform!.changed.replace ?? []), ...(grown.platform!.changed['create-replacement'] ?? [])];
+      expect(replaced.filter((u) => u.startsWith('kubernetes:apps/v1:StatefulSet::'))).toHaveLength(1);
+      expect(grown.platform!.changed.update ?? []).not.toContainEqual(expect.stringMatching(/StatefulSet/));
+    } finally {
+      writeConfig(context, TENANTS);
+    }
+  }, 900_000);
 
   it('destroy leaves nothing labelled with the instance, cluster-scoped objects included, and an empty state', async () => {
     const run = await runLookout(['destroy', INSTANCE, '--yes', '--json'], { env, deadlineMs: 900_000 }).done;
