@@ -46,6 +46,8 @@ export interface ProviderConfigBlock<Schema extends z.ZodObject = z.ZodObject> {
   summary(block: z.output<Schema>): Array<[string, string]>;
   /** Settings that are allowed but risky, which every command warns about (checkBeforeCloud). */
   warnings?(block: z.output<Schema>): string[];
+  /** Environment variables the block names for secrets, with the field that names each (checkBeforeCloud). */
+  secretVariables?(block: z.output<Schema>): Array<{ field: string; variable: string }>;
 }
 
 /**

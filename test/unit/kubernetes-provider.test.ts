@@ -84,6 +84,18 @@ describe('the kubernetes config block', () => {
     expect(issues.join('\n')).not.toContain('wJalrXUtnFEMI');
   });
 
+  it('names the object store’s key variables among the secrets every command checks before the cluster', async () => {
+    const { checkBeforeCloud } = await import('../../src/config/checks.js');
+    const config = load(example);
+    const err = await checkBeforeCloud(config, { file: 'lookout.yaml', purpose: 'apply', env: { LOOKOUT_TSIG_SECRET: 'c2VjcmV0', LOOKOUT_S3_ACCESS_KEY_ID: 'AKID' } }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).issues.map((i) => `${i.path}: ${i.message}`)).toEqual([
+      'kubernetes.objectStorage.secretAccessKeyEnv: the environment variable LOOKOUT_S3_SECRET_ACCESS_KEY it names is not set',
+    ]);
+    const warnings = await checkBeforeCloud(config, { file: 'lookout.yaml', purpose: 'plan', env: {} });
+    expect(warnings).toContain('kubernetes.objectStorage.accessKeyIdEnv: the environment variable LOOKOUT_S3_ACCESS_KEY_ID it names is not set; create will refuse to start until it is');
+  });
+
   it('needs at least one cluster CIDR (where the API server and kubelets are)', () => {
     expect(issuesOf(exampleWith((k) => (k.clusterCidrs = [])))).toEqual([expect.stringMatching(/^kubernetes\.clusterCidrs: /)]);
   });

@@ -159,6 +159,10 @@ export const kubernetesConfigBlock: ProviderConfigBlock<typeof kubernetesSchema>
       ? [`kubernetes.objectStorage.endpoint is plain HTTP (${k.objectStorage.endpoint}): the stores' data and keys cross the network unencrypted`]
       : [];
   },
+  secretVariables: (k) => [
+    { field: 'kubernetes.objectStorage.accessKeyIdEnv', variable: k.objectStorage.accessKeyIdEnv },
+    { field: 'kubernetes.objectStorage.secretAccessKeyEnv', variable: k.objectStorage.secretAccessKeyEnv },
+  ],
   summary(k) {
     const b = k.objectStorage.buckets;
     return [
