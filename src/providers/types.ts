@@ -184,6 +184,8 @@ export interface CloudProvider {
   /** `lookout kube-token …`: prints an ExecCredential for the kubeconfig the provider writes. */
   kubeToken(argv: readonly string[]): Promise<void>;
 
+  /** Steps right after the platform step (which has the gateway's address), e.g. DNS records the stack does not make. */
+  afterPlatform?(c: InstanceContext): Step[];
   /** Environment of the engine for the cluster stacks (what this machine's `kube-token` needs), if any. */
   stackEnv?(c: InstanceContext): Record<string, string>;
   /**

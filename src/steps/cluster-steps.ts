@@ -417,6 +417,7 @@ export function removedTenants(previous: readonly { name: string }[] | undefined
 export function clusterSteps(c: InstanceContext, previousTenants: readonly { name: string }[] | undefined): Step[] {
   return [
     platformStep(c),
+    ...(c.provider.afterPlatform?.(c) ?? []),
     tenantStep(c, 'system'),
     ...c.config.tenants.map((t) => tenantStep(c, t)),
     ...removedTenants(previousTenants, c.config.tenants).map((name) => tenantRemoveStep(c, name)),

@@ -67,18 +67,21 @@ const PHASE_TITLES = {
   'order-finalized': 'Finalize the order and download the certificate',
 } as const;
 
+/** The RFC 2136 updater of `tls.rfc2136`, with its TSIG secret from the environment. */
+export async function rfc2136Updater(rfc2136: NonNullable<InstanceContext['config']['tls']['rfc2136']>) {
+  const secret = process.env[rfc2136.keySecretEnv]?.trim();
+  if (!secret) throw new UsageError(`tls.rfc2136.keySecretEnv: the environment variable ${rfc2136.keySecretEnv} is not set`);
+  const [{ Rfc2136Solver }, { resolveServerAddress }] = await Promise.all([import('../tls/solvers/rfc2136.js'), import('./dns-address.js')]);
+  return new Rfc2136Solver({
+    server: { address: await resolveServerAddress(rfc2136.server), port: rfc2136.port },
+    zone: rfc2136.zone,
+    key: { name: rfc2136.keyName, secret },
+  });
+}
+
 async function solverFor(c: InstanceContext, infra: RecordedInfra) {
   const rfc2136 = c.config.tls.rfc2136;
-  if (rfc2136) {
-    const secret = process.env[rfc2136.keySecretEnv]?.trim();
-    if (!secret) throw new UsageError(`tls.rfc2136.keySecretEnv: the environment variable ${rfc2136.keySecretEnv} is not set`);
-    const [{ Rfc2136Solver }, { resolveServerAddress }] = await Promise.all([import('../tls/solvers/rfc2136.js'), import('./dns-address.js')]);
-    return new Rfc2136Solver({
-      server: { address: await resolveServerAddress(rfc2136.server), port: rfc2136.port },
-      zone: rfc2136.zone,
-      key: { name: rfc2136.keyName, secret },
-    });
-  }
+  if (rfc2136) return rfc2136Updater(rfc2136);
   return c.provider.defaultSolver(c, infra);
 }
 

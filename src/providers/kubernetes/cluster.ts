@@ -24,6 +24,8 @@ export interface KubernetesInfra {
   storageClass: string;
   objectStorage: Pick<KubernetesConfig['objectStorage'], 'endpoint' | 'region' | 'forcePathStyle' | 'buckets'>;
   clusterCidrs: string[];
+  /** How the tenant hosts’ record is made; printed for the user when absent (the offline plan). */
+  dnsRecords?: KubernetesConfig['dnsRecords'];
 }
 
 /**

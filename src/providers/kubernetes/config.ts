@@ -127,6 +127,13 @@ export const kubernetesSchema = z.strictObject({
     }),
   objectStorage: objectStorageSchema.meta({ description: 'The S3-compatible object storage.' }),
   gateway: gatewaySchema,
+  dnsRecords: z
+    .enum(['print', 'rfc2136'])
+    .default('print')
+    .meta({
+      description:
+        '`print`: create prints the record to add, `*.<domain>` pointing at the gateway. `rfc2136`: Lookout writes it with `tls.rfc2136` (whose zone must hold `dns.domain`) and removes it on destroy.',
+    }),
   certificate: certificateSchema,
 });
 

@@ -11,7 +11,9 @@ export function describeKubernetesInfra(infra: KubernetesInfra, o: { domain: str
   return [
     `  cluster     context ${infra.context}  ${infra.server}`,
     `  buckets     ${b.metrics}, ${b.logs}, ${b.rules} at ${infra.objectStorage.endpoint}`,
-    // Lookout makes no DNS records in a cluster it does not own: the user points the names at the gateway.
-    `  DNS         add: ${o.domain} and *.${o.domain} → the gateway address (an A record for an IP, a CNAME for a name)`,
+    infra.dnsRecords === 'rfc2136'
+      ? `  DNS         *.${o.domain} → the gateway address, written by RFC 2136`
+      : // Without RFC 2136, the user points the tenant hosts at the gateway.
+        `  DNS         add: *.${o.domain} → the gateway address above (an A record for an IP, a CNAME for a name)`,
   ];
 }

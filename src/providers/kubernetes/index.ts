@@ -8,6 +8,7 @@
 import { costEstimate } from '../../plan/cost.js';
 import type { CloudProvider, RecordedInfra } from '../types.js';
 import type { KubernetesInfra } from './cluster.js';
+import { writeRecordsStep } from './dns-records.js';
 import { describeKubernetesInfra, describeKubernetesLocation } from './describe.js';
 import { KUBECONFIG_ENV, expandPath } from './kubeconfig.js';
 import { kubernetesConfigOf } from './settings.js';
@@ -57,6 +58,7 @@ export const kubernetesProvider: CloudProvider = {
     process.stdout.write((await kubernetesKubeToken(argv)) + '\n');
   },
 
+  afterPlatform: (c) => (kubernetesConfigOf(c.config).dnsRecords === 'rfc2136' ? [writeRecordsStep(c)] : []),
   stackEnv: (c) => ({ [KUBECONFIG_ENV]: expandPath(kubernetesConfigOf(c.config).kubeconfig) }),
   providedCertificate: async (c) => {
     const cert = kubernetesConfigOf(c.config).certificate;

@@ -47,6 +47,7 @@ export function preflightStep(c: KubernetesStepContext): Step<PreflightOutputs> 
       const [{ kubernetesPreflight }, { s3Access, s3KeysFromEnv }] = await Promise.all([import('./preflight.js'), import('./storage.js')]);
       const k = kubernetesConfigOf(c.config);
       checkCertificateSource(c);
+      (await import('./dns-records.js')).checkRecordSettings(c);
       const keys = s3KeysFromEnv(k.objectStorage);
       const { context, api } = await openKubeApi(c);
       if (c.record && c.record.accountId !== context.cluster.server) {
@@ -93,7 +94,7 @@ export function infraStep(c: KubernetesStepContext): Step<KubernetesInfra> {
     title: 'Record the cluster, its storage and its networks',
     inputs: () => {
       const k = kubernetesConfigOf(c.config);
-      return { kubeconfig: k.kubeconfig, context: k.context, storageClass: k.storageClass, objectStorage: k.objectStorage, clusterCidrs: k.clusterCidrs };
+      return { kubeconfig: k.kubeconfig, context: k.context, storageClass: k.storageClass, objectStorage: k.objectStorage, clusterCidrs: k.clusterCidrs, dnsRecords: k.dnsRecords };
     },
     // The kubeconfig's server or CA may change under the same context (a rotated CA).
     alwaysRun: true,
@@ -112,6 +113,7 @@ export function infraStep(c: KubernetesStepContext): Step<KubernetesInfra> {
         storageClass: k.storageClass,
         objectStorage: { endpoint, region, forcePathStyle, buckets },
         clusterCidrs: k.clusterCidrs,
+        dnsRecords: k.dnsRecords,
       };
     },
   };

@@ -8,6 +8,7 @@
 import type { Step } from '../../engine/index.js';
 import type { InstanceRecord } from '../../state/instance-record.js';
 import type { Teardown } from '../types.js';
+import { removeRecordsStep } from './dns-records.js';
 import { kubernetesConfigOf } from './settings.js';
 
 export function dataBuckets(record: Pick<InstanceRecord, 'config'>): string[] {
@@ -31,7 +32,10 @@ function keepUserBucketsStep(record: InstanceRecord): Step<{ kept: string[] }> {
 export const kubernetesTeardown: Teardown = {
   before: () => [],
   afterGateway: () => [],
-  after: (_c, { deleteData, record }) => (deleteData ? [keepUserBucketsStep(record)] : []),
+  after: (c, { deleteData, record }) => [
+    ...(kubernetesConfigOf(record.config).dnsRecords === 'rfc2136' ? [removeRecordsStep(c)] : []),
+    ...(deleteData ? [keepUserBucketsStep(record)] : []),
+  ],
   // The cluster is the user's and outlives the instance; its objects are always really deleted.
   clusterGone: async () => false,
   dataBuckets,
