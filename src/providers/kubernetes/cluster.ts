@@ -8,6 +8,7 @@
 import { isIP } from 'node:net';
 import { internetEgress, tcpPorts, type EgressRule } from '@lookout/kube';
 import { SHIM_COMMAND } from '../../k8s/exec-shim.js';
+import { execKubeconfig } from '../../k8s/provider-kubeconfig.js';
 import type { ClusterLayers, PlatformCloud } from '../types.js';
 import type { KubernetesConfig } from './config.js';
 import { s3KeysFromEnv, storesEndpoint, type S3Keys } from './storage.js';
@@ -34,35 +35,12 @@ export interface KubernetesInfra {
  * reaches kube-token through the engine's environment (KUBECONFIG_ENV).
  */
 export function kubernetesStackKubeconfig(infra: Pick<KubernetesInfra, 'context' | 'server' | 'certificateAuthorityData' | 'tlsServerName'>): string {
-  const name = 'lookout';
-  return JSON.stringify({
-    apiVersion: 'v1',
-    kind: 'Config',
-    clusters: [
-      {
-        name,
-        cluster: {
-          server: infra.server,
-          ...(infra.certificateAuthorityData ? { 'certificate-authority-data': infra.certificateAuthorityData } : {}),
-          ...(infra.tlsServerName ? { 'tls-server-name': infra.tlsServerName } : {}),
-        },
-      },
-    ],
-    contexts: [{ name, context: { cluster: name, user: name } }],
-    'current-context': name,
-    users: [
-      {
-        name,
-        user: {
-          exec: {
-            apiVersion: 'client.authentication.k8s.io/v1beta1',
-            command: SHIM_COMMAND,
-            args: ['kube-token', '--provider', 'kubernetes', '--context', infra.context],
-            interactiveMode: 'Never',
-          },
-        },
-      },
-    ],
+  return execKubeconfig({
+    name: 'lookout',
+    server: infra.server,
+    ...(infra.certificateAuthorityData ? { certificateAuthorityData: infra.certificateAuthorityData } : {}),
+    ...(infra.tlsServerName ? { tlsServerName: infra.tlsServerName } : {}),
+    exec: { command: SHIM_COMMAND, args: ['kube-token', '--provider', 'kubernetes', '--context', infra.context] },
   });
 }
 
