@@ -42,7 +42,7 @@ export async function benchCreateKubernetes({ tenants = 1 } = {}) {
   const work = await mkdtemp(join(tmpdir(), 'lookout-bench-k8s-'));
   const engine = await s.engine.preparePulumiEngine();
   const buckets = { metrics: 'bench-metrics', logs: 'bench-logs', rules: 'bench-rules' };
-  const [cluster, s3] = await Promise.all([s.kwok.startKwokCluster({ nodes: 2 }), s.s3.startS3Server({ buckets: Object.values(buckets) })]);
+  const [cluster, s3] = await Promise.all([s.kwok.startKwokCluster({ nodes: 3 }), s.s3.startS3Server({ buckets: Object.values(buckets) })]);
   try {
     const domain = 'obs.bench.test';
     const pair = await s.selfSigned.selfSignedCertificate([domain, `*.${domain}`]);

@@ -70,7 +70,7 @@ describe.skipIf(Boolean(missing))(title, () => {
     execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-b'], { cwd: ROOT, stdio: 'pipe' });
     engine = await preparePulumiEngine();
     work = mkdtempSync(join(tmpdir(), 'lookout-k8s-create-'));
-    [cluster, s3] = await Promise.all([startKwokCluster({ nodes: 2 }), startS3Server({ buckets: Object.values(BUCKETS) })]);
+    [cluster, s3] = await Promise.all([startKwokCluster({ nodes: 3 }), startS3Server({ buckets: Object.values(BUCKETS) })]);
     const pair = await selfSignedCertificate([DOMAIN, `*.${DOMAIN}`], { days: 90 });
     writeFileSync(join(work, 'tls.crt'), pair.certificatePem);
     writeFileSync(join(work, 'tls.key'), pair.privateKeyPem, { mode: 0o600 });
