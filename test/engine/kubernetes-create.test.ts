@@ -341,8 +341,12 @@ describe.skipIf(Boolean(missing))(title, () => {
     }
   }, 900_000);
 
-  it('destroy leaves nothing labelled with the instance, cluster-scoped objects included, and an empty state', async () => {
-    const run = await runLookout(['destroy', INSTANCE, '--yes', '--json'], { env, deadlineMs: 900_000 }).done;
+  it('destroy, killed once in the middle, leaves nothing labelled with the instance, cluster-scoped objects included, and an empty state', async () => {
+    const destroy = (killWhen?: (e: LookoutEvent) => boolean) =>
+      runLookout(['destroy', INSTANCE, '--yes', '--json'], { env, deadlineMs: 900_000, ...(killWhen ? { killWhen } : {}) }).done;
+    const killed = await destroy((e) => e.type === 'step-progress' && e.step === 'platform-destroy' && typeof e.done === 'number' && e.done >= 1);
+    expect(killed.killed, describeRun(killed)).toBe(true);
+    const run = await destroy();
     expect(run.code, describeRun(run)).toBe(0);
     expect(await labelled()).toEqual([]);
     expect(stateResources().filter((r) => r.type !== 'pulumi:pulumi:Stack')).toEqual([]);
@@ -351,7 +355,7 @@ describe.skipIf(Boolean(missing))(title, () => {
     for (const bucket of Object.values(BUCKETS)) await s3.client.send(new HeadBucketCommand({ Bucket: bucket }));
   }, 1_200_000);
 
-  it('converges after SIGKILL during the platform step’s `pulumi up`, at its first resource and at about half of them', async () => {
+  it('converges after SIGKILL during the platform step’s `pulumi up` (at its first resource, at about half of them) and during a tenant’s', async () => {
     const platformDone = (all: readonly LookoutEvent[]) =>
       all.filter((e): e is Extract<LookoutEvent, { type: 'step-progress' }> => e.type === 'step-progress' && e.step === 'platform' && typeof e.done === 'number');
     const first = await create({ killWhen: (_e, all) => platformDone(all).some((p) => (p.done ?? 0) >= 1) }).done;
@@ -360,6 +364,10 @@ describe.skipIf(Boolean(missing))(title, () => {
       killWhen: (_e, all) => platformDone(all).some((p) => p.total !== undefined && p.total > 0 && (p.done ?? 0) >= p.total / 2),
     }).done;
     expect(half.killed, describeRun(half)).toBe(true);
+    const tenant = await create({
+      killWhen: (e) => e.type === 'step-progress' && e.step === `tenant:${TENANTS[0]}` && typeof e.done === 'number' && e.done >= 1,
+    }).done;
+    expect(tenant.killed, describeRun(tenant)).toBe(true);
 
     const resumed = await createUntilAlerting();
     const logs = resumed.events.filter((e) => e.type === 'log').map((e) => (e as { message: string }).message).join('\n');
