@@ -178,4 +178,18 @@ if (wanted('tls')) {
   }
 }
 
+if (wanted('kubernetes')) {
+  section('create kubernetes on kwok + versitygw, real engine: wall time per step, CLI peak RSS; unchanged stack `up` (target: at most 5 s)');
+  const { benchCreateKubernetes } = await import('./kubernetes.mjs');
+  try {
+    const r = await benchCreateKubernetes();
+    for (const [step, s] of r.createSteps) row(`create: ${step}`, `${s.toFixed(1)} s`);
+    row('create: wall time until system-alerting', `${r.createWallS.toFixed(1)} s`);
+    row('create: CLI peak RSS', `${r.cliPeakRssMb} MB (with engine and plugins: ${r.treePeakRssMb} MB)`);
+    for (const [step, s] of r.unchangedUpSteps) row(`unchanged up: ${step}`, `${s.toFixed(1)} s`);
+  } catch (err) {
+    row('skipped', err.message);
+  }
+}
+
 process.stdout.write('\n');

@@ -16,6 +16,7 @@ import type { BundleManifest } from '../src/bundle/manifest.js';
 import type { ResolvedConfig } from '../src/config/load.js';
 import { PLATFORM_NAMESPACE, RESERVED_TENANTS, tenantHost } from '../src/naming.js';
 import type { PlatformCloud } from '../src/providers/types.js';
+import { registerOwnerLabels } from './owner-labels.js';
 
 export const PLATFORM_PROJECT = 'lookout-platform';
 /** The Secret of S3 keys the stores read, when the provider gives keys instead of an identity. */
@@ -111,6 +112,7 @@ export function platformProgram(args: PlatformArgs): () => Promise<PlatformOutpu
     const { config, bundle } = args;
     const domain = config.dns.domain;
     const { cloud } = args;
+    registerOwnerLabels(cloud.ownerLabels);
     const provider = new k8s.Provider('k8s', {
       kubeconfig: pulumi.secret(args.kubeconfig),
       // Server-side apply lets tenant stacks own their keys of the shared gateway Secret.

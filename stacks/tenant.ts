@@ -9,6 +9,7 @@ import { Tenant } from '@lookout/tenant';
 import type { BundleManifest } from '../src/bundle/manifest.js';
 import type { TenantConfig } from '../src/config/schema.js';
 import { PLATFORM_NAMESPACE, RESERVED_TENANTS } from '../src/naming.js';
+import { registerOwnerLabels } from './owner-labels.js';
 
 export const TENANT_PROJECT = 'lookout-tenant';
 
@@ -25,6 +26,8 @@ export interface TenantStackArgs {
   kubeconfig: string;
   /** The StorageClass of Grafana's volume: the one the provider gives the platform. */
   storageClassName: string;
+  /** Labels on every object, saying which instance owns it (PlatformCloud.ownerLabels). */
+  ownerLabels?: Record<string, string>;
   gateway: { internalUrl: string; tenantsSecretName: string };
   /** The OIDC client secret, read by the CLI from the environment variable the config names. */
   oidcClientSecret?: string;
@@ -61,6 +64,7 @@ export function tenantProgram(args: TenantStackArgs): () => Promise<TenantStackO
     const system = args.tenant === 'system';
     const name = system ? RESERVED_TENANTS[0] : (args.tenant as Exclude<TenantStackArgs['tenant'], 'system'>).name;
     const config = system ? undefined : (args.tenant as Exclude<TenantStackArgs['tenant'], 'system'>);
+    registerOwnerLabels(args.ownerLabels);
     const provider = new k8s.Provider('k8s', {
       kubeconfig: pulumi.secret(args.kubeconfig),
       enableServerSideApply: true,

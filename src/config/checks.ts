@@ -42,6 +42,8 @@ export function secretEnvironment(config: ResolvedConfig): SecretNeed[] {
   config.tenants.forEach((t, i) => {
     if (t.grafana.oidc) needs.push({ field: `tenants[${i}].grafana.oidc.clientSecretEnv`, variable: t.grafana.oidc.clientSecretEnv });
   });
+  const chosen = providerSettings(config);
+  needs.push(...(chosen?.block.secretVariables?.(chosen.settings as never) ?? []));
   return needs;
 }
 

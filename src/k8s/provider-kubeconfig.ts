@@ -11,8 +11,10 @@ export interface ExecKubeconfigArgs {
   name: string;
   /** The API server's URL. */
   server: string;
-  /** Base64 PEM of the cluster CA. */
-  certificateAuthorityData: string;
+  /** Base64 PEM of the cluster CA; absent when the system's CAs sign the server's certificate. */
+  certificateAuthorityData?: string;
+  /** The name to check the server's certificate against, when it is not the server URL's host. */
+  tlsServerName?: string;
   /** The credential plugin: `lookout` from PATH (see exec-shim.ts) and its arguments. */
   exec: { command: string; args: string[] };
 }
@@ -28,7 +30,16 @@ export function execKubeconfig(o: ExecKubeconfigArgs): string {
   return JSON.stringify({
     apiVersion: 'v1',
     kind: 'Config',
-    clusters: [{ name, cluster: { server: o.server, 'certificate-authority-data': o.certificateAuthorityData } }],
+    clusters: [
+      {
+        name,
+        cluster: {
+          server: o.server,
+          ...(o.certificateAuthorityData !== undefined ? { 'certificate-authority-data': o.certificateAuthorityData } : {}),
+          ...(o.tlsServerName ? { 'tls-server-name': o.tlsServerName } : {}),
+        },
+      },
+    ],
     contexts: [{ name, context: { cluster: name, user: name } }],
     'current-context': name,
     users: [

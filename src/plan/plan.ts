@@ -153,6 +153,7 @@ export async function buildPlanWithResources(
         bundle,
         kubeconfig,
         storageClassName: cloud.storageClass.name,
+        ...(cloud.ownerLabels ? { ownerLabels: cloud.ownerLabels } : {}),
         gateway: { internalUrl: platform.outputs.gatewayInternalUrl, tenantsSecretName: platform.outputs.tenantsSecretName },
         ...(tenant !== 'system' && tenant.grafana.oidc ? { oidcClientSecret: `plan: read from $${tenant.grafana.oidc.clientSecretEnv}` } : {}),
         credentials: plannedCredentials(tenantName, tenantTokenNames(tenant)),

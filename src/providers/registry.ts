@@ -6,6 +6,7 @@
  * loaded by importing this module.
  */
 import type { awsConfigBlock } from './aws/config.js';
+import type { kubernetesConfigBlock } from './kubernetes/config.js';
 import { UsageError } from '../errors.js';
 import type { CloudProvider, ProviderConfigBlock } from './types.js';
 
@@ -15,6 +16,7 @@ export type ProviderId = (typeof PROVIDER_IDS)[number];
 /** The config blocks of the providers that have one, by id, as the config schema composes them. */
 export interface ProviderConfigBlocks {
   aws: typeof awsConfigBlock;
+  kubernetes: typeof kubernetesConfigBlock;
 }
 
 interface Named {
@@ -50,7 +52,8 @@ const REGISTRY: { [Id in ProviderId]: Entry<Id> } = {
   kubernetes: {
     title: 'Kubernetes',
     anInstance: 'an instance in an existing Kubernetes cluster',
-    notYet: 'installing into a Kubernetes cluster you already have comes in a later release',
+    configBlock: async () => (await import('./kubernetes/config.js')).kubernetesConfigBlock,
+    load: async () => (await import('./kubernetes/index.js')).kubernetesProvider,
   },
 };
 

@@ -46,6 +46,8 @@ export interface ProviderConfigBlock<Schema extends z.ZodObject = z.ZodObject> {
   summary(block: z.output<Schema>): Array<[string, string]>;
   /** Settings that are allowed but risky, which every command warns about (checkBeforeCloud). */
   warnings?(block: z.output<Schema>): string[];
+  /** Environment variables the block names for secrets, with the field that names each (checkBeforeCloud). */
+  secretVariables?(block: z.output<Schema>): Array<{ field: string; variable: string }>;
 }
 
 /**
@@ -90,6 +92,12 @@ export interface PlatformCloud {
    * gateway. Absent when no record is written by the stack (printed for the user instead).
    */
   tenantHostsRecord?(args: { domain: string; target: pulumi.Output<string> }): void;
+  /**
+   * Labels every Kubernetes object of the platform and tenant stacks carries, saying which
+   * instance owns it: in a cluster Lookout does not own (kubernetes), so preflight can tell
+   * its namespaces from others' and destroy can be proven complete.
+   */
+  ownerLabels?: Record<string, string>;
 }
 
 /** What the cluster layers (platform, tenants) get from a provider, from the infra outputs. */
@@ -175,4 +183,14 @@ export interface CloudProvider {
 
   /** `lookout kube-token …`: prints an ExecCredential for the kubeconfig the provider writes. */
   kubeToken(argv: readonly string[]): Promise<void>;
+
+  /** Steps right after the platform step (which has the gateway's address), e.g. DNS records the stack does not make. */
+  afterPlatform?(c: InstanceContext): Step[];
+  /** Environment of the engine for the cluster stacks (what this machine's `kube-token` needs), if any. */
+  stackEnv?(c: InstanceContext): Record<string, string>;
+  /**
+   * A certificate the user provides instead of ACME (e.g. from a private CA), when the config
+   * gives one: the tls step stores it in place of ordering one.
+   */
+  providedCertificate?(c: InstanceContext): Promise<import('../tls/certificate.js').KeyAndCertificate | undefined>;
 }

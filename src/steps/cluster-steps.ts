@@ -88,6 +88,7 @@ export async function tenantProgramFor(
     bundle: c.bundle,
     kubeconfig: layers.kubeconfig,
     storageClassName: layers.platform.storageClass.name,
+    ...(layers.platform.ownerLabels ? { ownerLabels: layers.platform.ownerLabels } : {}),
     gateway: { internalUrl: platform.gatewayInternalUrl, tenantsSecretName: platform.tenantsSecretName },
     ...(oidc ? { oidcClientSecret: process.env[oidc.clientSecretEnv]!.trim() } : {}),
     credentials,
@@ -416,6 +417,7 @@ export function removedTenants(previous: readonly { name: string }[] | undefined
 export function clusterSteps(c: InstanceContext, previousTenants: readonly { name: string }[] | undefined): Step[] {
   return [
     platformStep(c),
+    ...(c.provider.afterPlatform?.(c) ?? []),
     tenantStep(c, 'system'),
     ...c.config.tenants.map((t) => tenantStep(c, t)),
     ...removedTenants(previousTenants, c.config.tenants).map((name) => tenantRemoveStep(c, name)),

@@ -93,7 +93,7 @@ export async function openClusterStack(
     reporter: c.session.reporter,
     step: options.step,
     ...stackCloud(c),
-    extraEnv: { PATH: path, ...options.extraEnv },
+    extraEnv: { PATH: path, ...c.provider.stackEnv?.(c), ...options.extraEnv },
   });
 }
 

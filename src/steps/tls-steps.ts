@@ -67,23 +67,28 @@ const PHASE_TITLES = {
   'order-finalized': 'Finalize the order and download the certificate',
 } as const;
 
+/** The RFC 2136 updater of `tls.rfc2136`, with its TSIG secret from the environment. */
+export async function rfc2136Updater(rfc2136: NonNullable<InstanceContext['config']['tls']['rfc2136']>) {
+  const secret = process.env[rfc2136.keySecretEnv]?.trim();
+  if (!secret) throw new UsageError(`tls.rfc2136.keySecretEnv: the environment variable ${rfc2136.keySecretEnv} is not set`);
+  const [{ Rfc2136Solver }, { resolveServerAddress }] = await Promise.all([import('../tls/solvers/rfc2136.js'), import('./dns-address.js')]);
+  return new Rfc2136Solver({
+    server: { address: await resolveServerAddress(rfc2136.server), port: rfc2136.port },
+    zone: rfc2136.zone,
+    key: { name: rfc2136.keyName, secret },
+  });
+}
+
 async function solverFor(c: InstanceContext, infra: RecordedInfra) {
   const rfc2136 = c.config.tls.rfc2136;
-  if (rfc2136) {
-    const secret = process.env[rfc2136.keySecretEnv]?.trim();
-    if (!secret) throw new UsageError(`tls.rfc2136.keySecretEnv: the environment variable ${rfc2136.keySecretEnv} is not set`);
-    const [{ Rfc2136Solver }, { resolveServerAddress }] = await Promise.all([import('../tls/solvers/rfc2136.js'), import('./dns-address.js')]);
-    return new Rfc2136Solver({
-      server: { address: await resolveServerAddress(rfc2136.server), port: rfc2136.port },
-      zone: rfc2136.zone,
-      key: { name: rfc2136.keyName, secret },
-    });
-  }
+  if (rfc2136) return rfc2136Updater(rfc2136);
   return c.provider.defaultSolver(c, infra);
 }
 
 /** Ensures the instance certificate: reused while valid for the same names, otherwise issued by ACME. */
 export async function ensureInstanceCertificate(c: InstanceContext, ctx: StepContext, force: boolean): Promise<TlsOutputs> {
+  const provided = await c.provider.providedCertificate?.(c);
+  if (provided) return useProvidedCertificate(c, ctx, provided);
   const infra = ctx.outputsOf<RecordedInfra>('infra');
   const [{ ensureCertificate }, { issueCertificate }, { externalAccountBindingFromEnv }] = await Promise.all([
     import('../tls/ensure.js'),
@@ -141,6 +146,25 @@ export async function ensureInstanceCertificate(c: InstanceContext, ctx: StepCon
     renewalDue: renewalDue(result.info).toISOString(),
     fingerprintSha256: result.info.fingerprintSha256,
     selfSigned: result.info.selfSigned,
+  };
+}
+
+/** The user's own certificate, stored in place of an ACME one (renewing it is theirs to do). */
+async function useProvidedCertificate(c: InstanceContext, ctx: StepContext, pair: import('../tls/certificate.js').KeyAndCertificate): Promise<TlsOutputs> {
+  const { storeProvidedCertificate } = await import('../tls/provided.js');
+  const result = await storeProvidedCertificate(await secretStore(c), pair, instanceCertificateNames(c.config.dns.domain));
+  for (const w of result.warnings) ctx.log('warn', w);
+  const { info } = result;
+  return {
+    reused: result.reused,
+    ...(result.reused ? {} : { reason: 'provided' }),
+    names: info.names,
+    issuer: info.issuer,
+    notBefore: info.notBefore,
+    notAfter: info.notAfter,
+    renewalDue: renewalDue(info).toISOString(),
+    fingerprintSha256: info.fingerprintSha256,
+    selfSigned: info.selfSigned,
   };
 }
 

@@ -42,16 +42,19 @@ const HEAVY = /@pulumi\/|@aws-sdk\/|@google-cloud\/|acme-client|kubernetes-model
 const PROVIDER_FOLDER = /\/dist\/src\/providers\/(?!registry\.js$|types\.js$)/;
 
 describe('the provider registry', () => {
-  it('lists aws, gcp and kubernetes; aws is built, the others are reserved', () => {
+  it('lists aws, gcp and kubernetes; aws and kubernetes are built, gcp is reserved', () => {
     expect(PROVIDER_IDS).toEqual(['aws', 'gcp', 'kubernetes']);
-    expect(availableProviderIds()).toEqual(['aws']);
+    expect(availableProviderIds()).toEqual(['aws', 'kubernetes']);
     expect(KUBE_TOKEN_DEFAULT_PROVIDER).toBe('aws');
   });
 
   it('gives the config its provider choices and each available provider’s block', async () => {
     expect(configSchema.shape.provider.unwrap().options).toEqual([...PROVIDER_IDS]);
-    expect(CONFIG_BLOCKS.map((b) => b.id)).toEqual(['aws']);
+    expect(CONFIG_BLOCKS.map((b) => b.id)).toEqual(['aws', 'kubernetes']);
     expect(Object.keys(configSchema.shape)).toContain('aws');
+    expect(Object.keys(configSchema.shape)).toContain('kubernetes');
+    // The kubernetes block keeps the clouds' instance-name budget, so tenant names stay as long.
+    expect(instanceNameLimit('kubernetes')).toBe(instanceNameLimit('aws'));
     expect((await loadConfigBlocks()).map((b) => b.id)).toEqual(availableProviderIds());
     // Every name a provider derives fits at its own limit, and no further.
     for (const block of CONFIG_BLOCKS) {
@@ -61,10 +64,9 @@ describe('the provider registry', () => {
     }
   });
 
-  it.each([
-    ['gcp', /^`plan gcp` is not supported yet: GCP support comes in a later release$/],
-    ['kubernetes', /^`plan kubernetes` is not supported yet: installing into a Kubernetes cluster you already have/],
-  ] as const)('refuses the reserved %s with exit 2 and the command that works', async (id, message) => {
+  it.each([['gcp', /^`plan gcp` is not supported yet: GCP support comes in a later release$/]] as const)(
+    'refuses the reserved %s with exit 2 and the commands that work',
+    async (id, message) => {
     const err = (() => {
       try {
         assertProviderAvailable(id, 'plan');
@@ -76,9 +78,23 @@ describe('the provider registry', () => {
     expect(err).toBeInstanceOf(UsageError);
     expect(err!.exitCode).toBe(ExitCode.usage);
     expect(err!.message).toMatch(message);
-    expect(err!.hint).toBe('Use `lookout plan aws <name> -c <file>` for an AWS instance.');
+    expect(err!.hint).toBe(
+      'Use `lookout plan aws <name> -c <file>` for an AWS instance, or `lookout plan kubernetes <name> -c <file>` for an instance in an existing Kubernetes cluster.',
+    );
     await expect(loadProvider(id)).rejects.toBeInstanceOf(UsageError);
     expect(() => assertProviderAvailable('aws', 'plan')).not.toThrow();
+    expect(() => assertProviderAvailable('kubernetes', 'plan')).not.toThrow();
+  },
+  );
+
+  it('loads the kubernetes provider: no Pulumi package of its own, no DNS zone, and the user’s buckets', async () => {
+    const k8s = await loadProvider('kubernetes');
+    expect(k8s.id).toBe('kubernetes');
+    expect(k8s.pulumiPackages).toEqual([]);
+    expect(k8s.managesDnsZone).toBe(false);
+    expect(k8s.teardown.loadBalancerDependents).toEqual([]);
+    const record = { config: { kubernetes: { objectStorage: { buckets: { metrics: 'm-b', logs: 'l-b', rules: 'r-b' } } } } };
+    expect(k8s.teardown.dataBuckets(record as never)).toEqual(['m-b', 'l-b', 'r-b']);
   });
 
   it('loads the AWS provider once, with every part of the interface', async () => {
@@ -97,12 +113,14 @@ describe('the provider registry', () => {
     expect(registryOnly.some((m) => m.endsWith('/dist/src/providers/registry.js'))).toBe(true);
     expect(registryOnly.filter((m) => PROVIDER_FOLDER.test(m) || HEAVY.test(m) || /\/zod\//.test(m))).toEqual([]);
 
-    const provider = await modulesLoadedBy('provider', `await registry.loadProvider('aws');`);
+    const provider = await modulesLoadedBy('provider', `await registry.loadProvider('aws'); await registry.loadProvider('kubernetes');`);
     expect(provider.some((m) => m.endsWith('/dist/src/providers/aws/index.js'))).toBe(true);
+    expect(provider.some((m) => m.endsWith('/dist/src/providers/kubernetes/index.js'))).toBe(true);
     expect(provider.filter((m) => HEAVY.test(m))).toEqual([]);
 
     const block = await modulesLoadedBy('config-block', `await registry.loadConfigBlocks();`);
     expect(block.some((m) => m.endsWith('/dist/src/providers/aws/config.js'))).toBe(true);
+    expect(block.some((m) => m.endsWith('/dist/src/providers/kubernetes/config.js'))).toBe(true);
     expect(block.filter((m) => HEAVY.test(m))).toEqual([]);
 
     // And the recorder does see what a provider loads once asked for real work.

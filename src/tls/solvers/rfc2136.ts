@@ -43,6 +43,8 @@ export const NSUPDATE_INSTALL_HINT =
   'or `brew install bind` (macOS), then run the command again.';
 
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
+/** The record types that make a name an address, which pointAt replaces. */
+const ADDRESS_TYPES = ['A', 'AAAA', 'CNAME'] as const;
 
 export class Rfc2136Solver implements Dns01Solver {
   private readonly zone: string;
@@ -73,6 +75,24 @@ export class Rfc2136Solver implements Dns01Solver {
     await this.update([`update delete ${this.recordName(fqdn)} TXT`], signal);
   }
 
+  /**
+   * Makes `fqdn` point at `target`: an A or AAAA record for an IP address, a CNAME for a host
+   * name, replacing whatever address or alias it had, in one update.
+   */
+  async pointAt(fqdn: string, target: string, ttl: number, signal?: AbortSignal): Promise<void> {
+    const name = this.recordName(fqdn);
+    const type = isIP(target) === 4 ? 'A' : isIP(target) === 6 ? 'AAAA' : 'CNAME';
+    if (type === 'CNAME' && !isValidName(target)) throw new FailureError(`"${target}" is neither an IP address nor a host name`);
+    const data = type === 'CNAME' ? absoluteName(normalizeName(target)) : target;
+    await this.update([...ADDRESS_TYPES.map((t) => `update delete ${name} ${t}`), `update add ${name} ${ttl} ${type} ${data}`], signal);
+  }
+
+  /** Removes the address and alias records at `fqdn` (what pointAt wrote). */
+  async removeAddress(fqdn: string, signal?: AbortSignal): Promise<void> {
+    const name = this.recordName(fqdn);
+    await this.update(ADDRESS_TYPES.map((t) => `update delete ${name} ${t}`), signal);
+  }
+
   async authoritativeServers(): Promise<DnsServer[]> {
     const servers = this.options.authoritativeServers ?? [this.options.server];
     const byName = servers.filter((s) => !isIP(s.address));
@@ -84,7 +104,8 @@ export class Rfc2136Solver implements Dns01Solver {
   }
 
   private recordName(fqdn: string): string {
-    if (!isValidName(fqdn)) throw new FailureError(`"${fqdn}" is not a valid record name`);
+    // A wildcard owner (`*.<domain>`) is a name like any other to an update.
+    if (!isValidName(fqdn.replace(/^\*\./, ''))) throw new FailureError(`"${fqdn}" is not a valid record name`);
     const name = normalizeName(fqdn);
     if (name !== this.zone && !name.endsWith(`.${this.zone}`)) {
       throw new FailureError(`${name} is not in zone ${this.zone}`, { hint: 'The RFC 2136 zone must be dns.domain or a zone above it.' });
