@@ -41,7 +41,7 @@ const exampleConfig = YAML.parse(readFileSync(EXAMPLE, 'utf8')) as {
 };
 const TARGETS = ['distributor', 'ingester', 'querier', 'query-frontend', 'store-gateway', 'compactor', 'ruler', 'alertmanager', 'overrides-exporter'];
 
-const cortexBuild = cortexForBundle(exampleConfig.bundle);
+const cortexBuild = cortexForBundle(exampleConfig.bundle, { withStore: true });
 const NGINX = findExecutable('nginx');
 const binaries = NGINX ? cortexBuild.binaries : { ...cortexBuild.binaries, missing: `${cortexBuild.binaries.missing ?? ''}${cortexBuild.binaries.missing ? '; ' : ''}nginx not installed (apt-get install nginx-light)` };
 const title = suiteTitle(

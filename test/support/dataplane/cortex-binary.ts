@@ -17,11 +17,12 @@ export interface CortexForBundle {
   binaries: Binaries;
 }
 
-export function cortexForBundle(bundle: string): CortexForBundle {
+/** Cortex for the bundle; with `withStore`, also the S3 server the data plane runs on. */
+export function cortexForBundle(bundle: string, options: { withStore?: boolean } = {}): CortexForBundle {
   const imageTag = loadBundle(bundle).components.cortex.image.tag;
   const entry = (loadPinned() as Array<{ name: string; version: string; imageTag?: string }>).find((e) => e.name === 'cortex' && (e.imageTag ?? e.version) === imageTag);
   if (!entry) throw new Error(`test/binaries.json has no cortex entry for bundle ${bundle}'s image tag ${imageTag}`);
-  return { bundle, imageTag, version: entry.version, binaries: testBinaries([{ name: 'cortex', version: entry.version }]) };
+  return { bundle, imageTag, version: entry.version, binaries: testBinaries([{ name: 'cortex', version: entry.version }, ...(options.withStore ? ['versitygw'] : [])]) };
 }
 
 /** Every Cortex the list pins, by module version. */

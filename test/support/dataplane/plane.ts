@@ -78,6 +78,8 @@ export interface DataPlane {
   stop(proc: CortexProcess, how: 'graceful' | 'kill'): Promise<void>;
   /** A probe client for the gateway's public listener. */
   client(): ProbeClient;
+  /** The nginx master process. */
+  gatewayProcess(): RunningProcess | undefined;
   shutdown(): Promise<void>;
 }
 
@@ -293,6 +295,7 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
       start,
       stop,
       client: () => new ProbeClient(connection),
+      gatewayProcess: () => nginx,
       shutdown: cleanup,
     };
   } catch (err) {
