@@ -4,7 +4,7 @@
  * measures, and writes the figures as JSON to $LOOKOUT_BENCH_DATAPLANE_OUT. Asserts nothing
  * about performance; it fails only if the data plane cannot run.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -30,6 +30,8 @@ it('measures the data plane', async () => {
     return;
   }
   const work = mkdtempSync(join(tmpdir(), 'lookout-bench-dataplane-'));
+  // Started as root, nginx runs its workers as `nobody`, who must pass through to its temp directory.
+  if (process.getuid?.() === 0) chmodSync(work, 0o711);
   const renderDir = join(work, 'render');
   try {
     await renderPlan({ provider: 'aws', instance: config.name, configFile: example, dir: renderDir });

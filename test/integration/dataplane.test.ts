@@ -9,7 +9,7 @@
  * (`stores: 'metrics'`); see test/README.md.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -56,6 +56,8 @@ describe.skipIf(binaries.missing !== undefined)(title, () => {
 
   beforeAll(async () => {
     work = mkdtempSync(join(tmpdir(), 'lookout-dataplane-'));
+    // Started as root, nginx runs its workers as `nobody`, who must pass through to its temp directory.
+    if (process.getuid?.() === 0) chmodSync(work, 0o711);
     const renderDir = join(work, 'render');
     await renderPlan({ provider: 'aws', instance: exampleConfig.name, configFile: EXAMPLE, dir: renderDir });
     plane = await startDataPlane({ renderDir, cortex: binaries.paths.cortex!, nginx: NGINX!, workDir: join(work, 'run'), domain: exampleConfig.dns.domain });
@@ -243,9 +245,15 @@ describe.skipIf(binaries.missing !== undefined)(title, () => {
       await waitFor(async () => (await alertsOf(staging)).includes(alertname), { interval: 2_000, timeout: 180_000 });
       for (const other of ['production', 'system']) expect(await alertsOf(tenant(other)), other).not.toContain(alertname);
 
-      // The Alertmanager tried to notify and its receivers firewall refused the loopback address.
+      // The Alertmanager tried to notify, and its receivers firewall refused the loopback address.
       const am = plane.processes('alertmanager')[0]!;
-      await waitFor(() => /blocked address/.test(am.running!.output()), { interval: 500, timeout: 60_000 });
+      const failed = async () => {
+        const text = await (await fetch(`http://127.0.0.1:${am.httpPort}/metrics`)).text();
+        const line = text.split('\n').find((l) => l.startsWith('cortex_alertmanager_notifications_failed_total{') && l.includes('integration="webhook"') && l.includes('user="staging"'));
+        return line ? Number(line.split(' ').pop()) : 0;
+      };
+      await waitFor(async () => (await failed()) > 0, { interval: 1_000, timeout: 90_000 });
+      expect(am.running!.output()).toMatch(/blocked address/);
       expect(hookCalls).toBe(0);
     });
   });

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import YAML from 'yaml';
+import { localServices } from '../support/dataplane/plane.js';
 import { readRenderedPlatform, renderPlan, type RenderedPlatform } from '../support/dataplane/rendered.js';
 import {
   localizeArgs,
@@ -193,5 +194,33 @@ describe('the data plane rewrite of the rendered gateway config', () => {
     expect(() => rewriteGatewayConfig(rendered.get(examples[0]!.file)!.nginxConfig, { ...gateway, services: () => undefined })).toThrow(
       /no local address for cortex-distributor\.lookout\.svc\.cluster\.local:8080/,
     );
+  });
+});
+
+describe('the data plane’s Service addresses', () => {
+  it.each(examples)('place every Service the rendered configs of $file name on the port of the process it selects', ({ file }) => {
+    const platform = rendered.get(file)!;
+    const targets = platform.cortexWorkloads.map((w) => w.target);
+    // Ports that tell the targets and port kinds apart: 10000 + index (HTTP), 20000 + (gRPC), 30000 + (gossip).
+    const procs = targets.map((target, i) => ({ target, httpPort: 10000 + i, grpcPort: 20000 + i, gossipPort: 30000 + i }));
+    const resolve = localServices(platform, procs, 40000);
+    const at = (target: string, kind: 'httpPort' | 'grpcPort') => `127.0.0.1:${procs.find((p) => p.target === target)![kind]}`;
+
+    const config = YAML.parse(rewriteCortexConfig(platform.cortexConfig, { ...plane, services: resolve }, proc)) as {
+      frontend_worker: { frontend_address: string };
+      ruler: { frontend_address: string; alertmanager_url: string };
+    };
+    expect(config.frontend_worker.frontend_address).toBe(at('query-frontend', 'grpcPort'));
+    expect(config.ruler.frontend_address).toBe(at('query-frontend', 'grpcPort'));
+    expect(config.ruler.alertmanager_url).toBe(`http://${at('alertmanager', 'httpPort')}/alertmanager`);
+
+    const nginx = rewriteGatewayConfig(platform.nginxConfig, { ...gateway, services: resolve });
+    const upstreams = new Set([...nginx.matchAll(/set \$lookout_upstream "?([^";]+)"?;/g)].map((m) => m[1]));
+    expect([...upstreams].sort()).toEqual(
+      [at('distributor', 'httpPort'), at('query-frontend', 'httpPort'), at('ruler', 'httpPort'), at('alertmanager', 'httpPort'), '127.0.0.1:40000'].sort(),
+    );
+    // Remote write goes to the distributors, and only there.
+    const push = nginx.slice(nginx.indexOf('location /api/v1/push {'), nginx.indexOf('location /prometheus/'));
+    expect([...push.matchAll(/set \$lookout_upstream ([^;]+);/g)].map((m) => m[1])).toEqual([at('distributor', 'httpPort')]);
   });
 });

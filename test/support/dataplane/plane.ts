@@ -136,6 +136,23 @@ async function startAbsentStoreStub(): Promise<{ port: number; close(): Promise<
   };
 }
 
+/**
+ * Where each rendered Service is on loopback: a Cortex Service at the first local process of the
+ * component it selects, on the port its targetPort names; everything that is not Cortex (Loki,
+ * the tenants' Grafanas) at the stub for absent stores.
+ */
+export function localServices(rendered: Pick<RenderedPlatform, 'namespace' | 'services'>, cortex: readonly Pick<CortexProcess, 'target' | 'httpPort' | 'grpcPort' | 'gossipPort'>[], absentStorePort: number): ServiceResolver {
+  return ({ name, namespace, port }) => {
+    if (!name.startsWith('cortex-') || namespace !== rendered.namespace) return `${LOOPBACK}:${absentStorePort}`;
+    const service = rendered.services.find((s) => s.name === name);
+    const proc = service?.component ? cortex.find((p) => p.target === service.component) : undefined;
+    const targetPort = service?.ports.find((p) => p.port === port)?.targetPort;
+    if (!proc || !targetPort) return undefined;
+    const local = ({ 'http-metrics': proc.httpPort, http: proc.httpPort, grpc: proc.grpcPort, gossip: proc.gossipPort } as Record<string, number>)[targetPort];
+    return local === undefined ? undefined : `${LOOPBACK}:${local}`;
+  };
+}
+
 export async function startDataPlane(options: DataPlaneOptions): Promise<DataPlane> {
   const started = performance.now();
   const rendered = readRenderedPlatform(options.renderDir);
@@ -183,15 +200,7 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
       }
     }
     const byTarget = (target: string) => cortex.filter((p) => p.target === target);
-    const services: ServiceResolver = ({ name, namespace, port }) => {
-      if (!name.startsWith('cortex-') || namespace !== rendered.namespace) return `${LOOPBACK}:${stub.port}`;
-      const service = rendered.services.find((s) => s.name === name);
-      const proc = service?.component ? byTarget(service.component)[0] : undefined;
-      const targetPort = service?.ports.find((p) => p.port === port)?.targetPort;
-      if (!proc || !targetPort) return undefined;
-      const local = { 'http-metrics': proc.httpPort, http: proc.httpPort, grpc: proc.grpcPort, gossip: proc.gossipPort }[targetPort];
-      return local === undefined ? undefined : `${LOOPBACK}:${local}`;
-    };
+    const services = localServices(rendered, cortex, stub.port);
     const plane: CortexPlaneAddresses = {
       configDir: etc,
       runtimeConfigDir: etcRuntime,
