@@ -14,25 +14,20 @@
  * answers 503, and the verify probe runs its metrics checks only (see tests/README).
  */
 import { randomBytes } from 'node:crypto';
-import { execFile } from 'node:child_process';
-import { chmodSync, mkdirSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { renderTenantEntry, renderTokenMapEntries, tenantFileName, tokensFileName } from '@lookout/gateway';
 import { ProbeClient } from '../../../src/verify/client.js';
 import { freePort, killProcessTree, startProcess, type RunningProcess } from '../processes.js';
 import { startS3Server, type S3Server } from '../s3-server.js';
-import { selfSignedCertificate } from '../self-signed.js';
+import { startRenderedGateway } from './gateway.js';
 import { readRenderedPlatform, type CortexWorkload, type RenderedPlatform } from './rendered.js';
 import {
   LOOPBACK,
   localizeArgs,
-  localResolverInclude,
   parseCortexYaml,
   rewriteCortexConfig,
-  rewriteGatewayConfig,
   type CortexPlaneAddresses,
   type ServiceResolver,
 } from './rewrite.js';
@@ -232,63 +227,26 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
     stopOnFailure.push(() => Promise.all(cortex.map((p) => stop(p, 'kill'))).then(() => undefined));
     await Promise.all(cortex.map(start));
 
-    // The gateway, with the tenants' entries and tokens as their tenant stacks write them.
-    const gatewayDir = join(work, 'gateway');
-    const tenantsDir = join(gatewayDir, 'tenants');
-    const tlsDir = join(gatewayDir, 'tls');
-    const tempDir = join(gatewayDir, 'temp');
-    const logDir = join(gatewayDir, 'log');
-    for (const d of [tenantsDir, tlsDir, tempDir, logDir]) mkdirSync(d, { recursive: true });
-    // Started as root, nginx runs its workers as `nobody`: they must pass through to the temp directory.
-    if (process.getuid?.() === 0) for (const d of [work, gatewayDir]) chmodSync(d, 0o711);
-    const tenants = tenantsOf(options.renderDir).map((tenant) => ({
-      tenant,
-      host: `${tenant}.${options.domain}`,
-      token: `lk_test_${randomBytes(24).toString('base64url')}`,
-    }));
-    for (const t of tenants) {
-      writeFileSync(join(tenantsDir, tenantFileName(t.tenant)), renderTenantEntry(t.tenant));
-      writeFileSync(join(tenantsDir, tokensFileName(t.tenant)), renderTokenMapEntries(t.tenant, [t.token]), { mode: 0o600 });
-    }
-    const cert = await selfSignedCertificate([`*.${options.domain}`, options.domain]);
-    writeFileSync(join(tlsDir, 'tls.crt'), cert.certificatePem);
-    writeFileSync(join(tlsDir, 'tls.key'), cert.privateKeyPem, { mode: 0o600 });
-    writeFileSync(join(tempDir, 'resolver.conf'), localResolverInclude());
-    const gatewayPorts = { publicPort: await freePort(), internalPort: await freePort() };
-    const nginxConf = join(gatewayDir, 'nginx.conf');
-    writeFileSync(nginxConf, rewriteGatewayConfig(rendered.nginxConfig, { ...gatewayPorts, tempDir, tenantsDir, tlsDir, logDir, services }));
-    const nginxArgs = ['-p', gatewayDir, '-c', nginxConf];
-    await promisify(execFile)(options.nginx, ['-t', ...nginxArgs]);
-    const connection = { address: LOOPBACK, port: gatewayPorts.publicPort, ca: cert.certificatePem };
-    const probe = new ProbeClient(connection);
-    const first = tenants[0]!;
-    let nginx: RunningProcess;
-    try {
-      // Ready when a tenant's PromQL query goes through the gateway to a ready Cortex.
-      nginx = await startProcess(
-        options.nginx,
-        [...nginxArgs, '-g', 'daemon off;'],
-        async () => {
-          try {
-            const res = await probe.request({ method: 'GET', host: first.host, path: '/prometheus/api/v1/query?query=vector(1)', token: first.token, timeoutMs: 5_000 });
-            return res.status === 200;
-          } catch {
-            return false;
-          }
-        },
-        { what: 'nginx gateway', deadlineMs: 60_000 },
-      );
-    } finally {
-      probe.close();
-    }
+    // Ready when a tenant's PromQL query goes through the gateway to a ready Cortex.
+    const gateway = await startRenderedGateway({
+      nginx: options.nginx,
+      config: rendered.nginxConfig,
+      tenants: tenantsOf(options.renderDir),
+      domain: options.domain,
+      services,
+      dir: join(work, 'gateway'),
+      ready: async (client, t) =>
+        (await client.request({ method: 'GET', host: t.host, path: '/prometheus/api/v1/query?query=vector(1)', token: t.token, timeoutMs: 5_000 })).status === 200,
+    });
+    const nginx = gateway.process;
     stopOnFailure.push(() => nginx.stop());
     const startupMs = performance.now() - started;
 
     return {
       rendered,
       domain: options.domain,
-      tenants,
-      gateway: { port: gatewayPorts.publicPort, internalPort: gatewayPorts.internalPort, ca: cert.certificatePem },
+      tenants: gateway.tenants,
+      gateway: { port: gateway.port, internalPort: gateway.internalPort, ca: gateway.ca },
       cortex,
       s3,
       buckets,
@@ -303,7 +261,7 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
       },
       start,
       stop,
-      client: () => new ProbeClient(connection),
+      client: () => new ProbeClient(gateway.connection),
       gatewayProcess: () => nginx,
       shutdown: cleanup,
     };
