@@ -23,7 +23,7 @@ const config = YAML.parse(readFileSync(example, 'utf8')) as { name: string; bund
 it('measures the data plane', async () => {
   const out = process.env.LOOKOUT_BENCH_DATAPLANE_OUT;
   if (!out) throw new Error('LOOKOUT_BENCH_DATAPLANE_OUT is not set (run it with `npm run bench -- dataplane`)');
-  const { binaries, version, imageTag } = cortexForBundle(config.bundle, { withStore: true });
+  const { binaries, version, imageTag, override } = cortexForBundle(config.bundle, { withStore: true, allowOverride: true });
   const nginx = findExecutable('nginx');
   if (binaries.missing || !nginx) {
     writeFileSync(out, JSON.stringify({ skipped: binaries.missing ?? 'nginx not installed (apt-get install nginx-light)' }));
@@ -39,7 +39,7 @@ it('measures the data plane', async () => {
     try {
       const tenant = plane.tenants.find((t) => t.tenant === 'production')!;
       const figures = await measureDataPlane(plane, tenant, { workers: 8, pushSeconds: 10, queries: 50 });
-      writeFileSync(out, JSON.stringify({ cortex: `${version} (for ${imageTag})`, ...figures }));
+      writeFileSync(out, JSON.stringify({ cortex: override ? `${version} (LOOKOUT_TEST_CORTEX; the bundle deploys ${imageTag})` : `${version} (for ${imageTag})`, ...figures }));
     } finally {
       await plane.shutdown();
     }

@@ -41,11 +41,11 @@ const exampleConfig = YAML.parse(readFileSync(EXAMPLE, 'utf8')) as {
 };
 const TARGETS = ['distributor', 'ingester', 'querier', 'query-frontend', 'store-gateway', 'compactor', 'ruler', 'alertmanager', 'overrides-exporter'];
 
-const cortexBuild = cortexForBundle(exampleConfig.bundle, { withStore: true });
+const cortexBuild = cortexForBundle(exampleConfig.bundle, { withStore: true, allowOverride: true });
 const NGINX = findExecutable('nginx');
 const binaries = NGINX ? cortexBuild.binaries : { ...cortexBuild.binaries, missing: `${cortexBuild.binaries.missing ?? ''}${cortexBuild.binaries.missing ? '; ' : ''}nginx not installed (apt-get install nginx-light)` };
 const title = suiteTitle(
-  `the data plane on loopback: Cortex ${cortexBuild.version} (for bundle ${exampleConfig.bundle}'s ${cortexBuild.imageTag}), versitygw and the nginx gateway from the rendered examples/aws.yaml`,
+  `the data plane on loopback: Cortex ${cortexBuild.version} (${cortexBuild.override ? `LOOKOUT_TEST_CORTEX, instead of the one for bundle ${exampleConfig.bundle}'s ${cortexBuild.imageTag}` : `for bundle ${exampleConfig.bundle}'s ${cortexBuild.imageTag}`}), versitygw and the nginx gateway from the rendered examples/aws.yaml`,
   { paths: binaries.paths, ...(binaries.missing ? { missing: binaries.missing } : {}) },
 );
 
