@@ -192,4 +192,30 @@ if (wanted('kubernetes')) {
   }
 }
 
+if (wanted('dataplane')) {
+  section('Data plane from the rendered examples/aws.yaml: real Cortex, versitygw and the nginx gateway on loopback (target: the gateway keeps at least 0.9 of direct remote write)');
+  // The harness is TypeScript (test/support/dataplane); vitest runs it with the tests' resolution.
+  const out = join(work, 'dataplane.json');
+  const r = spawnSync(process.execPath, [join(root, 'node_modules/vitest/vitest.mjs'), 'run', '--config', join(root, 'bench/dataplane.vitest.config.ts')], {
+    cwd: root,
+    env: { ...process.env, LOOKOUT_BENCH_DATAPLANE_OUT: out },
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  if (r.status !== 0) throw new Error(`the data plane benchmark failed:\n${r.stdout}${r.stderr}`);
+  const f = JSON.parse(readFileSync(out, 'utf8'));
+  if (f.skipped) row('skipped', f.skipped);
+  else {
+    const rate = (p) => `${Math.round(p.samplesPerSecond).toLocaleString('en-US')} samples/s (${p.requests} requests${Object.keys(p.refused).length ? `, refused ${JSON.stringify(p.refused)}` : ''})`;
+    row('Cortex', f.cortex);
+    row('start-up to ready (whole data plane)', `${(f.startupMs / 1000).toFixed(1)} s, ${f.cortexProcesses} Cortex processes`);
+    row('remote write directly to the distributor', rate(f.pushDirect));
+    row('remote write through the gateway', rate(f.pushGateway));
+    row('ratio gateway / direct', (f.pushGateway.samplesPerSecond / f.pushDirect.samplesPerSecond).toFixed(3));
+    row(`PromQL instant query, p50 / p99 of ${f.instant.count}`, `${f.instant.p50Ms.toFixed(1)} / ${f.instant.p99Ms.toFixed(1)} ms`);
+    row(`PromQL 1 h range query, p50 / p99 of ${f.range1h.count}`, `${f.range1h.p50Ms.toFixed(1)} / ${f.range1h.p99Ms.toFixed(1)} ms`);
+    for (const [name, mb] of Object.entries(f.peakRssMb)) row(`peak RSS ${name}`, `${mb.toFixed(0)} MB`);
+  }
+}
+
 process.stdout.write('\n');

@@ -426,5 +426,6 @@ export function dataIsolation(tenant: string, reads: ReadBack[]): VerifyResult {
   if (leaks.length > 0) {
     return { ...base, ok: false, detail: `${leaks.join('; ')}: the store is not separating tenants (X-Scope-OrgID)` };
   }
-  return { ...base, ok: true, detail: "the PromQL and LogQL answers held only this tenant's probe data" };
+  const apis = reads.map((r) => (r.result.api === 'promql' ? 'PromQL' : 'LogQL')).join(' and ');
+  return { ...base, ok: true, detail: `the ${apis} answers held only this tenant's probe data` };
 }

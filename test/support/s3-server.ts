@@ -41,7 +41,7 @@ export function s3Environment(s3: S3Server): Record<string, string> {
   };
 }
 
-export async function startS3Server(options: { buckets?: string[] } = {}): Promise<S3Server> {
+export async function startS3Server(options: { buckets?: string[]; region?: string } = {}): Promise<S3Server> {
   const binaries = s3ServerBinaries();
   if (binaries.missing) throw new Error(binaries.missing);
   const root = mkdtempSync(join(tmpdir(), 'lookout-s3-'));
@@ -50,7 +50,7 @@ export async function startS3Server(options: { buckets?: string[] } = {}): Promi
   const port = await freePort();
   const accessKeyId = `LOOKOUTTEST${randomBytes(4).toString('hex').toUpperCase()}`;
   const secretAccessKey = randomBytes(24).toString('base64url');
-  const region = 'us-east-1';
+  const region = options.region ?? 'us-east-1';
   const endpoint = `http://127.0.0.1:${port}`;
   const client = new S3Client({ endpoint, region, forcePathStyle: true, credentials: { accessKeyId, secretAccessKey } });
   let proc: RunningProcess;

@@ -202,6 +202,23 @@ describe('verifyAll failures say which tenant, which API, which request and what
     expect(results).toHaveLength(verifyCheckCount(2, { checkDataIsolation: false }));
   });
 
+  it('with stores: metrics, proves the metrics store and the gateway only: no log push, no LogQL, no Grafana check', async () => {
+    const server = await start({ sharedStore: true });
+    const seenPaths: string[] = [];
+    const err = await failureOf(verifyAll(targets.slice(0, 2), options(server, { stores: 'metrics', onResult: (r) => seenPaths.push(`${r.tenant} ${r.api}`) })));
+    // Data isolation still catches the shared store, on PromQL alone.
+    expect(err.message).toContain('tenant system, data-isolation: FAILED — promql returned probe data of tenant acme: the store');
+    expect(err.message).toMatch(/2 of 10 checks failed\./);
+    expect(seenPaths.map((p) => p.split(' ')[1]).sort()).toEqual(
+      ['cross-tenant', 'cross-tenant', 'data-isolation', 'data-isolation', 'no-token', 'no-token', 'promql', 'promql', 'remote-write', 'remote-write'],
+    );
+    expect(server.logs.size).toBe(0);
+    const results = await verifyAll(targets.slice(0, 2), options(server, { stores: 'metrics', checkDataIsolation: false }));
+    expect(results.every((r) => r.ok)).toBe(true);
+    expect(results).toHaveLength(verifyCheckCount(2, { stores: 'metrics', checkDataIsolation: false }));
+    expect(verifyCheckCount(2, { stores: 'metrics' })).toBe(10);
+  });
+
   it('Grafana with a broken database fails its health check after retries', async () => {
     const server = await start({
       intercept: (req) => (req.path === '/api/health' ? { status: 200, body: '{"commit":"x","database":"failing","version":"12.0.0"}' } : undefined),
