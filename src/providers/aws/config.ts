@@ -4,24 +4,13 @@
  */
 import { z } from 'zod';
 import type { ProviderConfigBlock } from '../types.js';
+import { HOST_BITS_MESSAGE, cidrHasNoHostBits, isWholeInternet } from '../../config/cidrs.js';
 import { derivedAwsNames } from './naming.js';
 
 /** EKS quota "Public endpoint access CIDR ranges per cluster" (not adjustable). */
 export const MAX_API_ALLOWED_CIDRS = 40;
 /** Each admin is an EKS access entry and a policy association in the infra stack; keep that stack small. */
 export const MAX_CLUSTER_ADMINS = 100;
-
-/**
- * AWS rejects CIDRs such as 10.0.0.1/16; catching them here saves a failed cluster update.
- * Only judged for well-formed IPv4 CIDRs: anything else gets its one error from the format check.
- */
-function cidrHasNoHostBits(cidr: string): boolean {
-  if (!/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/.test(cidr)) return true;
-  const [address = '', prefix = '0'] = cidr.split('/');
-  const value = address.split('.').reduce((acc, octet) => acc * 256 + Number(octet), 0);
-  const hostBits = 32 - Number(prefix);
-  return hostBits === 0 || value % 2 ** hostBits === 0;
-}
 
 const nodesSchema = z
   .strictObject({
@@ -89,9 +78,7 @@ export const awsSchema = z.strictObject({
               ? 'must be an IPv4 CIDR: Lookout creates an IPv4 cluster, and EKS accepts IPv6 CIDRs only for the endpoint of an IPv6 cluster'
               : undefined,
         })
-        .refine(cidrHasNoHostBits, {
-          message: 'must be a network address: the bits after the prefix length must be zero (e.g. 10.0.0.0/16, not 10.0.0.1/16)',
-        }),
+        .refine(cidrHasNoHostBits, { message: HOST_BITS_MESSAGE }),
     )
     .min(1)
     .max(MAX_API_ALLOWED_CIDRS, { message: `must have at most ${MAX_API_ALLOWED_CIDRS} CIDRs (an EKS limit that cannot be raised)` })
@@ -120,11 +107,6 @@ export const awsSchema = z.strictObject({
     }
   });
 }, { when: () => true });
-
-/** A CIDR with prefix length 0 covers every IPv4 address. */
-function isWholeInternet(cidr: string): boolean {
-  return /^\d{1,3}(\.\d{1,3}){3}\/0$/.test(cidr);
-}
 
 export type AwsConfig = z.output<typeof awsSchema>;
 
