@@ -58,7 +58,7 @@ const REGISTRY: { [Id in ProviderId]: Entry<Id> } = {
     anInstance: 'a GCP instance',
     configBlock: async () => (await import('./gcp/config.js')).gcpConfigBlock,
     load: async () => (await import('./gcp/index.js')).gcpProvider,
-    partial: { commands: ['config validate'], notYet: 'GCP support comes in a later release' },
+    partial: { commands: ['config validate', 'plan'], notYet: 'GCP support comes in a later release' },
   },
   kubernetes: {
     title: 'Kubernetes',

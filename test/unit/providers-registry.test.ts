@@ -64,12 +64,12 @@ describe('the provider registry', () => {
   });
 
   it.each([
-    ['gcp', /^`plan gcp` is not supported yet: GCP support comes in a later release$/],
-    ['kubernetes', /^`plan kubernetes` is not supported yet: installing into a Kubernetes cluster you already have/],
-  ] as const)('refuses the reserved %s with exit 2 and the command that works', async (id, message) => {
+    ['gcp', 'create', /^`create gcp` is not supported yet: GCP support comes in a later release$/],
+    ['kubernetes', 'plan', /^`plan kubernetes` is not supported yet: installing into a Kubernetes cluster you already have/],
+  ] as const)('refuses %s for a command not built yet (%s) with exit 2 and the command that works', async (id, command, message) => {
     const err = (() => {
       try {
-        assertProviderAvailable(id, 'plan');
+        assertProviderAvailable(id, command);
       } catch (e) {
         return e as UsageError;
       }
@@ -78,8 +78,11 @@ describe('the provider registry', () => {
     expect(err).toBeInstanceOf(UsageError);
     expect(err!.exitCode).toBe(ExitCode.usage);
     expect(err!.message).toMatch(message);
-    expect(err!.hint).toBe('Use `lookout plan aws <name> -c <file>` for an AWS instance.');
-    expect(() => assertProviderAvailable('aws', 'plan')).not.toThrow();
+    const titles = { aws: 'an AWS instance', gcp: 'a GCP instance', kubernetes: '' };
+    const working = availableProviderIds(command).map((a) => `\`lookout ${command} ${a} <name> -c <file>\` for ${titles[a]}`);
+    expect(working[0]).toBe(`\`lookout ${command} aws <name> -c <file>\` for an AWS instance`);
+    expect(err!.hint).toBe(`Use ${working.join(', or ')}.`);
+    expect(() => assertProviderAvailable('aws', command)).not.toThrow();
   });
 
   it('loads a partly built provider, whose missing parts refuse with exit 2; a reserved one does not load', async () => {
@@ -88,6 +91,9 @@ describe('the provider registry', () => {
     expect(gcp.id).toBe('gcp');
     await expect(gcp.infraSteps({} as never)).rejects.toThrow(/`create` is not supported yet for GCP instances/);
     expect(() => assertProviderAvailable('gcp', 'config validate')).not.toThrow();
+    expect(() => assertProviderAvailable('gcp', 'plan')).not.toThrow();
+    // The kubernetes provider is offered where it works, gcp where it works.
+    expect(availableProviderIds('plan')).toEqual(['aws', 'gcp']);
   });
 
   it('loads the AWS provider once, with every part of the interface', async () => {
@@ -106,12 +112,14 @@ describe('the provider registry', () => {
     expect(registryOnly.some((m) => m.endsWith('/dist/src/providers/registry.js'))).toBe(true);
     expect(registryOnly.filter((m) => PROVIDER_FOLDER.test(m) || HEAVY.test(m) || /\/zod\//.test(m))).toEqual([]);
 
-    const provider = await modulesLoadedBy('provider', `await registry.loadProvider('aws');`);
+    const provider = await modulesLoadedBy('provider', `await registry.loadProvider('aws'); await registry.loadProvider('gcp');`);
     expect(provider.some((m) => m.endsWith('/dist/src/providers/aws/index.js'))).toBe(true);
+    expect(provider.some((m) => m.endsWith('/dist/src/providers/gcp/index.js'))).toBe(true);
     expect(provider.filter((m) => HEAVY.test(m))).toEqual([]);
 
     const block = await modulesLoadedBy('config-block', `await registry.loadConfigBlocks();`);
     expect(block.some((m) => m.endsWith('/dist/src/providers/aws/config.js'))).toBe(true);
+    expect(block.some((m) => m.endsWith('/dist/src/providers/gcp/config.js'))).toBe(true);
     expect(block.filter((m) => HEAVY.test(m))).toEqual([]);
 
     // And the recorder does see what a provider loads once asked for real work.

@@ -7,6 +7,8 @@
  */
 import { UsageError } from '../../errors.js';
 import type { CloudProvider } from '../types.js';
+import { GCP_COST_BASIS, estimateGcpCost } from './cost.js';
+import { gcpConfigOf } from './settings.js';
 
 function notBuilt(what: string): never {
   throw new UsageError(`${what} is not supported yet for GCP instances: GCP support comes in a later release`);
@@ -17,10 +19,10 @@ export const gcpProvider: CloudProvider = {
   pulumiPackages: ['@pulumi/gcp'],
   importIds: {},
   managesDnsZone: true,
-  costBasis: 'not available yet',
+  costBasis: GCP_COST_BASIS,
 
-  plan: async () => notBuilt('`plan`'),
-  estimateCost: () => notBuilt('the cost estimate'),
+  plan: async (config) => (await import('./plan.js')).planGcp(config),
+  estimateCost: (resources, config) => estimateGcpCost(resources, gcpConfigOf(config)),
 
   infraSteps: async () => notBuilt('`create`'),
   previewInfra: async () => notBuilt('`upgrade`'),
