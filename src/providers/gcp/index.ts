@@ -44,5 +44,5 @@ export const gcpProvider: CloudProvider = {
   describeLocation: () => notBuilt('`status`'),
   describeInfra: () => notBuilt('`status`'),
 
-  kubeToken: async () => notBuilt('`kube-token`'),
+  kubeToken: async (argv) => (await import('./kube-token.js')).gcpKubeToken(argv),
 };

@@ -80,7 +80,7 @@ export function explainGoogleError(err: unknown, api: string, signal?: AbortSign
   const e = (err ?? {}) as GaxiosLikeError;
   const message = e.response?.data?.error?.message ?? e.message ?? String(err);
   const status = statusOf(err);
-  if (status === 401 || /Could not load the default credentials|invalid_grant|unable to impersonate/i.test(message)) {
+  if (status === 401 || /Could not load the default credentials|Unable to read the credential file|invalid_grant|unable to impersonate/i.test(message)) {
     return new FailureError(`no usable Google Cloud credentials for ${api}: ${message}`, {
       hint: 'Run `gcloud auth application-default login`, or set GOOGLE_APPLICATION_CREDENTIALS to a service account key file.',
       cause: err,
