@@ -4,13 +4,15 @@
  */
 import { z } from 'zod';
 import type { ProviderConfigBlock } from '../types.js';
-import { HOST_BITS_MESSAGE, cidrHasNoHostBits, isWholeInternet } from '../../config/cidrs.js';
+import { controlPlaneAccessFields, refuseWholeInternet, wholeInternetWarnings, type ControlPlaneAccess } from '../../config/cidrs.js';
 import { derivedAwsNames } from './naming.js';
 
 /** EKS quota "Public endpoint access CIDR ranges per cluster" (not adjustable). */
 export const MAX_API_ALLOWED_CIDRS = 40;
 /** Each admin is an EKS access entry and a policy association in the infra stack; keep that stack small. */
 export const MAX_CLUSTER_ADMINS = 100;
+
+const ACCESS: ControlPlaneAccess = { provider: 'aws', endpoint: 'the Kubernetes API endpoint' };
 
 const nodesSchema = z
   .strictObject({
@@ -68,45 +70,14 @@ export const awsSchema = z.strictObject({
         'IAM roles or users that get cluster admin besides the identity that created the instance; anyone who runs ' +
         '`upgrade` or `destroy` needs to be one of them.',
     }),
-  apiAllowedCidrs: z
-    .array(
-      z
-        .cidrv4({
-          // One error for an IPv6 CIDR, saying why (cidrHasNoHostBits leaves it alone).
-          error: (issue) =>
-            typeof issue.input === 'string' && issue.input.includes(':')
-              ? 'must be an IPv4 CIDR: Lookout creates an IPv4 cluster, and EKS accepts IPv6 CIDRs only for the endpoint of an IPv6 cluster'
-              : undefined,
-        })
-        .refine(cidrHasNoHostBits, { message: HOST_BITS_MESSAGE }),
-    )
-    .min(1)
-    .max(MAX_API_ALLOWED_CIDRS, { message: `must have at most ${MAX_API_ALLOWED_CIDRS} CIDRs (an EKS limit that cannot be raised)` })
-    .meta({
-      description:
-        'IPv4 CIDRs allowed to reach the public Kubernetes API endpoint. Include the address of the machine that runs lookout.',
-    }),
-  allowApiFromAnywhere: z
-    .boolean()
-    .default(false)
-    .meta({
-      description:
-        'Allow 0.0.0.0/0 in `apiAllowedCidrs`: the Kubernetes API endpoint is then reachable from the whole internet (still behind IAM). Every command warns while it is so.',
-    }),
-}).superRefine((aws, ctx) => {
-  if (aws?.allowApiFromAnywhere === true || !Array.isArray(aws?.apiAllowedCidrs)) return;
-  aws.apiAllowedCidrs.forEach((cidr, i) => {
-    if (typeof cidr === 'string' && isWholeInternet(cidr)) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['apiAllowedCidrs', i],
-        message:
-          `${cidr} opens the Kubernetes API endpoint to the whole internet; list the networks that need it, ` +
-          'or set aws.allowApiFromAnywhere: true to accept that',
-      });
-    }
-  });
-}, { when: () => true });
+  ...controlPlaneAccessFields({
+    ...ACCESS,
+    ipv6Message: 'must be an IPv4 CIDR: Lookout creates an IPv4 cluster, and EKS accepts IPv6 CIDRs only for the endpoint of an IPv6 cluster',
+    max: MAX_API_ALLOWED_CIDRS,
+    maxMessage: `must have at most ${MAX_API_ALLOWED_CIDRS} CIDRs (an EKS limit that cannot be raised)`,
+    description: 'IPv4 CIDRs allowed to reach the public Kubernetes API endpoint. Include the address of the machine that runs lookout.',
+  }),
+}).superRefine((aws, ctx) => refuseWholeInternet(aws, ctx, ACCESS), { when: () => true });
 
 export type AwsConfig = z.output<typeof awsSchema>;
 
@@ -117,12 +88,7 @@ export const awsConfigBlock: ProviderConfigBlock<typeof awsSchema> = {
   requiredFields: 'it needs at least region and apiAllowedCidrs',
   derivedNames: derivedAwsNames,
   location: (aws) => ({ field: 'aws.region', value: aws.region }),
-  warnings(aws) {
-    const open = aws.apiAllowedCidrs.filter(isWholeInternet);
-    return open.length > 0
-      ? [`aws.apiAllowedCidrs has ${open.join(', ')} (allowed by aws.allowApiFromAnywhere): the Kubernetes API endpoint is reachable from the whole internet`]
-      : [];
-  },
+  warnings: (aws) => wholeInternetWarnings(aws.apiAllowedCidrs, ACCESS),
   summary(aws) {
     return [
       ['region', aws.region],

@@ -4,7 +4,7 @@
  * Loaded by the config schema; zod only.
  */
 import { z } from 'zod';
-import { HOST_BITS_MESSAGE, cidrHasNoHostBits, isWholeInternet } from '../../config/cidrs.js';
+import { controlPlaneAccessFields, refuseWholeInternet, wholeInternetWarnings, type ControlPlaneAccess } from '../../config/cidrs.js';
 import type { ProviderConfigBlock } from '../types.js';
 import { derivedGcpNames } from './naming.js';
 
@@ -15,6 +15,7 @@ export const GKE_RELEASE_CHANNELS = ['RAPID', 'REGULAR', 'STABLE', 'EXTENDED'] a
 export const GKE_DISK_TYPES = ['pd-balanced', 'pd-ssd', 'pd-standard'] as const;
 
 const REGION = /^[a-z]+-[a-z]+\d+$/;
+const ACCESS: ControlPlaneAccess = { provider: 'gcp', endpoint: 'the control plane' };
 
 const nodesSchema = z
   .strictObject({
@@ -63,27 +64,13 @@ export const gcpSchema = z
       .enum(GKE_RELEASE_CHANNELS)
       .optional()
       .meta({ description: 'GKE release channel the cluster upgrades along when no `kubernetesVersion` is given. Default REGULAR.' }),
-    apiAllowedCidrs: z
-      .array(
-        z
-          .cidrv4({
-            error: (issue) =>
-              typeof issue.input === 'string' && issue.input.includes(':')
-                ? 'must be an IPv4 CIDR: GKE authorized networks for the public endpoint are IPv4'
-                : undefined,
-          })
-          .refine(cidrHasNoHostBits, { message: HOST_BITS_MESSAGE }),
-      )
-      .min(1)
-      .max(MAX_AUTHORIZED_NETWORKS, { message: `must have at most ${MAX_AUTHORIZED_NETWORKS} CIDRs (a GKE limit)` })
-      .meta({ description: 'IPv4 CIDRs allowed to reach the control plane (GKE authorized networks). Include the address of the machine that runs lookout.' }),
-    allowApiFromAnywhere: z
-      .boolean()
-      .default(false)
-      .meta({
-        description:
-          'Allow 0.0.0.0/0 in `apiAllowedCidrs`: the control plane is then reachable from the whole internet (still behind IAM). Every command warns while it is so.',
-      }),
+    ...controlPlaneAccessFields({
+      ...ACCESS,
+      ipv6Message: 'must be an IPv4 CIDR: GKE authorized networks for the public endpoint are IPv4',
+      max: MAX_AUTHORIZED_NETWORKS,
+      maxMessage: `must have at most ${MAX_AUTHORIZED_NETWORKS} CIDRs (a GKE limit)`,
+      description: 'IPv4 CIDRs allowed to reach the control plane (GKE authorized networks). Include the address of the machine that runs lookout.',
+    }),
   })
   .superRefine(
     (gcp, ctx) => {
@@ -97,18 +84,7 @@ export const gcpSchema = z
           message: 'must not be given with kubernetesVersion: a pinned version has no release channel; keep one of the two',
         });
       }
-      if (gcp?.allowApiFromAnywhere === true || !Array.isArray(gcp?.apiAllowedCidrs)) return;
-      gcp.apiAllowedCidrs.forEach((cidr, i) => {
-        if (typeof cidr === 'string' && isWholeInternet(cidr)) {
-          ctx.addIssue({
-            code: 'custom',
-            path: ['apiAllowedCidrs', i],
-            message:
-              `${cidr} opens the control plane to the whole internet; list the networks that need it, ` +
-              'or set gcp.allowApiFromAnywhere: true to accept that',
-          });
-        }
-      });
+      refuseWholeInternet(gcp, ctx, ACCESS);
     },
     { when: () => true },
   );
@@ -127,12 +103,7 @@ export const gcpConfigBlock: ProviderConfigBlock<typeof gcpSchema> = {
   requiredFields: 'it needs at least project, region and apiAllowedCidrs',
   derivedNames: derivedGcpNames,
   location: (gcp) => ({ field: 'gcp.region', value: gcp.region }),
-  warnings(gcp) {
-    const open = gcp.apiAllowedCidrs.filter(isWholeInternet);
-    return open.length > 0
-      ? [`gcp.apiAllowedCidrs has ${open.join(', ')} (allowed by gcp.allowApiFromAnywhere): the control plane is reachable from the whole internet`]
-      : [];
-  },
+  warnings: (gcp) => wholeInternetWarnings(gcp.apiAllowedCidrs, ACCESS),
   summary(gcp) {
     const version = gcpVersion(gcp);
     return [
