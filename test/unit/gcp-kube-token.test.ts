@@ -3,7 +3,6 @@
  * Google credentials (nock stands in for Google's token endpoint) and its expiry; no gcloud.
  */
 import { execFile } from 'node:child_process';
-import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,12 +11,12 @@ import { GoogleAuth } from 'google-auth-library';
 import nock from 'nock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gcpExecCredential } from '../../src/providers/gcp/kube-token.js';
+import { testServiceAccountKey } from '../support/google-api.js';
 
 const run = promisify(execFile);
 const root = new URL('../..', import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), 'lookout-gcp-token-'));
-const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-const key = { type: 'service_account', client_email: 'lookout@acme-obs.iam.gserviceaccount.com', private_key: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() };
+const key = testServiceAccountKey('acme-obs');
 
 beforeAll(() => nock.disableNetConnect());
 afterAll(() => {

@@ -3,22 +3,16 @@
  * Resource Manager, Cloud Billing, Service Usage, Compute, GKE and Storage REST APIs (and
  * Google's token endpoint): the exact calls, in order, and each refusal with what to do.
  */
-import { generateKeyPairSync } from 'node:crypto';
-import { GoogleAuth } from 'google-auth-library';
 import nock from 'nock';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, type ResolvedConfig } from '../../src/config/load.js';
 import { ExitCode, LookoutError } from '../../src/errors.js';
 import { REQUIRED_SERVICES, gcpPreflight, vcpusOf } from '../../src/providers/gcp/preflight.js';
 import { instanceBucketNames } from '../../src/providers/gcp/naming.js';
+import { googleApi, testGoogleAuth } from '../support/google-api.js';
 
 const PROJECT = 'acme-observability';
-const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-const auth = () =>
-  new GoogleAuth({
-    credentials: { client_email: `lookout@${PROJECT}.iam.gserviceaccount.com`, private_key: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() },
-    scopes: ['https://www.googleapis.com/auth/cloud-platform'],
-  });
+const auth = () => testGoogleAuth(PROJECT);
 
 let config: ResolvedConfig;
 const seen: string[] = [];
@@ -32,11 +26,7 @@ afterEach(() => {
   seen.length = 0;
 });
 
-function google(host: string) {
-  const scope = nock(host, { reqheaders: { authorization: 'Bearer test-token' } });
-  scope.on('request', (req: { method: string; path: string }) => seen.push(`${req.method} ${host}${decodeURIComponent(req.path)}`));
-  return scope;
-}
+const google = (host: string) => googleApi(host, seen);
 
 const servicesQuery = REQUIRED_SERVICES.map((s) => `names=projects/${PROJECT}/services/${s}`).join('&');
 const EXPECTED_CALLS = [
@@ -59,7 +49,6 @@ interface Answers {
 }
 
 function answer(a: Answers = {}) {
-  nock('https://oauth2.googleapis.com').post('/token').reply(200, { access_token: 'test-token', expires_in: 3600, token_type: 'Bearer' }).persist();
   google('https://cloudresourcemanager.googleapis.com')
     .get(`/v3/projects/${PROJECT}`)
     .reply(...(a.project ?? [200, { name: 'projects/555000111222', projectId: PROJECT, state: 'ACTIVE' }]));

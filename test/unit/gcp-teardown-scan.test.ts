@@ -3,28 +3,17 @@
  * and IAM REST APIs: the wait until the gateway's forwarding rule and NEGs are gone (and what
  * it says when they are not), and the leftover report, with the exact calls made.
  */
-import { generateKeyPairSync } from 'node:crypto';
-import { GoogleAuth } from 'google-auth-library';
 import nock from 'nock';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { FailureError } from '../../src/errors.js';
+import { googleApi, testGoogleAuth } from '../support/google-api.js';
 import { leftoverScan, loadBalancerParts, waitUntilLoadBalancerGone, type GatewayLoadBalancer } from '../../src/providers/gcp/teardown-scan.js';
 
 const PROJECT = 'acme-obs';
 const COMPUTE = '/compute/v1/projects/acme-obs';
-const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-const auth = () =>
-  new GoogleAuth({
-    credentials: { client_email: `lookout@${PROJECT}.iam.gserviceaccount.com`, private_key: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() },
-    scopes: ['https://www.googleapis.com/auth/cloud-platform'],
-  });
+const auth = () => testGoogleAuth(PROJECT);
 const seen: string[] = [];
-function google(host: string) {
-  nock('https://oauth2.googleapis.com').post('/token').reply(200, { access_token: 'test-token', expires_in: 3600, token_type: 'Bearer' }).persist();
-  const scope = nock(host, { reqheaders: { authorization: 'Bearer test-token' } });
-  scope.on('request', (req: { method: string; path: string }) => seen.push(`GET ${host.replace('https://', '')}${decodeURIComponent(req.path)}`));
-  return scope;
-}
+const google = (host: string) => googleApi(host, seen, (h) => h.replace('https://', ''));
 beforeAll(() => nock.disableNetConnect());
 afterAll(() => nock.enableNetConnect());
 afterEach(() => {
