@@ -108,6 +108,26 @@ if (wanted('plan')) {
   for (const stack of result.plan.stacks) row(`Pulumi resources in stack ${stack.stack}`, String(stack.resourceCount));
 }
 
+if (wanted('plan-gcp')) {
+  section('Offline plan of examples/gcp.yaml beside examples/aws.yaml, interleaved (target: GCP within 10% of AWS)');
+  // Interleaved, so machine noise hits both alike.
+  const aws = [];
+  const gcp = [];
+  let awsRss = 0;
+  let gcpRss = 0;
+  for (let i = 0; i < 5; i++) {
+    const a = measure([lookout, 'plan', 'aws', 'prod', '-c', join(root, 'examples/aws.yaml'), '--json'], { runs: 1 });
+    const g = measure([lookout, 'plan', 'gcp', 'prod', '-c', join(root, 'examples/gcp.yaml'), '--json'], { runs: 1 });
+    aws.push(a.medianMs);
+    gcp.push(g.medianMs);
+    awsRss = Math.max(awsRss, a.peakRssMb);
+    gcpRss = Math.max(gcpRss, g.peakRssMb);
+  }
+  row('plan aws: median of 5 / peak RSS', `${(median(aws) / 1000).toFixed(2)} s / ${awsRss.toFixed(0)} MB`);
+  row('plan gcp: median of 5 / peak RSS', `${(median(gcp) / 1000).toFixed(2)} s / ${gcpRss.toFixed(0)} MB`);
+  row('gcp / aws: wall time, peak RSS', `${(median(gcp) / median(aws)).toFixed(2)}, ${(gcpRss / awsRss).toFixed(2)}`);
+}
+
 if (wanted('tenants')) {
   section('Offline plan with 1, 10 and 100 tenants (target: at most 5 s and 600 MB at 100 tenants, growing linearly)');
   const points = [];

@@ -6,6 +6,7 @@
  * loaded by importing this module.
  */
 import type { awsConfigBlock } from './aws/config.js';
+import type { gcpConfigBlock } from './gcp/config.js';
 import type { kubernetesConfigBlock } from './kubernetes/config.js';
 import { UsageError } from '../errors.js';
 import type { CloudProvider, ProviderConfigBlock } from './types.js';
@@ -16,6 +17,7 @@ export type ProviderId = (typeof PROVIDER_IDS)[number];
 /** The config blocks of the providers that have one, by id, as the config schema composes them. */
 export interface ProviderConfigBlocks {
   aws: typeof awsConfigBlock;
+  gcp: typeof gcpConfigBlock;
   kubernetes: typeof kubernetesConfigBlock;
 }
 
@@ -31,6 +33,11 @@ interface AvailableProvider<Id extends ProviderId> extends Named {
   configBlock(): Promise<Id extends keyof ProviderConfigBlocks ? ProviderConfigBlocks[Id] : ProviderConfigBlock>;
   /** The implementation; its own modules load Pulumi and the cloud SDKs lazily in turn. */
   load(): Promise<CloudProvider>;
+  /**
+   * For a provider still being built: the commands that work so far. The others refuse with
+   * exit 2 and `notYet`, as a reserved provider's do, so a partial provider breaks nothing.
+   */
+  partial?: { commands: readonly string[]; notYet: string };
 }
 
 /** Part of the command-line contract, not built yet: commands that need it refuse with exit 2. */
@@ -48,7 +55,13 @@ const REGISTRY: { [Id in ProviderId]: Entry<Id> } = {
     configBlock: async () => (await import('./aws/config.js')).awsConfigBlock,
     load: async () => (await import('./aws/index.js')).awsProvider,
   },
-  gcp: { title: 'GCP', anInstance: 'a GCP instance', notYet: 'GCP support comes in a later release' },
+  gcp: {
+    title: 'GCP',
+    anInstance: 'a GCP instance',
+    configBlock: async () => (await import('./gcp/config.js')).gcpConfigBlock,
+    load: async () => (await import('./gcp/index.js')).gcpProvider,
+    partial: { commands: ['config validate', 'plan'], notYet: 'GCP support comes in a later release' },
+  },
   kubernetes: {
     title: 'Kubernetes',
     anInstance: 'an instance in an existing Kubernetes cluster',
@@ -76,9 +89,12 @@ function available(id: ProviderId): AvailableProvider<ProviderId> | undefined {
   return 'load' in entry ? entry : undefined;
 }
 
-/** The providers that can be used today. */
-export function availableProviderIds(): ProviderId[] {
-  return PROVIDER_IDS.filter((id) => available(id) !== undefined);
+/** The providers that can be used today (for `command`, when given: a partial provider may lack it). */
+export function availableProviderIds(command?: string): ProviderId[] {
+  return PROVIDER_IDS.filter((id) => {
+    const entry = available(id);
+    return entry !== undefined && (command === undefined || entry.partial === undefined || entry.partial.commands.includes(command));
+  });
 }
 
 /**
@@ -87,9 +103,10 @@ export function availableProviderIds(): ProviderId[] {
  */
 export function assertProviderAvailable(id: ProviderId, command: string): void {
   const entry = REGISTRY[id] as Entry<ProviderId>;
-  if ('notYet' in entry) {
-    const alternatives = availableProviderIds().map((a) => `\`lookout ${command} ${a} <name> -c <file>\` for ${REGISTRY[a].anInstance}`);
-    throw new UsageError(`\`${command} ${id}\` is not supported yet: ${entry.notYet}`, {
+  const notYet = 'notYet' in entry ? entry.notYet : entry.partial?.commands.includes(command) === false ? entry.partial.notYet : undefined;
+  if (notYet !== undefined) {
+    const alternatives = availableProviderIds(command).map((a) => `\`lookout ${command} ${a} <name> -c <file>\` for ${REGISTRY[a].anInstance}`);
+    throw new UsageError(`\`${command} ${id}\` is not supported yet: ${notYet}`, {
       hint: `Use ${alternatives.join(', or ')}.`,
     });
   }
@@ -104,6 +121,8 @@ export async function loadProvider(id: ProviderId): Promise<CloudProvider> {
 
 /** The config blocks of every available provider, in registry order. */
 export async function loadConfigBlocks(): Promise<ProviderConfigBlock[]> {
-  const blocks = await Promise.all(PROVIDER_IDS.map((id) => available(id)?.configBlock()));
+  const blocks: Array<ProviderConfigBlock | undefined> = await Promise.all(
+    PROVIDER_IDS.map(async (id): Promise<ProviderConfigBlock | undefined> => (await available(id)?.configBlock()) as ProviderConfigBlock | undefined),
+  );
   return blocks.filter((b): b is ProviderConfigBlock => b !== undefined);
 }

@@ -5,7 +5,7 @@
 //
 //   node run-example.mjs <commonjs|module> <compiled program> <package name> <config JSON>
 //
-// The mock behaviour (AWS and Kubernetes answers) and the recorder come from the CLI's build:
+// The mock behaviour (AWS, GCP and Kubernetes answers) and the recorder come from the CLI's build:
 // those modules have no runtime dependency on the SDK, so the consumer's SDK drives them.
 import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
@@ -20,9 +20,20 @@ const settings = fromConsumer('@pulumi/pulumi/runtime/settings.js');
 const build = new URL('../../dist/src/', import.meta.url);
 const { createMockRecorder, unwrapSecrets } = await import(new URL('plan/mock-recorder.js', build).href);
 const { withKubernetesMocks } = await import(new URL('plan/k8s-mocks.js', build).href);
-// The AWS answers for @lookout/aws; they leave other types alone. A package for another cloud
-// brings its provider's mocks here.
+// Each cloud's answers for its package: a resource or function goes to the cloud its type token
+// names (each leaves the others' types alone). A package for another cloud brings its mocks here.
 const { createAwsMockBehaviour } = await import(new URL('providers/aws/mocks.js', build).href);
+const { createGcpMockBehaviour } = await import(new URL('providers/gcp/mocks.js', build).href);
+const clouds = {
+  aws: createAwsMockBehaviour({ region: 'eu-west-1', accountId: '123456789012' }),
+  gcp: createGcpMockBehaviour({ project: 'my-project', region: 'europe-west1' }),
+};
+const cloudOf = (token) => clouds[token.split(':')[0]] ?? clouds.aws;
+const cloud = {
+  outputs: (args) => cloudOf(args.type).outputs(args),
+  call: (args) => cloudOf(args.token).call(args),
+  id: (args) => cloudOf(args.type).id(args),
+};
 
 const project = 'readme-example';
 const { config, secretKeys } = JSON.parse(configJson);
@@ -30,7 +41,7 @@ pulumi.runtime.setAllConfig(
   Object.fromEntries(Object.entries(config).map(([key, value]) => [`${project}:${key}`, value])),
   secretKeys.map((key) => `${project}:${key}`),
 );
-const recorder = createMockRecorder(withKubernetesMocks({ cloud: createAwsMockBehaviour({ region: 'eu-west-1', accountId: '123456789012' }) }));
+const recorder = createMockRecorder(withKubernetesMocks({ cloud }));
 await pulumi.runtime.setMocks(recorder.mocks, project, 'dev', false);
 
 // The package as the consumer resolves it; a CommonJS program's require() of it gets the same

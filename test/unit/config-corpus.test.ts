@@ -7,6 +7,7 @@
  *   # expect-message: between 2 and 3           (a part of the message printed for that path)
  *   # expect-location: 8:22                     (optional: line:col of that issue in this file)
  *   # expect-hidden: s3cr3t                     (optional: text that must appear in no output)
+ *   # validate-as: gcp                          (optional: the <provider> it is validated for; default aws)
  */
 import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -29,16 +30,20 @@ interface Fixture {
   name: string;
   /** Relative to the repository, as a user would type it. */
   file: string;
+  /** The <provider> given to `config validate`. */
+  provider: string;
   expectations: Expectation[];
   hidden: string[];
 }
 
 function readFixture(name: string): Fixture {
   const file = `${corpusDir}/${name}`;
-  const fixture: Fixture = { name, file, expectations: [], hidden: [] };
+  const fixture: Fixture = { name, file, provider: 'aws', expectations: [], hidden: [] };
   let pendingPath: string | undefined;
   for (const line of readFileSync(join(repo, file), 'utf8').split('\n')) {
     if (!line.startsWith('#')) break;
+    const as = /^#\s*validate-as:\s*(\S+)$/.exec(line);
+    if (as) fixture.provider = as[1]!;
     const m = /^#\s*expect-(path|message|location|hidden):\s?(.*)$/.exec(line);
     if (!m) continue;
     const [, key, value] = m as unknown as [string, string, string];
@@ -172,7 +177,7 @@ const commandLineCases: Record<string, string[]> = {
 beforeAll(async () => {
   buildCli();
   const jobs: Array<{ key: string; into: Map<string, Run>; args: string[] }> = [
-    ...fixtures.map((f) => ({ key: f.name, into: validateRuns, args: ['config', 'validate', 'aws', 'demo', '-c', f.file] })),
+    ...fixtures.map((f) => ({ key: f.name, into: validateRuns, args: ['config', 'validate', f.provider, 'demo', '-c', f.file] })),
     ...viaOtherCommands.flatMap((name) =>
       ['plan', 'create'].map((command) => ({
         key: `${command} ${name}`,
@@ -189,7 +194,7 @@ beforeAll(async () => {
 
 afterAll(() => rmSync(join(lookoutHome, '..'), { recursive: true, force: true }));
 
-describe('bad-configs corpus through `lookout config validate aws demo`', () => {
+describe('bad-configs corpus through `lookout config validate <aws|gcp> demo`', () => {
   it('holds at least 30 configs', () => {
     expect(fixtures.length).toBeGreaterThanOrEqual(30);
   });

@@ -71,12 +71,32 @@ describe('lookout plan --json', () => {
     }
     expect(resources).toContainEqual(expect.objectContaining({ type: 'aws:eks/cluster:Cluster' }));
   });
+});
 
-  it('refuses gcp with exit 2 and says it is not supported yet', async () => {
-    const err = await run(process.execPath, [`${root}bin/lookout`, 'plan', 'gcp', 'prod', '-c', `${root}examples/aws.yaml`]).catch((e) => e);
-    expect(err.code).toBe(2);
-    expect(err.stderr).toMatch(/`plan gcp` is not supported yet/);
-    expect(err.stderr).not.toMatch(/^\s+at /m);
+describe('lookout plan gcp', () => {
+  it('plans offline, with no credentials: a GKE cluster, every tenant endpoint and a cost at list prices with what it leaves out', async () => {
+    const env = { ...process.env, GOOGLE_APPLICATION_CREDENTIALS: '/nonexistent', CLOUDSDK_CONFIG: '/nonexistent' };
+    const { stdout } = await run(process.execPath, [`${root}bin/lookout`, 'plan', 'gcp', 'demo', '-c', `${root}examples/gcp-small.yaml`, '--json'], { env });
+    const { plan } = JSON.parse(stdout.trim().split('\n').at(-1)!) as { plan: Plan };
+    const infra = plan.stacks.find((s) => s.layer === 'infra')!;
+    expect(infra.byType['gcp:container/cluster:Cluster']).toBe(1);
+    expect(infra.byType['gcp:storage/bucket:Bucket']).toBe(3);
+    expect(plan.stacks.map((s) => s.layer)).toEqual(['infra', 'platform', 'tenant', 'tenant']);
+    expect(plan.endpoints.map((e) => e.remoteWrite)).toEqual(['https://system.demo.example.com/api/v1/push', 'https://dev.demo.example.com/api/v1/push']);
+    expect(plan.cost).toMatchObject({ pricesFrom: 'us-central1', region: 'europe-west1' });
+    expect(plan.cost.lines.map((l) => l.item)).toEqual(
+      expect.arrayContaining(['GKE cluster management ×1', '2 × e2-standard-2 nodes', 'network load balancer forwarding rule ×1']),
+    );
+    expect(plan.cost.excludes).toContain('GCS storage and operations');
+    expect(plan.cost.totalMonthlyUsd).toBe(Math.round(plan.cost.lines.reduce((s, l) => s + l.monthlyUsd, 0) * 100) / 100);
+  });
+
+  it('says when a machine type has no known price instead of guessing', async () => {
+    const { estimateGcpCost } = await import('../../src/providers/gcp/cost.js');
+    const config = await loadConfig(`${root}examples/gcp-small.yaml`, { provider: 'gcp', name: 'demo' });
+    const cost = estimateGcpCost([], { ...config.gcp!, nodes: { ...config.gcp!.nodes, machineType: 'c4-standard-8' } });
+    expect(cost.notes).toContain('no list price known for c4-standard-8; nodes are not in the total');
+    expect(cost.lines.map((l) => l.item)).not.toContain('2 × c4-standard-8 nodes');
   });
 });
 

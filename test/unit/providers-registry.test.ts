@@ -42,17 +42,18 @@ const HEAVY = /@pulumi\/|@aws-sdk\/|@google-cloud\/|acme-client|kubernetes-model
 const PROVIDER_FOLDER = /\/dist\/src\/providers\/(?!registry\.js$|types\.js$)/;
 
 describe('the provider registry', () => {
-  it('lists aws, gcp and kubernetes; aws and kubernetes are built, gcp is reserved', () => {
+  it('lists aws, gcp and kubernetes; aws and kubernetes are built, gcp partly', () => {
     expect(PROVIDER_IDS).toEqual(['aws', 'gcp', 'kubernetes']);
-    expect(availableProviderIds()).toEqual(['aws', 'kubernetes']);
+    expect(availableProviderIds()).toEqual(['aws', 'gcp', 'kubernetes']);
+    expect(availableProviderIds('create')).toEqual(['aws', 'kubernetes']);
+    expect(availableProviderIds('config validate')).toEqual(['aws', 'gcp', 'kubernetes']);
     expect(KUBE_TOKEN_DEFAULT_PROVIDER).toBe('aws');
   });
 
   it('gives the config its provider choices and each available provider’s block', async () => {
     expect(configSchema.shape.provider.unwrap().options).toEqual([...PROVIDER_IDS]);
-    expect(CONFIG_BLOCKS.map((b) => b.id)).toEqual(['aws', 'kubernetes']);
-    expect(Object.keys(configSchema.shape)).toContain('aws');
-    expect(Object.keys(configSchema.shape)).toContain('kubernetes');
+    expect(CONFIG_BLOCKS.map((b) => b.id)).toEqual(['aws', 'gcp', 'kubernetes']);
+    expect(Object.keys(configSchema.shape)).toEqual(expect.arrayContaining(['aws', 'gcp', 'kubernetes']));
     // The kubernetes block keeps the clouds' instance-name budget, so tenant names stay as long.
     expect(instanceNameLimit('kubernetes')).toBe(instanceNameLimit('aws'));
     expect((await loadConfigBlocks()).map((b) => b.id)).toEqual(availableProviderIds());
@@ -64,12 +65,12 @@ describe('the provider registry', () => {
     }
   });
 
-  it.each([['gcp', /^`plan gcp` is not supported yet: GCP support comes in a later release$/]] as const)(
-    'refuses the reserved %s with exit 2 and the commands that work',
-    async (id, message) => {
+  it.each([['gcp', 'create', /^`create gcp` is not supported yet: GCP support comes in a later release$/]] as const)(
+    'refuses %s for a command not built yet (%s) with exit 2 and the command that works',
+    async (id, command, message) => {
     const err = (() => {
       try {
-        assertProviderAvailable(id, 'plan');
+        assertProviderAvailable(id, command);
       } catch (e) {
         return e as UsageError;
       }
@@ -78,12 +79,15 @@ describe('the provider registry', () => {
     expect(err).toBeInstanceOf(UsageError);
     expect(err!.exitCode).toBe(ExitCode.usage);
     expect(err!.message).toMatch(message);
-    expect(err!.hint).toBe(
-      'Use `lookout plan aws <name> -c <file>` for an AWS instance, or `lookout plan kubernetes <name> -c <file>` for an instance in an existing Kubernetes cluster.',
-    );
-    await expect(loadProvider(id)).rejects.toBeInstanceOf(UsageError);
-    expect(() => assertProviderAvailable('aws', 'plan')).not.toThrow();
-    expect(() => assertProviderAvailable('kubernetes', 'plan')).not.toThrow();
+    const titles = { aws: 'an AWS instance', gcp: 'a GCP instance', kubernetes: 'an instance in an existing Kubernetes cluster' };
+    const working = availableProviderIds(command).map((a) => `\`lookout ${command} ${a} <name> -c <file>\` for ${titles[a]}`);
+    expect(working).toEqual([
+      `\`lookout ${command} aws <name> -c <file>\` for an AWS instance`,
+      `\`lookout ${command} kubernetes <name> -c <file>\` for an instance in an existing Kubernetes cluster`,
+    ]);
+    expect(err!.hint).toBe(`Use ${working.join(', or ')}.`);
+    expect(() => assertProviderAvailable('aws', command)).not.toThrow();
+    expect(() => assertProviderAvailable('kubernetes', command)).not.toThrow();
   },
   );
 
@@ -95,6 +99,15 @@ describe('the provider registry', () => {
     expect(k8s.teardown.loadBalancerDependents).toEqual([]);
     const record = { config: { kubernetes: { objectStorage: { buckets: { metrics: 'm-b', logs: 'l-b', rules: 'r-b' } } } } };
     expect(k8s.teardown.dataBuckets(record as never)).toEqual(['m-b', 'l-b', 'r-b']);
+  });
+
+  it('loads a partly built provider, whose missing parts refuse with exit 2', async () => {
+    const gcp = await loadProvider('gcp');
+    expect(gcp.id).toBe('gcp');
+    await expect(gcp.infraSteps({} as never)).rejects.toThrow(/`create` is not supported yet for GCP instances/);
+    expect(() => assertProviderAvailable('gcp', 'config validate')).not.toThrow();
+    expect(() => assertProviderAvailable('gcp', 'plan')).not.toThrow();
+    expect(availableProviderIds('plan')).toEqual(['aws', 'gcp', 'kubernetes']);
   });
 
   it('loads the AWS provider once, with every part of the interface', async () => {
@@ -113,13 +126,15 @@ describe('the provider registry', () => {
     expect(registryOnly.some((m) => m.endsWith('/dist/src/providers/registry.js'))).toBe(true);
     expect(registryOnly.filter((m) => PROVIDER_FOLDER.test(m) || HEAVY.test(m) || /\/zod\//.test(m))).toEqual([]);
 
-    const provider = await modulesLoadedBy('provider', `await registry.loadProvider('aws'); await registry.loadProvider('kubernetes');`);
+    const provider = await modulesLoadedBy('provider', `await registry.loadProvider('aws'); await registry.loadProvider('gcp'); await registry.loadProvider('kubernetes');`);
     expect(provider.some((m) => m.endsWith('/dist/src/providers/aws/index.js'))).toBe(true);
+    expect(provider.some((m) => m.endsWith('/dist/src/providers/gcp/index.js'))).toBe(true);
     expect(provider.some((m) => m.endsWith('/dist/src/providers/kubernetes/index.js'))).toBe(true);
     expect(provider.filter((m) => HEAVY.test(m))).toEqual([]);
 
     const block = await modulesLoadedBy('config-block', `await registry.loadConfigBlocks();`);
     expect(block.some((m) => m.endsWith('/dist/src/providers/aws/config.js'))).toBe(true);
+    expect(block.some((m) => m.endsWith('/dist/src/providers/gcp/config.js'))).toBe(true);
     expect(block.some((m) => m.endsWith('/dist/src/providers/kubernetes/config.js'))).toBe(true);
     expect(block.filter((m) => HEAVY.test(m))).toEqual([]);
 

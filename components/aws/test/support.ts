@@ -1,85 +1,26 @@
 /**
- * Test support: runs a Pulumi program under the AWS mocks and exposes what the mocks cannot
- * show on their own: each resource's options (retainOnDelete, dependsOn, ignoreChanges),
- * captured with a stack transformation, and an index of resources by the id the mocks
- * gave them, so references between resources can be followed.
+ * Test support: runs a Pulumi program under the AWS mocks (test/support/mock-run.ts captures
+ * each resource's options and indexes resources by the id the mocks gave them), and reads
+ * which AWS resource types take tags from the installed type definitions.
  */
-import * as pulumi from '@pulumi/pulumi';
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { createAwsMockBehaviour, type AwsMockOptions } from '../../../src/providers/aws/mocks.js';
-import { runProgramUnderMocks, type MockedResource } from '../../../src/plan/mock-runtime.js';
+import type { MockedResource } from '../../../src/plan/mock-runtime.js';
+import { ofType, runWithCloudMocks, type MockRun } from '../../../test/support/mock-run.js';
+
+export { countByType, keyOf, ofType, oneOf, type CapturedOptions, type MockRun } from '../../../test/support/mock-run.js';
 
 export const ACCOUNT_ID = '123456789012';
 export const REGION = 'eu-west-1';
-
-export interface CapturedOptions {
-  retainOnDelete?: boolean;
-  deleteBeforeReplace?: boolean;
-  ignoreChanges: string[];
-  /** Keys (`type::name`) of the resources this one explicitly depends on. */
-  dependsOn: string[];
-}
-
-export interface MockRun<O> {
-  /** The program's outputs, resolved and with secrets unwrapped. */
-  outputs: pulumi.Unwrap<O>;
-  /** The program's outputs as returned, still Outputs (to check secretness). */
-  rawOutputs: O;
-  resources: MockedResource[];
-  options: Map<string, CapturedOptions>;
-  byId: Map<string, MockedResource>;
-}
-
-export const keyOf = (r: { type: string; name: string }): string => `${r.type}::${r.name}`;
 
 export async function runWithAwsMocks<O>(
   program: () => Promise<O>,
   options: Partial<AwsMockOptions> & { project?: string; stack?: string } = {},
 ): Promise<MockRun<O>> {
   const behaviour = createAwsMockBehaviour({ region: REGION, accountId: ACCOUNT_ID, ...options });
-  const captured = new Map<string, CapturedOptions>();
-  const keys = new Map<pulumi.Resource, string>();
-  let rawOutputs: O | undefined;
-  const result = await runProgramUnderMocks(
-    async () => {
-      pulumi.runtime.registerStackTransformation(({ resource, type, name, opts: resourceOpts }) => {
-        const opts = resourceOpts as pulumi.CustomResourceOptions;
-        keys.set(resource, `${type}::${name}`);
-        const dependsOn = ([] as unknown[]).concat(opts.dependsOn ?? []);
-        captured.set(`${type}::${name}`, {
-          ...(opts.retainOnDelete === undefined ? {} : { retainOnDelete: opts.retainOnDelete }),
-          ...(opts.deleteBeforeReplace === undefined ? {} : { deleteBeforeReplace: opts.deleteBeforeReplace }),
-          ignoreChanges: opts.ignoreChanges ?? [],
-          dependsOn: dependsOn.map((d) => keys.get(d as pulumi.Resource) ?? '<unknown>'),
-        });
-        return undefined;
-      });
-      rawOutputs = await program();
-      return rawOutputs;
-    },
-    { project: options.project ?? 'lookout-test', stack: options.stack ?? 'test', behaviour },
-  );
-  const byId = new Map<string, MockedResource>();
-  for (const r of result.resources) if (r.custom && r.type.startsWith('aws:')) byId.set(behaviour.idOf(r.type, r.name, r.inputs), r);
-  return { outputs: result.outputs as pulumi.Unwrap<O>, rawOutputs: rawOutputs as O, resources: result.resources, options: captured, byId };
-}
-
-export function ofType(resources: readonly MockedResource[], type: string): MockedResource[] {
-  return resources.filter((r) => r.type === type);
-}
-
-export function oneOf(resources: readonly MockedResource[], type: string): MockedResource {
-  const found = ofType(resources, type);
-  if (found.length !== 1) throw new Error(`expected exactly one ${type}, found ${found.length}`);
-  return found[0]!;
-}
-
-export function countByType(resources: readonly MockedResource[]): Record<string, number> {
-  const counts: Record<string, number> = {};
-  for (const r of resources) counts[r.type] = (counts[r.type] ?? 0) + 1;
-  return counts;
+  return runWithCloudMocks(program, { behaviour, idOf: behaviour.idOf, typePrefix: 'aws:' }, options);
 }
 
 export interface PolicyStatementJson {

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import type { ProviderConfigBlock } from '../types.js';
+import { controlPlaneAccessFields, refuseWholeInternet, wholeInternetWarnings, type ControlPlaneAccess } from '../../config/cidrs.js';
 import { derivedAwsNames } from './naming.js';
 
 /** EKS quota "Public endpoint access CIDR ranges per cluster" (not adjustable). */
@@ -11,17 +12,7 @@ export const MAX_API_ALLOWED_CIDRS = 40;
 /** Each admin is an EKS access entry and a policy association in the infra stack; keep that stack small. */
 export const MAX_CLUSTER_ADMINS = 100;
 
-/**
- * AWS rejects CIDRs such as 10.0.0.1/16; catching them here saves a failed cluster update.
- * Only judged for well-formed IPv4 CIDRs: anything else gets its one error from the format check.
- */
-function cidrHasNoHostBits(cidr: string): boolean {
-  if (!/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/.test(cidr)) return true;
-  const [address = '', prefix = '0'] = cidr.split('/');
-  const value = address.split('.').reduce((acc, octet) => acc * 256 + Number(octet), 0);
-  const hostBits = 32 - Number(prefix);
-  return hostBits === 0 || value % 2 ** hostBits === 0;
-}
+const ACCESS: ControlPlaneAccess = { provider: 'aws', endpoint: 'the Kubernetes API endpoint' };
 
 const nodesSchema = z
   .strictObject({
@@ -79,52 +70,14 @@ export const awsSchema = z.strictObject({
         'IAM roles or users that get cluster admin besides the identity that created the instance; anyone who runs ' +
         '`upgrade` or `destroy` needs to be one of them.',
     }),
-  apiAllowedCidrs: z
-    .array(
-      z
-        .cidrv4({
-          // One error for an IPv6 CIDR, saying why (cidrHasNoHostBits leaves it alone).
-          error: (issue) =>
-            typeof issue.input === 'string' && issue.input.includes(':')
-              ? 'must be an IPv4 CIDR: Lookout creates an IPv4 cluster, and EKS accepts IPv6 CIDRs only for the endpoint of an IPv6 cluster'
-              : undefined,
-        })
-        .refine(cidrHasNoHostBits, {
-          message: 'must be a network address: the bits after the prefix length must be zero (e.g. 10.0.0.0/16, not 10.0.0.1/16)',
-        }),
-    )
-    .min(1)
-    .max(MAX_API_ALLOWED_CIDRS, { message: `must have at most ${MAX_API_ALLOWED_CIDRS} CIDRs (an EKS limit that cannot be raised)` })
-    .meta({
-      description:
-        'IPv4 CIDRs allowed to reach the public Kubernetes API endpoint. Include the address of the machine that runs lookout.',
-    }),
-  allowApiFromAnywhere: z
-    .boolean()
-    .default(false)
-    .meta({
-      description:
-        'Allow 0.0.0.0/0 in `apiAllowedCidrs`: the Kubernetes API endpoint is then reachable from the whole internet (still behind IAM). Every command warns while it is so.',
-    }),
-}).superRefine((aws, ctx) => {
-  if (aws?.allowApiFromAnywhere === true || !Array.isArray(aws?.apiAllowedCidrs)) return;
-  aws.apiAllowedCidrs.forEach((cidr, i) => {
-    if (typeof cidr === 'string' && isWholeInternet(cidr)) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['apiAllowedCidrs', i],
-        message:
-          `${cidr} opens the Kubernetes API endpoint to the whole internet; list the networks that need it, ` +
-          'or set aws.allowApiFromAnywhere: true to accept that',
-      });
-    }
-  });
-}, { when: () => true });
-
-/** A CIDR with prefix length 0 covers every IPv4 address. */
-function isWholeInternet(cidr: string): boolean {
-  return /^\d{1,3}(\.\d{1,3}){3}\/0$/.test(cidr);
-}
+  ...controlPlaneAccessFields({
+    ...ACCESS,
+    ipv6Message: 'must be an IPv4 CIDR: Lookout creates an IPv4 cluster, and EKS accepts IPv6 CIDRs only for the endpoint of an IPv6 cluster',
+    max: MAX_API_ALLOWED_CIDRS,
+    maxMessage: `must have at most ${MAX_API_ALLOWED_CIDRS} CIDRs (an EKS limit that cannot be raised)`,
+    description: 'IPv4 CIDRs allowed to reach the public Kubernetes API endpoint. Include the address of the machine that runs lookout.',
+  }),
+}).superRefine((aws, ctx) => refuseWholeInternet(aws, ctx, ACCESS), { when: () => true });
 
 export type AwsConfig = z.output<typeof awsSchema>;
 
@@ -135,12 +88,7 @@ export const awsConfigBlock: ProviderConfigBlock<typeof awsSchema> = {
   requiredFields: 'it needs at least region and apiAllowedCidrs',
   derivedNames: derivedAwsNames,
   location: (aws) => ({ field: 'aws.region', value: aws.region }),
-  warnings(aws) {
-    const open = aws.apiAllowedCidrs.filter(isWholeInternet);
-    return open.length > 0
-      ? [`aws.apiAllowedCidrs has ${open.join(', ')} (allowed by aws.allowApiFromAnywhere): the Kubernetes API endpoint is reachable from the whole internet`]
-      : [];
-  },
+  warnings: (aws) => wholeInternetWarnings(aws.apiAllowedCidrs, ACCESS),
   summary(aws) {
     return [
       ['region', aws.region],

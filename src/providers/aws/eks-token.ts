@@ -58,12 +58,4 @@ export async function eksToken(options: {
   };
 }
 
-/** The ExecCredential a Kubernetes client expects from an exec credential plugin. */
-export function execCredential(token: string, expiresAt: Date): string {
-  return JSON.stringify({
-    kind: 'ExecCredential',
-    apiVersion: 'client.authentication.k8s.io/v1beta1',
-    spec: {},
-    status: { expirationTimestamp: expiresAt.toISOString().replace(/\.\d{3}Z$/, 'Z'), token },
-  });
-}
+export { execCredential } from '../../k8s/exec-credential.js';

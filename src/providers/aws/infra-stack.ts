@@ -7,6 +7,7 @@
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
 import { BucketAccessIdentity, DnsZone, EksCluster, Network, ObservabilityBuckets } from '@lookout/aws';
+import { longestRetentionDays } from '../../config/retention.js';
 import type { LookoutConfig } from '../../config/schema.js';
 import { UsageError } from '../../errors.js';
 import { WORKLOAD_SERVICE_ACCOUNTS, type BucketPurpose } from '../../naming.js';
@@ -53,14 +54,7 @@ export interface InfraAwsOutputs {
 /** What the program returns: each output, still to be resolved. */
 export type InfraAwsProgramOutputs = { [K in keyof InfraAwsOutputs]: pulumi.Output<InfraAwsOutputs[K]> };
 
-/** Longest retention per kind of data over the system tenant and every tenant. */
-export function longestRetentionDays(config: LookoutConfig): { metrics: number; logs: number } {
-  const all = [config.system.retention, ...config.tenants.map((t) => t.retention)];
-  return {
-    metrics: Math.max(...all.map((r) => r.metricsDays)),
-    logs: Math.max(...all.map((r) => r.logsDays)),
-  };
-}
+export { longestRetentionDays } from '../../config/retention.js';
 
 export function instanceTags(instance: string): Record<string, string> {
   return { [TAG_INSTANCE]: instance, [TAG_MANAGED_BY]: 'lookout' };

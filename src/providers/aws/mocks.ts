@@ -9,6 +9,7 @@
 import type * as pulumi from '@pulumi/pulumi';
 import { createHash } from 'node:crypto';
 import type { MockBehaviour } from '../../plan/mock-runtime.js';
+import { placeholderCertificateAuthorityData } from '../../plan/placeholder-ca.js';
 
 export interface AwsMockOptions {
   region: string;
@@ -336,7 +337,7 @@ export function createAwsMockBehaviour(options: AwsMockOptions): MockBehaviour &
           arn: arn('eks', `cluster/${id}`),
           clusterId: uuid(`${seed}:cluster`),
           endpoint: `https://${hex(`${seed}:endpoint`, 32).toUpperCase()}.gr7.${region}.eks.${dnsSuffix}`,
-          certificateAuthority: { data: mockCertificateAuthorityData(id) },
+          certificateAuthority: { data: placeholderCertificateAuthorityData(id) },
           identities: [{ oidcs: [{ issuer: `https://oidc.eks.${region}.${dnsSuffix}/id/${hex(`${seed}:oidc`, 32).toUpperCase()}` }] }],
           vpcConfig: {
             ...inputs.vpcConfig,
@@ -479,13 +480,6 @@ export function createAwsMockBehaviour(options: AwsMockOptions): MockBehaviour &
     id: (args) => idOf(args.type, args.name, args.inputs as Record<string, any>),
     idOf,
   };
-}
-
-/** Base64 of a PEM block shaped like the CA EKS returns; the body is a placeholder, not a key. */
-function mockCertificateAuthorityData(clusterName: string): string {
-  const body = Buffer.from(`lookout plan placeholder CA for ${clusterName} `.repeat(12)).toString('base64');
-  const lines = body.match(/.{1,64}/g) ?? [];
-  return Buffer.from(`-----BEGIN CERTIFICATE-----\n${lines.join('\n')}\n-----END CERTIFICATE-----\n`).toString('base64');
 }
 
 /** Mocks for a sample account in eu-west-1. */
