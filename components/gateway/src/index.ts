@@ -41,6 +41,7 @@ export {
 export {
   MAX_TOKEN_LENGTH,
   MIN_TOKEN_LENGTH,
+  ORG_ID,
   TENANTS_SECRET_MAX_BYTES,
   TENANTS_SECRET_README,
   TENANT_FILE_GLOB,
@@ -54,7 +55,9 @@ export {
   tenantFileName,
   tenantsSecretBytes,
   tokensFileName,
+  type GatewayToken,
 } from './tenant-files.js';
+export { TOKEN_SCOPES, routeScope, scopeAllows, type RouteScope, type TokenScope } from './scopes.js';
 export {
   gatewayStartScript,
   gracefulStopScript,
