@@ -116,16 +116,39 @@ const tokenNameSchema = z
   .regex(LABEL, { message: 'must be lowercase letters, digits and inner hyphens' })
   .max(40);
 
+export const TOKEN_SCOPES = ['write', 'read', 'admin', 'all'] as const;
+export type TokenScope = (typeof TOKEN_SCOPES)[number];
+
+/** Longest token lifetime: the gateway compares ten-digit Unix times, and a decade is plenty. */
+export const MAX_TOKEN_DAYS = 3650;
+
+// A refine rather than an enum: inside the union below, an enum's failure would hide behind
+// zod's generic "Invalid input", and this names the field and the choices.
+const tokenScopeSchema = z
+  .string()
+  .refine((v) => (TOKEN_SCOPES as readonly string[]).includes(v), { message: `must be one of ${TOKEN_SCOPES.join(', ')}` });
+
+const tokenSpecSchema = z.strictObject({
+  name: tokenNameSchema,
+  scope: tokenScopeSchema.optional().meta({ enum: [...TOKEN_SCOPES], description: 'write: push APIs; read: query APIs and Grafana datasources; admin: rules and Alertmanager config; all (default): everything.' }),
+  expiresInDays: z.number().int().min(1).max(MAX_TOKEN_DAYS).optional().meta({ description: 'Days after its creation when the gateway stops accepting the token (401).' }),
+});
+
+/** A token entry: a name (scope `all`, no expiry, as before scopes existed) or a name with a scope and expiry. */
+const tokenEntrySchema = z.union([tokenNameSchema, tokenSpecSchema], {
+  error: 'must be a token name, or an object { name, scope?, expiresInDays? }',
+});
+
 const tenantSchema = z
   .strictObject({
     name: tenantNameSchema.meta({ description: 'Tenant name: its host is <name>.<domain> and its namespace tenant-<name>.' }),
     retention: retentionSchema,
     limits: limitsSchema,
     tokens: z
-      .array(tokenNameSchema)
+      .array(tokenEntrySchema)
       .min(1)
       .default(['default'])
-      .meta({ description: 'Named API tokens of the tenant. Removing a name revokes that token.' }),
+      .meta({ description: 'Named API tokens of the tenant, each a name or { name, scope, expiresInDays }. Removing a name revokes that token.' }),
     grafana: z.strictObject({ oidc: oidcSchema.optional() }).prefault({}).meta({ description: 'Settings of the tenant’s Grafana.' }),
   })
   // `when` keeps these cross-field checks running even when another field of the object has a
@@ -139,10 +162,11 @@ const tenantSchema = z
       });
     }
     const seen = new Set<string>();
-    (Array.isArray(tenant?.tokens) ? tenant.tokens : []).forEach((t, i) => {
-      if (typeof t !== 'string') return;
-      if (seen.has(t)) ctx.addIssue({ code: 'custom', path: ['tokens', i], message: `duplicate token name "${t}"` });
-      seen.add(t);
+    (Array.isArray(tenant?.tokens) ? tenant.tokens : []).forEach((t: unknown, i) => {
+      const name = typeof t === 'string' ? t : (t as { name?: unknown } | null)?.name;
+      if (typeof name !== 'string') return;
+      if (seen.has(name)) ctx.addIssue({ code: 'custom', path: ['tokens', i], message: `duplicate token name "${name}"` });
+      seen.add(name);
     });
   }, { when: () => true });
 
@@ -304,3 +328,21 @@ export type LookoutConfig = z.output<typeof configSchema>;
 export type LookoutConfigInput = z.input<typeof configSchema>;
 export type TenantConfig = LookoutConfig['tenants'][number];
 export type Provider = ProviderId;
+
+export type TokenEntry = TenantConfig['tokens'][number];
+
+/** A token entry with its defaults filled in. */
+export interface TokenSpec {
+  name: string;
+  scope: TokenScope;
+  expiresInDays?: number;
+}
+
+export function tokenSpec(entry: TokenEntry): TokenSpec {
+  if (typeof entry === 'string') return { name: entry, scope: 'all' };
+  return { name: entry.name, scope: (entry.scope ?? 'all') as TokenScope, ...(entry.expiresInDays !== undefined ? { expiresInDays: entry.expiresInDays } : {}) };
+}
+
+export function tokenNames(tenant: Pick<TenantConfig, 'tokens'>): string[] {
+  return tenant.tokens.map((t) => tokenSpec(t).name);
+}
