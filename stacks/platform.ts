@@ -187,6 +187,7 @@ export function platformProgram(args: PlatformArgs): () => Promise<PlatformOutpu
         // The gateway's default upstreams are the stores' Services in this namespace (the
         // platform test checks they agree with what the stores expose).
         service: cloud.gateway.service,
+        ...(config.gateway.allowedCidrs ? { allowedClientCidrs: config.gateway.allowedCidrs } : {}),
       },
       inNs,
     );

@@ -19,7 +19,7 @@ export const SYSTEM_TOKEN_NAME = 'platform';
 export interface TenantStackArgs {
   instance: string;
   /** A tenant from the config, or `system` for the platform's own tenant. */
-  tenant: Pick<TenantConfig, 'name' | 'tokens' | 'grafana'> | 'system';
+  tenant: Pick<TenantConfig, 'name' | 'tokens' | 'grafana'> & Partial<Pick<TenantConfig, 'allowedCidrs'>> | 'system';
   domain: string;
   bundle: BundleManifest;
   /** Lookout's kubeconfig for the cluster (no token in it). */
@@ -108,6 +108,7 @@ export function tenantProgram(args: TenantStackArgs): () => Promise<TenantStackO
         domain: args.domain,
         tokens: Object.fromEntries(names.map((n) => [n, pulumi.secret(args.credentials.tokens[n]!)])),
         tokenPolicies: tenantTokenPolicies(args.tenant, args.credentials.tokensCreatedAt),
+        ...(config?.allowedCidrs ? { allowedCidrs: config.allowedCidrs } : {}),
         grafanaCredentials: {
           datasourceToken: pulumi.secret(args.credentials.grafana.datasourceToken),
           adminPassword: pulumi.secret(args.credentials.grafana.adminPassword),

@@ -139,6 +139,29 @@ const tokenEntrySchema = z.union([tokenNameSchema, tokenSpecSchema], {
   error: 'must be a token name, or an object { name, scope?, expiresInDays? }',
 });
 
+/** Most CIDRs an allow-list may hold: each is a line of the gateway's config, checked per request. */
+export const MAX_ALLOWED_CIDRS = 100;
+
+const isCidr = (v: string, ipv6: boolean) => z.cidrv4().safeParse(v).success || (ipv6 && z.cidrv6().safeParse(v).success);
+
+const clientCidrsSchema = (ipv6: boolean) =>
+  z
+    .array(
+      z.string().refine((v) => isCidr(v, ipv6), {
+        message: ipv6 ? 'must be an IPv4 or IPv6 CIDR such as 203.0.113.0/24' : 'must be an IPv4 CIDR such as 203.0.113.0/24 (a tenant’s own list is IPv4 only)',
+      }),
+    )
+    .min(1, { message: 'must list at least one CIDR; leave it out to admit every client' })
+    .max(MAX_ALLOWED_CIDRS);
+
+const gatewaySchema = z
+  .strictObject({
+    allowedCidrs: clientCidrsSchema(true)
+      .optional()
+      .meta({ description: 'Client CIDRs that may call the tenants’ data APIs (push, query, rules); absent: any client. Grafana stays reachable.' }),
+  })
+  .prefault({});
+
 const tenantSchema = z
   .strictObject({
     name: tenantNameSchema.meta({ description: 'Tenant name: its host is <name>.<domain> and its namespace tenant-<name>.' }),
@@ -150,6 +173,9 @@ const tenantSchema = z
       .default(['default'])
       .meta({ description: 'Named API tokens of the tenant, each a name or { name, scope, expiresInDays }. Removing a name revokes that token.' }),
     grafana: z.strictObject({ oidc: oidcSchema.optional() }).prefault({}).meta({ description: 'Settings of the tenant’s Grafana.' }),
+    allowedCidrs: clientCidrsSchema(false)
+      .optional()
+      .meta({ description: 'IPv4 client CIDRs that may call this tenant’s data APIs, instead of gateway.allowedCidrs.' }),
   })
   // `when` keeps these cross-field checks running even when another field of the object has a
   // type error, so one run reports every problem; the checks therefore guard their own types.
@@ -271,6 +297,7 @@ export const configSchema = z
       .strictObject({ retention: retentionSchema, limits: limitsSchema })
       .prefault({})
       .meta({ description: 'Settings of the built-in `system` tenant that holds the platform’s own telemetry.' }),
+    gateway: gatewaySchema.meta({ description: 'The gateway in front of every tenant.' }),
     tenants: z.array(tenantSchema).default([]).meta({ description: 'The tenants, each with its own host, Grafana, limits and tokens.' }),
   })
   .superRefine((cfg, ctx) => {

@@ -115,7 +115,7 @@ export function tenantStep(c: InstanceContext, tenant: TenantRef): Step<{ namesp
     inputs: (ctx) => ({
       bundle: c.bundle.version,
       domain: c.config.dns.domain,
-      tenant: tenant === 'system' ? SYSTEM : { name, tokens: tenant.tokens, oidc: tenant.grafana.oidc ?? null },
+      tenant: tenant === 'system' ? SYSTEM : { name, tokens: tenant.tokens, oidc: tenant.grafana.oidc ?? null, ...(tenant.allowedCidrs ? { allowedCidrs: tenant.allowedCidrs } : {}) },
       gateway: ctx.outputsOf<PlatformStepOutputs>('platform').gatewayInternalUrl,
       endpoint: c.provider.clusterFingerprint(ctx.outputsOf<RecordedInfra>('infra')).cluster,
     }),

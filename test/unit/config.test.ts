@@ -229,7 +229,7 @@ describe('messages', () => {
     const [issue] = issuesOf(text([...validLines, 'colour: blue']));
     expect(issue).toEqual({
       path: 'colour',
-      message: 'unknown field "colour"; expected one of: name, provider, bundle, aws, kubernetes, dns, tls, system, tenants',
+      message: 'unknown field "colour"; expected one of: name, provider, bundle, aws, kubernetes, dns, tls, system, gateway, tenants',
       location: 'lookout.yaml:8:1',
     });
   });

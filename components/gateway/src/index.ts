@@ -55,8 +55,12 @@ export {
   tenantFileName,
   tenantsSecretBytes,
   tokensFileName,
+  clientsFileName,
+  renderTenantClientEntries,
+  CLIENTS_FILE_GLOB,
   type GatewayToken,
 } from './tenant-files.js';
+export { assertClientCidr, ipv4CidrRegex, ipv4InCidr, isIpv4Cidr } from './client-cidrs.js';
 export { TOKEN_SCOPES, routeScope, scopeAllows, type RouteScope, type TokenScope } from './scopes.js';
 export {
   gatewayStartScript,

@@ -44,7 +44,8 @@ import {
   type GatewayUpstreams,
 } from './routes.js';
 import { routeScope } from './scopes.js';
-import { MAX_TOKEN_LENGTH, TENANT_FILE_GLOB, TENANT_KEY_PREFIX, TOKEN_KEY_PREFIX, TOKENS_FILE_GLOB } from './tenant-files.js';
+import { assertClientCidr } from './client-cidrs.js';
+import { CLIENTS_FILE_GLOB, MAX_TOKEN_LENGTH, TENANT_FILE_GLOB, TENANT_KEY_PREFIX, TOKEN_KEY_PREFIX, TOKENS_FILE_GLOB } from './tenant-files.js';
 
 export interface GatewayListener {
   /** IPv4 address, `[IPv6]` address, or `*`. */
@@ -130,6 +131,12 @@ export interface GatewayConfigOptions {
    * Cortex and Loki need none.
    */
   pathRewrites?: ReadonlyArray<{ prefix: string; replacement: string }>;
+  /**
+   * Client CIDRs (IPv4 or IPv6) that may call the data APIs on the public listener; a tenant's
+   * own `clients-<tenant>.conf` replaces this for that tenant. Absent: every client. Needs the
+   * real client address in `$remote_addr` (see client-cidrs.ts).
+   */
+  allowedClientCidrs?: readonly string[];
 }
 
 export const DEFAULT_GATEWAY_LIMITS: GatewayLimits = {
@@ -272,6 +279,8 @@ function validate(options: GatewayConfigOptions): void {
   for (const route of API_ROUTES) {
     if (route.upstreamPath !== undefined) checkPath(`upstream path of route ${route.name}`, route.upstreamPath);
   }
+  for (const cidr of options.allowedClientCidrs ?? []) assertClientCidr('allowedClientCidrs', cidr);
+  if (options.allowedClientCidrs?.length === 0) fail('allowedClientCidrs', 'is empty: leave it out to admit every client');
 }
 
 /** Whether a route path starts with a rewrite prefix at a segment boundary. */
@@ -330,6 +339,7 @@ function tenantMaps(options: GatewayConfigOptions): Node[] {
       [directive('default', ''), directive('~^([a-z0-9-]+):([A-Za-z0-9_-]+)((?::[^|]*)?)\\|\\2$', '$1$3')],
     ),
     ...tokenLifetimeMaps(),
+    ...clientMaps(options),
     comment('The decision on the public listener: unknown host first, then the token, then whose it is.'),
     block(
       ['map', '$lookout_known_host_tenant:$lookout_token_tenant', '$lookout_public_access'],
@@ -402,6 +412,25 @@ function refuseMissingScope(): Directive {
   );
 }
 
+/**
+ * Whether the client may call the host tenant's data APIs: the tenant's own list when it has one
+ * (clients-<tenant>.conf), else the instance's (`geo`, on the real client address).
+ */
+function clientMaps(options: GatewayConfigOptions): Node[] {
+  const dir = options.tenantsDir.replace(/\/+$/, '');
+  const cidrs = options.allowedClientCidrs;
+  return [
+    comment(cidrs ? 'Clients the instance admits to the data APIs.' : 'No instance-wide client allow-list: every client.'),
+    block(['geo', '$lookout_instance_client'], [directive('default', cidrs ? 'deny' : 'allow'), ...(cidrs ?? []).map((cidr) => directive(cidr, 'allow'))]),
+    comment("A tenant's own allow-list, when its stack wrote one."),
+    block(['map', '$lookout_known_host_tenant $remote_addr', '$lookout_tenant_client'], [directive('default', ''), directive('include', `${dir}/${CLIENTS_FILE_GLOB}`)]),
+    block(
+      ['map', '$lookout_tenant_client:$lookout_instance_client', '$lookout_client_access'],
+      [directive('default', 'deny'), directive('~^allow:', 'allow'), directive(':allow', 'allow')],
+    ),
+  ];
+}
+
 /** 400 for a raw path whose meaning could differ between nginx and an upstream. */
 function refuseNonCanonical(): Directive {
   return block(['if', '($lookout_bad_path)'], [directive('return', '400', 'not a canonical path: no dot-segments, empty segments, encoded dots or backslashes\n')]);
@@ -411,6 +440,7 @@ function refuseNonCanonical(): Directive {
 function publicApiChecks(): Node[] {
   return [
     refuseNonCanonical(),
+    block(['if', '($lookout_client_access', '=', 'deny)'], [directive('return', '403', 'client address $remote_addr may not call these APIs\n')]),
     block(['if', '($lookout_public_access', '=', 'not_found)'], [directive('return', '404', 'unknown tenant\n')]),
     unauthorized(),
     block(['if', '($lookout_public_access', '=', 'forbidden)'], [directive('return', '403', 'this token belongs to another tenant\n')]),

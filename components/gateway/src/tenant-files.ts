@@ -11,6 +11,7 @@
  */
 import { directive, serializeNginx, type Node, comment } from './nginx-syntax.js';
 import { TOKEN_SCOPES, type TokenScope } from './scopes.js';
+import { ipv4CidrRegex, isIpv4Cidr } from './client-cidrs.js';
 
 /** Tenant names are DNS labels (they become hosts and namespace suffixes). */
 export const TENANT_NAME = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -65,9 +66,34 @@ export function tenantFileName(tenant: string): string {
   return `tenant-${tenant}.conf`;
 }
 
-/** Glob patterns of the two kinds of files, as the nginx config includes them. */
+/** Key of the Secret (and file name) holding a tenant's own client allow-list, when it has one. */
+export function clientsFileName(tenant: string): string {
+  assertTenantName(tenant);
+  return `clients-${tenant}.conf`;
+}
+
+/** Glob patterns of the kinds of files, as the nginx config includes them. */
 export const TOKENS_FILE_GLOB = 'tokens-*.conf';
 export const TENANT_FILE_GLOB = 'tenant-*.conf';
+export const CLIENTS_FILE_GLOB = 'clients-*.conf';
+
+/**
+ * The contents of `clients-<tenant>.conf`: the tenant's own client allow-list, replacing the
+ * instance's. Keys are "<tenant> <client address>"; the first entry admits the listed networks,
+ * the second refuses every other address for this tenant (map regexes apply in order).
+ */
+export function renderTenantClientEntries(tenant: string, cidrs: readonly string[]): string {
+  assertTenantName(tenant);
+  if (cidrs.length === 0) throw new Error(`gateway: the client allow-list of tenant ${tenant} is empty`);
+  for (const cidr of cidrs) {
+    if (!isIpv4Cidr(cidr)) throw new Error(`gateway: tenant ${tenant}'s allowed client ${JSON.stringify(cidr)} is not an IPv4 CIDR (a tenant's own list is IPv4 only)`);
+  }
+  return serializeNginx([
+    comment(`Clients tenant ${tenant} admits to its APIs: ${cidrs.join(', ')}; written by its tenant stack.`),
+    directive(`~^${tenant} (?:${cidrs.map(ipv4CidrRegex).join('|')})$`, 'allow'),
+    directive(`~^${tenant} `, 'deny'),
+  ]);
+}
 
 /**
  * A token as the gateway sees it. A plain string is a token of scope `all` that never expires,
@@ -154,8 +180,13 @@ export function renderTenantEntry(tenant: string): string {
  * write-only `stringData` field, so deleting the patch would leave the `data` key (and the
  * tokens in it) behind.
  */
-export function renderTenantSecretData(tenant: string, tokens: readonly (string | GatewayToken)[], options: { orgId?: string } = {}): Record<string, string> {
+export function renderTenantSecretData(
+  tenant: string,
+  tokens: readonly (string | GatewayToken)[],
+  options: { orgId?: string; allowedCidrs?: readonly string[] } = {},
+): Record<string, string> {
   return {
+    ...(options.allowedCidrs ? { [clientsFileName(tenant)]: Buffer.from(renderTenantClientEntries(tenant, options.allowedCidrs)).toString('base64') } : {}),
     [tokensFileName(tenant)]: Buffer.from(renderTokenMapEntries(tenant, tokens, options)).toString('base64'),
     [tenantFileName(tenant)]: Buffer.from(renderTenantEntry(tenant)).toString('base64'),
   };

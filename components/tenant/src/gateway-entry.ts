@@ -28,13 +28,18 @@ export interface GatewayEntryArgs {
   tokens: pulumi.Input<string | GatewayToken>[];
   /** The tenant's id upstream (X-Scope-OrgID); default its name. */
   orgId?: string;
+  /** The tenant's own client allow-list (IPv4 CIDRs), replacing the gateway's. */
+  allowedCidrs?: string[];
   namespace: string;
   secretName: string;
 }
 
 export function gatewayEntry(name: string, args: GatewayEntryArgs, opts: pulumi.CustomResourceOptions): k8s.core.v1.SecretPatch {
   // `tokens-<tenant>.conf` and `tenant-<tenant>.conf`, base64 for `data`, as the gateway renders them.
-  const data = pulumi.secret(pulumi.all(args.tokens).apply((tokens) => renderTenantSecretData(args.tenant, tokens, args.orgId ? { orgId: args.orgId } : {})));
+  const data = pulumi.secret(pulumi.all(args.tokens).apply((tokens) => renderTenantSecretData(args.tenant, tokens, {
+        ...(args.orgId ? { orgId: args.orgId } : {}),
+        ...(args.allowedCidrs ? { allowedCidrs: args.allowedCidrs } : {}),
+      })));
   return new k8s.core.v1.SecretPatch(
     name,
     {

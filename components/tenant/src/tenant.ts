@@ -93,6 +93,8 @@ export interface TenantArgs {
    * its predecessor's data. Default: the name.
    */
   tenantId?: string;
+  /** IPv4 CIDRs that may call this tenant's data APIs, replacing the gateway's own list. */
+  allowedCidrs?: string[];
   /** Credentials of the tenant's own Grafana (secrets, generated once by the caller like the tokens). */
   grafanaCredentials: {
     /** The token Grafana's datasources use (`newToken()`); users never see it, so revoking any user token never breaks Grafana. */
@@ -216,6 +218,7 @@ export class Tenant extends pulumi.ComponentResource {
         tenant,
         tokens: gatewayEntryTokens<pulumi.Input<string | GatewayToken>>(gatewayTokens, internal.token),
         ...(args.tenantId ? { orgId: args.tenantId } : {}),
+        ...(args.allowedCidrs ? { allowedCidrs: args.allowedCidrs } : {}),
         namespace: args.platformNamespace,
         secretName: args.gateway.tenantsSecretName,
       },
