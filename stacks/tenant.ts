@@ -36,6 +36,8 @@ export interface TenantStackArgs {
    * secret store (src/tenants/credentials.ts): one token per token name, and Grafana's.
    */
   credentials: TenantStackCredentials;
+  /** The id the stores keep this tenant's data under (src/tenants/tenant-ids.ts); default its name. */
+  tenantId?: string;
 }
 
 export interface TenantStackCredentials {
@@ -108,6 +110,7 @@ export function tenantProgram(args: TenantStackArgs): () => Promise<TenantStackO
         domain: args.domain,
         tokens: Object.fromEntries(names.map((n) => [n, pulumi.secret(args.credentials.tokens[n]!)])),
         tokenPolicies: tenantTokenPolicies(args.tenant, args.credentials.tokensCreatedAt),
+        ...(args.tenantId && args.tenantId !== name ? { tenantId: args.tenantId } : {}),
         ...(config?.allowedCidrs ? { allowedCidrs: config.allowedCidrs } : {}),
         grafanaCredentials: {
           datasourceToken: pulumi.secret(args.credentials.grafana.datasourceToken),
