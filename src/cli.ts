@@ -125,6 +125,14 @@ export function buildProgram(): Command {
     await statusCommand({ name, ...opts });
   });
 
+  common(
+    program.command('list').description('list the instances known on this machine (and in the --state bucket): provider, region, bundle, created, last run'),
+    { state: true },
+  ).action(async (opts) => {
+    const { listCommand } = await import('./commands/list.js');
+    await listCommand(opts);
+  });
+
   const tls = program.command('tls').description('manage the instance certificate');
   common(
     tls
