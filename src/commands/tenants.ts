@@ -56,12 +56,13 @@ export function tenantChangeSteps(c: InstanceContext, journal: Journal | undefin
     return config;
   };
   switch (change.kind) {
+    // The system tenant's alerts list tokens about to expire: reloaded whenever tokens change.
     case 'tenant-add':
-      return [...base, cluster.platformStep(c), cluster.tenantStep(c, tenant())];
+      return [...base, cluster.platformStep(c), cluster.tenantStep(c, tenant()), cluster.systemAlertingStep(c)];
     case 'tenant-remove':
       return [...base, cluster.platformStep(c), cluster.tenantRemoveStep(c, change.tenant)];
     case 'token':
-      return [...base, recorded(journal, 'platform', 'platform outputs'), cluster.tenantStep(c, tenant())];
+      return [...base, recorded(journal, 'platform', 'platform outputs'), cluster.tenantStep(c, tenant()), cluster.systemAlertingStep(c)];
   }
 }
 

@@ -282,6 +282,25 @@ export async function uploadSystemAlerting(u: AlertingUpload): Promise<string[]>
   return [...wanted].sort();
 }
 
+/** The platform's rules plus the group that warns of tenant tokens about to expire. */
+async function withTokenAlerts(c: InstanceContext, rules: string): Promise<string> {
+  const [{ readStoredTokens }, { expiringTokens, renderTokenAlertGroup }, YAML] = await Promise.all([
+    import('../tenants/credentials.js'),
+    import('../tenants/token-alerts.js'),
+    import('yaml'),
+  ]);
+  const store = await secretStore(c);
+  const created: Record<string, Record<string, string>> = {};
+  for (const t of c.config.tenants) {
+    const stored = await readStoredTokens(store, t.name);
+    if (stored) created[t.name] = Object.fromEntries(Object.entries(stored).map(([name, v]) => [name, v.createdAt]));
+  }
+  const group = renderTokenAlertGroup(expiringTokens(c.config.tenants, (name) => created[name]));
+  if (!group) return rules;
+  const parsed = YAML.parse(rules) as { groups: unknown[] };
+  return YAML.stringify({ groups: [...parsed.groups, YAML.parse(group)] }, { lineWidth: 0 });
+}
+
 export function systemAlertingStep(c: InstanceContext): Step<{ groups: string[] }> {
   return {
     name: 'system-alerting',
@@ -309,7 +328,7 @@ export function systemAlertingStep(c: InstanceContext): Step<{ groups: string[] 
           client,
           host,
           token,
-          rules: renderAlertRules(),
+          rules: await withTokenAlerts(c, renderAlertRules()),
           alertmanagerConfig: renderAlertmanagerConfig(),
           signal: ctx.signal,
         });

@@ -32,9 +32,9 @@ describe('what a tenant or token change applies', () => {
       const config = configWith(existing, ['  - name: added']);
       const names = (kind: 'tenant-add' | 'tenant-remove' | 'token', tenant: string) =>
         tenantChangeSteps(contextOf(config), undefined, { kind, tenant } as never, cluster, recordedStep).map((s) => s.name);
-      expect(names('tenant-add', 'added')).toEqual(['infra', 'tls', 'platform', 'tenant:added']);
+      expect(names('tenant-add', 'added')).toEqual(['infra', 'tls', 'platform', 'tenant:added', 'system-alerting']);
       expect(names('tenant-remove', 'gone')).toEqual(['infra', 'tls', 'platform', 'tenant-remove:gone']);
-      expect(names('token', 'team-0')).toEqual(['infra', 'tls', 'platform', 'tenant:team-0']);
+      expect(names('token', 'team-0')).toEqual(['infra', 'tls', 'platform', 'tenant:team-0', 'system-alerting']);
     });
   }
 
