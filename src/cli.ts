@@ -169,7 +169,8 @@ export function buildProgram(): Command {
       .description('remove a tenant from the -c file and uninstall it, after saying what stops working')
       .addArgument(instanceArgument())
       .argument('<tenant>', 'tenant name')
-      .requiredOption('-c, --config <file>', 'the lookout.yaml to edit'),
+      .requiredOption('-c, --config <file>', 'the lookout.yaml to edit')
+      .option('--delete-data', "also delete the tenant's data from the buckets, by its id's prefixes (resumable)"),
     { yes: true, state: true },
   ).action(async (instance: string, name: string, opts) => {
     const { tenantRemoveCommand } = await import('./commands/tenants.js');

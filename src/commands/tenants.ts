@@ -84,6 +84,7 @@ async function editAndApply(
   edit: (text: string, file: string) => string,
   alreadyInFile: (config: ResolvedConfig) => boolean,
   after?: (c: InstanceContext) => Promise<void>,
+  extraSteps: (c: InstanceContext, journal: Journal | undefined) => Step[] = () => [],
 ): Promise<void> {
   validateInstanceName(opts.instance);
   const file = requireConfigFile(opts, command);
@@ -122,7 +123,7 @@ async function editAndApply(
     await runSteps({
       instance: opts.instance,
       command,
-      steps: tenantChangeSteps(c, journal, change, cluster, recordedStep),
+      steps: [...tenantChangeSteps(c, journal, change, cluster, recordedStep), ...extraSteps(c, journal)],
       store: state,
       reporter: session.reporter,
       signal: session.signal,
@@ -202,26 +203,64 @@ export async function tenantAddCommand(opts: TenantAddOptions): Promise<void> {
 
 export interface TenantRemoveOptions extends Common {
   tenant: string;
+  deleteData?: boolean;
+}
+
+/**
+ * Deletes the removed tenant's objects under its id's prefixes (src/tenants/delete-data.ts). A
+ * step, so an interrupted deletion is resumed by running the command again.
+ */
+function deleteDataStep(c: InstanceContext, journal: Journal | undefined, tenant: string): Step<{ deleted: Array<{ what: string; bucket: string; deletedObjects: number }> }> {
+  return {
+    name: `tenant-delete-data:${tenant}`,
+    title: `Delete the data of tenant ${tenant} from the buckets`,
+    async run(ctx) {
+      const record = c.record!;
+      if (record.provider !== 'aws') throw new UsageError(`--delete-data: deleting a tenant's data is built for aws only, not ${record.provider}`);
+      const [{ latestOutputs }, { secretStore }, { TENANT_IDS_KEY }, { deleteTenantData, s3PrefixObjects, tenantDataLocations }, { S3Client }] = await Promise.all([
+        import('../steps/recorded.js'),
+        import('../steps/context.js'),
+        import('../tenants/tenant-ids.js'),
+        import('../tenants/delete-data.js'),
+        import('@aws-sdk/client-s3'),
+      ]);
+      const buckets = latestOutputs<{ buckets?: { metrics: string; logs: string; rules: string } }>(journal, 'infra')?.buckets;
+      if (!buckets) throw new UsageError('--delete-data: this instance has no recorded buckets');
+      const registry = (await (await secretStore(c)).get<Record<string, { id: string }>>(TENANT_IDS_KEY)) ?? {};
+      // A tenant removed before ids were recorded kept its data under its name.
+      const id = registry[tenant]?.id ?? tenant;
+      const objects = await s3PrefixObjects(new S3Client({ region: record.region }));
+      const reports = await deleteTenantData(objects, tenantDataLocations(id, buckets), {
+        signal: ctx.signal,
+        onProgress: (r) => ctx.progress({ message: `${r.what}: ${r.deletedObjects} objects deleted from ${r.bucket}` }),
+      });
+      for (const r of reports) ctx.log('info', `${r.what}: deleted ${r.deletedObjects} objects under s3://${r.bucket}/${r.prefix}`);
+      return { deleted: reports.map(({ what, bucket, deletedObjects }) => ({ what, bucket, deletedObjects })) };
+    },
+  };
 }
 
 /** What stops working when a tenant goes: said before asking. */
-export function removalWarning(instance: string, tenant: TenantConfig, domain: string): string {
+export function removalWarning(instance: string, tenant: TenantConfig, domain: string, deleteData = false): string {
   const tokens = tenant.tokens.map((t) => tokenSpec(t).name);
   return [
     `Removing tenant ${tenant.name} of ${instance}:`,
     `  - https://${tenant.name}.${domain}/ stops answering: its Grafana (dashboards, users) is deleted;`,
     `  - its ${tokens.length} token(s) stop working at once: ${tokens.join(', ')};`,
-    '  - its data stays in the buckets until retention ends, and is never shown to a tenant added later under the same name.',
+    deleteData
+      ? '  - its data is deleted from the buckets (metric blocks, log chunks and index, rules, Alertmanager config): this cannot be undone.'
+      : '  - its data stays in the buckets until retention ends, and is never shown to a tenant added later under the same name.',
   ].join('\n');
 }
 
 export async function tenantRemoveCommand(opts: TenantRemoveOptions): Promise<void> {
   const { record } = await requireInstance(opts.instance, opts.state);
   if (opts.tenant === 'system') throw new UsageError('the system tenant holds the platform’s own telemetry and cannot be removed');
+  if (opts.deleteData && record.provider !== 'aws') throw new UsageError(`--delete-data: deleting a tenant's data is built for aws only, not ${record.provider}`);
   const tenant = record.config.tenants.find((t) => t.name === opts.tenant);
   if (tenant && !opts.yes) {
     const { confirmByTyping } = await import('./session.js');
-    process.stderr.write(`${escapeForTerminal(removalWarning(opts.instance, tenant, record.config.dns.domain))}\n`);
+    process.stderr.write(`${escapeForTerminal(removalWarning(opts.instance, tenant, record.config.dns.domain, Boolean(opts.deleteData)))}\n`);
     if (!(await confirmByTyping(`Remove tenant ${opts.tenant}?`, opts.instance))) throw new UsageError('tenant remove cancelled: nothing was changed');
   }
   await editAndApply(
@@ -230,8 +269,12 @@ export async function tenantRemoveCommand(opts: TenantRemoveOptions): Promise<vo
     { kind: 'tenant-remove', tenant: opts.tenant },
     (text, file) => removeTenant(text, file, opts.tenant),
     (config) => !config.tenants.some((t) => t.name === opts.tenant),
+    undefined,
+    (c, journal) => (opts.deleteData ? [deleteDataStep(c, journal, opts.tenant)] : []),
   );
-  printResult(opts, { type: 'result', instance: opts.instance, tenant: opts.tenant, removed: true }, () => `\nTenant ${opts.tenant} is removed.\n`);
+  printResult(opts, { type: 'result', instance: opts.instance, tenant: opts.tenant, removed: true, dataDeleted: Boolean(opts.deleteData) }, () =>
+    `\nTenant ${opts.tenant} is removed.${opts.deleteData ? ' Its data is deleted from the buckets (see the step log for what).' : ' Its data stays in the buckets until retention ends; a tenant added later under this name never sees it.'}\n`,
+  );
 }
 
 export interface TokenCreateOptions extends Common {
