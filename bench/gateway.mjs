@@ -210,7 +210,10 @@ export async function benchGatewayOverhead(options = {}) {
 
     const tenantsDir = join(work, 'tenants');
     mkdirSync(tenantsDir);
-    writeFileSync(join(tenantsDir, gateway.tokensFileName(TENANT)), gateway.renderTokenMapEntries(TENANT, [TOKEN]));
+    // `scoped`: a write-scoped token that expires in a year, so every request also runs the
+    // scope check and the expiry comparison; otherwise a token in the old entry form.
+    const entry = options.scoped ? { value: TOKEN, scope: 'write', expiresAt: Math.floor(Date.now() / 1000) + 365 * 86_400 } : TOKEN;
+    writeFileSync(join(tenantsDir, gateway.tokensFileName(TENANT)), gateway.renderTokenMapEntries(TENANT, [entry]));
     writeFileSync(join(tenantsDir, gateway.tenantFileName(TENANT)), gateway.renderTenantEntry(TENANT));
     const prom = `http://127.0.0.1:${promPort}`;
     const config = gateway.renderGatewayConfig({
@@ -294,6 +297,7 @@ export async function benchGatewayOverhead(options = {}) {
         payload: { series: 2000, bytes: body.length, encoding: 'protobuf + snappy (remote write 1.0)' },
         rounds: rounds.map(({ side, rps, requests, seconds, latencyAvg, latencyP99 }) => ({ side, rps: Math.round(rps), requests, seconds, latencyAvg, latencyP99 })),
         checks,
+        token: options.scoped ? 'scope write, expires in a year' : 'no scope (old entry form)',
         nginxWorkers: 1,
         versions: {
           nginx: spawnSync('nginx', ['-v'], { encoding: 'utf8' }).stderr.trim(),

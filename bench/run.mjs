@@ -186,6 +186,39 @@ if (wanted('gateway')) {
   }
 }
 
+if (wanted('gateway-scopes')) {
+  section('Gateway overhead of token scopes and expiry: remote-write throughput vs direct, an unscoped token and a write-scoped expiring one (target: no measurable loss)');
+  const { benchGatewayOverhead, gatewayBenchMissingTools } = await import('./gateway.mjs');
+  const missingTools = gatewayBenchMissingTools();
+  if (missingTools.length > 0) row('skipped, missing', missingTools.map((t) => `${t.tool} (${t.install})`).join(', '));
+  else {
+    const plain = await benchGatewayOverhead();
+    const scoped = await benchGatewayOverhead({ scoped: true });
+    row('ratio to direct, unscoped token', plain.ratio.toFixed(3));
+    row('ratio to direct, scoped expiring token', scoped.ratio.toFixed(3));
+    row('scoped / unscoped', (scoped.ratio / plain.ratio).toFixed(3));
+  }
+}
+
+if (wanted('tenant-add')) {
+  section('`tenant add` under mocks with 1, 10 and 100 existing tenants: edit, validate, platform limits and the new tenant stack (target: flat)');
+  const { benchTenantAdd } = await import('./tenants-day-two.mjs');
+  for (const existing of [1, 10, 100]) row(`${existing} existing tenants, median of 3`, `${((await benchTenantAdd(existing)) / 1000).toFixed(2)} s`);
+}
+
+if (wanted('revocation')) {
+  section('Token revocation: file changed on disk until the real nginx refuses the token, real reload sidecar loop (target: at most 10 s)');
+  const { benchRevocation, dayTwoMissingTools } = await import('./tenants-day-two.mjs');
+  const missing = dayTwoMissingTools();
+  if (missing.length > 0) row('skipped, missing', missing.map((t) => `${t.tool} (${t.install})`).join(', '));
+  else {
+    const r = await benchRevocation();
+    row('sidecar interval', `${r.interval} s`);
+    row(`median of ${r.samples}`, `${r.median.toFixed(2)} s`);
+    row('max', `${r.max.toFixed(2)} s`);
+  }
+}
+
 if (wanted('tls')) {
   section('Certificate issuance for <domain> and *.<domain>, pebble and bind9 on loopback (target: median of 5 at most 1 s)');
   const { benchIssuance } = await import('./tls.mjs');

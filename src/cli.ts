@@ -125,6 +125,14 @@ export function buildProgram(): Command {
     await statusCommand({ name, ...opts });
   });
 
+  common(
+    program.command('list').description('list the instances known on this machine (and in the --state bucket): provider, region, bundle, created, last run'),
+    { state: true },
+  ).action(async (opts) => {
+    const { listCommand } = await import('./commands/list.js');
+    await listCommand(opts);
+  });
+
   const tls = program.command('tls').description('manage the instance certificate');
   common(
     tls
@@ -136,6 +144,90 @@ export function buildProgram(): Command {
   ).action(async (name: string, opts) => {
     const { tlsRenewCommand } = await import('./commands/tls.js');
     await tlsRenewCommand({ name, ...opts });
+  });
+
+  const collect = (value: string, previous: string[] = []) => [...previous, value];
+  const instanceArgument = () => new Argument('<instance>', 'instance name');
+  const tenant = program.command('tenant').description('add, remove and list tenants (edits the -c file, applies only that tenant)');
+  common(
+    tenant
+      .command('add')
+      .description("add a tenant to the -c file and install it: that tenant's stack and the stores' limits, nothing else")
+      .addArgument(instanceArgument())
+      .argument('<tenant>', 'tenant name (a DNS label)')
+      .requiredOption('-c, --config <file>', 'the lookout.yaml to edit (comments and layout are kept)')
+      .option('--token <name[:scope]>', 'a token to create (repeatable; scope write, read, admin or all)', collect)
+      .option('--allowed-cidr <cidr>', "an IPv4 CIDR that may call the tenant's APIs (repeatable; replaces gateway.allowedCidrs)", collect),
+    { yes: true, state: true },
+  ).action(async (instance: string, name: string, opts) => {
+    const { tenantAddCommand } = await import('./commands/tenants.js');
+    await tenantAddCommand({ instance, tenant: name, ...opts });
+  });
+  common(
+    tenant
+      .command('remove')
+      .description('remove a tenant from the -c file and uninstall it, after saying what stops working')
+      .addArgument(instanceArgument())
+      .argument('<tenant>', 'tenant name')
+      .requiredOption('-c, --config <file>', 'the lookout.yaml to edit')
+      .option('--delete-data', "also delete the tenant's data from the buckets, by its id's prefixes (resumable)"),
+    { yes: true, state: true },
+  ).action(async (instance: string, name: string, opts) => {
+    const { tenantRemoveCommand } = await import('./commands/tenants.js');
+    await tenantRemoveCommand({ instance, tenant: name, ...opts });
+  });
+  common(
+    tenant
+      .command('list')
+      .description("show each tenant's endpoints, retention, limits and tokens (names, scopes, dates; never values)")
+      .addArgument(instanceArgument())
+      .argument('[tenant]', 'only this tenant'),
+    { state: true },
+  ).action(async (instance: string, name: string | undefined, opts) => {
+    const { tenantListCommand } = await import('./commands/tenants.js');
+    await tenantListCommand({ instance, ...(name ? { tenant: name } : {}), ...opts });
+  });
+
+  const token = program.command('token').description("create, revoke and list a tenant's API tokens (edits the -c file, touches only the gateway's token map)");
+  common(
+    token
+      .command('create')
+      .description('add a token to the -c file, install it, and print it once')
+      .addArgument(instanceArgument())
+      .argument('<tenant>', 'tenant name')
+      .argument('<name>', 'token name')
+      .requiredOption('-c, --config <file>', 'the lookout.yaml to edit')
+      .option('--scope <scope>', 'write (push), read (queries, Grafana), admin (rules, Alertmanager config) or all', 'all')
+      .option('--expires-in-days <days>', 'days until the gateway refuses it'),
+    { yes: true, state: true },
+  ).action(async (instance: string, name: string, tokenName: string, opts) => {
+    const { tokenCreateCommand } = await import('./commands/tenants.js');
+    await tokenCreateCommand({ instance, tenant: name, token: tokenName, ...opts });
+  });
+  common(
+    token
+      .command('revoke')
+      .description('remove a token from the -c file; the gateway refuses it within seconds')
+      .addArgument(instanceArgument())
+      .argument('<tenant>', 'tenant name')
+      .argument('<name>', 'token name')
+      .requiredOption('-c, --config <file>', 'the lookout.yaml to edit'),
+    { yes: true, state: true },
+  ).action(async (instance: string, name: string, tokenName: string, opts) => {
+    const { tokenRevokeCommand } = await import('./commands/tenants.js');
+    await tokenRevokeCommand({ instance, tenant: name, token: tokenName, ...opts });
+  });
+  common(
+    token
+      .command('list')
+      .description("list a tenant's tokens: name, scope, created, expiry (values only with --show-tokens)")
+      .addArgument(instanceArgument())
+      .argument('<tenant>', 'tenant name')
+      .option('--show-tokens', 'also print the token values (secrets)'),
+    { state: true },
+  ).action(async (instance: string, name: string, opts) => {
+    const { tokenListCommand } = await import('./commands/tenants.js');
+    await tokenListCommand({ instance, tenant: name, ...opts });
   });
 
   const config = program.command('config').description('inspect and validate lookout.yaml');

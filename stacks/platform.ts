@@ -33,6 +33,11 @@ export interface PlatformArgs {
   cloud: PlatformCloud;
   /** The instance certificate (chain) and key, PEM. Kept as Pulumi secrets. */
   tls: { certificatePem: string; privateKeyPem: string };
+  /**
+   * Tenant name → the id the stores keep its data under (src/tenants/tenant-ids.ts); a tenant
+   * not listed is keyed by its name.
+   */
+  tenantIds?: Record<string, string>;
 }
 
 export interface PlatformOutputs {
@@ -44,10 +49,10 @@ export interface PlatformOutputs {
 }
 
 /** Every tenant with its limits, the system tenant first: the stores enforce them per tenant. */
-export function tenantLimits(config: ResolvedConfig) {
+export function tenantLimits(config: ResolvedConfig, tenantIds: Record<string, string> = {}) {
   return [
     { name: SYSTEM_TENANT, retention: config.system.retention, limits: config.system.limits },
-    ...config.tenants.map((t) => ({ name: t.name, retention: t.retention, limits: t.limits })),
+    ...config.tenants.map((t) => ({ name: tenantIds[t.name] ?? t.name, retention: t.retention, limits: t.limits })),
   ];
 }
 
@@ -137,7 +142,8 @@ export function platformProgram(args: PlatformArgs): () => Promise<PlatformOutpu
     storageClass(cloud, opts);
 
     const storage = storesStorage(cloud, namespace, inNs);
-    const tenants = tenantLimits(config);
+    // Keyed by tenant id: the stores know tenants only by what the gateway sends.
+    const tenants = tenantLimits(config, args.tenantIds);
     const metrics = new MetricsStore(
       'metrics',
       {
@@ -187,6 +193,7 @@ export function platformProgram(args: PlatformArgs): () => Promise<PlatformOutpu
         // The gateway's default upstreams are the stores' Services in this namespace (the
         // platform test checks they agree with what the stores expose).
         service: cloud.gateway.service,
+        ...(config.gateway.allowedCidrs ? { allowedClientCidrs: config.gateway.allowedCidrs } : {}),
       },
       inNs,
     );

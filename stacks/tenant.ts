@@ -7,7 +7,7 @@ import * as pulumi from '@pulumi/pulumi';
 import { componentDashboards } from '@lookout/self-monitoring';
 import { Tenant } from '@lookout/tenant';
 import type { BundleManifest } from '../src/bundle/manifest.js';
-import type { TenantConfig } from '../src/config/schema.js';
+import { tokenNames, tokenSpec, type TenantConfig, type TokenScope } from '../src/config/schema.js';
 import { PLATFORM_NAMESPACE, RESERVED_TENANTS } from '../src/naming.js';
 import { registerOwnerLabels } from './owner-labels.js';
 
@@ -19,7 +19,7 @@ export const SYSTEM_TOKEN_NAME = 'platform';
 export interface TenantStackArgs {
   instance: string;
   /** A tenant from the config, or `system` for the platform's own tenant. */
-  tenant: Pick<TenantConfig, 'name' | 'tokens' | 'grafana'> | 'system';
+  tenant: Pick<TenantConfig, 'name' | 'tokens' | 'grafana'> & Partial<Pick<TenantConfig, 'allowedCidrs'>> | 'system';
   domain: string;
   bundle: BundleManifest;
   /** Lookout's kubeconfig for the cluster (no token in it). */
@@ -36,12 +36,16 @@ export interface TenantStackArgs {
    * secret store (src/tenants/credentials.ts): one token per token name, and Grafana's.
    */
   credentials: TenantStackCredentials;
+  /** The id the stores keep this tenant's data under (src/tenants/tenant-ids.ts); default its name. */
+  tenantId?: string;
 }
 
 export interface TenantStackCredentials {
   /** Token name → token. */
   tokens: Record<string, string>;
   grafana: { datasourceToken: string; adminPassword: string };
+  /** Token name → ISO time it was generated: its expiry counts from there. */
+  tokensCreatedAt?: Record<string, string>;
 }
 
 export interface TenantStackOutputs {
@@ -56,7 +60,30 @@ export interface TenantStackOutputs {
 
 /** The names of a tenant's API tokens: the config's, or the platform's own for `system`. */
 export function tenantTokenNames(tenant: TenantStackArgs['tenant']): string[] {
-  return tenant === 'system' ? [SYSTEM_TOKEN_NAME] : tenant.tokens;
+  return tenant === 'system' ? [SYSTEM_TOKEN_NAME] : tokenNames(tenant);
+}
+
+/**
+ * Scope and expiry of the tokens that have one: the expiry is `expiresInDays` after the token
+ * was generated, so re-running never moves it.
+ */
+export function tenantTokenPolicies(
+  tenant: TenantStackArgs['tenant'],
+  createdAt: Record<string, string> = {},
+): Record<string, { scope: TokenScope; expiresAt?: number }> {
+  if (tenant === 'system') return {};
+  const policies: Record<string, { scope: TokenScope; expiresAt?: number }> = {};
+  for (const entry of tenant.tokens) {
+    const spec = tokenSpec(entry);
+    if (spec.scope === 'all' && spec.expiresInDays === undefined) continue;
+    const created = createdAt[spec.name];
+    if (spec.expiresInDays !== undefined && created === undefined) throw new Error(`token ${spec.name}: no creation time to count its expiry from`);
+    policies[spec.name] = {
+      scope: spec.scope,
+      ...(spec.expiresInDays !== undefined ? { expiresAt: Math.floor(Date.parse(created!) / 1000) + spec.expiresInDays * 86_400 } : {}),
+    };
+  }
+  return policies;
 }
 
 export function tenantProgram(args: TenantStackArgs): () => Promise<TenantStackOutputs> {
@@ -82,6 +109,9 @@ export function tenantProgram(args: TenantStackArgs): () => Promise<TenantStackO
         tenant: name,
         domain: args.domain,
         tokens: Object.fromEntries(names.map((n) => [n, pulumi.secret(args.credentials.tokens[n]!)])),
+        tokenPolicies: tenantTokenPolicies(args.tenant, args.credentials.tokensCreatedAt),
+        ...(args.tenantId && args.tenantId !== name ? { tenantId: args.tenantId } : {}),
+        ...(config?.allowedCidrs ? { allowedCidrs: config.allowedCidrs } : {}),
         grafanaCredentials: {
           datasourceToken: pulumi.secret(args.credentials.grafana.datasourceToken),
           adminPassword: pulumi.secret(args.credentials.grafana.adminPassword),

@@ -116,17 +116,66 @@ const tokenNameSchema = z
   .regex(LABEL, { message: 'must be lowercase letters, digits and inner hyphens' })
   .max(40);
 
+export const TOKEN_SCOPES = ['write', 'read', 'admin', 'all'] as const;
+export type TokenScope = (typeof TOKEN_SCOPES)[number];
+
+/** Longest token lifetime: the gateway compares ten-digit Unix times, and a decade is plenty. */
+export const MAX_TOKEN_DAYS = 3650;
+
+// A refine rather than an enum: inside the union below, an enum's failure would hide behind
+// zod's generic "Invalid input", and this names the field and the choices.
+const tokenScopeSchema = z
+  .string()
+  .refine((v) => (TOKEN_SCOPES as readonly string[]).includes(v), { message: `must be one of ${TOKEN_SCOPES.join(', ')}` });
+
+const tokenSpecSchema = z.strictObject({
+  name: tokenNameSchema,
+  scope: tokenScopeSchema.optional().meta({ enum: [...TOKEN_SCOPES], description: 'write: push APIs; read: query APIs and Grafana datasources; admin: rules and Alertmanager config; all (default): everything.' }),
+  expiresInDays: z.number().int().min(1).max(MAX_TOKEN_DAYS).optional().meta({ description: 'Days after its creation when the gateway stops accepting the token (401).' }),
+});
+
+/** A token entry: a name (scope `all`, no expiry, as before scopes existed) or a name with a scope and expiry. */
+const tokenEntrySchema = z.union([tokenNameSchema, tokenSpecSchema], {
+  error: 'must be a token name, or an object { name, scope?, expiresInDays? }',
+});
+
+/** Most CIDRs an allow-list may hold: each is a line of the gateway's config, checked per request. */
+export const MAX_ALLOWED_CIDRS = 100;
+
+const isCidr = (v: string, ipv6: boolean) => z.cidrv4().safeParse(v).success || (ipv6 && z.cidrv6().safeParse(v).success);
+
+const clientCidrsSchema = (ipv6: boolean) =>
+  z
+    .array(
+      z.string().refine((v) => isCidr(v, ipv6), {
+        message: ipv6 ? 'must be an IPv4 or IPv6 CIDR such as 203.0.113.0/24' : 'must be an IPv4 CIDR such as 203.0.113.0/24 (a tenant’s own list is IPv4 only)',
+      }),
+    )
+    .min(1, { message: 'must list at least one CIDR; leave it out to admit every client' })
+    .max(MAX_ALLOWED_CIDRS);
+
+const gatewaySchema = z
+  .strictObject({
+    allowedCidrs: clientCidrsSchema(true)
+      .optional()
+      .meta({ description: 'Client CIDRs that may call the tenants’ data APIs (push, query, rules); absent: any client. Grafana stays reachable.' }),
+  })
+  .prefault({});
+
 const tenantSchema = z
   .strictObject({
     name: tenantNameSchema.meta({ description: 'Tenant name: its host is <name>.<domain> and its namespace tenant-<name>.' }),
     retention: retentionSchema,
     limits: limitsSchema,
     tokens: z
-      .array(tokenNameSchema)
+      .array(tokenEntrySchema)
       .min(1)
       .default(['default'])
-      .meta({ description: 'Named API tokens of the tenant. Removing a name revokes that token.' }),
+      .meta({ description: 'Named API tokens of the tenant, each a name or { name, scope, expiresInDays }. Removing a name revokes that token.' }),
     grafana: z.strictObject({ oidc: oidcSchema.optional() }).prefault({}).meta({ description: 'Settings of the tenant’s Grafana.' }),
+    allowedCidrs: clientCidrsSchema(false)
+      .optional()
+      .meta({ description: 'IPv4 client CIDRs that may call this tenant’s data APIs, instead of gateway.allowedCidrs.' }),
   })
   // `when` keeps these cross-field checks running even when another field of the object has a
   // type error, so one run reports every problem; the checks therefore guard their own types.
@@ -139,10 +188,11 @@ const tenantSchema = z
       });
     }
     const seen = new Set<string>();
-    (Array.isArray(tenant?.tokens) ? tenant.tokens : []).forEach((t, i) => {
-      if (typeof t !== 'string') return;
-      if (seen.has(t)) ctx.addIssue({ code: 'custom', path: ['tokens', i], message: `duplicate token name "${t}"` });
-      seen.add(t);
+    (Array.isArray(tenant?.tokens) ? tenant.tokens : []).forEach((t: unknown, i) => {
+      const name = typeof t === 'string' ? t : (t as { name?: unknown } | null)?.name;
+      if (typeof name !== 'string') return;
+      if (seen.has(name)) ctx.addIssue({ code: 'custom', path: ['tokens', i], message: `duplicate token name "${name}"` });
+      seen.add(name);
     });
   }, { when: () => true });
 
@@ -247,6 +297,7 @@ export const configSchema = z
       .strictObject({ retention: retentionSchema, limits: limitsSchema })
       .prefault({})
       .meta({ description: 'Settings of the built-in `system` tenant that holds the platform’s own telemetry.' }),
+    gateway: gatewaySchema.meta({ description: 'The gateway in front of every tenant.' }),
     tenants: z.array(tenantSchema).default([]).meta({ description: 'The tenants, each with its own host, Grafana, limits and tokens.' }),
   })
   .superRefine((cfg, ctx) => {
@@ -304,3 +355,21 @@ export type LookoutConfig = z.output<typeof configSchema>;
 export type LookoutConfigInput = z.input<typeof configSchema>;
 export type TenantConfig = LookoutConfig['tenants'][number];
 export type Provider = ProviderId;
+
+export type TokenEntry = TenantConfig['tokens'][number];
+
+/** A token entry with its defaults filled in. */
+export interface TokenSpec {
+  name: string;
+  scope: TokenScope;
+  expiresInDays?: number;
+}
+
+export function tokenSpec(entry: TokenEntry): TokenSpec {
+  if (typeof entry === 'string') return { name: entry, scope: 'all' };
+  return { name: entry.name, scope: (entry.scope ?? 'all') as TokenScope, ...(entry.expiresInDays !== undefined ? { expiresInDays: entry.expiresInDays } : {}) };
+}
+
+export function tokenNames(tenant: Pick<TenantConfig, 'tokens'>): string[] {
+  return tenant.tokens.map((t) => tokenSpec(t).name);
+}

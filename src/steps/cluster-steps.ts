@@ -30,8 +30,12 @@ export async function platformProgramFor(c: InstanceContext, infra: RecordedInfr
   const stored = await readStoredCertificate(await secretStore(c));
   if (!stored) throw new FailureError('no certificate is stored for this instance yet', { hint: 'Run `lookout create` again: its tls step issues one.' });
   const layers = await c.provider.clusterLayers(c, infra);
+  // Ids are allocated here, before any tenant stack runs: the stores' limits are keyed by them.
+  const { ensureTenantIds } = await import('../tenants/tenant-ids.js');
+  const tenantIds = await ensureTenantIds(await secretStore(c), c.config.tenants.map((t) => t.name));
   return platformProgram({
     instance: c.name,
+    tenantIds,
     config: c.config,
     bundle: c.bundle,
     kubeconfig: layers.kubeconfig,
@@ -79,6 +83,9 @@ export async function tenantProgramFor(
   credentials: TenantCredentials,
 ) {
   const { tenantProgram } = await import('../../stacks/tenant.js');
+  const { ensureTenantIds } = await import('../tenants/tenant-ids.js');
+  const name = tenantName(tenant);
+  const [tenantId] = Object.values(await ensureTenantIds(await secretStore(c), name === SYSTEM ? [] : [name]));
   const oidc = tenant === 'system' ? undefined : tenant.grafana.oidc;
   const layers = await c.provider.clusterLayers(c, infra);
   return tenantProgram({
@@ -92,6 +99,7 @@ export async function tenantProgramFor(
     gateway: { internalUrl: platform.gatewayInternalUrl, tenantsSecretName: platform.tenantsSecretName },
     ...(oidc ? { oidcClientSecret: process.env[oidc.clientSecretEnv]!.trim() } : {}),
     credentials,
+    ...(tenantId ? { tenantId } : {}),
   });
 }
 
@@ -115,7 +123,7 @@ export function tenantStep(c: InstanceContext, tenant: TenantRef): Step<{ namesp
     inputs: (ctx) => ({
       bundle: c.bundle.version,
       domain: c.config.dns.domain,
-      tenant: tenant === 'system' ? SYSTEM : { name, tokens: tenant.tokens, oidc: tenant.grafana.oidc ?? null },
+      tenant: tenant === 'system' ? SYSTEM : { name, tokens: tenant.tokens, oidc: tenant.grafana.oidc ?? null, ...(tenant.allowedCidrs ? { allowedCidrs: tenant.allowedCidrs } : {}) },
       gateway: ctx.outputsOf<PlatformStepOutputs>('platform').gatewayInternalUrl,
       endpoint: c.provider.clusterFingerprint(ctx.outputsOf<RecordedInfra>('infra')).cluster,
     }),
@@ -156,8 +164,10 @@ export function tenantRemoveStep(c: InstanceContext, name: string): Step<{ remov
       await stack.destroy({ signal: ctx.signal });
       // Its tokens are gone from the gateway with the stack; forgetting them means they can
       // never come back, whatever happens to the name later.
-      const { deleteTenantCredentials } = await import('../tenants/credentials.js');
+      const [{ deleteTenantCredentials }, { retireTenantIdIn }] = await Promise.all([import('../tenants/credentials.js'), import('../tenants/tenant-ids.js')]);
       await deleteTenantCredentials(await secretStore(c), name);
+      // Its id is never given out again: a tenant added later under this name gets a new one.
+      await retireTenantIdIn(await secretStore(c), name);
       return { removed: true };
     },
   };
@@ -272,6 +282,25 @@ export async function uploadSystemAlerting(u: AlertingUpload): Promise<string[]>
   return [...wanted].sort();
 }
 
+/** The platform's rules plus the group that warns of tenant tokens about to expire. */
+async function withTokenAlerts(c: InstanceContext, rules: string): Promise<string> {
+  const [{ readStoredTokens }, { expiringTokens, renderTokenAlertGroup }, YAML] = await Promise.all([
+    import('../tenants/credentials.js'),
+    import('../tenants/token-alerts.js'),
+    import('yaml'),
+  ]);
+  const store = await secretStore(c);
+  const created: Record<string, Record<string, string>> = {};
+  for (const t of c.config.tenants) {
+    const stored = await readStoredTokens(store, t.name);
+    if (stored) created[t.name] = Object.fromEntries(Object.entries(stored).map(([name, v]) => [name, v.createdAt]));
+  }
+  const group = renderTokenAlertGroup(expiringTokens(c.config.tenants, (name) => created[name]));
+  if (!group) return rules;
+  const parsed = YAML.parse(rules) as { groups: unknown[] };
+  return YAML.stringify({ groups: [...parsed.groups, YAML.parse(group)] }, { lineWidth: 0 });
+}
+
 export function systemAlertingStep(c: InstanceContext): Step<{ groups: string[] }> {
   return {
     name: 'system-alerting',
@@ -299,7 +328,7 @@ export function systemAlertingStep(c: InstanceContext): Step<{ groups: string[] 
           client,
           host,
           token,
-          rules: renderAlertRules(),
+          rules: await withTokenAlerts(c, renderAlertRules()),
           alertmanagerConfig: renderAlertmanagerConfig(),
           signal: ctx.signal,
         });

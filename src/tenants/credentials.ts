@@ -27,6 +27,8 @@ export interface StoredTenantCredentials {
 export interface TenantCredentials {
   tokens: Record<string, string>;
   grafana: { datasourceToken: string; adminPassword: string };
+  /** Token name → ISO time it was generated (expiries count from there). */
+  tokensCreatedAt: Record<string, string>;
 }
 
 /** Values an older tenant stack holds, to keep rather than regenerate. */
@@ -43,6 +45,7 @@ function plain(stored: StoredTenantCredentials): TenantCredentials {
   return {
     tokens: Object.fromEntries(Object.entries(stored.tokens).map(([name, t]) => [name, t.value])),
     grafana: { ...stored.grafana },
+    tokensCreatedAt: Object.fromEntries(Object.entries(stored.tokens).map(([name, t]) => [name, t.createdAt])),
   };
 }
 

@@ -6,7 +6,7 @@ import { printConfigSchema, validateConfigCommand } from '../../src/commands/con
 import { closestName } from '../../src/config/issues.js';
 import { configJsonSchema } from '../../src/config/json-schema.js';
 import { loadConfig, parseConfigText, validateInstanceName } from '../../src/config/load.js';
-import { DEFAULT_BUNDLE_VERSION, LETSENCRYPT_PRODUCTION, LETSENCRYPT_STAGING } from '../../src/config/schema.js';
+import { DEFAULT_BUNDLE_VERSION, LETSENCRYPT_PRODUCTION, LETSENCRYPT_STAGING, tokenSpec } from '../../src/config/schema.js';
 import { ConfigError, UsageError, type ConfigIssue } from '../../src/errors.js';
 import { MAX_INSTANCE_NAME_LENGTH, MAX_TENANT_NAME_LENGTH } from '../../src/config/provider-blocks.js';
 
@@ -93,6 +93,21 @@ describe('defaults', () => {
     expect(config.tls).toEqual({ acmeDirectory: LETSENCRYPT_PRODUCTION });
     expect(config.system.limits).toEqual({ samplesPerSecond: 50_000, activeSeries: 500_000, logsMBPerSecond: 4 });
     expect(config.tenants[0]).toMatchObject({ name: 'team-a', tokens: ['default'], retention: { metricsDays: 30, logsDays: 14 } });
+  });
+
+  it('takes tokens as names (scope all, no expiry) or with a scope and an expiry', () => {
+    const config = parseConfigText(
+      text([...validLines, '    tokens:', '      - prometheus', '      - { name: agent, scope: write, expiresInDays: 90 }', '      - { name: grafana, scope: read }']),
+      'lookout.yaml',
+      expectDemo,
+    );
+    const tenant = config.tenants[0]!;
+    expect(tenant.tokens).toEqual(['prometheus', { name: 'agent', scope: 'write', expiresInDays: 90 }, { name: 'grafana', scope: 'read' }]);
+    expect(tenant.tokens.map(tokenSpec)).toEqual([
+      { name: 'prometheus', scope: 'all' },
+      { name: 'agent', scope: 'write', expiresInDays: 90 },
+      { name: 'grafana', scope: 'read' },
+    ]);
   });
 
   it('accepts a name and provider in the file when they match the command line', () => {
@@ -214,7 +229,7 @@ describe('messages', () => {
     const [issue] = issuesOf(text([...validLines, 'colour: blue']));
     expect(issue).toEqual({
       path: 'colour',
-      message: 'unknown field "colour"; expected one of: name, provider, bundle, aws, gcp, kubernetes, dns, tls, system, tenants',
+      message: 'unknown field "colour"; expected one of: name, provider, bundle, aws, gcp, kubernetes, dns, tls, system, gateway, tenants',
       location: 'lookout.yaml:8:1',
     });
   });

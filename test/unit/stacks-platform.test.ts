@@ -50,10 +50,11 @@ const infra = {
 const layers = (config: ResolvedConfig) => awsClusterLayers(config.name, infra);
 const behaviour = withKubernetesMocks({ cloud: createAwsMockBehaviour({ region: 'eu-west-1', accountId: '123456789012' }) });
 
-async function platformRun(config: ResolvedConfig) {
+async function platformRun(config: ResolvedConfig, tenantIds?: Record<string, string>) {
   return runProgramUnderMocks(
     platformProgram({
       instance: config.name,
+      ...(tenantIds ? { tenantIds } : {}),
       config,
       bundle: loadBundle(config.bundle),
       kubeconfig: layers(config).kubeconfig,
@@ -64,10 +65,11 @@ async function platformRun(config: ResolvedConfig) {
   );
 }
 
-async function tenantRun(config: ResolvedConfig, tenant: ResolvedConfig['tenants'][number] | 'system') {
+async function tenantRun(config: ResolvedConfig, tenant: ResolvedConfig['tenants'][number] | 'system', tenantId?: string) {
   return runProgramUnderMocks(
     tenantProgram({
       instance: config.name,
+      ...(tenantId ? { tenantId } : {}),
       tenant,
       domain: config.dns.domain,
       bundle: loadBundle(config.bundle),
@@ -137,6 +139,26 @@ describe('adding a tenant', () => {
       const b = byUrn((await tenantRun(added, tenant)).resources);
       expect(b).toEqual(a);
     }
+  });
+});
+
+describe('a re-created tenant (stack graph)', () => {
+  it('is known to the stores and the gateway only by its new id: limits and token map say acme.2, never acme', async () => {
+    const base = await loadConfig(`${root}examples/aws.yaml`, { provider: 'aws', name: 'prod' });
+    const tenant = base.tenants[0]!;
+    const id = `${tenant.name}.2`;
+    const platform = await platformRun(base, { [tenant.name]: id });
+    for (const name of ['cortex-runtime', 'loki-runtime']) {
+      const data = JSON.stringify(platform.resources.find((r) => r.inputs.metadata?.name === name)!.inputs.data);
+      expect(data, name).toContain(`${id}`);
+      expect(data.replaceAll(id, ''), `${name} still knows the old id`).not.toMatch(new RegExp(`\\b${tenant.name}\\b(?!-)`));
+    }
+    const run = await tenantRun(base, tenant, id);
+    const patch = run.resources.find((r) => r.type === 'kubernetes:core/v1:SecretPatch')!;
+    const tokens = Buffer.from(patch.inputs.data[`tokens-${tenant.name}.conf`], 'base64').toString();
+    const entries = tokens.split('\n').filter((l) => l.startsWith('token='));
+    expect(entries.length).toBeGreaterThan(1);
+    for (const entry of entries) expect(entry).toMatch(new RegExp(`:${id.replace('.', '\\.')};$`));
   });
 });
 

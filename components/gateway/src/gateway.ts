@@ -133,6 +133,12 @@ export interface GatewayArgs {
   /** Overrides of the default upstreams (the Services of the issue's contract). */
   upstreams?: Partial<GatewayUpstreams>;
   limits?: Partial<GatewayLimits>;
+  /**
+   * Client CIDRs that may call the data APIs (a tenant's own list replaces it, see
+   * client-cidrs.ts); absent: every client. The Service must keep the client address
+   * (`service.externalTrafficPolicy: 'Local'`).
+   */
+  allowedClientCidrs?: string[];
   /** nginx workers per pod; default 2 (nginx 1.28 does not read the CPU limit). */
   workerProcesses?: number;
   /**
@@ -178,7 +184,9 @@ export function defaultUpstreams(namespace: string): GatewayUpstreams {
 }
 
 /** The nginx config options the component renders, exported so tests can render the same. */
-export function gatewayConfigOptions(args: Pick<GatewayArgs, 'namespace' | 'domain' | 'upstreams' | 'limits' | 'workerProcesses'>): GatewayConfigOptions {
+export function gatewayConfigOptions(
+  args: Pick<GatewayArgs, 'namespace' | 'domain' | 'upstreams' | 'limits' | 'workerProcesses' | 'allowedClientCidrs'>,
+): GatewayConfigOptions {
   const p = GATEWAY_CONTAINER_PATHS;
   return {
     domain: args.domain,
@@ -190,6 +198,7 @@ export function gatewayConfigOptions(args: Pick<GatewayArgs, 'namespace' | 'doma
     limits: { ...DEFAULT_GATEWAY_LIMITS, ...args.limits },
     paths: { pidFile: p.pidFile, tempDir: p.tempDir, accessLog: '/dev/stdout', errorLog: '/dev/stderr' },
     workerProcesses: args.workerProcesses ?? 2,
+    ...(args.allowedClientCidrs ? { allowedClientCidrs: args.allowedClientCidrs } : {}),
   };
 }
 

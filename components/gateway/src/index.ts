@@ -41,6 +41,7 @@ export {
 export {
   MAX_TOKEN_LENGTH,
   MIN_TOKEN_LENGTH,
+  ORG_ID,
   TENANTS_SECRET_MAX_BYTES,
   TENANTS_SECRET_README,
   TENANT_FILE_GLOB,
@@ -54,7 +55,13 @@ export {
   tenantFileName,
   tenantsSecretBytes,
   tokensFileName,
+  clientsFileName,
+  renderTenantClientEntries,
+  CLIENTS_FILE_GLOB,
+  type GatewayToken,
 } from './tenant-files.js';
+export { assertClientCidr, ipv4CidrRegex, ipv4InCidr, isIpv4Cidr } from './client-cidrs.js';
+export { TOKEN_SCOPES, routeScope, scopeAllows, type RouteScope, type TokenScope } from './scopes.js';
 export {
   gatewayStartScript,
   gracefulStopScript,

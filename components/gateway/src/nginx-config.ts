@@ -9,7 +9,9 @@
  *   "tenant=acme" in tenant-*.conf → $lookout_known_host_tenant  "acme" (else "")
  *   "Authorization: Bearer T"      → $lookout_bearer_token       "T"
  *   "token=T" in tokens-*.conf     → $lookout_token_entry        "acme:T" (case-insensitive!)
- *   entry and T match exactly      → $lookout_token_tenant       "acme" (else "")
+ *   entry and T match exactly      → $lookout_token_match        "acme", or "acme:read:1767225600:acme.2"
+ *   ... and it has not expired     → $lookout_token_tenant       "acme" (else ""); also
+ *                                    $lookout_token_org "acme.2" (X-Scope-OrgID), $lookout_token_scope "read"
  *   "<host tenant>:<token tenant>" → $lookout_public_access      ok | unauthorized | forbidden | not_found
  *
  * and which endpoint it is, from the request URI exactly as sent (`$request_uri`), never from the
@@ -19,6 +21,7 @@
  *   the route path the URI matches   → $lookout_api_path      "/api/v1/rules/{namespace?}/{group?}" (else "": 404)
  *   that path's nginx location       → $lookout_api_location  "/api/v1/rules": must be the location nginx chose
  *   "<path> <method>"                → $lookout_route         "metrics.rules.read" (else "": 405)
+ *   route name, token scope          → $lookout_scope_missing "admin" when the token lacks it (403)
  *   the URI sent upstream            → $lookout_upstream_uri  `$request_uri`, or with the prefix replaced
  *
  * Every API location is a prefix location on a route's literal prefix, so a path that merely
@@ -40,7 +43,9 @@ import {
   type GatewayRoute,
   type GatewayUpstreams,
 } from './routes.js';
-import { MAX_TOKEN_LENGTH, TENANT_FILE_GLOB, TENANT_KEY_PREFIX, TOKEN_KEY_PREFIX, TOKENS_FILE_GLOB } from './tenant-files.js';
+import { routeScope } from './scopes.js';
+import { assertClientCidr } from './client-cidrs.js';
+import { CLIENTS_FILE_GLOB, MAX_TOKEN_LENGTH, TENANT_FILE_GLOB, TENANT_KEY_PREFIX, TOKEN_KEY_PREFIX, TOKENS_FILE_GLOB } from './tenant-files.js';
 
 export interface GatewayListener {
   /** IPv4 address, `[IPv6]` address, or `*`. */
@@ -126,6 +131,12 @@ export interface GatewayConfigOptions {
    * Cortex and Loki need none.
    */
   pathRewrites?: ReadonlyArray<{ prefix: string; replacement: string }>;
+  /**
+   * Client CIDRs (IPv4 or IPv6) that may call the data APIs on the public listener; a tenant's
+   * own `clients-<tenant>.conf` replaces this for that tenant. Absent: every client. Needs the
+   * real client address in `$remote_addr` (see client-cidrs.ts).
+   */
+  allowedClientCidrs?: readonly string[];
 }
 
 export const DEFAULT_GATEWAY_LIMITS: GatewayLimits = {
@@ -268,6 +279,8 @@ function validate(options: GatewayConfigOptions): void {
   for (const route of API_ROUTES) {
     if (route.upstreamPath !== undefined) checkPath(`upstream path of route ${route.name}`, route.upstreamPath);
   }
+  for (const cidr of options.allowedClientCidrs ?? []) assertClientCidr('allowedClientCidrs', cidr);
+  if (options.allowedClientCidrs?.length === 0) fail('allowedClientCidrs', 'is empty: leave it out to admit every client');
 }
 
 /** Whether a route path starts with a rewrite prefix at a segment boundary. */
@@ -320,10 +333,13 @@ function tenantMaps(options: GatewayConfigOptions): Node[] {
       ['map', `${TOKEN_KEY_PREFIX}$lookout_bearer_token`, '$lookout_token_entry'],
       [directive('default', ''), directive('include', `${dir}/${TOKENS_FILE_GLOB}`)],
     ),
+    comment('The entry without its token: "<tenant>" (old form) or "<tenant>:<scope>:<expiry>:<tenant id>".'),
     block(
-      ['map', '$lookout_token_entry|$lookout_bearer_token', '$lookout_token_tenant'],
-      [directive('default', ''), directive('~^([a-z0-9-]+):([A-Za-z0-9_-]+)\\|\\2$', '$1')],
+      ['map', '$lookout_token_entry|$lookout_bearer_token', '$lookout_token_match'],
+      [directive('default', ''), directive('~^([a-z0-9-]+):([A-Za-z0-9_-]+)((?::[^|]*)?)\\|\\2$', '$1$3')],
     ),
+    ...tokenLifetimeMaps(),
+    ...clientMaps(options),
     comment('The decision on the public listener: unknown host first, then the token, then whose it is.'),
     block(
       ['map', '$lookout_known_host_tenant:$lookout_token_tenant', '$lookout_public_access'],
@@ -349,11 +365,70 @@ function tenantMaps(options: GatewayConfigOptions): Node[] {
   ];
 }
 
+/**
+ * A token's tenant, id and scope, and whether it has expired. Expiry needs the time, and nginx
+ * has no arithmetic: the expiry (ten digits) and `$msec` (ten digits before its dot until
+ * 2286) are compared digit by digit with one regular expression: a common prefix, then a
+ * position where the expiry's digit is the greater one. No such position: expired.
+ */
+function tokenLifetimeMaps(): Node[] {
+  const later = Array.from({ length: 9 }, (_, i) => `${i + 1}\\d*:\\S+ \\2[0-${i}]`).join('|');
+  return [
+    block(
+      ['map', '$lookout_token_match $msec', '$lookout_token_tenant'],
+      [
+        directive('default', ''),
+        directive('~^([a-z0-9-]+) ', '$1'),
+        directive('~^([a-z0-9-]+):[a-z]+:-:', '$1'),
+        directive(`~^([a-z0-9-]+):[a-z]+:(\\d*)(?:${later})`, '$1'),
+      ],
+    ),
+    comment('A known token that is no longer accepted has expired.'),
+    block(
+      ['map', '$lookout_token_match|$lookout_token_tenant', '$lookout_auth_error'],
+      [directive('default', 'missing or unknown bearer token'), directive('~^[^|]+\\|$', 'bearer token expired')],
+    ),
+    comment("The tenant id the stores key data by: the tenant's name for tokens in the old form."),
+    block(
+      ['map', '$lookout_token_match', '$lookout_token_org'],
+      [directive('default', ''), directive('~^([a-z0-9-]+)$', '$1'), directive('~^[a-z0-9-]+:[a-z]+:[-0-9]+:([a-z0-9.-]+)$', '$1')],
+    ),
+    block(['map', '$lookout_token_match', '$lookout_token_scope'], [directive('default', 'all'), directive('~^[a-z0-9-]+:([a-z]+):', '$1')]),
+  ];
+}
+
 function unauthorized(): Directive {
   return block(
     ['if', '($lookout_public_access', '=', 'unauthorized)'],
-    [directive('add_header', 'WWW-Authenticate', BEARER_CHALLENGE, 'always'), directive('return', '401', 'missing or unknown bearer token\n')],
+    [directive('add_header', 'WWW-Authenticate', BEARER_CHALLENGE, 'always'), directive('return', '401', '$lookout_auth_error\n')],
   );
+}
+
+/** 403 when the route needs a scope the token lacks; after the route is known (404, 405 first). */
+function refuseMissingScope(): Directive {
+  return block(
+    ['if', '($lookout_scope_missing)'],
+    [directive('return', '403', 'token scope $lookout_token_scope does not include $lookout_scope_missing, which $lookout_route needs\n')],
+  );
+}
+
+/**
+ * Whether the client may call the host tenant's data APIs: the tenant's own list when it has one
+ * (clients-<tenant>.conf), else the instance's (`geo`, on the real client address).
+ */
+function clientMaps(options: GatewayConfigOptions): Node[] {
+  const dir = options.tenantsDir.replace(/\/+$/, '');
+  const cidrs = options.allowedClientCidrs;
+  return [
+    comment(cidrs ? 'Clients the instance admits to the data APIs.' : 'No instance-wide client allow-list: every client.'),
+    block(['geo', '$lookout_instance_client'], [directive('default', cidrs ? 'deny' : 'allow'), ...(cidrs ?? []).map((cidr) => directive(cidr, 'allow'))]),
+    comment("A tenant's own allow-list, when its stack wrote one."),
+    block(['map', '$lookout_known_host_tenant $remote_addr', '$lookout_tenant_client'], [directive('default', ''), directive('include', `${dir}/${CLIENTS_FILE_GLOB}`)]),
+    block(
+      ['map', '$lookout_tenant_client:$lookout_instance_client', '$lookout_client_access'],
+      [directive('default', 'deny'), directive('~^allow:', 'allow'), directive(':allow', 'allow')],
+    ),
+  ];
 }
 
 /** 400 for a raw path whose meaning could differ between nginx and an upstream. */
@@ -365,6 +440,7 @@ function refuseNonCanonical(): Directive {
 function publicApiChecks(): Node[] {
   return [
     refuseNonCanonical(),
+    block(['if', '($lookout_client_access', '=', 'deny)'], [directive('return', '403', 'client address $remote_addr may not call these APIs\n')]),
     block(['if', '($lookout_public_access', '=', 'not_found)'], [directive('return', '404', 'unknown tenant\n')]),
     unauthorized(),
     block(['if', '($lookout_public_access', '=', 'forbidden)'], [directive('return', '403', 'this token belongs to another tenant\n')]),
@@ -376,7 +452,7 @@ function internalApiChecks(): Node[] {
     refuseNonCanonical(),
     block(
       ['if', '($lookout_internal_access', '=', 'unauthorized)'],
-      [directive('add_header', 'WWW-Authenticate', BEARER_CHALLENGE, 'always'), directive('return', '401', 'missing or unknown bearer token\n')],
+      [directive('add_header', 'WWW-Authenticate', BEARER_CHALLENGE, 'always'), directive('return', '401', '$lookout_auth_error\n')],
     ),
   ];
 }
@@ -391,7 +467,7 @@ function proxyHeaders(kind: 'api' | 'grafana', websocket: boolean): Node[] {
   return [
     directive('proxy_set_header', 'Host', kind === 'grafana' ? '$host' : '$proxy_host'),
     comment(kind === 'api' ? 'Set by the gateway; a client copy is never passed on.' : 'Not a Cortex/Loki request; a client copy is dropped.'),
-    directive('proxy_set_header', 'X-Scope-OrgID', kind === 'api' ? '$lookout_tenant' : ''),
+    directive('proxy_set_header', 'X-Scope-OrgID', kind === 'api' ? '$lookout_token_org' : ''),
     directive('proxy_set_header', 'Authorization', kind === 'api' ? '' : '$lookout_grafana_authorization'),
     directive('proxy_set_header', 'X-Real-IP', '$remote_addr'),
     directive('proxy_set_header', 'X-Forwarded-For', '$remote_addr'),
@@ -431,6 +507,7 @@ function apiLocation(location: string, routes: GatewayRoute[], upstream: ParsedU
       block(['if', '($lookout_api_location', '!=', `${location})`], [directive('return', '404', 'not an API path\n')]),
       // `""` and `)` as two words: nginx takes a lone `)` as the end of the condition.
       block(['if', '($lookout_route', '=', '', ')'], [directive('add_header', 'Allow', '$lookout_allow', 'always'), directive('return', '405', 'method not allowed\n')]),
+      refuseMissingScope(),
       directive('limit_req', `zone=${RATE_LIMIT_ZONE}`, `burst=${limits.burst}`, 'nodelay'),
       directive('client_max_body_size', body === 'push' ? limits.pushBodySize : limits.apiBodySize),
       ...(body === 'push' ? [directive('client_body_buffer_size', PUSH_BODY_BUFFER_SIZE)] : []),
@@ -472,6 +549,12 @@ function routeMaps(options: GatewayConfigOptions): Node[] {
     block(
       ['map', '$lookout_api_path $request_method', '$lookout_route'],
       [directive('default', ''), ...API_ROUTES.flatMap((r) => r.methods.map((m) => directive(`${r.path} ${m}`, r.name)))],
+    ),
+    comment('The scope each route needs, and the one a token lacks for it (empty: none lacking).'),
+    block(['map', '$lookout_route', '$lookout_route_scope'], [directive('default', ''), ...API_ROUTES.map((r) => directive(r.name, routeScope(r)))]),
+    block(
+      ['map', '$lookout_token_scope:$lookout_route_scope', '$lookout_scope_missing'],
+      [directive('default', '$lookout_route_scope'), directive('~^all:', ''), directive('~^([a-z]+):\\1$', ''), directive('~:$', '')],
     ),
     block(['map', '$lookout_api_path', '$lookout_allow'], [directive('default', ''), ...paths.map((path) => directive(path, methodsOf(path).join(', ')))]),
     comment('The URI sent upstream: as the client sent it (still percent-encoded), with the prefix replaced where the store serves the route under another path.'),

@@ -10,6 +10,8 @@
  * strict alphabets here, before anything is written.
  */
 import { directive, serializeNginx, type Node, comment } from './nginx-syntax.js';
+import { TOKEN_SCOPES, type TokenScope } from './scopes.js';
+import { ipv4CidrRegex, isIpv4Cidr } from './client-cidrs.js';
 
 /** Tenant names are DNS labels (they become hosts and namespace suffixes). */
 export const TENANT_NAME = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -64,27 +66,101 @@ export function tenantFileName(tenant: string): string {
   return `tenant-${tenant}.conf`;
 }
 
-/** Glob patterns of the two kinds of files, as the nginx config includes them. */
+/** Key of the Secret (and file name) holding a tenant's own client allow-list, when it has one. */
+export function clientsFileName(tenant: string): string {
+  assertTenantName(tenant);
+  return `clients-${tenant}.conf`;
+}
+
+/** Glob patterns of the kinds of files, as the nginx config includes them. */
 export const TOKENS_FILE_GLOB = 'tokens-*.conf';
 export const TENANT_FILE_GLOB = 'tenant-*.conf';
+export const CLIENTS_FILE_GLOB = 'clients-*.conf';
+
+/**
+ * The contents of `clients-<tenant>.conf`: the tenant's own client allow-list, replacing the
+ * instance's. Keys are "<tenant> <client address>"; the first entry admits the listed networks,
+ * the second refuses every other address for this tenant (map regexes apply in order).
+ */
+export function renderTenantClientEntries(tenant: string, cidrs: readonly string[]): string {
+  assertTenantName(tenant);
+  if (cidrs.length === 0) throw new Error(`gateway: the client allow-list of tenant ${tenant} is empty`);
+  for (const cidr of cidrs) {
+    if (!isIpv4Cidr(cidr)) throw new Error(`gateway: tenant ${tenant}'s allowed client ${JSON.stringify(cidr)} is not an IPv4 CIDR (a tenant's own list is IPv4 only)`);
+  }
+  return serializeNginx([
+    comment(`Clients tenant ${tenant} admits to its APIs: ${cidrs.join(', ')}; written by its tenant stack.`),
+    directive(`~^${tenant} (?:${cidrs.map(ipv4CidrRegex).join('|')})$`, 'allow'),
+    directive(`~^${tenant} `, 'deny'),
+  ]);
+}
+
+/**
+ * A token as the gateway sees it. A plain string is a token of scope `all` that never expires,
+ * written in the entry format gateways have always read.
+ */
+export interface GatewayToken {
+  value: string;
+  /** Default `all`. */
+  scope?: TokenScope;
+  /** Unix time (seconds) from which the gateway refuses the token with 401. */
+  expiresAt?: number;
+}
+
+/**
+ * The tenant id a request of this tenant carries upstream (`X-Scope-OrgID`), when it is not the
+ * tenant's name: a re-created tenant gets a new one, so the stores never show it old data.
+ * Cortex and Loki accept `[A-Za-z0-9!._*'()-]`; a `.` can never be part of a tenant name, so
+ * `<name>.<generation>` can never be another tenant's name.
+ */
+export const ORG_ID = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[1-9][0-9]{0,8})?$/;
+
+/** Expiry times are written as exactly ten digits (the gateway compares them digit by digit with `$msec`). */
+const MIN_EXPIRY = 1_000_000_000;
+const MAX_EXPIRY = 9_999_999_999;
+
+function normalizeToken(token: string | GatewayToken): Required<Pick<GatewayToken, 'value' | 'scope'>> & Pick<GatewayToken, 'expiresAt'> {
+  return typeof token === 'string' ? { value: token, scope: 'all' } : { scope: 'all', ...token };
+}
+
+/**
+ * The map value of one token. The old form `<tenant>:<token>` (scope `all`, no expiry, the
+ * tenant's name as its id) is kept for such tokens, so a gateway config and tenant files of
+ * different versions still agree; otherwise `<tenant>:<token>:<scope>:<expiry or ->:<org id>`.
+ */
+function tokenEntryValue(tenant: string, token: ReturnType<typeof normalizeToken>, orgId: string): string {
+  if (token.scope === 'all' && token.expiresAt === undefined && orgId === tenant) return `${tenant}:${token.value}`;
+  return `${tenant}:${token.value}:${token.scope}:${token.expiresAt ?? '-'}:${orgId}`;
+}
 
 /**
  * The contents of `tokens-<tenant>.conf`: one entry per token. nginx compares `map` string keys
  * case-insensitively, so each entry's value carries the token itself as well as the tenant; the
  * config then checks the exact (case-sensitive) match with a backreference, and a token with
- * its case changed is refused.
+ * its case changed is refused. The value also carries the token's scope, expiry and the
+ * tenant's id (see tokenEntryValue).
  */
-export function renderTokenMapEntries(tenant: string, tokens: readonly string[]): string {
+export function renderTokenMapEntries(tenant: string, tokens: readonly (string | GatewayToken)[], options: { orgId?: string } = {}): string {
   assertTenantName(tenant);
+  const orgId = options.orgId ?? tenant;
+  if (!ORG_ID.test(orgId) || !(orgId === tenant || orgId.startsWith(`${tenant}.`))) {
+    throw new Error(`gateway: tenant id ${JSON.stringify(orgId)} of tenant ${tenant} is not ${tenant} or ${tenant}.<generation>`);
+  }
   const seen = new Set<string>();
-  tokens.forEach((token, index) => {
-    assertToken(tenant, token, index);
-    if (seen.has(token)) throw new Error(`gateway: token #${index + 1} of tenant ${tenant} is listed twice`);
-    seen.add(token);
+  const normalized = tokens.map((raw, index) => {
+    const token = normalizeToken(raw);
+    assertToken(tenant, token.value, index);
+    if (seen.has(token.value)) throw new Error(`gateway: token #${index + 1} of tenant ${tenant} is listed twice`);
+    seen.add(token.value);
+    if (!(TOKEN_SCOPES as readonly string[]).includes(token.scope)) throw new Error(`gateway: token #${index + 1} of tenant ${tenant} has an unknown scope`);
+    if (token.expiresAt !== undefined && !(Number.isInteger(token.expiresAt) && token.expiresAt >= MIN_EXPIRY && token.expiresAt <= MAX_EXPIRY)) {
+      throw new Error(`gateway: token #${index + 1} of tenant ${tenant} has an expiry that is not a ten-digit Unix time`);
+    }
+    return token;
   });
   const nodes: Node[] = [
     comment(`Bearer tokens of tenant ${tenant}; written by its tenant stack, included by the gateway.`),
-    ...tokens.map((token) => directive(`${TOKEN_KEY_PREFIX}${token}`, `${tenant}:${token}`)),
+    ...normalized.map((token) => directive(`${TOKEN_KEY_PREFIX}${token.value}`, tokenEntryValue(tenant, token, orgId))),
   ];
   return serializeNginx(nodes);
 }
@@ -104,9 +180,14 @@ export function renderTenantEntry(tenant: string): string {
  * write-only `stringData` field, so deleting the patch would leave the `data` key (and the
  * tokens in it) behind.
  */
-export function renderTenantSecretData(tenant: string, tokens: readonly string[]): Record<string, string> {
+export function renderTenantSecretData(
+  tenant: string,
+  tokens: readonly (string | GatewayToken)[],
+  options: { orgId?: string; allowedCidrs?: readonly string[] } = {},
+): Record<string, string> {
   return {
-    [tokensFileName(tenant)]: Buffer.from(renderTokenMapEntries(tenant, tokens)).toString('base64'),
+    ...(options.allowedCidrs ? { [clientsFileName(tenant)]: Buffer.from(renderTenantClientEntries(tenant, options.allowedCidrs)).toString('base64') } : {}),
+    [tokensFileName(tenant)]: Buffer.from(renderTokenMapEntries(tenant, tokens, options)).toString('base64'),
     [tenantFileName(tenant)]: Buffer.from(renderTenantEntry(tenant)).toString('base64'),
   };
 }

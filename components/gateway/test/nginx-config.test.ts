@@ -110,7 +110,7 @@ describe('renderGatewayConfig', () => {
         expect(body, route.name).toContain('proxy_pass http://$lookout_upstream$lookout_upstream_uri;');
         expect(body, route.name).toContain(`if ($lookout_api_location != ${literalPrefix(route.path)}) {`);
         expect(body, route.name).toContain(`${route.name} (${route.methods.join(', ')} ${route.path})`);
-        expect(body).toContain('proxy_set_header X-Scope-OrgID $lookout_tenant;');
+        expect(body).toContain('proxy_set_header X-Scope-OrgID $lookout_token_org;');
         expect(body).toContain('proxy_set_header Authorization "";');
         expect(body).toContain(`limit_req zone=lookout_tenants burst=${DEFAULT_GATEWAY_LIMITS.burst} nodelay;`);
         expect(body).toContain(`client_max_body_size ${route.body === 'push' ? '16m' : '4m'};`);

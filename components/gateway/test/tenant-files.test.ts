@@ -98,4 +98,15 @@ describe('tenant files', () => {
     expect(Buffer.from(data['tokens-acme.conf']!, 'base64').toString()).toBe(renderTokenMapEntries('acme', [TOKEN_A]));
     expect(Buffer.from(data['tenant-acme.conf']!, 'base64').toString()).toBe(renderTenantEntry('acme'));
   });
+
+  it('writes scoped, expiring tokens and tenant ids in the long form, and unscoped ones as before', () => {
+    expect(renderTokenMapEntries('acme', [TOKEN_A])).toContain(`acme:${TOKEN_A};`);
+    const long = renderTokenMapEntries('acme', [{ value: TOKEN_A, scope: 'write', expiresAt: 1_767_225_600 }, { value: TOKEN_B }], { orgId: 'acme.3' });
+    expect(long).toContain(`acme:${TOKEN_A}:write:1767225600:acme.3;`);
+    expect(long).toContain(`acme:${TOKEN_B}:all:-:acme.3;`);
+    expect(() => renderTokenMapEntries('acme', [TOKEN_A], { orgId: 'beta.2' })).toThrow(/tenant id "beta.2" of tenant acme/);
+    expect(() => renderTokenMapEntries('acme', [TOKEN_A], { orgId: 'acme.0' })).toThrow(/tenant id/);
+    expect(() => renderTokenMapEntries('acme', [{ value: TOKEN_A, expiresAt: 99 }])).toThrow(/ten-digit Unix time/);
+    expect(() => renderTokenMapEntries('acme', [{ value: TOKEN_A, scope: 'root' as never }])).toThrow(/unknown scope/);
+  });
 });

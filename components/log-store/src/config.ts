@@ -46,8 +46,11 @@ export const OBJECT_KEY_LAYOUT = {
   rulerPrefix: 'rules/',
 } as const;
 
-/** Tenant IDs the renderer accepts: DNS labels, which is what keeps the key layout collision-free. */
-export const TENANT_ID_PATTERN = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+/**
+ * Tenant IDs the renderer accepts: DNS labels, which is what keeps the key layout collision-free,
+ * optionally with `.<generation>` for a re-created tenant (a `.` is never in a label).
+ */
+export const TENANT_ID_PATTERN = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[1-9][0-9]{0,8})?$/;
 
 /**
  * The schema periods, oldest first. Loki picks the schema for a day by these `from` dates, so
@@ -406,7 +409,7 @@ export function lokiRuntimeConfig(tenants: readonly LogTenantLimits[]): LokiRunt
   const overrides: Record<string, LokiTenantOverrides> = {};
   for (const tenant of [...tenants].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
     if (!TENANT_ID_PATTERN.test(tenant.name)) {
-      throw new Error(`LogStore: tenant "${tenant.name}" is not a DNS label (lowercase letters, digits, inner hyphens)`);
+      throw new Error(`LogStore: tenant "${tenant.name}" is not a DNS label (lowercase letters, digits, inner hyphens), optionally with .<generation>`);
     }
     if (seen.has(tenant.name)) throw new Error(`LogStore: tenant "${tenant.name}" is listed twice`);
     seen.add(tenant.name);

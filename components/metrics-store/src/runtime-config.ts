@@ -24,8 +24,9 @@ export interface RuntimeConfig {
   overrides: Record<string, LimitsConfig>;
 }
 
-// Cortex accepts more, but a DNS label is also safe in an S3 prefix and a Kubernetes name.
-const TENANT_ID = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+// Cortex accepts more, but a DNS label is also safe in an S3 prefix; `.<generation>` marks a
+// re-created tenant (a `.` is never in a label, so such an id is never another tenant's name).
+const TENANT_ID = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[1-9][0-9]{0,8})?$/;
 
 function positiveInteger(tenant: string, field: string, value: number): number {
   if (!Number.isInteger(value) || value < 1) {
@@ -52,7 +53,7 @@ export function tenantOverrides(tenant: TenantLimits): LimitsConfig {
 export function runtimeConfig(tenants: readonly TenantLimits[]): RuntimeConfig {
   const seen = new Set<string>();
   for (const t of tenants) {
-    if (!TENANT_ID.test(t.id)) throw new Error(`MetricsStore: tenant ID "${t.id}" must be a DNS label`);
+    if (!TENANT_ID.test(t.id)) throw new Error(`MetricsStore: tenant ID "${t.id}" must be a DNS label, optionally with .<generation>`);
     if (seen.has(t.id)) throw new Error(`MetricsStore: tenant "${t.id}" is listed twice`);
     seen.add(t.id);
   }

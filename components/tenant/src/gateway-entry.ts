@@ -15,7 +15,7 @@
  */
 import * as k8s from '@pulumi/kubernetes';
 import * as pulumi from '@pulumi/pulumi';
-import { renderTenantSecretData } from '@lookout/gateway';
+import { renderTenantSecretData, type GatewayToken } from '@lookout/gateway';
 
 /** The field manager that owns this tenant's keys; readable in `managedFields`. */
 export function gatewayFieldManager(tenant: string): string {
@@ -24,15 +24,22 @@ export function gatewayFieldManager(tenant: string): string {
 
 export interface GatewayEntryArgs {
   tenant: string;
-  /** Every token of the tenant, the internal one included (secrets). */
-  tokens: pulumi.Input<string>[];
+  /** Every token of the tenant, the internal one included (secrets); with a scope and expiry where set. */
+  tokens: pulumi.Input<string | GatewayToken>[];
+  /** The tenant's id upstream (X-Scope-OrgID); default its name. */
+  orgId?: string;
+  /** The tenant's own client allow-list (IPv4 CIDRs), replacing the gateway's. */
+  allowedCidrs?: string[];
   namespace: string;
   secretName: string;
 }
 
 export function gatewayEntry(name: string, args: GatewayEntryArgs, opts: pulumi.CustomResourceOptions): k8s.core.v1.SecretPatch {
   // `tokens-<tenant>.conf` and `tenant-<tenant>.conf`, base64 for `data`, as the gateway renders them.
-  const data = pulumi.secret(pulumi.all(args.tokens).apply((tokens) => renderTenantSecretData(args.tenant, tokens)));
+  const data = pulumi.secret(pulumi.all(args.tokens).apply((tokens) => renderTenantSecretData(args.tenant, tokens, {
+        ...(args.orgId ? { orgId: args.orgId } : {}),
+        ...(args.allowedCidrs ? { allowedCidrs: args.allowedCidrs } : {}),
+      })));
   return new k8s.core.v1.SecretPatch(
     name,
     {

@@ -32,6 +32,7 @@ import {
 } from './grafana-config.js';
 import { grafanaNetworkPolicySpec } from './network-policy.js';
 import { gatewayEntryTokens } from './tokens.js';
+import type { GatewayToken, TokenScope } from '@lookout/gateway';
 
 /** A DNS label that leaves room for the `tenant-` namespace prefix. */
 const TENANT_NAME = /^[a-z]([a-z0-9-]{0,54}[a-z0-9])?$/;
@@ -81,6 +82,19 @@ export interface TenantArgs {
    * once and keeps it: removing a name revokes that token, and no other token changes.
    */
   tokens: Record<string, pulumi.Input<string>>;
+  /**
+   * Scope and expiry per token name (see @lookout/gateway's scopes); a token not listed here
+   * reaches every route and never expires. Grafana's own token is always of scope `all`.
+   */
+  tokenPolicies?: Record<string, TokenPolicy>;
+  /**
+   * The id the stores keep this tenant's data under (`X-Scope-OrgID`): the name, or
+   * `<name>.<generation>` for a name that was used before, so that a re-added tenant never sees
+   * its predecessor's data. Default: the name.
+   */
+  tenantId?: string;
+  /** IPv4 CIDRs that may call this tenant's data APIs, replacing the gateway's own list. */
+  allowedCidrs?: string[];
   /** Credentials of the tenant's own Grafana (secrets, generated once by the caller like the tokens). */
   grafanaCredentials: {
     /** The token Grafana's datasources use (`newToken()`); users never see it, so revoking any user token never breaks Grafana. */
@@ -94,6 +108,12 @@ export interface TenantArgs {
   /** Namespace of the platform components (the gateway lives there). */
   platformNamespace: string;
   gateway: TenantGatewayArgs;
+}
+
+export interface TokenPolicy {
+  scope?: TokenScope;
+  /** Unix time (seconds) from which the gateway refuses the token. */
+  expiresAt?: number;
 }
 
 export const GRAFANA_NAME = 'grafana';
@@ -185,6 +205,10 @@ export class Tenant extends pulumi.ComponentResource {
     const namespace = ns.metadata.name;
 
     const userTokens = Object.entries(args.tokens).map(([tokenName, token]) => ({ tokenName, token: pulumi.secret(token) }));
+    const gatewayTokens = userTokens.map(({ tokenName, token }) => {
+      const policy = args.tokenPolicies?.[tokenName];
+      return policy ? pulumi.output(token).apply((value): GatewayToken => ({ value, ...policy })) : token;
+    });
     const internal = { token: pulumi.secret(args.grafanaCredentials.datasourceToken) };
     const adminPassword = pulumi.secret(args.grafanaCredentials.adminPassword);
 
@@ -192,7 +216,9 @@ export class Tenant extends pulumi.ComponentResource {
       `${name}-gateway-entry`,
       {
         tenant,
-        tokens: gatewayEntryTokens(userTokens.map((t) => t.token), internal.token),
+        tokens: gatewayEntryTokens<pulumi.Input<string | GatewayToken>>(gatewayTokens, internal.token),
+        ...(args.tenantId ? { orgId: args.tenantId } : {}),
+        ...(args.allowedCidrs ? { allowedCidrs: args.allowedCidrs } : {}),
         namespace: args.platformNamespace,
         secretName: args.gateway.tenantsSecretName,
       },

@@ -221,6 +221,28 @@ describe('Tenant: tokens', () => {
   });
 });
 
+describe('Tenant: token scopes, expiry and id in the gateway entry', () => {
+  it('writes each token with its scope and expiry, Grafana’s as `all`, all under the tenant id', async () => {
+    const run = await runOne(
+      baseArgs('acme', {
+        tokens: ['default', 'ci'],
+        tokenPolicies: { ci: { scope: 'write', expiresAt: 1_900_000_000 } },
+        tenantId: 'acme.2',
+      }),
+    );
+    const tokensConf = decode(byName(run.resources, 'acme-gateway-entry').inputs.data['tokens-acme.conf']);
+    expect(tokensConf).toBe(
+      renderTokenMapEntries(
+        'acme',
+        [userToken('acme', 'acme', 'default'), { value: userToken('acme', 'acme', 'ci'), scope: 'write', expiresAt: 1_900_000_000 }, internalToken('acme', 'acme')],
+        { orgId: 'acme.2' },
+      ),
+    );
+    expect(tokensConf).toContain(`acme:${userToken('acme', 'acme', 'ci')}:write:1900000000:acme.2;`);
+    expect(tokensConf).toContain(`acme:${internalToken('acme', 'acme')}:all:-:acme.2;`);
+  });
+});
+
 describe('Tenant: Grafana sees only its tenant', () => {
   it('uses the gateway internal URL with the internal token as bearer, for metrics, logs and alerts', async () => {
     const run = await runOne(baseArgs('acme'));

@@ -139,6 +139,8 @@ export interface RequestOptions {
   /** For https: the CA to trust and the SNI name to send. */
   tls?: { ca: string; servername: string; minVersion?: 'TLSv1.2' | 'TLSv1.3'; maxVersion?: 'TLSv1.2' | 'TLSv1.3' };
   timeoutMs?: number;
+  /** The client address to send from, e.g. another 127.0.0.x to be another client on loopback. */
+  localAddress?: string;
 }
 
 export interface Response {
@@ -163,6 +165,7 @@ export function request(options: RequestOptions): Promise<Response> {
         headers: options.headers,
         agent: false,
         timeout: options.timeoutMs ?? 10_000,
+        ...(options.localAddress ? { localAddress: options.localAddress } : {}),
         ...(isHttps && options.tls
           ? { ca: options.tls.ca, servername: options.tls.servername, minVersion: options.tls.minVersion, maxVersion: options.tls.maxVersion }
           : {}),
