@@ -93,7 +93,8 @@ export function buildProgram(): Command {
       .description('apply config changes and bundle upgrades after showing them, then verify (resumable)')
       .addArgument(nameArgument())
       .option('-c, --config <file>', 'the changed lookout.yaml (default: the config recorded at create)')
-      .option('--to <version>', 'bundle version to upgrade to'),
+      .option('--to <version>', 'bundle version to upgrade to')
+      .option('--check', 'change nothing; exit 0 when nothing is pending, 3 when a newer bundle or a config change is'),
     { yes: true, state: true },
   ).action(async (name: string, opts) => {
     const { upgradeCommand } = await import('./commands/upgrade.js');
