@@ -31,8 +31,9 @@ const nameArgument = () => new Argument('<name>', 'instance name (lowercase lett
  * pipe) or with --json, the user says --yes up front. Checked before the command runs at all.
  */
 function requireConfirmationPossible(cmd: Command): void {
-  const opts = cmd.opts<CommonOptions>();
-  if (opts.yes) return;
+  const opts = cmd.opts<CommonOptions & { check?: boolean }>();
+  // `upgrade --check` changes nothing, so it never asks.
+  if (opts.yes || opts.check) return;
   if (opts.json || !process.stdin.isTTY) {
     throw new UsageError(`${cmd.parent?.name() === 'lookout' ? '' : `${cmd.parent?.name()} `}${cmd.name()} needs confirmation, and there is no terminal to ask on`, {
       hint: 'Pass --yes to confirm up front.',
