@@ -202,12 +202,13 @@ export async function upgradeCommand(opts: UpgradeOptions): Promise<void> {
   const warnings = await checkBeforeCloud(config, { file: opts.config ?? 'the recorded config', purpose: 'apply' });
   const bundle = loadBundle(config.bundle);
   const diffLines = previewLines(pending);
-  const [{ runSteps }, { loadProvider }, tls, cluster, { expectedResourceCounts }] = await Promise.all([
+  const [{ runSteps }, { loadProvider }, tls, cluster, { expectedResourceCounts }, { clusterPreviewStep }] = await Promise.all([
     import('../engine/index.js'),
     import('../providers/registry.js'),
     import('../steps/tls-steps.js'),
     import('../steps/cluster-steps.js'),
     import('../plan/count-worker.js'),
+    import('../steps/cluster-preview.js'),
   ]);
   const provider = await loadProvider(record.provider);
   const expectedCounts = expectedResourceCounts(config);
@@ -240,6 +241,7 @@ export async function upgradeCommand(opts: UpgradeOptions): Promise<void> {
       steps: [
         ...upgradeInfraSteps(await provider.infraSteps(c), previewAndConfirmStep(c, diffLines, Boolean(opts.yes))),
         ...tls.certificateSteps(c),
+        clusterPreviewStep(c),
         ...upgradeClusterSteps(cluster.clusterSteps(c, record.config.tenants), migrations),
       ],
       store: state,
