@@ -373,6 +373,16 @@ describe('upgrade --check and an upgrade with nothing to do', () => {
     expect(existsSync(instancePaths('older').journal)).toBe(false);
   });
 
+  it('status shows when a newer bundle is available, and not when the instance runs the newest', async () => {
+    const older = await lookout(['status', 'older']);
+    expect(older.stdout).toContain('  available   bundle 2026.12.0: run `lookout upgrade older --to 2026.12.0` (preview first, then it asks)');
+    expect((JSON.parse((await lookout(['status', 'older', '--json'])).stdout) as { newerBundle: string | null }).newerBundle).toBe('2026.12.0');
+    const current = await lookout(['status', 'current']);
+    expect(current.code).toBe(0);
+    expect(current.stdout).toMatch(/^ {2}bundle {6}2026\.12\.0: cortex v1\.21\.1/m);
+    expect(current.stdout).not.toContain('available');
+  });
+
   it('--check exits 3 for a config change, naming the fields', async () => {
     const changed = join(home, 'changed.yaml');
     writeFileSync(changed, 'aws:\n  region: eu-west-1\n  apiAllowedCidrs: [10.1.0.0/16]\ndns:\n  domain: obs.example.com\n');
