@@ -78,43 +78,48 @@ export function parseRuleListing(status: number, body: string): TenantRules | un
   return parsed;
 }
 
-/** The tenants' Loki ruler API through the gateway, with each tenant's own token. */
-async function gatewayRulesApi(c: InstanceContext, ctx: StepContext, address: string) {
-  const [{ ProbeClient }, { tenantTokens }, { waitFor, TimeoutError }] = await Promise.all([
-    import('../verify/client.js'),
-    import('../steps/cluster-steps.js'),
-    import('../wait-for.js'),
-  ]);
-  const client = new ProbeClient({ address, pinnedCertificateSha256: ctx.outputsOf<{ fingerprintSha256: string }>('tls').fingerprintSha256 });
-  const token = async (tenant: string) => Object.values(await tenantTokens(c, tenant))[0]!;
-  const host = (tenant: string) => tenantHost(tenant, c.config.dns.domain);
-  const api: LokiRulesApi = {
+export interface RulesApiOptions {
+  /** The tenant's virtual host at the gateway. */
+  host(tenant: string): string;
+  /** A token of the tenant (the gateway sets X-Scope-OrgID from it). */
+  token(tenant: string): Promise<string>;
+  signal: AbortSignal;
+  onWaiting(message: string): void;
+  /** How long to wait for the ruler while its pods roll. Default: every 5 s, for 5 minutes. */
+  timing?: { intervalMs: number; deadlineMs: number };
+}
+
+/** Loki's ruler API (`/loki/api/v1/rules`) through a probe client, waiting while it is unavailable. */
+export async function rulesApiOver(client: import('../verify/client.js').ProbeClient, o: RulesApiOptions): Promise<LokiRulesApi> {
+  const { waitFor, TimeoutError } = await import('../wait-for.js');
+  const timing = o.timing ?? { intervalMs: 5_000, deadlineMs: 5 * 60_000 };
+  return {
     async list(tenant) {
       let last = 'no answer';
       let rules: TenantRules | undefined;
+      const attempt = async () => {
+        try {
+          const res = await client.request({ method: 'GET', host: o.host(tenant), path: '/loki/api/v1/rules', token: await o.token(tenant), signal: o.signal });
+          last = `HTTP ${res.status}`;
+          rules = parseRuleListing(res.status, res.body.toString('utf8'));
+          // 5xx and 429 while the backend pods roll: wait. Anything else is an answer.
+          if (!rules && res.status < 500 && res.status !== 429) {
+            throw new FailureError(`Loki's rule API refused to list tenant ${tenant}'s rules (${last})`, {
+              hint: 'Check the gateway and the loki-backend pods in namespace lookout, then run the upgrade again.',
+            });
+          }
+        } catch (err) {
+          if (err instanceof FailureError || o.signal.aborted) throw err;
+          last = (err as Error).message;
+        }
+        if (!rules) o.onWaiting(`waiting for Loki's ruler (${tenant}: ${last})`);
+        return rules !== undefined;
+      };
       try {
-        // The backend pods roll during the upgrade; the ruler answers again once one is ready.
-        await waitFor(
-          async () => {
-            try {
-              const res = await client.request({ method: 'GET', host: host(tenant), path: '/loki/api/v1/rules', token: await token(tenant), signal: ctx.signal });
-              last = `HTTP ${res.status}`;
-              rules = parseRuleListing(res.status, res.body.toString('utf8'));
-              if (!rules && res.status < 500 && res.status !== 429) {
-                throw new FailureError(`Loki's rule API refused to list tenant ${tenant}'s rules (${last})`);
-              }
-            } catch (err) {
-              if (err instanceof FailureError || ctx.signal.aborted) throw err;
-              last = (err as Error).message;
-            }
-            if (!rules) ctx.progress({ message: `waiting for Loki's ruler (${tenant}: ${last})` });
-            return rules !== undefined;
-          },
-          { interval: 5_000, timeout: { milliseconds: 5 * 60_000 } },
-        );
+        await waitFor(attempt, { interval: timing.intervalMs, timeout: { milliseconds: timing.deadlineMs } });
       } catch (err) {
         if (err instanceof TimeoutError) {
-          throw new FailureError(`Loki's rule API did not answer for tenant ${tenant} within 5 minutes (last: ${last})`, {
+          throw new FailureError(`Loki's rule API did not answer for tenant ${tenant} within ${Math.round(timing.deadlineMs / 1000)} s (last: ${last})`, {
             hint: 'Check the loki-backend pods in namespace lookout, then run the upgrade again.',
           });
         }
@@ -125,16 +130,28 @@ async function gatewayRulesApi(c: InstanceContext, ctx: StepContext, address: st
     async write(tenant, namespace, group) {
       const res = await client.request({
         method: 'POST',
-        host: host(tenant),
+        host: o.host(tenant),
         path: `/loki/api/v1/rules/${encodeURIComponent(namespace)}`,
-        token: await token(tenant),
+        token: await o.token(tenant),
         headers: { 'content-type': 'application/yaml' },
         body: YAML.stringify(group),
-        signal: ctx.signal,
+        signal: o.signal,
       });
       if (res.status >= 300) throw new FailureError(`writing back rule group ${namespace}/${group.name} of tenant ${tenant} failed: HTTP ${res.status}`);
     },
   };
+}
+
+/** The tenants' Loki ruler API through the instance's gateway, with each tenant's own token. */
+async function gatewayRulesApi(c: InstanceContext, ctx: StepContext, address: string) {
+  const [{ ProbeClient }, { tenantTokens }] = await Promise.all([import('../verify/client.js'), import('../steps/cluster-steps.js')]);
+  const client = new ProbeClient({ address, pinnedCertificateSha256: ctx.outputsOf<{ fingerprintSha256: string }>('tls').fingerprintSha256 });
+  const api = await rulesApiOver(client, {
+    host: (tenant) => tenantHost(tenant, c.config.dns.domain),
+    token: async (tenant) => Object.values(await tenantTokens(c, tenant))[0]!,
+    signal: ctx.signal,
+    onWaiting: (message) => ctx.progress({ message }),
+  });
   return { api, close: () => client.close() };
 }
 

@@ -2,10 +2,14 @@
  * The loki-ruler-storage migration's logic against a fake Loki ruler API, the order of the
  * upgrade's steps around it, and the refusals that happen before anything changes.
  */
-import { describe, expect, it } from 'vitest';
+import http from 'node:http';
+import YAML from 'yaml';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ProbeClient } from '../../src/verify/client.js';
 import { loadBundle, type BundleManifest } from '../../src/bundle/manifest.js';
 import { bundlePath, plannedMigrations, renderMigrations } from '../../src/bundle/migrations.js';
-import { parseRuleListing, recordRuleGroups, restoreMissingGroups, type LokiRulesApi, type RuleGroup, type TenantRules } from '../../src/bundle/loki-ruler-storage.js';
+import { parseRuleListing, recordRuleGroups, restoreMissingGroups, rulesApiOver, type LokiRulesApi, type RuleGroup, type TenantRules } from '../../src/bundle/loki-ruler-storage.js';
 import { upgradeClusterSteps } from '../../src/commands/upgrade.js';
 import type { Step } from '../../src/engine/index.js';
 
@@ -61,6 +65,74 @@ describe('loki-ruler-storage', () => {
     expect(parseRuleListing(404, 'no rule groups found\n')).toEqual({});
     expect(parseRuleListing(503, 'unavailable')).toBeUndefined();
     expect(parseRuleListing(404, 'page not found')).toBeUndefined();
+  });
+});
+
+describe('Loki’s ruler API through the gateway (a loopback stand-in for Loki)', () => {
+  const servers: http.Server[] = [];
+  afterEach(async () => {
+    await Promise.all(servers.splice(0).map((s) => new Promise((r) => s.close(r))));
+  });
+
+  /** Answers 503 `unavailableFor` times (a rolling backend), then lists what it holds per X-Scope-OrgID from the token. */
+  async function standIn(unavailableFor: number, deadlineMs = 5_000) {
+    const held: Record<string, TenantRules> = { team: { app: [group('a')] } };
+    const seen: string[] = [];
+    let unavailable = unavailableFor;
+    const server = http.createServer((req, res) => {
+      let body = '';
+      req.on('data', (d) => (body += d));
+      req.on('end', () => {
+        const tenant = /^Bearer (\w+)-token$/.exec(req.headers.authorization ?? '')?.[1] ?? '';
+        seen.push(`${req.method} ${req.headers.host} ${req.url} ${req.headers['content-type'] ?? ''}`.trim());
+        if (unavailable-- > 0) return res.writeHead(503).end('backend rolling');
+        if (req.method === 'GET') {
+          const rules = held[tenant];
+          if (!rules || Object.keys(rules).length === 0) return res.writeHead(404).end('no rule groups found\n');
+          return res.writeHead(200, { 'content-type': 'application/yaml' }).end(YAML.stringify(rules));
+        }
+        const namespace = decodeURIComponent(req.url!.split('/').at(-1)!);
+        const g = YAML.parse(body) as RuleGroup;
+        ((held[tenant] ??= {})[namespace] ??= []).push(g);
+        res.writeHead(202).end();
+      });
+    });
+    servers.push(server);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const client = new ProbeClient({ address: '127.0.0.1', port: (server.address() as AddressInfo).port, protocol: 'http' });
+    const waits: string[] = [];
+    const api = await rulesApiOver(client, {
+      host: (t) => `${t}.obs.example.com`,
+      token: async (t) => `${t}-token`,
+      signal: new AbortController().signal,
+      onWaiting: (m) => waits.push(m),
+      timing: { intervalMs: 10, deadlineMs },
+    });
+    return { api, held, seen, waits, close: () => client.close() };
+  }
+
+  it('waits while the ruler answers 503, reads YAML and 404 as none, and writes a group back as YAML', async () => {
+    const loki = await standIn(2);
+    try {
+      expect(await loki.api.list('team')).toEqual({ app: [group('a')] });
+      expect(loki.waits).toEqual(["waiting for Loki's ruler (team: HTTP 503)", "waiting for Loki's ruler (team: HTTP 503)"]);
+      expect(await loki.api.list('empty')).toEqual({});
+      await loki.api.write('empty', 'alerts/ns', group('x'));
+      expect(loki.held.empty).toEqual({ 'alerts/ns': [group('x')] });
+      expect(loki.seen.at(-1)).toBe('POST empty.obs.example.com /loki/api/v1/rules/alerts%2Fns application/yaml');
+      expect(loki.seen[0]).toBe('GET team.obs.example.com /loki/api/v1/rules');
+    } finally {
+      loki.close();
+    }
+  });
+
+  it('gives up with the last answer when the ruler stays unavailable', async () => {
+    const loki = await standIn(Number.MAX_SAFE_INTEGER, 1_000);
+    try {
+      await expect(loki.api.list('team')).rejects.toThrow(/did not answer for tenant team within 1 s \(last: HTTP 503\)/);
+    } finally {
+      loki.close();
+    }
   });
 });
 
