@@ -193,7 +193,10 @@ export async function upgradeCommand(opts: UpgradeOptions): Promise<void> {
     if (report.pending) process.exitCode = ExitCode.pending;
     return;
   }
-  if (nothingPending(pending) && record.status === 'ready') {
+  // An interrupted run is resumed, never reported as "nothing to upgrade": the record moves to
+  // the new bundle only when an upgrade has finished.
+  const lastRun = (await state.readJournal())?.runs.at(-1);
+  if (nothingPending(pending) && record.status === 'ready' && (lastRun === undefined || lastRun.status === 'done')) {
     printResult(opts, { type: 'result', instance: opts.name, status: 'ready', bundle: record.bundle, changed: false }, () =>
       `Nothing to upgrade: ${opts.name} already runs bundle ${record.bundle} with this config.${pending.newerBundle ? ` A newer bundle is available: run \`lookout upgrade ${opts.name} --to ${pending.newerBundle}\`.` : ''}\n`,
     );

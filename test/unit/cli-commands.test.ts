@@ -343,7 +343,7 @@ describe('upgrade --check and an upgrade with nothing to do', () => {
   beforeAll(async () => {
     process.env.LOOKOUT_HOME = home;
     const yaml = 'aws:\n  region: eu-west-1\n  apiAllowedCidrs: [10.0.0.0/8]\ndns:\n  domain: obs.example.com\n';
-    for (const [name, bundle] of [['older', '2026.11.0'], ['current', '2026.12.0']] as const) {
+    for (const [name, bundle] of [['older', '2026.11.0'], ['current', '2026.12.0'], ['unfinished', '2026.12.0']] as const) {
       const config = { ...parseConfigText(yaml, 'x.yaml', { provider: 'aws', name }), bundle };
       await writeInstanceRecord({
         version: 1,
@@ -405,6 +405,25 @@ describe('upgrade --check and an upgrade with nothing to do', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('Nothing to upgrade: current already runs bundle 2026.12.0 with this config.');
     expect(existsSync(instancePaths('current').journal)).toBe(false);
+  });
+
+  it('an unfinished earlier run is resumed, not reported as nothing to upgrade', async () => {
+    process.env.LOOKOUT_HOME = home;
+    const paths = instancePaths('unfinished');
+    await runSteps({
+      instance: 'unfinished',
+      command: 'upgrade',
+      journalPath: paths.journal,
+      lockPath: paths.lock,
+      reporter: silentReporter,
+      resume: 'always',
+      steps: [{ name: 'platform', title: 'x', run: async () => { throw new Error('killed mid-platform'); } }],
+    }).catch(() => {});
+    delete process.env.LOOKOUT_HOME;
+    const r = await lookout(['upgrade', 'unfinished', '--yes'], { LOOKOUT_PASSPHRASE: PASSPHRASE });
+    expect(r.stdout).not.toContain('Nothing to upgrade');
+    // It goes on to the steps, and the first needs credentials this test does not have.
+    expect(r.code).toBe(1);
   });
 
   it('refuses an unknown bundle and a downgrade with exit 2, before anything changes', async () => {
