@@ -149,6 +149,29 @@ if (wanted('tenants')) {
   if (tenant.length) row('Pulumi resources: per tenant stack (max)', String(Math.max(...tenant)));
 }
 
+if (wanted('upgrade')) {
+  section('An upgrade with nothing pending, and `upgrade --check` (target: the no-op within 2 min against a real API server; here decided offline)');
+  const home = join(work, 'upgrade-home');
+  const previousHome = process.env.LOOKOUT_HOME;
+  process.env.LOOKOUT_HOME = home;
+  const [{ writeInstanceRecord }, { parseConfigText }, { availableBundles }] = await Promise.all([
+    import('../dist/src/state/instance-record.js'),
+    import('../dist/src/config/load.js'),
+    import('../dist/src/bundle/manifest.js'),
+  ]);
+  const newest = availableBundles().at(-1);
+  const yaml = 'aws:\n  region: eu-west-1\n  apiAllowedCidrs: [10.0.0.0/8]\ndns:\n  domain: obs.example.com\n';
+  const config = { ...parseConfigText(yaml, 'bench.yaml', { provider: 'aws', name: 'current' }), bundle: newest };
+  const at = new Date().toISOString();
+  await writeInstanceRecord({ version: 1, name: 'current', provider: 'aws', region: 'eu-west-1', accountId: '111122223333', bundle: newest, config, status: 'ready', createdAt: at, updatedAt: at });
+  if (previousHome === undefined) delete process.env.LOOKOUT_HOME;
+  else process.env.LOOKOUT_HOME = previousHome;
+  const noop = measure([lookout, 'upgrade', 'current', '--yes'], { runs: 5, env: { LOOKOUT_HOME: home } });
+  row(`upgrade, nothing pending (bundle ${newest}): median of 5`, `${(noop.medianMs / 1000).toFixed(2)} s`);
+  const check = measure([lookout, 'upgrade', 'current', '--check'], { runs: 5, env: { LOOKOUT_HOME: home } });
+  row('upgrade --check, nothing pending: median of 5', `${(check.medianMs / 1000).toFixed(2)} s`);
+}
+
 if (wanted('limits')) {
   section('Refusing input that is too big or too deep: `lookout config validate`, exit 2 (target: each within 2 s)');
   const head = 'aws:\n  region: eu-west-1\n  apiAllowedCidrs: [203.0.113.0/24]\ndns:\n  domain: demo.example.com\n';

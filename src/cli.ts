@@ -31,8 +31,9 @@ const nameArgument = () => new Argument('<name>', 'instance name (lowercase lett
  * pipe) or with --json, the user says --yes up front. Checked before the command runs at all.
  */
 function requireConfirmationPossible(cmd: Command): void {
-  const opts = cmd.opts<CommonOptions>();
-  if (opts.yes) return;
+  const opts = cmd.opts<CommonOptions & { check?: boolean }>();
+  // `upgrade --check` changes nothing, so it never asks.
+  if (opts.yes || opts.check) return;
   if (opts.json || !process.stdin.isTTY) {
     throw new UsageError(`${cmd.parent?.name() === 'lookout' ? '' : `${cmd.parent?.name()} `}${cmd.name()} needs confirmation, and there is no terminal to ask on`, {
       hint: 'Pass --yes to confirm up front.',
@@ -93,7 +94,8 @@ export function buildProgram(): Command {
       .description('apply config changes and bundle upgrades after showing them, then verify (resumable)')
       .addArgument(nameArgument())
       .option('-c, --config <file>', 'the changed lookout.yaml (default: the config recorded at create)')
-      .option('--to <version>', 'bundle version to upgrade to'),
+      .option('--to <version>', 'bundle version to upgrade to')
+      .option('--check', 'change nothing; exit 0 when nothing is pending, 3 when a newer bundle or a config change is'),
     { yes: true, state: true },
   ).action(async (name: string, opts) => {
     const { upgradeCommand } = await import('./commands/upgrade.js');

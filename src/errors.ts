@@ -7,6 +7,8 @@ export const ExitCode = {
   ok: 0,
   failure: 1,
   usage: 2,
+  /** `upgrade --check`: a newer bundle or a config change is pending (for cron and CI). */
+  pending: 3,
   interrupted: 130,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];

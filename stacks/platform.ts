@@ -178,6 +178,8 @@ export function platformProgram(args: PlatformArgs): () => Promise<PlatformOutpu
         sizing: bundle.sizing.loki,
         storageClassName: cloud.storageClass.name,
         ...(cloud.network.objectStorageEgress ? { objectStorageEgress: cloud.network.objectStorageEgress } : {}),
+        // The bundle decides where Loki keeps rules (2026.12.0 moved them to `ruler_storage`).
+        ruleStorage: bundle.components.loki.ruleStorage,
       },
       inNs,
     );

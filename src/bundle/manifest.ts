@@ -30,9 +30,32 @@ const workloadSchema = z.strictObject({
 /** DaemonSets run one pod per node: no replica count. */
 const daemonSchema = z.strictObject({ resources: resourcesSchema });
 
+/**
+ * A migration that moving to this bundle needs. Its description is what `upgrade` shows
+ * before asking. `skippable: false` means an instance may not cross this bundle without it:
+ * an upgrade whose path to the target cannot be followed through this bundle is refused.
+ */
 const migrationSchema = z.strictObject({
   id: z.string().min(1),
   description: z.string().min(1),
+  skippable: z.boolean().default(false),
+});
+
+/**
+ * What was checked upstream for this component's version: the release tag (or commit) as
+ * found in the upstream repository, and what changed there that matters to Lookout. A version
+ * that could not be verified is kept from the previous bundle, and `verified` says so.
+ */
+const upstreamSchema = z.strictObject({
+  verified: z.string().min(1),
+  notes: z.array(z.string().min(1)),
+});
+
+const componentSchema = z.strictObject({ image: imageSchema, upstream: upstreamSchema.optional() });
+
+/** Where Loki keeps its rule groups; see @lookout/log-store's `LokiRuleStorage`. */
+const lokiComponentSchema = componentSchema.extend({
+  ruleStorage: z.enum(['ruler.storage', 'ruler_storage']).default('ruler.storage'),
 });
 
 export const bundleManifestSchema = z.strictObject({
@@ -41,13 +64,13 @@ export const bundleManifestSchema = z.strictObject({
   previous: z.string().nullable(),
   notes: z.string().optional(),
   components: z.strictObject({
-    cortex: z.strictObject({ image: imageSchema }),
-    loki: z.strictObject({ image: imageSchema }),
-    grafana: z.strictObject({ image: imageSchema }),
-    gateway: z.strictObject({ image: imageSchema }),
-    alloy: z.strictObject({ image: imageSchema }),
-    kubeStateMetrics: z.strictObject({ image: imageSchema }),
-    nodeExporter: z.strictObject({ image: imageSchema }),
+    cortex: componentSchema,
+    loki: lokiComponentSchema,
+    grafana: componentSchema,
+    gateway: componentSchema,
+    alloy: componentSchema,
+    kubeStateMetrics: componentSchema,
+    nodeExporter: componentSchema,
   }),
   sizing: z.strictObject({
     cortex: z.strictObject({
@@ -73,6 +96,8 @@ export const bundleManifestSchema = z.strictObject({
 });
 
 export type BundleManifest = z.infer<typeof bundleManifestSchema>;
+/** A manifest as written in `bundles/<version>.json`, before defaults are filled in. */
+export type BundleManifestInput = z.input<typeof bundleManifestSchema>;
 export type BundleComponent = keyof BundleManifest['components'];
 
 /** `bundles/` at the package root, from the sources (src/bundle) or the build (dist/src/bundle). */

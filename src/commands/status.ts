@@ -11,7 +11,7 @@ import { formatDuration } from '../progress/reporters.js';
 import type { InstanceRecord } from '../state/instance-record.js';
 import { requireInstance } from '../state/instance-state.js';
 import { printResult } from './output.js';
-import { componentVersions, loadBundle } from '../bundle/manifest.js';
+import { availableBundles, componentVersions, loadBundle } from '../bundle/manifest.js';
 import { allTenantEndpoints } from '../plan/endpoints.js';
 import { latestOutputs } from '../steps/recorded.js';
 import type { TlsOutputs } from '../steps/tls-steps.js';
@@ -67,10 +67,14 @@ export function renderStatus(
   const tls = latestOutputs<TlsOutputs>(journal, 'tls');
   const platform = latestOutputs<PlatformStepOutputs>(journal, 'platform');
   const components = componentVersions(loadBundle(record.bundle));
+  const newer = newerBundle(record);
   const out = [
     `Instance ${record.name}: ${record.status}`,
     `  provider    ${record.provider} ${record.region} (account ${record.accountId})`,
     `  bundle      ${record.bundle}: ${Object.entries(components).map(([k, v]) => `${k} ${v}`).join(', ')}`,
+    ...(newer && record.status !== 'destroyed'
+      ? [`  available   bundle ${newer}: run \`lookout upgrade ${record.name} --to ${newer}\` (preview first, then it asks)`]
+      : []),
     `  state       ${record.stateUrl ?? `${instancePaths(record.name).pulumiState} (local)`}`,
     `  updated     ${record.updatedAt}`,
   ];
@@ -117,6 +121,13 @@ export function describeLock(lock: LockInfo, now = Date.now()): string {
   return `${holder}, last renewed ${ago} ago by its clock (taken over once not renewed for ${formatDuration(lock.leaseMs)})`;
 }
 
+/** The newest bundle this lookout ships, when it is newer than the instance's. */
+export function newerBundle(record: Pick<InstanceRecord, 'bundle'>): string | undefined {
+  const shipped = availableBundles();
+  const newest = shipped.at(-1)!;
+  return shipped.indexOf(newest) > shipped.indexOf(record.bundle) ? newest : undefined;
+}
+
 export async function statusCommand(opts: StatusOptions): Promise<void> {
   validateInstanceName(opts.name);
   const { state, record } = await requireInstance(opts.name, opts.state);
@@ -131,6 +142,7 @@ export async function statusCommand(opts: StatusOptions): Promise<void> {
       type: 'result',
       instance: record,
       components: componentVersions(loadBundle(record.bundle)),
+      newerBundle: newerBundle(record) ?? null,
       certificate: tls ? { ...tls, daysLeft: daysUntil(tls.notAfter) } : null,
       journal: journal ?? null,
       infra: infraOutputsOf(journal) ?? null,

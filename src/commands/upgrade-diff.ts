@@ -13,8 +13,16 @@ function flatten(value: unknown, path: string, out: Map<string, string>): void {
   out.set(path, JSON.stringify(value));
 }
 
+export interface ComponentChange {
+  component: string;
+  from: string;
+  to: string;
+  /** What was verified upstream for the new version, and what changed there that matters. */
+  upstream?: { verified: string; notes: string[] };
+}
+
 export interface UpgradeDiff {
-  components: Array<{ component: string; from: string; to: string }>;
+  components: ComponentChange[];
   config: Array<{ field: string; from?: string; to?: string }>;
   tenantsAdded: string[];
   tenantsRemoved: string[];
@@ -26,7 +34,13 @@ export function upgradeDiff(from: { config: ResolvedConfig; bundle: BundleManife
       const key = name as keyof BundleManifest['components'];
       const a = from.bundle.components[key]?.image;
       const b = to.bundle.components[key].image;
-      return { component: name, from: a ? `${a.tag}${a.digest ? `@${a.digest}` : ''}` : '(new)', to: `${b.tag}${b.digest ? `@${b.digest}` : ''}` };
+      const upstream = to.bundle.components[key].upstream;
+      return {
+        component: name,
+        from: a ? `${a.tag}${a.digest ? `@${a.digest}` : ''}` : '(new)',
+        to: `${b.tag}${b.digest ? `@${b.digest}` : ''}`,
+        ...(upstream ? { upstream } : {}),
+      };
     })
     .filter((c) => c.from !== c.to);
 
@@ -59,7 +73,10 @@ export function renderUpgradeDiff(diff: UpgradeDiff): string[] {
   const lines: string[] = [];
   if (diff.components.length) {
     lines.push('Component versions:');
-    for (const c of diff.components) lines.push(`  ${c.component}: ${c.from} → ${c.to}`);
+    for (const c of diff.components) {
+      lines.push(`  ${c.component}: ${c.from} → ${c.to}`);
+      if (c.upstream) lines.push(`    upstream: ${c.upstream.verified}`, ...c.upstream.notes.map((n) => `    - ${n}`));
+    }
   }
   if (diff.config.length) {
     lines.push('Config:');
@@ -69,4 +86,27 @@ export function renderUpgradeDiff(diff: UpgradeDiff): string[] {
   if (diff.tenantsRemoved.length) lines.push(`Tenants removed (their stacks and tokens go; data stays until retention ends): ${diff.tenantsRemoved.join(', ')}`);
   if (lines.length === 0) lines.push('No component or config changes.');
   return lines;
+}
+
+/**
+ * The stateful workloads whose pods an upgrade between these bundles rolls, and what keeps
+ * their data while it does. Their StatefulSets are updated in place (never deleted), one pod
+ * at a time, and keep their volumes.
+ */
+export const STATEFUL_WORKLOADS = [
+  { component: 'cortex', workload: 'cortex-ingester', protection: 'WAL on its volume, replication factor 3: a restarting ingester replays its WAL, and the other two hold every series' },
+  { component: 'cortex', workload: 'cortex-store-gateway', protection: 'blocks stay in the bucket; the other replicas serve queries while one re-syncs' },
+  { component: 'cortex', workload: 'cortex-compactor', protection: 'blocks stay in the bucket; compaction resumes where it stopped' },
+  { component: 'cortex', workload: 'cortex-alertmanager', protection: 'state replicated across 3 replicas and stored in the bucket' },
+  { component: 'loki', workload: 'loki-write', protection: 'WAL on its volume, replication factor 3, chunks flushed on shutdown' },
+  { component: 'loki', workload: 'loki-backend', protection: 'index, rules and delete requests stay in the bucket; the ruler is sharded over the other replicas' },
+] as const;
+
+/** Rolling replacements of stateful pods that the component changes cause. */
+export function statefulRollouts(diff: Pick<UpgradeDiff, 'components'>, lokiConfigChanged = false): string[] {
+  const changed = new Set(diff.components.map((c) => c.component));
+  if (lokiConfigChanged) changed.add('loki');
+  return STATEFUL_WORKLOADS.filter((w) => changed.has(w.component)).map(
+    (w) => `  ${w.workload}: rolling replacement of its pods, one at a time (StatefulSet updated in place, volumes kept); data protected by ${w.protection}`,
+  );
 }

@@ -6,17 +6,17 @@ import { loadConfig, validateInstanceName, type ResolvedConfig } from '../config
 import { configLocation } from '../config/provider-blocks.js';
 import { configSchema } from '../config/schema.js';
 import type { Step } from '../engine/index.js';
-import { FailureError, UsageError } from '../errors.js';
+import { ExitCode, FailureError, UsageError } from '../errors.js';
 import { withReporterSuspended } from '../progress/events.js';
 import type { InstanceRecord } from '../state/instance-record.js';
 import { requireInstance } from '../state/instance-state.js';
 import { printResult } from './output.js';
 import type { CommandSession } from './session.js';
-import { loadBundle } from '../bundle/manifest.js';
-import { migrationSteps } from '../bundle/migrations.js';
+import { availableBundles, loadBundle } from '../bundle/manifest.js';
+import { migrationSteps, plannedMigrations, renderMigrations, type PlannedMigration } from '../bundle/migrations.js';
 import type { InstanceContext } from '../steps/context.js';
 import { checkBeforeCloud } from '../config/checks.js';
-import { renderUpgradeDiff, upgradeDiff } from './upgrade-diff.js';
+import { renderUpgradeDiff, statefulRollouts, upgradeDiff, type UpgradeDiff } from './upgrade-diff.js';
 
 export interface UpgradeOptions {
   name: string;
@@ -26,6 +26,8 @@ export interface UpgradeOptions {
   json?: boolean;
   state?: string;
   debug?: boolean;
+  /** Change nothing: report what is pending and exit 0 (nothing) or 3 (something). */
+  check?: boolean;
 }
 
 /** Compares calendar bundle versions (`2026.11.0`) numerically. */
@@ -63,6 +65,57 @@ export async function targetConfig(record: InstanceRecord, opts: UpgradeOptions)
     });
   }
   return config;
+}
+
+/** What an upgrade would change, computed offline from the record, the config and the bundles. */
+export interface PendingUpgrade {
+  from: string;
+  to: string;
+  diff: UpgradeDiff;
+  migrations: PlannedMigration[];
+  /** The newest bundle this lookout ships, when it is newer than the target. */
+  newerBundle?: string;
+}
+
+export function pendingUpgrade(record: InstanceRecord, config: ResolvedConfig): PendingUpgrade {
+  const diff = upgradeDiff({ config: record.config, bundle: loadBundle(record.bundle) }, { config, bundle: loadBundle(config.bundle) });
+  const newest = availableBundles().at(-1)!;
+  return {
+    from: record.bundle,
+    to: config.bundle,
+    diff,
+    migrations: plannedMigrations(record.bundle, config.bundle),
+    ...(compareBundleVersions(newest, config.bundle) > 0 ? { newerBundle: newest } : {}),
+  };
+}
+
+export function nothingPending(p: PendingUpgrade): boolean {
+  const d = p.diff;
+  return p.from === p.to && d.components.length === 0 && d.config.length === 0 && d.tenantsAdded.length === 0 && d.tenantsRemoved.length === 0;
+}
+
+/** The preview lines shown before asking: versions with their upstream notes, config, tenants, rollouts, migrations. */
+export function previewLines(p: PendingUpgrade): string[] {
+  const lines = renderUpgradeDiff(p.diff);
+  const lokiConfigChanged = loadBundle(p.from).components.loki.ruleStorage !== loadBundle(p.to).components.loki.ruleStorage;
+  const rollouts = statefulRollouts(p.diff, lokiConfigChanged);
+  if (rollouts.length) lines.push('Stateful workloads:', ...rollouts);
+  lines.push(...renderMigrations(p.migrations));
+  return lines;
+}
+
+/** `--check`: one line per pending item; the exit code says whether anything is pending. */
+export function checkReport(name: string, p: PendingUpgrade): { pending: boolean; lines: string[] } {
+  const lines: string[] = [];
+  if (p.from !== p.to) lines.push(`bundle ${p.from} → ${p.to} is pending${p.migrations.length ? ` (migrations: ${p.migrations.map((m) => m.id).join(', ')})` : ''}`);
+  else if (p.newerBundle) lines.push(`a newer bundle is available: ${p.newerBundle} (installed ${p.from}); run \`lookout upgrade ${name} --to ${p.newerBundle}\``);
+  const d = p.diff;
+  if (d.config.length) lines.push(`config changes are pending: ${d.config.map((c) => c.field).join(', ')}`);
+  if (d.tenantsAdded.length) lines.push(`tenants to add: ${d.tenantsAdded.join(', ')}`);
+  if (d.tenantsRemoved.length) lines.push(`tenants to remove: ${d.tenantsRemoved.join(', ')}`);
+  const pending = lines.length > 0;
+  if (!pending) lines.push(`Nothing is pending: ${name} runs bundle ${p.from}, the newest this lookout ships, with this config.`);
+  return { pending, lines };
 }
 
 function describeChanges(changes: Record<string, number>): string {
@@ -109,6 +162,16 @@ export function upgradeInfraSteps(infraSteps: Step[], confirm: Step): Step[] {
   return [...infraSteps.slice(0, preflight + 1), confirm, ...infraSteps.slice(preflight + 1)];
 }
 
+/**
+ * The cluster steps in the order that keeps data safe: what migrations must record runs
+ * before the platform changes; the platform (stores first, in one stack) and the tenants are
+ * applied; then the migrations move or check what they recorded; then everything is verified.
+ */
+export function upgradeClusterSteps(cluster: Step[], migrations: { before: Step[]; after: Step[] }): Step[] {
+  const verify = cluster.findIndex((s) => s.name === 'verify');
+  return [...migrations.before, ...cluster.slice(0, verify), ...migrations.after, ...cluster.slice(verify)];
+}
+
 export async function upgradeCommand(opts: UpgradeOptions): Promise<void> {
   validateInstanceName(opts.name);
   const { state, record } = await requireInstance(opts.name, opts.state);
@@ -119,16 +182,36 @@ export async function upgradeCommand(opts: UpgradeOptions): Promise<void> {
   const config = await targetConfig(record, opts);
   const { openSession } = await import('./session.js');
 
+  // Everything offline first: an unknown bundle, a downgrade, a path that skips a required
+  // migration or a migration this lookout lacks is refused here, before anything changes.
+  const pending = pendingUpgrade(record, config);
+  if (opts.check) {
+    const report = checkReport(opts.name, pending);
+    printResult(opts, { type: 'check', instance: opts.name, pending: report.pending, bundle: record.bundle, target: config.bundle, ...(pending.newerBundle ? { newerBundle: pending.newerBundle } : {}), lines: report.lines }, () =>
+      `${report.lines.join('\n')}\n`,
+    );
+    if (report.pending) process.exitCode = ExitCode.pending;
+    return;
+  }
+  // An interrupted run is resumed, never reported as "nothing to upgrade": the record moves to
+  // the new bundle only when an upgrade has finished.
+  const lastRun = (await state.readJournal())?.runs.at(-1);
+  if (nothingPending(pending) && record.status === 'ready' && (lastRun === undefined || lastRun.status === 'done')) {
+    printResult(opts, { type: 'result', instance: opts.name, status: 'ready', bundle: record.bundle, changed: false }, () =>
+      `Nothing to upgrade: ${opts.name} already runs bundle ${record.bundle} with this config.${pending.newerBundle ? ` A newer bundle is available: run \`lookout upgrade ${opts.name} --to ${pending.newerBundle}\`.` : ''}\n`,
+    );
+    return;
+  }
   const warnings = await checkBeforeCloud(config, { file: opts.config ?? 'the recorded config', purpose: 'apply' });
   const bundle = loadBundle(config.bundle);
-  const migrations = migrationSteps(record.bundle, config.bundle);
-  const diffLines = renderUpgradeDiff(upgradeDiff({ config: record.config, bundle: loadBundle(record.bundle) }, { config, bundle }));
-  const [{ runSteps }, { loadProvider }, tls, cluster, { expectedResourceCounts }] = await Promise.all([
+  const diffLines = previewLines(pending);
+  const [{ runSteps }, { loadProvider }, tls, cluster, { expectedResourceCounts }, { clusterPreviewStep }] = await Promise.all([
     import('../engine/index.js'),
     import('../providers/registry.js'),
     import('../steps/tls-steps.js'),
     import('../steps/cluster-steps.js'),
     import('../plan/count-worker.js'),
+    import('../steps/cluster-preview.js'),
   ]);
   const provider = await loadProvider(record.provider);
   const expectedCounts = expectedResourceCounts(config);
@@ -154,14 +237,15 @@ export async function upgradeCommand(opts: UpgradeOptions): Promise<void> {
       bundle,
       yes: Boolean(opts.yes),
     };
+    const migrations = migrationSteps(pending.migrations, c);
     const result = await runSteps({
       instance: opts.name,
       command: 'upgrade',
       steps: [
         ...upgradeInfraSteps(await provider.infraSteps(c), previewAndConfirmStep(c, diffLines, Boolean(opts.yes))),
         ...tls.certificateSteps(c),
-        ...migrations,
-        ...cluster.clusterSteps(c, record.config.tenants),
+        clusterPreviewStep(c),
+        ...upgradeClusterSteps(cluster.clusterSteps(c, record.config.tenants), migrations),
       ],
       store: state,
       reporter: session.reporter,

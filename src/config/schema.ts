@@ -11,7 +11,7 @@ import { PROVIDER_IDS, type ProviderId } from '../providers/registry.js';
 import { MAX_INSTANCE_NAME_LENGTH, MAX_TENANT_NAME_LENGTH, configBlockShape } from './provider-blocks.js';
 import { TENANTS_SECRET_MAX_BYTES, tenantsSecretUsage } from './tenant-budget.js';
 
-export const DEFAULT_BUNDLE_VERSION = '2026.11.0';
+export const DEFAULT_BUNDLE_VERSION = '2026.12.0';
 export const LETSENCRYPT_PRODUCTION = 'https://acme-v02.api.letsencrypt.org/directory';
 export const LETSENCRYPT_STAGING = 'https://acme-staging-v02.api.letsencrypt.org/directory';
 

@@ -110,6 +110,36 @@ export interface PreviewSummary {
   changes: Record<string, number>;
   /** The engine's rendered diff, with secrets masked as the engine masks them. */
   diffText?: string;
+  /** Every resource the engine would change, with why (see previewStepOf). */
+  steps?: PreviewStep[];
+}
+
+/** One resource operation of a preview, from the engine's own step events. */
+export interface PreviewStep {
+  op: string;
+  urn: string;
+  type: string;
+  /** The properties that differ. */
+  diffs: string[];
+  /** For a replacement: the properties that force it. */
+  replaceKeys: string[];
+  /** `metadata.name` of a Kubernetes object, when the inputs have one. */
+  objectName?: string;
+}
+
+/** The change a preview event announces, if it announces one (`same` and reads are not changes). */
+export function previewStepOf(event: EngineEvent): PreviewStep | undefined {
+  const m = event.resourcePreEvent?.metadata;
+  if (!m || ['same', 'read', 'refresh'].includes(m.op)) return undefined;
+  const objectName = ((m.new ?? m.old)?.inputs as { metadata?: { name?: unknown } } | undefined)?.metadata?.name;
+  return {
+    op: m.op,
+    urn: m.urn,
+    type: m.type,
+    diffs: [...(m.diffs ?? [])],
+    replaceKeys: [...(m.keys ?? [])],
+    ...(typeof objectName === 'string' ? { objectName } : {}),
+  };
 }
 
 export interface StackHandle {
@@ -268,11 +298,17 @@ class PulumiStackHandle implements StackHandle {
 
   async preview(opts: OperationOptions = {}): Promise<PreviewSummary> {
     return this.operation('preview', false, opts.signal, opts.totalHint, async (onEvent) => {
-      const result = await this.stack.preview({ onEvent, diff: true, color: 'never', ...(opts.signal ? { signal: opts.signal } : {}) });
+      const steps: PreviewStep[] = [];
+      const collect = (e: EngineEvent) => {
+        onEvent(e);
+        const step = previewStepOf(e);
+        if (step) steps.push(step);
+      };
+      const result = await this.stack.preview({ onEvent: collect, diff: true, color: 'never', ...(opts.signal ? { signal: opts.signal } : {}) });
       const changes: Record<string, number> = {};
       for (const [op, n] of Object.entries(result.changeSummary)) if (typeof n === 'number') changes[op] = n;
       this.previewTotal = totalFromChangeSummary(changes);
-      return { changes, ...(result.stdout ? { diffText: redact(result.stdout, [this.o.passphrase]) } : {}) };
+      return { changes, steps, ...(result.stdout ? { diffText: redact(result.stdout, [this.o.passphrase]) } : {}) };
     });
   }
 

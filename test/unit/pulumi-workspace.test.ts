@@ -519,6 +519,7 @@ describe('StackHandle.preview, destroy and outputs', () => {
 
     await expect(handle.preview({ signal: controller.signal })).resolves.toEqual({
       changes: { create: 4, same: 6, update: 1 },
+      steps: [],
       diffText: '+ aws:s3:Bucket metrics create\n',
     });
     expect(h.preview.mock.calls[0]![0]).toMatchObject({ signal: controller.signal, diff: true, color: 'never' });

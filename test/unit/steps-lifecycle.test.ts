@@ -12,8 +12,8 @@ import { promisify } from 'node:util';
 import { GetResourcesCommand, ResourceGroupsTaggingAPIClient } from '@aws-sdk/client-resource-groups-tagging-api';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadBundle, type BundleManifest } from '../../src/bundle/manifest.js';
-import { bundlePath, migrationSteps, MIGRATIONS } from '../../src/bundle/migrations.js';
+import { availableBundles, loadBundle, type BundleManifest } from '../../src/bundle/manifest.js';
+import { bundlePath, migrationSteps, MIGRATIONS, plannedMigrations } from '../../src/bundle/migrations.js';
 import { upgradeDiff, renderUpgradeDiff } from '../../src/commands/upgrade-diff.js';
 import { parseConfigText } from '../../src/config/load.js';
 import { runSteps, type Journal } from '../../src/engine/index.js';
@@ -58,7 +58,7 @@ describe('upgrade diff', () => {
     ...bundle,
     version: '2026.12.0',
     previous: '2026.11.0',
-    components: { ...bundle.components, loki: { image: { ...bundle.components.loki.image, tag: '3.7.7' } } },
+    components: { ...bundle.components, loki: { ...bundle.components.loki, image: { ...bundle.components.loki.image, tag: '3.7.7' } } },
   };
 
   it('names changed component versions, config fields and tenants', () => {
@@ -89,25 +89,27 @@ describe('bundle migrations', () => {
   const bundle = loadBundle('2026.11.0');
   const chain: Record<string, BundleManifest> = {
     '2026.11.0': bundle,
-    '2026.12.0': { ...bundle, version: '2026.12.0', previous: '2026.11.0', migrations: [{ id: 'test-move-ruler', description: 'x' }] },
+    '2026.12.0': { ...bundle, version: '2026.12.0', previous: '2026.11.0', migrations: [{ id: 'test-move-ruler', description: 'x', skippable: false }] },
     '2027.1.0': { ...bundle, version: '2027.1.0', previous: '2026.12.0', migrations: [] },
   };
   const load = (v: string) => chain[v] ?? loadBundle(v);
 
   it('follow the chain of previous versions, and refuse a migration this lookout lacks', () => {
     expect(bundlePath('2026.11.0', '2027.1.0', load).map((b) => b.version)).toEqual(['2026.12.0', '2027.1.0']);
-    expect(migrationSteps('2026.11.0', '2026.11.0', load)).toEqual([]);
-    expect(() => migrationSteps('2026.11.0', '2027.1.0', load)).toThrow(/needs migration "test-move-ruler"/);
-    MIGRATIONS['test-move-ruler'] = () => ({ name: 'migrate:test-move-ruler', title: 'x', run: async () => ({}) });
+    expect(plannedMigrations('2026.11.0', '2026.11.0', load)).toEqual([]);
+    expect(() => plannedMigrations('2026.11.0', '2027.1.0', load)).toThrow(/needs migration "test-move-ruler"/);
+    MIGRATIONS['test-move-ruler'] = () => ({ before: [], after: [{ name: 'migrate:test-move-ruler', title: 'x', run: async () => ({}) }] });
     try {
-      expect(migrationSteps('2026.11.0', '2027.1.0', load).map((s) => s.name)).toEqual(['migrate:test-move-ruler']);
+      const planned = plannedMigrations('2026.11.0', '2027.1.0', load);
+      expect(planned.map((m) => `${m.bundle} ${m.id}`)).toEqual(['2026.12.0 test-move-ruler']);
+      expect(migrationSteps(planned, {} as never).after.map((s) => s.name)).toEqual(['migrate:test-move-ruler']);
     } finally {
       delete MIGRATIONS['test-move-ruler'];
     }
   });
 
   it('every migration a shipped bundle lists is implemented', () => {
-    for (const version of ['2026.11.0']) {
+    for (const version of availableBundles()) {
       for (const m of loadBundle(version).migrations) expect(MIGRATIONS[m.id], m.id).toBeDefined();
     }
   });

@@ -100,6 +100,34 @@ export interface LokiGcsStorageConfig {
 /** Loki's name of each object store backend, in schema periods, the ruler and the compactor. */
 export type LokiObjectStore = 's3' | 'gcs';
 
+/**
+ * Keys of the Thanos objstore S3 client (`pkg/storage/bucket/s3`, v3.7.6), which Loki uses for
+ * every object once `storage_config.use_thanos_objstore` is true.
+ */
+export interface LokiObjstoreS3Config {
+  bucket_name: string;
+  endpoint: string;
+  region: string;
+  bucket_lookup_type: 'auto' | 'path';
+  insecure?: boolean;
+}
+
+/** `storage_config.object_store` / `ruler_storage`: one backend of the Thanos objstore clients. */
+export type LokiObjstoreBackend = { s3: LokiObjstoreS3Config } | { gcs: LokiGcsStorageConfig };
+
+/**
+ * Where Loki keeps rule groups, and with it which object-store clients Loki uses:
+ * - `ruler.storage` (deprecated in 3.7): Loki's own clients for every object, rules at `rules/`.
+ * - `ruler_storage`: Loki only reads this block when `storage_config.use_thanos_objstore` is
+ *   true, and that switch moves every object (chunks, index, delete requests) to the Thanos
+ *   clients, which ignore `storage_config.object_prefix`. So the chunk prefix becomes the
+ *   objstore's `storage_prefix` and every key stays where it was: chunks and index under
+ *   `data/`, rules under `rules/<tenant>/<base64url namespace>/<base64url group>` at the bucket
+ *   root, the same key layout and encoding as the old store (Loki v3.7.6,
+ *   pkg/ruler/rulestore/{objectclient,bucketclient}).
+ */
+export type LokiRuleStorage = 'ruler.storage' | 'ruler_storage';
+
 export interface LokiRingConfig {
   kvstore: { store: 'memberlist' };
 }
@@ -108,7 +136,8 @@ export interface LokiCommonConfig {
   path_prefix: string;
   replication_factor: number;
   ring: LokiRingConfig;
-  storage: { s3: LokiS3StorageConfig } | { gcs: LokiGcsStorageConfig };
+  /** Absent with `ruler_storage`: the objstore config lives in `storage_config.object_store`. */
+  storage?: { s3: LokiS3StorageConfig } | { gcs: LokiGcsStorageConfig };
   compactor_address: string;
 }
 
@@ -127,7 +156,11 @@ export interface LokiPeriodConfig {
 }
 
 export interface LokiStorageConfig {
-  object_prefix: string;
+  /** With Loki's own clients (`ruler.storage`). */
+  object_prefix?: string;
+  /** With `ruler_storage`: the Thanos clients, and the chunk prefix as their `storage_prefix`. */
+  use_thanos_objstore?: true;
+  object_store?: LokiObjstoreBackend & { storage_prefix: string };
   tsdb_shipper: {
     active_index_directory: string;
     cache_location: string;
@@ -167,7 +200,8 @@ export interface LokiLimitsConfig extends LokiTenantOverrides {
 }
 
 export interface LokiRulerConfig {
-  storage: { type: 's3'; s3: LokiS3StorageConfig } | { type: 'gcs'; gcs: LokiGcsStorageConfig };
+  /** Absent with `ruler_storage`. */
+  storage?: { type: 's3'; s3: LokiS3StorageConfig } | { type: 'gcs'; gcs: LokiGcsStorageConfig };
   rule_path: string;
   wal: { dir: string };
   alertmanager_url: string;
@@ -187,6 +221,8 @@ export interface LokiConfig {
   compactor: LokiCompactorConfig;
   limits_config: LokiLimitsConfig;
   ruler: LokiRulerConfig;
+  /** The rule store when the Thanos clients are on; no prefix, so rules stay at `rules/`. */
+  ruler_storage?: LokiObjstoreBackend & { backend: LokiObjectStore };
   index_gateway: { mode: 'simple' };
   query_scheduler: { use_scheduler_ring: boolean };
   query_range: { align_queries_with_step: boolean };
@@ -227,6 +263,8 @@ export interface LokiConfigOptions {
   /** Write replicas holding each stream; 3 tolerates the loss of one write pod (or zone). */
   replicationFactor?: number;
   limits?: Partial<LokiDefaultLimits>;
+  /** Where rule groups live (see LokiRuleStorage). Default `ruler.storage`, as before. */
+  ruleStorage?: LokiRuleStorage;
 }
 
 /** Per-tenant log limits rendered into the runtime config. */
@@ -296,6 +334,7 @@ export function lokiConfig(opts: LokiConfigOptions): LokiConfig {
   }
   const limits = resolvedLimits(opts.limits);
   const bucket = bucketStorage(storage);
+  const objstore = (opts.ruleStorage ?? 'ruler.storage') === 'ruler_storage';
   const backendHttp = `http://${serviceHost(SERVICE_NAMES.backend, namespace)}:${HTTP_PORT}`;
 
   return {
@@ -316,7 +355,7 @@ export function lokiConfig(opts: LokiConfigOptions): LokiConfig {
       // No keys: with none here, the S3 client's default credential chain finds the pod's
       // identity (or the standard key variables from a Secret) on its own, and the GCS
       // client Google's default credentials (Workload Identity).
-      storage: bucket.storage,
+      ...(objstore ? {} : { storage: bucket.storage }),
       // Queriers fetch delete requests from the compactor, which runs in the backend target.
       compactor_address: backendHttp,
     },
@@ -330,7 +369,13 @@ export function lokiConfig(opts: LokiConfigOptions): LokiConfig {
       configs: SCHEMA_PERIODS.map((p) => ({ from: p.from, store: p.store, object_store: storage.backend, schema: p.schema, index: { ...p.index } })),
     },
     storage_config: {
-      object_prefix: OBJECT_KEY_LAYOUT.objectPrefix,
+      ...(objstore
+        ? {
+            use_thanos_objstore: true as const,
+            // The same `data/` prefix, spelled as the objstore wants it (letters, digits, dashes).
+            object_store: { ...objstoreBackend(storage), storage_prefix: OBJECT_KEY_LAYOUT.objectPrefix.replace(/\/$/, '') },
+          }
+        : { object_prefix: OBJECT_KEY_LAYOUT.objectPrefix }),
       tsdb_shipper: {
         active_index_directory: `${DATA_DIR}/tsdb-index`,
         cache_location: `${DATA_DIR}/tsdb-cache`,
@@ -367,7 +412,7 @@ export function lokiConfig(opts: LokiConfigOptions): LokiConfig {
       query_timeout: '300s',
     },
     ruler: {
-      storage: bucket.ruler,
+      ...(objstore ? {} : { storage: bucket.ruler }),
       rule_path: `${DATA_DIR}/rules-temp`,
       wal: { dir: `${DATA_DIR}/ruler-wal` },
       alertmanager_url: opts.alertmanagerUrl ?? defaultAlertmanagerUrl(namespace),
@@ -376,6 +421,7 @@ export function lokiConfig(opts: LokiConfigOptions): LokiConfig {
       // Each rule group is evaluated by one backend pod, not by all of them.
       enable_sharding: true,
     },
+    ...(objstore ? { ruler_storage: { backend: storage.backend, ...objstoreBackend(storage) } } : {}),
     index_gateway: { mode: 'simple' },
     // Read pods (query-frontend, queriers) find the backend's query-schedulers through the
     // scheduler ring on memberlist, so no scheduler address or discovery Service is needed.
@@ -401,6 +447,23 @@ function bucketStorage(storage: LokiStorage): { storage: LokiCommonConfig['stora
     ...(storage.insecure ? { insecure: true } : {}),
   });
   return { storage: { s3: s3() }, ruler: { type: 's3', s3: s3() } };
+}
+
+/**
+ * The bucket for the Thanos objstore clients. They need an S3 endpoint (Loki's own client
+ * derived it from the region), and take the path style as a lookup type.
+ */
+function objstoreBackend(storage: LokiStorage): LokiObjstoreBackend {
+  if (storage.backend === 'gcs') return { gcs: { bucket_name: storage.bucket } };
+  return {
+    s3: {
+      bucket_name: storage.bucket,
+      endpoint: storage.endpoint ?? `s3.${storage.region}.amazonaws.com`,
+      region: storage.region,
+      bucket_lookup_type: storage.forcePathStyle ? 'path' : 'auto',
+      ...(storage.insecure ? { insecure: true } : {}),
+    },
+  };
 }
 
 /** Per-tenant overrides; tenants are sorted so the file depends only on their set. */

@@ -43,6 +43,7 @@ import {
   renderLokiConfig,
   renderLokiRuntimeConfig,
   type LogTenantLimits,
+  type LokiRuleStorage,
   type LokiDefaultLimits,
   type LokiStorage,
 } from './config.js';
@@ -100,6 +101,8 @@ export interface LogStoreArgs {
   dns?: NetworkPeer;
   /** Limits for tenants without an override. */
   defaultLimits?: Partial<LokiDefaultLimits>;
+  /** Where rule groups live, and so which object-store clients Loki uses (default `ruler.storage`). */
+  ruleStorage?: LokiRuleStorage;
 }
 
 function checkArgs(args: LogStoreArgs): void {
@@ -148,6 +151,7 @@ export class LogStore extends pulumi.ComponentResource {
         storage: { ...args.storage, bucket } as LokiStorage,
         ...(args.alertmanagerUrl ? { alertmanagerUrl: args.alertmanagerUrl } : {}),
         ...(args.defaultLimits ? { limits: args.defaultLimits } : {}),
+        ...(args.ruleStorage ? { ruleStorage: args.ruleStorage } : {}),
       }),
     );
     // Only the static config rolls pods; Loki reloads the runtime config (tenant limits) itself.

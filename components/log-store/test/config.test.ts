@@ -226,3 +226,78 @@ describe('lokiRuntimeConfig', () => {
     expect(() => lokiRuntimeConfig([{ name: 'a', ingestionRateMB: 1, retentionDays: 1.5 }])).toThrow(/retention/);
   });
 });
+
+/** Dotted path → JSON value of every leaf, to compare two configs field by field. */
+function leaves(value: unknown, prefix = '', out = new Map<string, string>()): Map<string, string> {
+  if (value && typeof value === 'object' && !Array.isArray(value)) {
+    for (const [k, v] of Object.entries(value)) leaves(v, prefix ? `${prefix}.${k}` : k, out);
+  } else {
+    out.set(prefix, JSON.stringify(value));
+  }
+  return out;
+}
+
+function changedFields(a: object, b: object): string[] {
+  const [la, lb] = [leaves(a), leaves(b)];
+  return [...new Set([...la.keys(), ...lb.keys()])].filter((k) => la.get(k) !== lb.get(k)).sort();
+}
+
+describe('rule storage (bundle 2026.12.0 moves it to ruler_storage)', () => {
+  it('ruler.storage is the default: the config of earlier bundles does not change', () => {
+    expect(renderLokiConfig({ ...OPTS, ruleStorage: 'ruler.storage' })).toBe(renderLokiConfig(OPTS));
+    expect(lokiConfig(OPTS).ruler.storage).toEqual({ type: 's3', s3: { bucketnames: BUCKET, region: 'eu-west-1', s3forcepathstyle: false } });
+    expect(lokiConfig(OPTS).storage_config.object_prefix).toBe('data/');
+    expect(lokiConfig(OPTS)).not.toHaveProperty('ruler_storage');
+  });
+
+  it('ruler_storage changes exactly the storage fields, and every object keeps its key', () => {
+    const before = lokiConfig(OPTS);
+    const after = lokiConfig({ ...OPTS, ruleStorage: 'ruler_storage' });
+    expect(changedFields(before, after)).toEqual([
+      'common.storage.s3.bucketnames',
+      'common.storage.s3.region',
+      'common.storage.s3.s3forcepathstyle',
+      'ruler.storage.s3.bucketnames',
+      'ruler.storage.s3.region',
+      'ruler.storage.s3.s3forcepathstyle',
+      'ruler.storage.type',
+      'ruler_storage.backend',
+      'ruler_storage.s3.bucket_lookup_type',
+      'ruler_storage.s3.bucket_name',
+      'ruler_storage.s3.endpoint',
+      'ruler_storage.s3.region',
+      'storage_config.object_prefix',
+      'storage_config.object_store.s3.bucket_lookup_type',
+      'storage_config.object_store.s3.bucket_name',
+      'storage_config.object_store.s3.endpoint',
+      'storage_config.object_store.s3.region',
+      'storage_config.object_store.storage_prefix',
+      'storage_config.use_thanos_objstore',
+    ]);
+    // ruler_storage is only read with the Thanos clients on (Loki v3.7.6 initRulerStorage).
+    expect(after.storage_config.use_thanos_objstore).toBe(true);
+    // The Thanos clients ignore object_prefix: the same prefix, as storage_prefix (`data` + `/` + key).
+    expect(`${after.storage_config.object_store!.storage_prefix}/`).toBe(before.storage_config.object_prefix);
+    // Rules: no prefix, so `rules/<tenant>/...` at the bucket root, where ruler.storage wrote them.
+    expect(after.ruler_storage).toEqual({
+      backend: 's3',
+      s3: { bucket_name: BUCKET, endpoint: 's3.eu-west-1.amazonaws.com', region: 'eu-west-1', bucket_lookup_type: 'auto' },
+    });
+    expect(after.ruler_storage).not.toHaveProperty('storage_prefix');
+  });
+
+  it('keeps an S3-compatible endpoint, path style and plain HTTP, and GCS buckets', () => {
+    const s3 = lokiConfig({ ...OPTS, storage: S3_COMPATIBLE, ruleStorage: 'ruler_storage' });
+    const legacy = lokiConfig({ ...OPTS, storage: S3_COMPATIBLE });
+    const old = (legacy.common.storage as { s3: { endpoint?: string; insecure?: boolean; s3forcepathstyle: boolean } }).s3;
+    const objstore = (s3.ruler_storage as { s3: { endpoint: string; insecure?: boolean; bucket_lookup_type: string } }).s3;
+    expect(objstore.endpoint).toBe(old.endpoint);
+    expect(objstore.insecure).toBe(old.insecure);
+    expect(objstore.bucket_lookup_type).toBe(old.s3forcepathstyle ? 'path' : 'auto');
+    expect(s3.storage_config.object_store).toMatchObject({ s3: objstore, storage_prefix: 'data' });
+
+    const gcs = lokiConfig({ ...OPTS, storage: { backend: 'gcs', bucket: 'logs-gcs' }, ruleStorage: 'ruler_storage' });
+    expect(gcs.ruler_storage).toEqual({ backend: 'gcs', gcs: { bucket_name: 'logs-gcs' } });
+    expect(gcs.storage_config.object_store).toEqual({ gcs: { bucket_name: 'logs-gcs' }, storage_prefix: 'data' });
+  });
+});
