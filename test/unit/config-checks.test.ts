@@ -104,7 +104,7 @@ const cases: Array<{ what: string; text: string; env?: Record<string, string>; f
     what: 'an unknown bundle',
     text: `${AWS}${DNS}bundle: 2099.1.0\n`,
     field: 'bundle',
-    message: /must be a bundle this lookout ships \(2026\.11\.0\)/,
+    message: /must be a bundle this lookout ships \(2026\.11\.0, 2026\.12\.0\)/,
   },
   {
     what: 'the TSIG secret not in the environment',

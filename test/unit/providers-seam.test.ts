@@ -204,7 +204,10 @@ describe('the platform stack with another provider’s settings', () => {
       insecure: true,
       bucket_lookup_type: 'path',
     });
-    expect(configs.loki.common.storage.s3).toMatchObject({ endpoint: 'minio.storage.svc.cluster.local:9000', s3forcepathstyle: true, insecure: true });
+    // The newest bundle's Loki reaches the bucket through its Thanos clients (ruler_storage).
+    for (const s3 of [configs.loki.storage_config.object_store.s3, configs.loki.ruler_storage.s3]) {
+      expect(s3).toEqual({ endpoint: 'minio.storage.svc.cluster.local:9000', region: 'us-east-1', bucket_name: 'obs-logs', insecure: true, bucket_lookup_type: 'path' });
+    }
     expect(JSON.stringify(configs)).not.toContain('minio-secret');
 
     // The gateway sits behind the user's load balancer, whose address the stack reports.

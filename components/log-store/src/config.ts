@@ -280,7 +280,17 @@ export interface LogTenantLimits {
 }
 
 /** The log store's bucket and how to reach it. */
-export type LokiStorage = ObjectStorage<{ bucket: string }>;
+export type LokiStorage = ObjectStorage<{ bucket: string }> & LokiDefaultEndpoint;
+
+/**
+ * Where an S3 client that cannot derive the endpoint from the region connects when the
+ * connection gives no `endpoint`: Loki's own client (`ruler.storage` layout) derives it, the
+ * Thanos client (`ruler_storage` layout) needs it. Only the `ruler_storage` layout reads it, so
+ * it does not change the config of the other layout.
+ */
+export interface LokiDefaultEndpoint {
+  defaultEndpoint?: string;
+}
 
 export function defaultAlertmanagerUrl(namespace: string): string {
   return `http://${serviceHost('cortex-alertmanager', namespace)}:8080/alertmanager`;
@@ -451,14 +461,16 @@ function bucketStorage(storage: LokiStorage): { storage: LokiCommonConfig['stora
 
 /**
  * The bucket for the Thanos objstore clients. They need an S3 endpoint (Loki's own client
- * derived it from the region), and take the path style as a lookup type.
+ * derived it from the region; see LokiDefaultEndpoint), and take the path style as a lookup type.
  */
 function objstoreBackend(storage: LokiStorage): LokiObjstoreBackend {
   if (storage.backend === 'gcs') return { gcs: { bucket_name: storage.bucket } };
+  const endpoint = storage.endpoint ?? storage.defaultEndpoint;
+  if (!endpoint) throw new Error('LogStore: storage.endpoint or storage.defaultEndpoint must be set with ruleStorage ruler_storage: the Thanos S3 client does not derive it from the region');
   return {
     s3: {
       bucket_name: storage.bucket,
-      endpoint: storage.endpoint ?? `s3.${storage.region}.amazonaws.com`,
+      endpoint,
       region: storage.region,
       bucket_lookup_type: storage.forcePathStyle ? 'path' : 'auto',
       ...(storage.insecure ? { insecure: true } : {}),

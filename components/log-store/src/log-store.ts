@@ -44,6 +44,7 @@ import {
   renderLokiRuntimeConfig,
   type LogTenantLimits,
   type LokiRuleStorage,
+  type LokiDefaultEndpoint,
   type LokiDefaultLimits,
   type LokiStorage,
 } from './config.js';
@@ -66,7 +67,7 @@ export interface LogStoreSizing {
   backend: WorkloadSizing;
 }
 
-export type LogStoreStorage = ObjectStorage<{ bucket: pulumi.Input<string> }>;
+export type LogStoreStorage = ObjectStorage<{ bucket: pulumi.Input<string> }> & LokiDefaultEndpoint;
 
 export interface LogStoreArgs {
   namespace: string;

@@ -245,6 +245,9 @@ function changedFields(a: object, b: object): string[] {
 describe('rule storage (bundle 2026.12.0 moves it to ruler_storage)', () => {
   it('ruler.storage is the default: the config of earlier bundles does not change', () => {
     expect(renderLokiConfig({ ...OPTS, ruleStorage: 'ruler.storage' })).toBe(renderLokiConfig(OPTS));
+    // The default endpoint is only for the Thanos client: Loki's own derives it from the region.
+    expect(renderLokiConfig({ ...OPTS, storage: { ...OPTS.storage, defaultEndpoint: 's3.eu-west-1.amazonaws.com' } })).toBe(renderLokiConfig(OPTS));
+    expect(() => lokiConfig({ ...OPTS, ruleStorage: 'ruler_storage' })).toThrow(/storage\.endpoint or storage\.defaultEndpoint must be set with ruleStorage ruler_storage/);
     expect(lokiConfig(OPTS).ruler.storage).toEqual({ type: 's3', s3: { bucketnames: BUCKET, region: 'eu-west-1', s3forcepathstyle: false } });
     expect(lokiConfig(OPTS).storage_config.object_prefix).toBe('data/');
     expect(lokiConfig(OPTS)).not.toHaveProperty('ruler_storage');
@@ -252,7 +255,7 @@ describe('rule storage (bundle 2026.12.0 moves it to ruler_storage)', () => {
 
   it('ruler_storage changes exactly the storage fields, and every object keeps its key', () => {
     const before = lokiConfig(OPTS);
-    const after = lokiConfig({ ...OPTS, ruleStorage: 'ruler_storage' });
+    const after = lokiConfig({ ...OPTS, storage: { ...OPTS.storage, defaultEndpoint: 's3.eu-west-1.amazonaws.com' }, ruleStorage: 'ruler_storage' });
     expect(changedFields(before, after)).toEqual([
       'common.storage.s3.bucketnames',
       'common.storage.s3.region',

@@ -109,7 +109,9 @@ export function awsPlatformCloud(instance: string, infra: Pick<ClusterInfra, 're
       serviceAccountAnnotations: cortexRoleAnnotations(infra.roleArns),
     },
     // Loki's role comes from EKS Pod Identity, bound to its service account by the infra stack.
-    logStore: { storage: { backend: 's3', region, bucket: infra.buckets.logs! } },
+    // Its own S3 client derives the endpoint from the region; its Thanos client (the
+    // ruler_storage layout, bundle 2026.12.0 on) needs it given.
+    logStore: { storage: { backend: 's3', region, bucket: infra.buckets.logs!, defaultEndpoint: `s3.${region}.amazonaws.com` } },
     // The VPC holds the nodes and, with the VPC CNI, the pods; the Services' CIDR is EKS's choice.
     network: { clusterCidrs, objectStorageEgress: objectStorageEgress(clusterCidrs) },
     gateway: { service: { annotations: nlbAnnotations(instance), externalTrafficPolicy: 'Local' } },
