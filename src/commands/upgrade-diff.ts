@@ -107,6 +107,6 @@ export function statefulRollouts(diff: Pick<UpgradeDiff, 'components'>, lokiConf
   const changed = new Set(diff.components.map((c) => c.component));
   if (lokiConfigChanged) changed.add('loki');
   return STATEFUL_WORKLOADS.filter((w) => changed.has(w.component)).map(
-    (w) => `  ${w.workload}: rolling replacement of its pods, one at a time (StatefulSet updated in place, volumes kept); data protected by ${w.protection}`,
+    (w) => `  ${w.workload}: rolling replacement of its pods, one at a time (StatefulSet updated in place, volumes kept); what protects the data: ${w.protection}`,
   );
 }

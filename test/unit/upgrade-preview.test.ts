@@ -58,3 +58,25 @@ describe('the engine diff of the platform stack', () => {
     expect(renderEngineDiff('prod-platform', [])).toEqual({ lines: ['Stack prod-platform: no changes.'], destructive: false });
   });
 });
+
+describe('the offline preview of a bundle upgrade', () => {
+  it('flags exactly the stateful workloads whose pods roll, with what protects their data, and lists the migration', async () => {
+    const [{ pendingUpgrade, previewLines }, { parseConfigText }] = await Promise.all([import('../../src/commands/upgrade.js'), import('../../src/config/load.js')]);
+    const yaml = 'aws:\n  region: eu-west-1\n  apiAllowedCidrs: [10.0.0.0/8]\ndns:\n  domain: obs.example.com\n';
+    const config = { ...parseConfigText(yaml, 'x.yaml', { provider: 'aws', name: 'prod' }), bundle: '2026.11.0' };
+    const record = { name: 'prod', bundle: '2026.11.0', config } as never;
+    const lines = previewLines(pendingUpgrade(record, { ...config, bundle: '2026.12.0' }));
+    const stateful = lines.slice(lines.indexOf('Stateful workloads:') + 1, lines.indexOf('Migrations:'));
+    expect(stateful.map((l) => l.trim().split(':')[0])).toEqual(['cortex-ingester', 'cortex-store-gateway', 'cortex-compactor', 'cortex-alertmanager', 'loki-write', 'loki-backend']);
+    expect(stateful[0]).toMatch(/rolling replacement of its pods, one at a time .*what protects the data: WAL on its volume, replication factor 3/);
+    expect(stateful[4]).toMatch(/loki-write: .*WAL on its volume, replication factor 3, chunks flushed on shutdown/);
+    expect(lines).toContain('  cortex: v1.19.1 → v1.21.1');
+    expect(lines.some((l) => l.startsWith('    upstream: tag v1.21.1'))).toBe(true);
+    expect(lines.at(-1)).toMatch(/^ {2}loki-ruler-storage \(bundle 2026\.12\.0, required\): /);
+
+    // A config change on the same bundle rolls no stateful workload and runs no migration.
+    const same = previewLines(pendingUpgrade(record, { ...config, dns: { ...config.dns, domain: 'obs2.example.com' } }));
+    expect(same).not.toContain('Stateful workloads:');
+    expect(same).not.toContain('Migrations:');
+  });
+});
