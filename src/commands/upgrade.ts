@@ -168,7 +168,8 @@ export function upgradeInfraSteps(infraSteps: Step[], confirm: Step): Step[] {
  * applied; then the migrations move or check what they recorded; then everything is verified.
  */
 export function upgradeClusterSteps(cluster: Step[], migrations: { before: Step[]; after: Step[] }): Step[] {
-  const verify = cluster.findIndex((s) => s.name === 'verify');
+  const found = cluster.findIndex((s) => s.name === 'verify');
+  const verify = found === -1 ? cluster.length : found;
   return [...migrations.before, ...cluster.slice(0, verify), ...migrations.after, ...cluster.slice(verify)];
 }
 

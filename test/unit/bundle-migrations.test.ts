@@ -143,6 +143,9 @@ describe('the upgrade’s order', () => {
     const cluster = ['platform', 'tenant:system', 'tenant:a', 'alerting', 'verify'].map(step);
     const order = upgradeClusterSteps(cluster, { before: [step('migrate:x:record')], after: [step('migrate:x:check')] }).map((s) => s.name);
     expect(order).toEqual(['migrate:x:record', 'platform', 'tenant:system', 'tenant:a', 'alerting', 'migrate:x:check', 'verify']);
+    // Without a verify step, the checks still come after every stack.
+    const noVerify = upgradeClusterSteps(cluster.slice(0, -1), { before: [], after: [step('migrate:x:check')] }).map((s) => s.name);
+    expect(noVerify).toEqual(['platform', 'tenant:system', 'tenant:a', 'alerting', 'migrate:x:check']);
   });
 
   it('shows each migration with its bundle and description before asking', () => {
