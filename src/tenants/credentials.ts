@@ -28,7 +28,7 @@ export interface TenantCredentials {
   tokens: Record<string, string>;
   grafana: { datasourceToken: string; adminPassword: string };
   /** Token name → ISO time it was generated (expiries count from there). */
-  tokensCreatedAt: Record<string, string>;
+  tokensCreatedAt?: Record<string, string>;
 }
 
 /** Values an older tenant stack holds, to keep rather than regenerate. */

@@ -320,7 +320,7 @@ describe('every command', () => {
     // The built CLI, as the binary loads it (it reads its version from the package next to it).
     const { buildProgram } = (await import(join(root, 'dist/src/cli.js'))) as typeof import('../../src/cli.js');
     const all = commands(buildProgram());
-    expect(all.map(([name]) => name)).toEqual(['plan', 'create', 'upgrade', 'destroy', 'status', 'tls renew', 'config schema', 'config validate']);
+    expect(all.map(([name]) => name)).toEqual(['plan', 'create', 'upgrade', 'destroy', 'status', 'list', 'tls renew', 'tenant add', 'tenant remove', 'tenant list', 'token create', 'token revoke', 'token list', 'config schema', 'config validate']);
     for (const [name, cmd] of all) {
       const flags = cmd.options.map((o) => o.long);
       expect(flags, name).toContain('--json');

@@ -14,6 +14,8 @@ import * as cluster from '../../src/steps/cluster-steps.js';
 import { recordedStep } from '../../src/steps/recorded.js';
 import type { InstanceContext } from '../../src/steps/context.js';
 import { tenantEndpoints } from '../../src/plan/endpoints.js';
+import { renderUpgradeDiff, upgradeDiff } from '../../src/commands/upgrade-diff.js';
+import { loadBundle } from '../../src/bundle/manifest.js';
 import { otherDifferences, removalWarning, renderTenantListing, tenantChangeSteps, tenantListing, withTenantFrom } from '../../src/commands/tenants.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -56,6 +58,18 @@ describe('what a tenant or token change applies', () => {
     expect(applied.aws).toEqual(recorded.aws);
     expect(otherDifferences(recorded, file, 'team-1')).toEqual(['aws']);
     expect(withTenantFrom(recorded, configWith(2), 'team-2').tenants.map((t) => t.name)).toEqual(['team-0', 'team-1']);
+  });
+
+  it('a later upgrade with a file lacking the change shows it in the preview before undoing it', () => {
+    const file = configWith(2);
+    const bundle = loadBundle(file.bundle);
+    // `tenant add team-9` and `token create team-0 ci --scope write` were applied and recorded...
+    let recorded = withTenantFrom(file, configWith(2, ['  - name: team-9']), 'team-9');
+    recorded = withTenantFrom(recorded, configWith(0, ['  - name: team-0', '    tokens: [default, { name: ci, scope: write }]']), 'team-0');
+    // ...and `upgrade -c` is given the old file.
+    const lines = renderUpgradeDiff(upgradeDiff({ config: recorded, bundle }, { config: file, bundle })).join('\n');
+    expect(lines).toMatch(/team-9/);
+    expect(lines).toMatch(/tenants\[team-0\]\.tokens/);
   });
 
   it('says what stops working before removing a tenant', () => {
