@@ -7,7 +7,8 @@ import * as pulumi from '@pulumi/pulumi';
 import { componentDashboards } from '@lookout/self-monitoring';
 import { Tenant } from '@lookout/tenant';
 import type { BundleManifest } from '../src/bundle/manifest.js';
-import { tokenNames, tokenSpec, type TenantConfig, type TokenScope } from '../src/config/schema.js';
+import type { TenantConfig } from '../src/config/schema.js';
+import { tokenNames, tokenSpec, type TokenScope } from '../src/config/tokens.js';
 import { PLATFORM_NAMESPACE, RESERVED_TENANTS } from '../src/naming.js';
 import { registerOwnerLabels } from './owner-labels.js';
 

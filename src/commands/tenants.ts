@@ -14,7 +14,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import { parseConfigText, validateInstanceName, type ResolvedConfig } from '../config/load.js';
-import { tokenSpec, type TenantConfig, type TokenScope } from '../config/schema.js';
+import type { TenantConfig } from '../config/schema.js';
+import { tokenSpec, type TokenScope } from '../config/tokens.js';
 import type { Journal, Step } from '../engine/index.js';
 import { UsageError } from '../errors.js';
 import type { InstanceRecord } from '../state/instance-record.js';
@@ -216,25 +217,25 @@ function deleteDataStep(c: InstanceContext, journal: Journal | undefined, tenant
     title: `Delete the data of tenant ${tenant} from the buckets`,
     async run(ctx) {
       const record = c.record!;
-      if (record.provider !== 'aws') throw new UsageError(`--delete-data: deleting a tenant's data is built for aws only, not ${record.provider}`);
-      const [{ latestOutputs }, { secretStore }, { TENANT_IDS_KEY }, { deleteTenantData, s3PrefixObjects, tenantDataLocations }, { S3Client }] = await Promise.all([
+      const [{ latestOutputs }, { secretStore }, { TENANT_IDS_KEY }, { deleteTenantData, tenantDataLocations }, { loadProvider }] = await Promise.all([
         import('../steps/recorded.js'),
         import('../steps/context.js'),
         import('../tenants/tenant-ids.js'),
         import('../tenants/delete-data.js'),
-        import('@aws-sdk/client-s3'),
+        import('../providers/registry.js'),
       ]);
-      const buckets = latestOutputs<{ buckets?: { metrics: string; logs: string; rules: string } }>(journal, 'infra')?.buckets;
-      if (!buckets) throw new UsageError('--delete-data: this instance has no recorded buckets');
+      const infra = latestOutputs<Record<string, unknown>>(journal, 'infra');
+      const provider = await loadProvider(record.provider);
+      if (!infra || !provider.tenantDataStore) throw new UsageError('--delete-data: this instance has no recorded buckets');
+      const store = await provider.tenantDataStore(record, infra);
       const registry = (await (await secretStore(c)).get<Record<string, { id: string }>>(TENANT_IDS_KEY)) ?? {};
       // A tenant removed before ids were recorded kept its data under its name.
       const id = registry[tenant]?.id ?? tenant;
-      const objects = await s3PrefixObjects(new S3Client({ region: record.region }));
-      const reports = await deleteTenantData(objects, tenantDataLocations(id, buckets), {
+      const reports = await deleteTenantData(store.objects, tenantDataLocations(id, store.buckets), {
         signal: ctx.signal,
         onProgress: (r) => ctx.progress({ message: `${r.what}: ${r.deletedObjects} objects deleted from ${r.bucket}` }),
       });
-      for (const r of reports) ctx.log('info', `${r.what}: deleted ${r.deletedObjects} objects under s3://${r.bucket}/${r.prefix}`);
+      for (const r of reports) ctx.log('info', `${r.what}: deleted ${r.deletedObjects} objects under ${store.url(r.bucket, r.prefix)}`);
       return { deleted: reports.map(({ what, bucket, deletedObjects }) => ({ what, bucket, deletedObjects })) };
     },
   };
@@ -256,7 +257,14 @@ export function removalWarning(instance: string, tenant: TenantConfig, domain: s
 export async function tenantRemoveCommand(opts: TenantRemoveOptions): Promise<void> {
   const { record } = await requireInstance(opts.instance, opts.state);
   if (opts.tenant === 'system') throw new UsageError('the system tenant holds the platform’s own telemetry and cannot be removed');
-  if (opts.deleteData && record.provider !== 'aws') throw new UsageError(`--delete-data: deleting a tenant's data is built for aws only, not ${record.provider}`);
+  if (opts.deleteData) {
+    const { loadProvider, providerTitle } = await import('../providers/registry.js');
+    if (!(await loadProvider(record.provider)).tenantDataStore) {
+      throw new UsageError(`--delete-data: deleting one tenant's data is not built yet for ${providerTitle(record.provider)} instances`, {
+        hint: 'Remove the tenant without --delete-data: its data stays in the buckets until retention ends, and a tenant added later under the same name never sees it.',
+      });
+    }
+  }
   const tenant = record.config.tenants.find((t) => t.name === opts.tenant);
   if (tenant && !opts.yes) {
     const { confirmByTyping } = await import('./session.js');

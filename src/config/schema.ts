@@ -10,6 +10,7 @@ import { RESERVED_TENANTS } from '../naming.js';
 import { PROVIDER_IDS, type ProviderId } from '../providers/registry.js';
 import { MAX_INSTANCE_NAME_LENGTH, MAX_TENANT_NAME_LENGTH, configBlockShape } from './provider-blocks.js';
 import { TENANTS_SECRET_MAX_BYTES, tenantsSecretUsage } from './tenant-budget.js';
+import { TOKEN_SCOPES } from './tokens.js';
 
 export const DEFAULT_BUNDLE_VERSION = '2026.12.0';
 export const LETSENCRYPT_PRODUCTION = 'https://acme-v02.api.letsencrypt.org/directory';
@@ -115,9 +116,6 @@ const tokenNameSchema = z
   .string()
   .regex(LABEL, { message: 'must be lowercase letters, digits and inner hyphens' })
   .max(40);
-
-export const TOKEN_SCOPES = ['write', 'read', 'admin', 'all'] as const;
-export type TokenScope = (typeof TOKEN_SCOPES)[number];
 
 /** Longest token lifetime: the gateway compares ten-digit Unix times, and a decade is plenty. */
 export const MAX_TOKEN_DAYS = 3650;
@@ -356,20 +354,3 @@ export type LookoutConfigInput = z.input<typeof configSchema>;
 export type TenantConfig = LookoutConfig['tenants'][number];
 export type Provider = ProviderId;
 
-export type TokenEntry = TenantConfig['tokens'][number];
-
-/** A token entry with its defaults filled in. */
-export interface TokenSpec {
-  name: string;
-  scope: TokenScope;
-  expiresInDays?: number;
-}
-
-export function tokenSpec(entry: TokenEntry): TokenSpec {
-  if (typeof entry === 'string') return { name: entry, scope: 'all' };
-  return { name: entry.name, scope: (entry.scope ?? 'all') as TokenScope, ...(entry.expiresInDays !== undefined ? { expiresInDays: entry.expiresInDays } : {}) };
-}
-
-export function tokenNames(tenant: Pick<TenantConfig, 'tokens'>): string[] {
-  return tenant.tokens.map((t) => tokenSpec(t).name);
-}

@@ -19,6 +19,7 @@ import type { InstanceRecord } from '../state/instance-record.js';
 import type { InstanceContext } from '../steps/context.js';
 import type { Dns01Solver } from '../tls/solvers/solver.js';
 import type { ProviderId } from './registry.js';
+import type { PrefixObjects } from '../tenants/delete-data.js';
 
 /** A physical name derived from the instance name, and the cloud's limit for it. */
 export interface DerivedName {
@@ -125,6 +126,14 @@ export interface InfraPlan {
 /** The outputs the infra step recorded, in the provider's own shape. */
 export type RecordedInfra = Record<string, unknown>;
 
+/** Where the tenants' data lives: the buckets and a client that lists and deletes by prefix. */
+export interface TenantDataStore {
+  buckets: { metrics: string; logs: string; rules: string };
+  objects: PrefixObjects;
+  /** How a location is written in reports: `s3://bucket/prefix`. */
+  url(bucket: string, prefix: string): string;
+}
+
 /** Tearing down what the provider made, around the steps every provider shares. */
 export interface Teardown {
   /** First, before anything is removed (for example: the credentials reach the instance's account). */
@@ -175,6 +184,11 @@ export interface CloudProvider {
   defaultSolver(c: InstanceContext, infra: RecordedInfra): Promise<Dns01Solver>;
 
   readonly teardown: Teardown;
+  /**
+   * The object store of the instance's data and its buckets, for `tenant remove --delete-data`,
+   * which deletes one tenant's objects by key prefix. Absent where that is not built yet.
+   */
+  tenantDataStore?(record: InstanceRecord, infra: RecordedInfra): Promise<TenantDataStore>;
 
   /** "eu-west-1 (account 123456789012)": where a ready instance lives. */
   describeLocation(infra: RecordedInfra): string;

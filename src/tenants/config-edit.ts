@@ -7,7 +7,7 @@
  */
 import { isMap, isScalar, isSeq, parseDocument, type Document, type YAMLMap, type YAMLSeq } from 'yaml';
 import { UsageError } from '../errors.js';
-import type { TokenScope } from '../config/schema.js';
+import type { TokenScope } from '../config/tokens.js';
 
 export interface NewTenant {
   name: string;

@@ -6,7 +6,8 @@
  * revoked or replaced (the next apply rewrites the group).
  */
 import YAML from 'yaml';
-import { tokenSpec, type TenantConfig } from '../config/schema.js';
+import type { TenantConfig } from '../config/schema.js';
+import { tokenSpec } from '../config/tokens.js';
 
 export const TOKEN_ALERT_GROUP = 'lookout-tokens';
 export const TOKEN_EXPIRY_WARNING_DAYS = 14;

@@ -6,7 +6,8 @@ import { printConfigSchema, validateConfigCommand } from '../../src/commands/con
 import { closestName } from '../../src/config/issues.js';
 import { configJsonSchema } from '../../src/config/json-schema.js';
 import { loadConfig, parseConfigText, validateInstanceName } from '../../src/config/load.js';
-import { DEFAULT_BUNDLE_VERSION, LETSENCRYPT_PRODUCTION, LETSENCRYPT_STAGING, tokenSpec } from '../../src/config/schema.js';
+import { DEFAULT_BUNDLE_VERSION, LETSENCRYPT_PRODUCTION, LETSENCRYPT_STAGING } from '../../src/config/schema.js';
+import { tokenSpec } from '../../src/config/tokens.js';
 import { ConfigError, UsageError, type ConfigIssue } from '../../src/errors.js';
 import { MAX_INSTANCE_NAME_LENGTH, MAX_TENANT_NAME_LENGTH } from '../../src/config/provider-blocks.js';
 

@@ -32,6 +32,14 @@ export const awsProvider: CloudProvider = {
     const i = recorded(infra);
     return { cluster: i.clusterEndpoint, platform: { endpoint: i.clusterEndpoint, buckets: i.buckets, zoneId: i.zoneId, clusterCidrs: i.clusterCidrs } };
   },
+  tenantDataStore: async (record, infra) => {
+    const [{ S3Client }, { s3PrefixObjects }] = await Promise.all([import('@aws-sdk/client-s3'), import('../../tenants/delete-data.js')]);
+    return {
+      buckets: recorded(infra).buckets,
+      objects: await s3PrefixObjects(new S3Client({ region: record.region })),
+      url: (bucket, prefix) => `s3://${bucket}/${prefix}`,
+    };
+  },
   dnsZone: (infra) => ({ nameServers: recorded(infra).nameServers, delegated: recorded(infra).delegated }),
   defaultSolver: async (_c, infra) => {
     const [{ Route53Client }, { Route53Solver }] = await Promise.all([import('@aws-sdk/client-route-53'), import('./route53-solver.js')]);

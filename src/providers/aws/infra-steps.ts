@@ -6,7 +6,7 @@
 import type { Step, StepContext } from '../../engine/index.js';
 import { FailureError } from '../../errors.js';
 import { writeFileAtomic } from '../../fs-atomic.js';
-import { stackNames } from '../../naming.js';
+import { stackNames, type BucketPurpose } from '../../naming.js';
 import { instancePaths } from '../../paths.js';
 import type { StackHandle } from '../../pulumi/workspace.js';
 import { writeInstanceRecord } from '../../state/instance-record.js';
@@ -49,7 +49,7 @@ export interface InfraStepOutputs {
   clusterName: string;
   clusterEndpoint: string;
   clusterCertificateAuthority: string;
-  buckets: Record<string, string>;
+  buckets: Record<BucketPurpose, string>;
   storageKeyArn: string;
   zoneId: string;
   nameServers: string[];

@@ -49,6 +49,23 @@ export const kubernetesProvider: CloudProvider = {
   },
 
   teardown: kubernetesTeardown,
+  // The buckets are the user's: one tenant's objects are deleted by prefix only when asked.
+  tenantDataStore: async (record) => {
+    const storage = kubernetesConfigOf(record.config).objectStorage;
+    const [{ S3Client }, { s3PrefixObjects }, { s3KeysFromEnv }] = await Promise.all([
+      import('@aws-sdk/client-s3'),
+      import('../../tenants/delete-data.js'),
+      import('./storage.js'),
+    ]);
+    const client = new S3Client({
+      endpoint: storage.endpoint,
+      region: storage.region,
+      forcePathStyle: storage.forcePathStyle,
+      credentials: s3KeysFromEnv(storage),
+      maxAttempts: 3,
+    });
+    return { buckets: storage.buckets, objects: await s3PrefixObjects(client), url: (bucket, prefix) => `${storage.endpoint.replace(/\/$/, '')}/${bucket}/${prefix}` };
+  },
 
   describeLocation: (infra) => describeKubernetesLocation(recorded(infra)),
   describeInfra: (infra, o) => describeKubernetesInfra(recorded(infra), o),
