@@ -285,7 +285,7 @@ describe.skipIf(Boolean(missing))(title, () => {
       const changed = (diffText = '') => {
         const ops: Record<string, string[]> = {};
         // The engine's diff prints each changed resource as `<op> <type>: (<what>)` then its URN.
-        const re = /^\s*([-+~]+|\+-)\s*(\S+): \(([\w-]+)\)[\s\S]*?\[urn=([^\]]+)\]/gm;
+        const re = /^\s*([-+~]+)\s*([a-z][\w.-]*:[\w./-]+:\w+): \(([\w-]+)\)[\s\S]*?\[urn=([^\]]+)\]/gm;
         for (const m of diffText.matchAll(re)) (ops[m[3]!] ??= []).push(`${m[2]}::${m[4]!.split('::').pop()}`);
         return ops;
       };
@@ -313,7 +313,7 @@ describe.skipIf(Boolean(missing))(title, () => {
     try {
       const added = await previewFor(readFileSync(configPath, 'utf8'));
       // The platform: only the stores' per-tenant runtime config changes, in place.
-      expect(Object.keys(added.platform!.changed)).toEqual(['update']);
+      expect(Object.keys(added.platform!.changed), JSON.stringify(added.platform!.changed)).toEqual(['update']);
       expect(added.platform!.changed.update!.sort()).toEqual([expect.stringMatching(/^kubernetes:core\/v1:ConfigMap::/), expect.stringMatching(/^kubernetes:core\/v1:ConfigMap::/)]);
       // The new tenant is all creates in its own stack; the others change nothing.
       expect(Object.keys(added.gamma!.changed)).toEqual(['create']);
