@@ -6,15 +6,28 @@
  */
 import * as pulumi from '@pulumi/pulumi';
 
-type Metadata = { labels?: pulumi.Input<Record<string, pulumi.Input<string>>> } & Record<string, unknown>;
+type Metadata = { labels?: pulumi.Input<Record<string, pulumi.Input<string>>>; annotations?: pulumi.Input<Record<string, pulumi.Input<string>>> } & Record<string, unknown>;
+
+/**
+ * Every provider process applies under a field manager name of its own; an object an earlier,
+ * killed run created is owned by that run's manager, and re-applying it conflicts. The objects
+ * are this stack's alone, so its applies take their fields over.
+ */
+const FORCE = { 'pulumi.com/patchForce': 'true' };
 
 function withLabels(metadata: pulumi.Input<Metadata> | undefined, owner: Record<string, string>): pulumi.Input<Metadata> {
-  if (metadata === undefined) return { labels: owner };
+  if (metadata === undefined) return { labels: owner, annotations: FORCE };
   // Plain values stay plain, so previews show the labels rather than an unknown metadata.
-  if (isPlain(metadata) && (metadata.labels === undefined || isPlain(metadata.labels))) {
-    return { ...metadata, labels: { ...(metadata.labels as Record<string, pulumi.Input<string>> | undefined), ...owner } };
+  if (isPlain(metadata) && (metadata.labels === undefined || isPlain(metadata.labels)) && (metadata.annotations === undefined || isPlain(metadata.annotations))) {
+    return {
+      ...metadata,
+      labels: { ...(metadata.labels as Record<string, pulumi.Input<string>> | undefined), ...owner },
+      annotations: { ...(metadata.annotations as Record<string, pulumi.Input<string>> | undefined), ...FORCE },
+    };
   }
-  return pulumi.output(metadata).apply((m) => ({ ...m, labels: { ...(m.labels as Record<string, string> | undefined), ...owner } })) as pulumi.Input<Metadata>;
+  return pulumi
+    .output(metadata)
+    .apply((m) => ({ ...m, labels: { ...(m.labels as Record<string, string> | undefined), ...owner }, annotations: { ...(m.annotations as Record<string, string> | undefined), ...FORCE } })) as pulumi.Input<Metadata>;
 }
 
 function isPlain(value: unknown): value is Record<string, unknown> {

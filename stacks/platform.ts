@@ -122,6 +122,9 @@ export function platformProgram(args: PlatformArgs): () => Promise<PlatformOutpu
       kubeconfig: pulumi.secret(args.kubeconfig),
       // Server-side apply lets tenant stacks own their keys of the shared gateway Secret.
       enableServerSideApply: true,
+      // A ConfigMap's new data is an update, not a replacement (the provider's default): the
+      // stores reload their per-tenant runtime config in place, and pods roll on checksums.
+      enableConfigMapMutable: true,
     });
     const opts = { provider };
     const namespace = PLATFORM_NAMESPACE;

@@ -96,6 +96,8 @@ export function tenantProgram(args: TenantStackArgs): () => Promise<TenantStackO
     const provider = new k8s.Provider('k8s', {
       kubeconfig: pulumi.secret(args.kubeconfig),
       enableServerSideApply: true,
+      // As in the platform stack: a ConfigMap's new data is an update, not a replacement.
+      enableConfigMapMutable: true,
     });
     const oidc = config?.grafana.oidc;
     if (oidc && args.oidcClientSecret === undefined) {

@@ -99,7 +99,8 @@ export async function createCommand(opts: CreateOptions): Promise<void> {
       store: state,
       reporter: session.reporter,
       signal: session.signal,
-      resume: 'always',
+      // After a destroy, the old create's done steps describe what is gone: start afresh.
+      resume: previous?.status === 'destroyed' ? 'new' : 'always',
     });
     await state.updateRecord({ status: 'ready', config, bundle: config.bundle });
     session.close();

@@ -80,9 +80,11 @@ interface RunOptionsBase {
   /**
    * 'always': carry on with the last run of this command even if it finished (re-running
    * `create` skips what is done and unchanged). 'unfinished': a finished run is archived to
-   * the history and a new run starts.
+   * the history and a new run starts. 'new': whatever run of this command there was belongs to
+   * something that no longer exists (an instance destroyed since); it is dropped, unfinished or
+   * not, and a new run starts.
    */
-  resume: 'always' | 'unfinished';
+  resume: 'always' | 'unfinished' | 'new';
 }
 
 /** Where the lock and journal live: an instance store, or two local files. */
@@ -193,8 +195,8 @@ class Execution {
     }
 
     let existing = currentRun(this.journal, opts.command);
-    if (existing?.status === 'done' && opts.resume === 'unfinished') {
-      // Its summary is already in the history; a new run starts from the beginning.
+    if (existing && (opts.resume === 'new' || (existing.status === 'done' && opts.resume === 'unfinished'))) {
+      // A done run's summary is already in the history; a new run starts from the beginning.
       this.journal.runs = this.journal.runs.filter((r) => r !== existing);
       existing = undefined;
     }

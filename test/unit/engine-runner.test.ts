@@ -166,6 +166,19 @@ describe('runSteps', () => {
     expect(await stepStatuses('upgrade')).toEqual({ a: 'done', b: 'failed' });
   });
 
+  it('starts a new run over an unfinished one when asked (a create after a destroy), running every step again', async () => {
+    const { knobs, steps } = pipeline();
+    knobs.failIn = 'c';
+    await expect(runSteps(options(steps))).rejects.toThrow(/c broke/);
+    expect(await stepStatuses()).toEqual({ a: 'done', b: 'done', c: 'failed' });
+    knobs.failIn = undefined;
+    const reporter = collectingReporter();
+    await runSteps(options(steps, { reporter, resume: 'new' }));
+    expect(reporter.events[0]).toMatchObject({ type: 'run-started', resumed: false });
+    expect(reporter.events.filter((e) => e.type === 'step-skipped')).toEqual([]);
+    expect(reporter.events.filter((e) => e.type === 'step-done').map((e) => (e as { step: string }).step)).toEqual(steps.map((s) => s.name));
+  });
+
   it('re-runs a failed step on the next run and skips the done steps before it', async () => {
     const { knobs, steps } = pipeline();
     knobs.failIn = 'c';
