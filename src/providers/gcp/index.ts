@@ -5,19 +5,15 @@
  * nothing. The parts not built yet refuse with exit 2 (the registry refuses their commands
  * first; these guard direct callers).
  */
-import { UsageError } from '../../errors.js';
 import type { CloudProvider, RecordedInfra } from '../types.js';
 import { GCP_COST_BASIS, estimateGcpCost } from './cost.js';
 import { describeGcpInfra, describeGcpLocation } from './describe.js';
 import type { GcpInfraStepOutputs } from './infra-steps.js';
 import { gcpConfigOf } from './settings.js';
+import { gcpTeardown } from './teardown.js';
 
 /** The infra step's recorded outputs, which the GCP steps wrote. */
 const recorded = (infra: RecordedInfra) => infra as unknown as GcpInfraStepOutputs;
-
-function notBuilt(what: string): never {
-  throw new UsageError(`${what} is not supported yet for GCP instances: GCP support comes in a later release`);
-}
 
 export const gcpProvider: CloudProvider = {
   id: 'gcp',
@@ -44,14 +40,8 @@ export const gcpProvider: CloudProvider = {
     return new CloudDnsSolver({ dns: new DNS({ projectId: recorded(infra).project }), managedZone: recorded(infra).zoneName });
   },
 
-  teardown: {
-    before: () => notBuilt('`destroy`'),
-    afterGateway: () => notBuilt('`destroy`'),
-    after: () => notBuilt('`destroy`'),
-    clusterGone: async () => notBuilt('`destroy`'),
-    dataBuckets: () => notBuilt('`destroy`'),
-    loadBalancerDependents: [],
-  },
+  teardown: gcpTeardown,
+
 
   describeLocation: (infra) => describeGcpLocation(recorded(infra)),
   describeInfra: (infra, o) => describeGcpInfra(recorded(infra), o),
