@@ -9,7 +9,7 @@ import { writeFileAtomic } from '../../fs-atomic.js';
 import { stackNames, type BucketPurpose } from '../../naming.js';
 import { instancePaths } from '../../paths.js';
 import type { StackHandle } from '../../pulumi/workspace.js';
-import { writeInstanceRecord } from '../../state/instance-record.js';
+import { recordInstanceAtPreflight } from '../../state/instance-record.js';
 import { stackCloud, type InstanceContext } from '../../steps/context.js';
 import { awsConfigOf } from './settings.js';
 import type { AwsPreflightResult } from './preflight.js';
@@ -111,23 +111,8 @@ export function preflightStep(c: AwsStepContext): Step<PreflightOutputs> {
         ...(c.record ? { recordedAccountId: c.record.accountId } : {}),
       });
       for (const warning of result.warnings) ctx.log('warn', warning);
-      // From here on the instance is ours: record it before the first cloud change, so a
-      // crash mid-create still leaves a record that `status`, resume and `destroy` can use.
-      const now = new Date().toISOString();
-      await writeInstanceRecord({
-        version: 1,
-        name: c.name,
-        provider: 'aws',
-        region: aws.region,
-        accountId: result.accountId,
-        ...(c.stateUrl ? { stateUrl: c.stateUrl } : {}),
-        ...(c.record?.adminPrincipalArn ? { adminPrincipalArn: c.record.adminPrincipalArn } : {}),
-        bundle: c.record?.bundle ?? c.config.bundle,
-        config: c.record?.config ?? c.config,
-        status: c.record?.status ?? 'creating',
-        createdAt: c.record?.createdAt ?? now,
-        updatedAt: now,
-      });
+      // From here on the instance is ours.
+      await recordInstanceAtPreflight(c, { provider: 'aws', region: aws.region, accountId: result.accountId });
       const adminPrincipalArn = c.record?.adminPrincipalArn ?? result.callerArn;
       if (c.record && !isPrincipalAmong(result.callerArn, [adminPrincipalArn, ...aws.clusterAdmins])) {
         throw new FailureError(`${result.callerArn} is not a cluster admin of instance "${c.name}"`, {

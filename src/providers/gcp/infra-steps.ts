@@ -8,7 +8,7 @@ import { writeFileAtomic } from '../../fs-atomic.js';
 import { stackNames } from '../../naming.js';
 import { instancePaths } from '../../paths.js';
 import type { StackHandle } from '../../pulumi/workspace.js';
-import { writeInstanceRecord } from '../../state/instance-record.js';
+import { recordInstanceAtPreflight } from '../../state/instance-record.js';
 import { stackCloud, type InstanceContext } from '../../steps/context.js';
 import { lookoutBinary } from '../../k8s/provider-kubeconfig.js';
 import { gcpKubeconfig } from './cluster.js';
@@ -68,23 +68,8 @@ export function gcpPreflightStep(c: GcpStepContext, http: () => Promise<GoogleHt
         ...(c.destroyedBefore ? { destroyedBefore: true } : {}),
       });
       for (const warning of result.warnings) ctx.log('warn', warning);
-      // From here on the instance is ours: record it before the first cloud change, so a crash
-      // mid-create still leaves a record that `status`, resume and `destroy` can use. The
-      // project is the instance's "account".
-      const now = new Date().toISOString();
-      await writeInstanceRecord({
-        version: 1,
-        name: c.name,
-        provider: 'gcp',
-        region: gcp.region,
-        accountId: gcp.project,
-        ...(c.stateUrl ? { stateUrl: c.stateUrl } : {}),
-        bundle: c.record?.bundle ?? c.config.bundle,
-        config: c.record?.config ?? c.config,
-        status: c.record?.status ?? 'creating',
-        createdAt: c.record?.createdAt ?? now,
-        updatedAt: now,
-      });
+      // From here on the instance is ours; the project is its "account".
+      await recordInstanceAtPreflight(c, { provider: 'gcp', region: gcp.region, accountId: gcp.project });
       return { project: result.project, projectNumber: result.projectNumber, region: result.region };
     },
   };
