@@ -10,7 +10,7 @@ import { stackNames, type BucketPurpose } from '../../naming.js';
 import { instancePaths } from '../../paths.js';
 import type { StackHandle } from '../../pulumi/workspace.js';
 import { recordInstanceAtPreflight } from '../../state/instance-record.js';
-import { stackCloud, type InstanceContext } from '../../steps/context.js';
+import { openInfraStackOf, type InstanceContext } from '../../steps/context.js';
 import { awsConfigOf } from './settings.js';
 import type { AwsPreflightResult } from './preflight.js';
 
@@ -63,14 +63,9 @@ export interface InfraStepOutputs {
 }
 
 export async function openInfraStack(c: AwsStepContext, step: string, preflight?: PreflightOutputs): Promise<StackHandle> {
-  const [{ openStack }, { infraAwsProgram, INFRA_AWS_PROJECT }] = await Promise.all([
-    import('../../pulumi/workspace.js'),
-    import('./infra-stack.js'),
-  ]);
-  return openStack({
-    instance: c.name,
+  const { infraAwsProgram, INFRA_AWS_PROJECT } = await import('./infra-stack.js');
+  return openInfraStackOf(c, step, {
     project: INFRA_AWS_PROJECT,
-    stackName: stackNames(c.name).infra,
     program: infraAwsProgram({
       instance: c.name,
       config: c.config,
@@ -83,12 +78,6 @@ export async function openInfraStack(c: AwsStepContext, step: string, preflight?
         : {}),
       ...(preflight?.parentZoneId ? { parentZoneId: preflight.parentZoneId } : {}),
     }),
-    ...(c.stateUrl ? { stateUrl: c.stateUrl } : {}),
-    passphrase: c.session.passphrase,
-    pulumiCommand: await c.session.pulumi(),
-    reporter: c.session.reporter,
-    step,
-    ...stackCloud(c),
   });
 }
 

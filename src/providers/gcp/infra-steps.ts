@@ -9,7 +9,7 @@ import { stackNames } from '../../naming.js';
 import { instancePaths } from '../../paths.js';
 import type { StackHandle } from '../../pulumi/workspace.js';
 import { recordInstanceAtPreflight } from '../../state/instance-record.js';
-import { stackCloud, type InstanceContext } from '../../steps/context.js';
+import { openInfraStackOf, type InstanceContext } from '../../steps/context.js';
 import { lookoutBinary } from '../../k8s/provider-kubeconfig.js';
 import { gcpKubeconfig } from './cluster.js';
 import type { InfraGcpOutputs } from './infra-stack.js';
@@ -26,23 +26,15 @@ export type GcpPreflightOutputs = Pick<GcpPreflightResult, 'project' | 'projectN
 export type GcpInfraStepOutputs = InfraGcpOutputs;
 
 export async function openGcpInfraStack(c: GcpStepContext, step: string, o: { deletionProtection?: boolean } = {}): Promise<StackHandle> {
-  const [{ openStack }, { infraGcpProgram, INFRA_GCP_PROJECT }] = await Promise.all([import('../../pulumi/workspace.js'), import('./infra-stack.js')]);
-  return openStack({
-    instance: c.name,
+  const { infraGcpProgram, INFRA_GCP_PROJECT } = await import('./infra-stack.js');
+  return openInfraStackOf(c, step, {
     project: INFRA_GCP_PROJECT,
-    stackName: stackNames(c.name).infra,
     program: infraGcpProgram({
       instance: c.name,
       config: c.config,
       ...(c.config.dns.parentZone ? { parentZoneName: c.config.dns.parentZone } : {}),
       ...(o.deletionProtection === undefined ? {} : { deletionProtection: o.deletionProtection }),
     }),
-    ...(c.stateUrl ? { stateUrl: c.stateUrl } : {}),
-    passphrase: c.session.passphrase,
-    pulumiCommand: await c.session.pulumi(),
-    reporter: c.session.reporter,
-    step,
-    ...stackCloud(c),
   });
 }
 
