@@ -72,3 +72,27 @@ export async function updateInstanceRecord(
   const located = stateUrl === undefined ? await locateInstance(name) : await instanceStateAt(name, stateUrl);
   return located.updateRecord(change);
 }
+
+/**
+ * Records an instance once its preflight passed, before the first cloud change, so a crash
+ * mid-create still leaves a record that `status`, resume and `destroy` can use. What an
+ * earlier run recorded (bundle, config, status, creation time, creator) is kept.
+ */
+export async function recordInstanceAtPreflight(
+  c: { name: string; config: ResolvedConfig; stateUrl?: string; record?: InstanceRecord },
+  where: Pick<InstanceRecord, 'provider' | 'region' | 'accountId'>,
+): Promise<void> {
+  const now = new Date().toISOString();
+  await writeInstanceRecord({
+    version: INSTANCE_RECORD_VERSION,
+    name: c.name,
+    ...where,
+    ...(c.stateUrl ? { stateUrl: c.stateUrl } : {}),
+    ...(c.record?.adminPrincipalArn ? { adminPrincipalArn: c.record.adminPrincipalArn } : {}),
+    bundle: c.record?.bundle ?? c.config.bundle,
+    config: c.record?.config ?? c.config,
+    status: c.record?.status ?? 'creating',
+    createdAt: c.record?.createdAt ?? now,
+    updatedAt: now,
+  });
+}

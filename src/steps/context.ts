@@ -117,3 +117,24 @@ export async function contextFromRecord(
     yes: options.yes,
   };
 }
+
+/** The instance's infra stack, running a provider's infra program (no Kubernetes: the cluster does not exist yet). */
+export async function openInfraStackOf(
+  c: Pick<InstanceContext, 'name' | 'stateUrl' | 'session' | 'provider'>,
+  step: string,
+  infra: { project: string; program: () => Promise<unknown> },
+): Promise<StackHandle> {
+  const { openStack } = await import('../pulumi/workspace.js');
+  return openStack({
+    instance: c.name,
+    project: infra.project,
+    stackName: stackNames(c.name).infra,
+    program: infra.program as never,
+    ...(c.stateUrl ? { stateUrl: c.stateUrl } : {}),
+    passphrase: c.session.passphrase,
+    pulumiCommand: await c.session.pulumi(),
+    reporter: c.session.reporter,
+    step,
+    ...stackCloud(c),
+  });
+}

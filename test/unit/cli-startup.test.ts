@@ -20,7 +20,8 @@ async function loadedModules(args: string[]): Promise<{ stdout: string; modules:
   return { stdout, modules: readFileSync(file, 'utf8').split('\n').filter(Boolean) };
 }
 
-const HEAVY = /@pulumi\/|@aws-sdk\/|@google-cloud\/|acme-client|kubernetes-models/;
+// Google's clients: @google-cloud/*, and the auth client (with its HTTP stack) the GCP provider uses.
+const HEAVY = /@pulumi\/|@aws-sdk\/|@google-cloud\/|google-auth-library|gaxios|acme-client|kubernetes-models/;
 
 describe('lookout start-up', () => {
   it('--help lists every command and loads no Pulumi or cloud SDK module', async () => {
@@ -45,6 +46,13 @@ describe('lookout start-up', () => {
     const { modules } = await loadedModules(['plan', 'aws', 'prod', '-c', join(root, 'examples/aws.yaml'), '--json']);
     expect(modules.some((m) => m.includes('@pulumi/pulumi'))).toBe(true);
     expect(modules.some((m) => m.includes('@pulumi/aws'))).toBe(true);
+    const gcp = await loadedModules(['plan', 'gcp', 'prod', '-c', join(root, 'examples/gcp.yaml'), '--json']);
+    expect(gcp.modules.some((m) => m.includes('@pulumi/gcp'))).toBe(true);
+  });
+
+  it('--help loads neither @pulumi/gcp nor any Google client', async () => {
+    const { modules } = await loadedModules(['--help']);
+    expect(modules.filter((m) => /@pulumi\/gcp|@google-cloud\/|google-auth-library|gaxios/.test(m))).toEqual([]);
   });
 
   it('a command help loads no heavy module either', async () => {

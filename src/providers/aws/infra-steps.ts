@@ -9,8 +9,8 @@ import { writeFileAtomic } from '../../fs-atomic.js';
 import { stackNames, type BucketPurpose } from '../../naming.js';
 import { instancePaths } from '../../paths.js';
 import type { StackHandle } from '../../pulumi/workspace.js';
-import { writeInstanceRecord } from '../../state/instance-record.js';
-import { stackCloud, type InstanceContext } from '../../steps/context.js';
+import { recordInstanceAtPreflight } from '../../state/instance-record.js';
+import { openInfraStackOf, type InstanceContext } from '../../steps/context.js';
 import { awsConfigOf } from './settings.js';
 import type { AwsPreflightResult } from './preflight.js';
 
@@ -63,14 +63,9 @@ export interface InfraStepOutputs {
 }
 
 export async function openInfraStack(c: AwsStepContext, step: string, preflight?: PreflightOutputs): Promise<StackHandle> {
-  const [{ openStack }, { infraAwsProgram, INFRA_AWS_PROJECT }] = await Promise.all([
-    import('../../pulumi/workspace.js'),
-    import('./infra-stack.js'),
-  ]);
-  return openStack({
-    instance: c.name,
+  const { infraAwsProgram, INFRA_AWS_PROJECT } = await import('./infra-stack.js');
+  return openInfraStackOf(c, step, {
     project: INFRA_AWS_PROJECT,
-    stackName: stackNames(c.name).infra,
     program: infraAwsProgram({
       instance: c.name,
       config: c.config,
@@ -83,12 +78,6 @@ export async function openInfraStack(c: AwsStepContext, step: string, preflight?
         : {}),
       ...(preflight?.parentZoneId ? { parentZoneId: preflight.parentZoneId } : {}),
     }),
-    ...(c.stateUrl ? { stateUrl: c.stateUrl } : {}),
-    passphrase: c.session.passphrase,
-    pulumiCommand: await c.session.pulumi(),
-    reporter: c.session.reporter,
-    step,
-    ...stackCloud(c),
   });
 }
 
@@ -111,23 +100,8 @@ export function preflightStep(c: AwsStepContext): Step<PreflightOutputs> {
         ...(c.record ? { recordedAccountId: c.record.accountId } : {}),
       });
       for (const warning of result.warnings) ctx.log('warn', warning);
-      // From here on the instance is ours: record it before the first cloud change, so a
-      // crash mid-create still leaves a record that `status`, resume and `destroy` can use.
-      const now = new Date().toISOString();
-      await writeInstanceRecord({
-        version: 1,
-        name: c.name,
-        provider: 'aws',
-        region: aws.region,
-        accountId: result.accountId,
-        ...(c.stateUrl ? { stateUrl: c.stateUrl } : {}),
-        ...(c.record?.adminPrincipalArn ? { adminPrincipalArn: c.record.adminPrincipalArn } : {}),
-        bundle: c.record?.bundle ?? c.config.bundle,
-        config: c.record?.config ?? c.config,
-        status: c.record?.status ?? 'creating',
-        createdAt: c.record?.createdAt ?? now,
-        updatedAt: now,
-      });
+      // From here on the instance is ours.
+      await recordInstanceAtPreflight(c, { provider: 'aws', region: aws.region, accountId: result.accountId });
       const adminPrincipalArn = c.record?.adminPrincipalArn ?? result.callerArn;
       if (c.record && !isPrincipalAmong(result.callerArn, [adminPrincipalArn, ...aws.clusterAdmins])) {
         throw new FailureError(`${result.callerArn} is not a cluster admin of instance "${c.name}"`, {

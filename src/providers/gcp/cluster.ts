@@ -22,13 +22,19 @@ export type GcpClusterInfra = Pick<
 /** Workload Identity: the Kubernetes service account acts as this Google one. */
 const WORKLOAD_IDENTITY_ANNOTATION = 'iam.gke.io/gcp-service-account';
 
-/** The stacks' kubeconfig: no machine's paths and no token in it (the state is shared). */
-export function gcpStackKubeconfig(infra: Pick<GcpClusterInfra, 'clusterName' | 'clusterEndpoint' | 'clusterCertificateAuthority'>): string {
+type ClusterEndpoint = Pick<GcpClusterInfra, 'clusterName' | 'clusterEndpoint' | 'clusterCertificateAuthority'>;
+
+/**
+ * A kubeconfig whose tokens come from `lookout kube-token --provider gcp` (from the Google
+ * credentials). The stacks' runs `lookout`, found through the shim (the state is shared, so no
+ * machine's paths go into it); the user's, written locally, names this installation's launcher.
+ */
+export function gcpKubeconfig(infra: ClusterEndpoint, command: string = SHIM_COMMAND): string {
   return execKubeconfig({
     name: infra.clusterName,
     server: infra.clusterEndpoint,
     certificateAuthorityData: infra.clusterCertificateAuthority,
-    exec: { command: SHIM_COMMAND, args: ['kube-token', '--provider', 'gcp'] },
+    exec: { command, args: ['kube-token', '--provider', 'gcp'] },
   });
 }
 
@@ -76,5 +82,5 @@ export function gcpPlatformCloud(instance: string, infra: Omit<GcpClusterInfra, 
 }
 
 export function gcpClusterLayers(instance: string, infra: GcpClusterInfra): ClusterLayers {
-  return { kubeconfig: gcpStackKubeconfig(infra), platform: gcpPlatformCloud(instance, infra) };
+  return { kubeconfig: gcpKubeconfig(infra), platform: gcpPlatformCloud(instance, infra) };
 }

@@ -5,14 +5,15 @@
  * nothing. The parts not built yet refuse with exit 2 (the registry refuses their commands
  * first; these guard direct callers).
  */
-import { UsageError } from '../../errors.js';
-import type { CloudProvider } from '../types.js';
+import type { CloudProvider, RecordedInfra } from '../types.js';
 import { GCP_COST_BASIS, estimateGcpCost } from './cost.js';
+import { describeGcpInfra, describeGcpLocation } from './describe.js';
+import type { GcpInfraStepOutputs } from './infra-steps.js';
 import { gcpConfigOf } from './settings.js';
+import { gcpTeardown } from './teardown.js';
 
-function notBuilt(what: string): never {
-  throw new UsageError(`${what} is not supported yet for GCP instances: GCP support comes in a later release`);
-}
+/** The infra step's recorded outputs, which the GCP steps wrote. */
+const recorded = (infra: RecordedInfra) => infra as unknown as GcpInfraStepOutputs;
 
 export const gcpProvider: CloudProvider = {
   id: 'gcp',
@@ -24,25 +25,26 @@ export const gcpProvider: CloudProvider = {
   plan: async (config) => (await import('./plan.js')).planGcp(config),
   estimateCost: (resources, config) => estimateGcpCost(resources, gcpConfigOf(config)),
 
-  infraSteps: async () => notBuilt('`create`'),
-  previewInfra: async () => notBuilt('`upgrade`'),
+  // The registry still refuses `create` and `upgrade` for gcp: destroy is not wired yet.
+  infraSteps: async (c) => (await import('./infra-steps.js')).gcpInfraSteps(c),
+  previewInfra: async (c, ctx) => (await import('./infra-steps.js')).previewGcpInfra(c, ctx),
 
-  clusterLayers: async () => notBuilt('the cluster layers'),
-  clusterFingerprint: () => notBuilt('the cluster layers'),
-  dnsZone: () => notBuilt('the DNS zone'),
-  defaultSolver: async () => notBuilt('the Cloud DNS solver'),
-
-  teardown: {
-    before: () => notBuilt('`destroy`'),
-    afterGateway: () => notBuilt('`destroy`'),
-    after: () => notBuilt('`destroy`'),
-    clusterGone: async () => notBuilt('`destroy`'),
-    dataBuckets: () => notBuilt('`destroy`'),
-    loadBalancerDependents: [],
+  clusterLayers: async (c, infra) => (await import('./cluster.js')).gcpClusterLayers(c.name, recorded(infra)),
+  clusterFingerprint: (infra) => {
+    const i = recorded(infra);
+    return { cluster: i.clusterEndpoint, platform: { endpoint: i.clusterEndpoint, buckets: i.buckets, zoneName: i.zoneName, clusterCidrs: i.clusterCidrs } };
+  },
+  dnsZone: (infra) => ({ nameServers: recorded(infra).nameServers, delegated: recorded(infra).delegated }),
+  defaultSolver: async (_c, infra) => {
+    const [{ DNS }, { CloudDnsSolver }] = await Promise.all([import('@google-cloud/dns'), import('../../tls/solvers/cloud-dns.js')]);
+    return new CloudDnsSolver({ dns: new DNS({ projectId: recorded(infra).project }), managedZone: recorded(infra).zoneName });
   },
 
-  describeLocation: () => notBuilt('`status`'),
-  describeInfra: () => notBuilt('`status`'),
+  teardown: gcpTeardown,
+
+
+  describeLocation: (infra) => describeGcpLocation(recorded(infra)),
+  describeInfra: (infra, o) => describeGcpInfra(recorded(infra), o),
 
   kubeToken: async (argv) => (await import('./kube-token.js')).gcpKubeToken(argv),
 };
