@@ -95,6 +95,21 @@ describe.skipIf(binaries.missing !== undefined)(title, () => {
     return ((YAML.parse(await res.text()) as { overrides?: Record<string, Record<string, unknown>> }).overrides ?? {});
   }
 
+  /** Every key in the blocks bucket. */
+  async function blockKeys(): Promise<string[]> {
+    const out: string[] = [];
+    let token: string | undefined;
+    do {
+      const page = await plane.s3.client.send(new ListObjectsV2Command({ Bucket: plane.buckets.blocks, ContinuationToken: token }));
+      out.push(...(page.Contents ?? []).map((o) => o.Key!));
+      token = page.NextContinuationToken;
+    } while (token);
+    return out;
+  }
+
+  /** The samples of the burst test's accepted push: in blocks once the ingesters have flushed. */
+  const burstWritten = { run: '', atMs: 0, samples: 0 };
+
   const pids = () => plane.cortex.map((p) => `${p.instanceId}:${p.running?.child.pid}`).sort();
 
   const timing: VerifyOptions['timing'] = { requestTimeoutMs: 15_000, writeRetries: 3, retryDelayMs: 500, readDeadlineMs: 60_000, pollIntervalMs: 500 };
@@ -149,7 +164,9 @@ describe.skipIf(binaries.missing !== undefined)(title, () => {
     expect(res.status, res.body.toString()).toBe(429);
     expect(res.body.toString()).toMatch(/ingestion rate limit \(\d+\) exceeded while adding \d+ samples/);
     // The production tenant, with a higher limit, takes the same push.
-    expect((await push(tenant('production'), [{ labels: { __name__: 'lookout_test_burst', run: randomBytes(4).toString('hex') }, samples }])).status).toBe(200);
+    const run = randomBytes(4).toString('hex');
+    expect((await push(tenant('production'), [{ labels: { __name__: 'lookout_test_burst', run }, samples }])).status).toBe(200);
+    Object.assign(burstWritten, { run, atMs: now, samples: samples.length });
   });
 
   it('a changed series limit reaches Cortex through the runtime config, without a restart, and is enforced', async () => {
@@ -260,23 +277,13 @@ describe.skipIf(binaries.missing !== undefined)(title, () => {
 
   it('ingesters ship blocks to S3 under each tenant’s own prefix', async () => {
     for (const p of plane.processes('ingester')) expect(await localStatus(p.httpPort, '/ingester/flush'), p.instanceId).toBeLessThan(300);
-    const keys = async () => {
-      const out: string[] = [];
-      let token: string | undefined;
-      do {
-        const page = await plane.s3.client.send(new ListObjectsV2Command({ Bucket: plane.buckets.blocks, ContinuationToken: token }));
-        out.push(...(page.Contents ?? []).map((o) => o.Key!));
-        token = page.NextContinuationToken;
-      } while (token);
-      return out;
-    };
     const tenants = plane.tenants.map((t) => t.tenant);
     const metaOf = (all: string[], t: string) => all.filter((k) => new RegExp(`^${t}/[0-9A-Z]{26}/meta\\.json$`).test(k));
     await waitFor(async () => {
-      const all = await keys();
+      const all = await blockKeys();
       return tenants.every((t) => metaOf(all, t).length > 0);
     }, { interval: 1_000, timeout: 120_000 });
-    const all = await keys();
+    const all = await blockKeys();
     // Every object is under a tenant's prefix: nothing of one tenant is stored beside another's.
     expect(all.filter((k) => !tenants.includes(k.split('/')[0]!))).toEqual([]);
     const meta = JSON.parse(readFileSync(join(plane.s3.dataDir, plane.buckets.blocks, metaOf(all, 'staging')[0]!), 'utf8')) as { thanos: { labels: Record<string, string> } };
@@ -320,5 +327,40 @@ describe.skipIf(binaries.missing !== undefined)(title, () => {
     }
     // The gateway's own checks do not depend on the store and still pass.
     expect(message).not.toMatch(/cross-tenant: FAILED|no-token: FAILED/);
+  });
+
+  it('when the ingesters come back with empty volumes, the flushed samples are read from S3 through the store-gateway', async () => {
+    expect(burstWritten.samples).toBeGreaterThan(0);
+    // Stopped by the test before; now as if their volumes were lost: no WAL, no local blocks.
+    const ingesters = plane.processes('ingester');
+    for (const p of ingesters) plane.replaceVolume(p);
+    // The compactor writes each tenant's bucket index as it starts (then every 15 minutes), and a
+    // store-gateway loads the blocks that index lists as it starts: restart both, in that order.
+    const [compactor] = plane.processes('compactor');
+    const [storeGateway] = plane.processes('store-gateway');
+    await plane.stop(compactor!, 'graceful');
+    await Promise.all([plane.start(compactor!), ...ingesters.map((p) => plane.start(p))]);
+    await waitFor(async () => (await blockKeys()).includes('production/bucket-index.json.gz'), { interval: 1_000, timeout: 120_000 });
+    await plane.stop(storeGateway!, 'graceful');
+    await plane.start(storeGateway!);
+
+    const query = `count_over_time(lookout_test_burst{run="${burstWritten.run}"}[5m])`;
+    const path = `/prometheus/api/v1/query?${new URLSearchParams({ query, time: (burstWritten.atMs / 1000 + 1).toFixed(3) })}`;
+    let last = '';
+    await waitFor(
+      async () => {
+        const res = await viaGateway(tenant('production'), 'GET', path);
+        last = `${res.status} ${res.body.toString().slice(0, 300)}`;
+        const result = res.status === 200 ? (JSON.parse(res.body.toString()) as { data: { result: Array<{ value: [number, string] }> } }).data.result : [];
+        return result.length === 1 && Number(result[0]!.value[1]) === burstWritten.samples;
+      },
+      // The queriers re-read a bucket index they found missing once a minute.
+      { interval: 2_000, timeout: 180_000 },
+    ).catch((err: unknown) => {
+      throw new Error(`the flushed samples did not come back (${(err as Error).message}); last answer: ${last}`);
+    });
+    const metrics = await (await fetch(`http://127.0.0.1:${storeGateway!.httpPort}/metrics`)).text();
+    const loaded = metrics.split('\n').find((l) => l.startsWith('cortex_bucket_store_blocks_loaded'));
+    expect(Number(loaded?.split(' ').pop())).toBeGreaterThan(0);
   });
 });
