@@ -92,6 +92,7 @@ const ADDED_CORTEX_KEYS = [
   'server.grpc_listen_address',
   'memberlist.bind_addr[0]',
   'memberlist.advertise_addr',
+  'memberlist.advertise_port',
   'memberlist.join_members[1]',
   'distributor.ring.instance_addr',
   'distributor.ring.instance_id',

@@ -9,7 +9,7 @@
  *   server.http_listen_address, server.grpc_listen_address      added: 127.0.0.1
  *   server.http_listen_port, server.grpc_listen_port            the process's own ports
  *   memberlist.bind_addr, memberlist.advertise_addr             added: 127.0.0.1
- *   memberlist.bind_port                                        the process's own gossip port
+ *   memberlist.bind_port, memberlist.advertise_port (added)     the process's own gossip port
  *   memberlist.join_members                                     the other processes' gossip ports
  *   <every ring>.instance_addr (ingester.lifecycler.address)    added: 127.0.0.1 (else read from eth0)
  *   <every ring>.instance_id (ingester.lifecycler.id)           added: the pod name (else the hostname,
@@ -152,6 +152,8 @@ export function rewriteCortexConfig(rendered: string, plane: CortexPlaneAddresse
     bind_addr: [LOOPBACK],
     bind_port: proc.gossipPort,
     advertise_addr: LOOPBACK,
+    // Not derived from bind_port: without it every process would tell its peers 7946.
+    advertise_port: proc.gossipPort,
     join_members: plane.gossipMembers.filter((m) => m !== self),
   });
   const config = mapStrings(parsed, (s) => localizeServiceAddresses(localPathOrThrow(s, paths), plane.services)) as Tree;
