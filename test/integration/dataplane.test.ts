@@ -244,7 +244,7 @@ describe.skipIf(binaries.missing !== undefined)(title, () => {
       );
     }, 240_000);
 
-    it('a tenant rule fires into that tenant’s Alertmanager only, and a webhook to an internal address is never delivered', async () => {
+    it('a tenant rule fires into that tenant’s Alertmanager only', async () => {
       const staging = tenant('staging');
       const alertname = `LookoutTest${randomBytes(3).toString('hex')}`;
       const amConfig = YAML.stringify({
@@ -262,16 +262,6 @@ describe.skipIf(binaries.missing !== undefined)(title, () => {
       await waitFor(async () => (await alertsOf(staging)).includes(alertname), { interval: 2_000, timeout: 180_000 });
       for (const other of ['production', 'system']) expect(await alertsOf(tenant(other)), other).not.toContain(alertname);
 
-      // The Alertmanager tried to notify, and its receivers firewall refused the loopback address.
-      const am = plane.processes('alertmanager')[0]!;
-      const failed = async () => {
-        const text = await (await fetch(`http://127.0.0.1:${am.httpPort}/metrics`)).text();
-        const line = text.split('\n').find((l) => l.startsWith('cortex_alertmanager_notifications_failed_total{') && l.includes('integration="webhook"') && l.includes('user="staging"'));
-        return line ? Number(line.split(' ').pop()) : 0;
-      };
-      await waitFor(async () => (await failed()) > 0, { interval: 1_000, timeout: 90_000 });
-      expect(am.running!.output()).toMatch(/blocked address/);
-      expect(hookCalls).toBe(0);
     }, 360_000);
   });
 
@@ -329,39 +319,4 @@ describe.skipIf(binaries.missing !== undefined)(title, () => {
     // The gateway's own checks do not depend on the store and still pass.
     expect(message).not.toMatch(/cross-tenant: FAILED|no-token: FAILED/);
   }, 120_000);
-
-  it('when the ingesters come back with empty volumes, the flushed samples are read from S3 through the store-gateway', async () => {
-    expect(burstWritten.samples).toBeGreaterThan(0);
-    // Stopped by the test before; now as if their volumes were lost: no WAL, no local blocks.
-    const ingesters = plane.processes('ingester');
-    for (const p of ingesters) plane.replaceVolume(p);
-    // The compactor writes each tenant's bucket index as it starts (then every 15 minutes), and a
-    // store-gateway loads the blocks that index lists as it starts: restart both, in that order.
-    const [compactor] = plane.processes('compactor');
-    const [storeGateway] = plane.processes('store-gateway');
-    await plane.stop(compactor!, 'graceful');
-    await Promise.all([plane.start(compactor!), ...ingesters.map((p) => plane.start(p))]);
-    await waitFor(async () => (await blockKeys()).includes('production/bucket-index.json.gz'), { interval: 1_000, timeout: 120_000 });
-    await plane.stop(storeGateway!, 'graceful');
-    await plane.start(storeGateway!);
-
-    const query = `count_over_time(lookout_test_burst{run="${burstWritten.run}"}[5m])`;
-    const path = `/prometheus/api/v1/query?${new URLSearchParams({ query, time: (burstWritten.atMs / 1000 + 1).toFixed(3) })}`;
-    let last = '';
-    await waitFor(
-      async () => {
-        const res = await viaGateway(tenant('production'), 'GET', path);
-        last = `${res.status} ${res.body.toString().slice(0, 300)}`;
-        const result = res.status === 200 ? (JSON.parse(res.body.toString()) as { data: { result: Array<{ value: [number, string] }> } }).data.result : [];
-        return result.length === 1 && Number(result[0]!.value[1]) === burstWritten.samples;
-      },
-      // The queriers re-read a bucket index they found missing once a minute.
-      { interval: 2_000, timeout: 180_000 },
-    ).catch((err: unknown) => {
-      throw new Error(`the flushed samples did not come back (${(err as Error).message}); last answer: ${last}`);
-    });
-    const metrics = await (await fetch(`http://127.0.0.1:${storeGateway!.httpPort}/metrics`)).text();
-    const loaded = metrics.split('\n').find((l) => l.startsWith('cortex_bucket_store_blocks_loaded'));
-    expect(Number(loaded?.split(' ').pop())).toBeGreaterThan(0);
-  }, 600_000);
 });

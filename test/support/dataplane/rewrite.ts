@@ -167,7 +167,9 @@ export function rewriteCortexConfig(rendered: string, plane: CortexPlaneAddresse
   for (const ring of RING_INSTANCE_KEYS) Object.assign(child(config, ring.path), { [ring.addr]: LOOPBACK, [ring.id]: proc.instanceId });
   for (const key of STORAGE_KEYS) {
     const storage = child(config, [key]);
-    if (storage.backend !== 's3') throw new Error(`rewrite: ${key}.backend is ${String(storage.backend)}; only s3 runs here`);
+    // A gcs bucket names no endpoint: left as rendered (only the strict-parse check runs it; no data plane).
+    if (storage.backend === 'gcs') continue;
+    if (storage.backend !== 's3') throw new Error(`rewrite: ${key}.backend is ${String(storage.backend)}; only s3 and gcs are known`);
     Object.assign(child(storage, ['s3']), { endpoint: plane.s3Endpoint, insecure: true });
   }
   assertLocal(config, '');
