@@ -119,7 +119,8 @@ async function build(entry, opts, deadline) {
   rmSync(staging, { recursive: true, force: true });
   mkdirSync(staging, { recursive: true });
   for (const [bin, pkg] of Object.entries(entry.packages)) {
-    const args = ['build', '-trimpath', '-o', join(staging, bin), '-ldflags', ['-s', '-w', ...entry.ldflags].join(' '), pkg];
+    const tags = entry.tags?.length ? ['-tags', entry.tags.join(',')] : [];
+    const args = ['build', '-trimpath', ...tags, '-o', join(staging, bin), '-ldflags', ['-s', '-w', ...entry.ldflags].join(' '), pkg];
     r = await run('nice', ['-n', '10', 'go', ...args], { cwd: work, env, log, deadline });
     if (r.timedOut) return { status: 'deadline' };
     if (r.code !== 0) throw new Error(`go build ${pkg} failed (see ${log})`);

@@ -7,7 +7,7 @@ import { accessSync, constants, readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { createSocket } from 'node:dgram';
 import { delimiter, join } from 'node:path';
-import { waitFor } from '../../src/wait-for.js';
+import { TimeoutError, waitFor } from '../../src/wait-for.js';
 
 export { waitFor };
 
@@ -90,10 +90,12 @@ export async function startProcess(
         if (exited) throw new Error(`${options.what} exited before it was ready:\n${output}`);
         return ready();
       },
-      { interval: 20, timeout: { milliseconds: options.deadlineMs ?? 30_000, message: `${options.what} was not ready in time:\n${output}` } },
+      { interval: 20, timeout: options.deadlineMs ?? 30_000 },
     );
   } catch (err) {
     await running.stop();
+    // The output as it is now, not as it was when the wait began.
+    if (err instanceof TimeoutError) throw new TimeoutError(`${options.what} was not ready in time:\n${output}`);
     throw err;
   }
   return running;

@@ -68,6 +68,8 @@ export interface DataPlane {
   processes(target: string): CortexProcess[];
   /** Replaces the runtime config as a ConfigMap update does: atomically. */
   writeRuntimeConfig(content: string): void;
+  /** Gives a stopped process an empty data directory, as a pod whose volume was lost. */
+  replaceVolume(proc: CortexProcess): void;
   start(proc: CortexProcess): Promise<void>;
   /** SIGTERM (graceful, as Kubernetes stops a pod) or SIGKILL (a crash). */
   stop(proc: CortexProcess, how: 'graceful' | 'kill'): Promise<void>;
@@ -261,6 +263,12 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
       },
       start,
       stop,
+      replaceVolume(p) {
+        if (p.running) throw new Error(`${p.instanceId} is running; stop it first`);
+        p.dataDir = join(work, `${p.instanceId}-${randomBytes(3).toString('hex')}`);
+        mkdirSync(p.dataDir, { recursive: true });
+        writeFileSync(p.configFile, rewriteCortexConfig(rendered.cortexConfig, plane, p));
+      },
       client: () => new ProbeClient(gateway.connection),
       gatewayProcess: () => nginx,
       shutdown: cleanup,

@@ -9,7 +9,7 @@
  *   server.http_listen_address, server.grpc_listen_address      added: 127.0.0.1
  *   server.http_listen_port, server.grpc_listen_port            the process's own ports
  *   memberlist.bind_addr, memberlist.advertise_addr             added: 127.0.0.1
- *   memberlist.bind_port                                        the process's own gossip port
+ *   memberlist.bind_port, memberlist.advertise_port (added)     the process's own gossip port
  *   memberlist.join_members                                     the other processes' gossip ports
  *   <every ring>.instance_addr (ingester.lifecycler.address)    added: 127.0.0.1 (else read from eth0)
  *   <every ring>.instance_id (ingester.lifecycler.id)           added: the pod name (else the hostname,
@@ -152,6 +152,8 @@ export function rewriteCortexConfig(rendered: string, plane: CortexPlaneAddresse
     bind_addr: [LOOPBACK],
     bind_port: proc.gossipPort,
     advertise_addr: LOOPBACK,
+    // Not derived from bind_port: without it every process would tell its peers 7946.
+    advertise_port: proc.gossipPort,
     join_members: plane.gossipMembers.filter((m) => m !== self),
   });
   const config = mapStrings(parsed, (s) => localizeServiceAddresses(localPathOrThrow(s, paths), plane.services)) as Tree;
@@ -165,7 +167,9 @@ export function rewriteCortexConfig(rendered: string, plane: CortexPlaneAddresse
   for (const ring of RING_INSTANCE_KEYS) Object.assign(child(config, ring.path), { [ring.addr]: LOOPBACK, [ring.id]: proc.instanceId });
   for (const key of STORAGE_KEYS) {
     const storage = child(config, [key]);
-    if (storage.backend !== 's3') throw new Error(`rewrite: ${key}.backend is ${String(storage.backend)}; only s3 runs here`);
+    // A gcs bucket names no endpoint: left as rendered (only the strict-parse check runs it; no data plane).
+    if (storage.backend === 'gcs') continue;
+    if (storage.backend !== 's3') throw new Error(`rewrite: ${key}.backend is ${String(storage.backend)}; only s3 and gcs are known`);
     Object.assign(child(storage, ['s3']), { endpoint: plane.s3Endpoint, insecure: true });
   }
   assertLocal(config, '');
