@@ -344,31 +344,6 @@ describe.skipIf(Boolean(missing))(title, () => {
     for (const bucket of Object.values(BUCKETS)) await s3.client.send(new HeadBucketCommand({ Bucket: bucket }));
   }, 1_200_000);
 
-  it('converges after SIGKILL during the platform step’s `pulumi up`, at its first resource and at about half of them', async () => {
-    const platformDone = (all: readonly LookoutEvent[]) =>
-      all.filter((e): e is Extract<LookoutEvent, { type: 'step-progress' }> => e.type === 'step-progress' && e.step === 'platform' && typeof e.done === 'number');
-    const first = await create({ killWhen: (_e, all) => platformDone(all).some((p) => (p.done ?? 0) >= 1) }).done;
-    expect(first.killed, describeRun(first)).toBe(true);
-    const half = await create({
-      killWhen: (_e, all) => platformDone(all).some((p) => p.total !== undefined && p.total > 0 && (p.done ?? 0) >= p.total / 2),
-    }).done;
-    expect(half.killed, describeRun(half)).toBe(true);
-
-    const resumed = await createUntilAlerting();
-    const logs = resumed.events.filter((e) => e.type === 'log').map((e) => (e as { message: string }).message).join('\n');
-    expect(logs).toMatch(/stale lock/i);
-    // Exactly one of each: every Kubernetes object in the state is in the cluster once, and
-    // the cluster holds no labelled object the state does not know (a duplicate under another name).
-    const urns = stateUrns();
-    expect(new Set(urns).size).toBe(urns.length);
-    const inState = stateResources().filter((r) => r.type.startsWith('kubernetes:') && !r.type.endsWith('Patch'));
-    // Endpoints and EndpointSlices copy their Service's labels: the cluster's, not ours.
-    const inCluster = (await labelled()).filter((o) => !o.startsWith('Endpoint'));
-    expect(inCluster.length, inCluster.join('\n')).toBe(inState.length);
-    const journal = await readJournal(instancePathsIn(env.LOOKOUT_HOME!).journal);
-    expect(JSON.stringify(journal)).toContain('tenant:beta');
-  }, 1_800_000);
-
   it('refuses a second run on the same instance while one is running', async () => {
     // The first run is left waiting in system-alerting (for a gateway kwok cannot serve), holding the lock.
     let reachedAlerting!: () => void;
