@@ -16,21 +16,9 @@ import { platformProgram, PLATFORM_PROJECT } from '../../stacks/platform.js';
 import { tenantProgram, TENANT_PROJECT } from '../../stacks/tenant.js';
 import { fakeTenantCredentials } from '../support/tenant-credentials.js';
 
+import { AWS_RECORDED_INFRA } from '../support/aws-infra.js';
 const root = new URL('../..', import.meta.url).pathname;
-const infra = {
-  clusterName: 'lookout-prod',
-  clusterEndpoint: 'https://example.eks.amazonaws.com',
-  clusterCertificateAuthority: 'Q0E=',
-  region: 'eu-west-1',
-  buckets: { metrics: 'lookout-prod-metrics-0123abcd', logs: 'lookout-prod-logs-0123abcd', rules: 'lookout-prod-rules-0123abcd' },
-  zoneId: 'Z1',
-  roleArns: {
-    metricsStore: 'arn:aws:iam::123456789012:role/lookout-prod-metrics-store',
-    ruler: 'arn:aws:iam::123456789012:role/lookout-prod-ruler',
-    alertmanager: 'arn:aws:iam::123456789012:role/lookout-prod-alertmanager',
-  },
-  clusterCidrs: ['10.0.0.0/16', '172.20.0.0/16'],
-};
+const infra = AWS_RECORDED_INFRA;
 const behaviour = withKubernetesMocks({ cloud: createAwsMockBehaviour({ region: 'eu-west-1', accountId: '123456789012' }) });
 
 /**

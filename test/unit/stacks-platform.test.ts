@@ -31,22 +31,9 @@ import {
 } from '../support/kubernetes.js';
 import { NetworkPolicies, podsOf, type PolicyPod } from '../support/network-policy.js';
 
+import { AWS_RECORDED_INFRA } from '../support/aws-infra.js';
 const root = new URL('../..', import.meta.url).pathname;
-/** What the AWS infra step records, as the cluster layers read it. */
-const infra = {
-  clusterName: 'lookout-prod',
-  clusterEndpoint: 'https://example.eks.amazonaws.com',
-  clusterCertificateAuthority: 'Q0E=',
-  region: 'eu-west-1',
-  buckets: { metrics: 'lookout-prod-metrics-0123abcd', logs: 'lookout-prod-logs-0123abcd', rules: 'lookout-prod-rules-0123abcd' },
-  zoneId: 'Z1',
-  roleArns: {
-    metricsStore: 'arn:aws:iam::123456789012:role/lookout-prod-metrics-store',
-    ruler: 'arn:aws:iam::123456789012:role/lookout-prod-ruler',
-    alertmanager: 'arn:aws:iam::123456789012:role/lookout-prod-alertmanager',
-  },
-  clusterCidrs: ['10.0.0.0/16', '172.20.0.0/16'],
-};
+const infra = AWS_RECORDED_INFRA;
 const layers = (config: ResolvedConfig) => awsClusterLayers(config.name, infra);
 const behaviour = withKubernetesMocks({ cloud: createAwsMockBehaviour({ region: 'eu-west-1', accountId: '123456789012' }) });
 
