@@ -5,6 +5,8 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { GoogleAuth } from 'google-auth-library';
 import nock from 'nock';
+import { afterAll, afterEach, beforeAll } from 'vitest';
+import { loadConfig, type ResolvedConfig } from '../../src/config/load.js';
 
 const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
 
@@ -27,4 +29,24 @@ export function googleApi(host: string, seen: string[], label: (host: string) =>
   const scope = nock(host, { reqheaders: { authorization: 'Bearer test-token' } });
   scope.on('request', (req: { method: string; path: string }) => seen.push(`${req.method} ${label(host)}${decodeURIComponent(req.path)}`));
   return scope;
+}
+
+/**
+ * The setup every suite against Google's APIs shares: no real network, nock emptied and the
+ * recorded calls forgotten after each test, and the gcp-small example loaded once as instance
+ * `demo`. Call it at the top of a test file.
+ */
+export function useGoogleApiSuite(): { seen: string[]; config: () => ResolvedConfig } {
+  const seen: string[] = [];
+  let config: ResolvedConfig | undefined;
+  beforeAll(async () => {
+    nock.disableNetConnect();
+    config = await loadConfig(new URL('../../examples/gcp-small.yaml', import.meta.url).pathname, { provider: 'gcp', name: 'demo' });
+  });
+  afterAll(() => nock.enableNetConnect());
+  afterEach(() => {
+    nock.cleanAll();
+    seen.length = 0;
+  });
+  return { seen, config: () => config! };
 }

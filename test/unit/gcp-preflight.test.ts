@@ -4,27 +4,16 @@
  * Google's token endpoint): the exact calls, in order, and each refusal with what to do.
  */
 import nock from 'nock';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig, type ResolvedConfig } from '../../src/config/load.js';
+import { describe, expect, it } from 'vitest';
 import { ExitCode, LookoutError } from '../../src/errors.js';
 import { REQUIRED_SERVICES, gcpPreflight, vcpusOf } from '../../src/providers/gcp/preflight.js';
 import { instanceBucketNames } from '../../src/providers/gcp/naming.js';
-import { googleApi, testGoogleAuth } from '../support/google-api.js';
+import { googleApi, testGoogleAuth, useGoogleApiSuite } from '../support/google-api.js';
 
 const PROJECT = 'acme-observability';
 const auth = () => testGoogleAuth(PROJECT);
 
-let config: ResolvedConfig;
-const seen: string[] = [];
-beforeAll(async () => {
-  nock.disableNetConnect();
-  config = await loadConfig(new URL('../../examples/gcp-small.yaml', import.meta.url).pathname, { provider: 'gcp', name: 'demo' });
-});
-afterAll(() => nock.enableNetConnect());
-afterEach(() => {
-  nock.cleanAll();
-  seen.length = 0;
-});
+const { seen, config: suiteConfig } = useGoogleApiSuite();
 
 const google = (host: string) => googleApi(host, seen);
 
@@ -79,7 +68,7 @@ function answer(a: Answers = {}) {
 
 async function failure(a: Answers, o = { knownInstance: false }): Promise<LookoutError> {
   answer(a);
-  const err = await gcpPreflight(auth(), config, o).catch((e: unknown) => e);
+  const err = await gcpPreflight(auth(), suiteConfig(), o).catch((e: unknown) => e);
   expect(err).toBeInstanceOf(LookoutError);
   return err as LookoutError;
 }
@@ -87,7 +76,7 @@ async function failure(a: Answers, o = { knownInstance: false }): Promise<Lookou
 describe('GCP preflight', () => {
   it('reads the project, billing, APIs, region, zone, clusters and buckets, in that order, and reports the quotas', async () => {
     answer();
-    const result = await gcpPreflight(auth(), config, { knownInstance: false });
+    const result = await gcpPreflight(auth(), suiteConfig(), { knownInstance: false });
     expect(seen).toEqual(EXPECTED_CALLS);
     expect(result).toEqual({
       project: PROJECT,
@@ -144,7 +133,7 @@ describe('GCP preflight', () => {
   it('accepts its own cluster and kept buckets on a resumed create', async () => {
     const bucket = instanceBucketNames('demo', PROJECT, 'europe-west1').metrics;
     answer({ clusters: [{ name: 'lookout-demo', location: 'europe-west1-b' }], buckets: [{ name: bucket, labels: { 'lookout-instance': 'demo' } }] });
-    const result = await gcpPreflight(auth(), config, { knownInstance: true });
+    const result = await gcpPreflight(auth(), suiteConfig(), { knownInstance: true });
     expect(result.existing).toBe(true);
     expect(seen).toEqual(EXPECTED_CALLS);
   });
@@ -155,7 +144,7 @@ describe('GCP preflight', () => {
     const err = await failure({ buckets });
     expect(err.message).toBe(`buckets of an instance named "demo" exist in project "${PROJECT}": ${bucket}`);
     answer({ buckets });
-    const reused = await gcpPreflight(auth(), config, { knownInstance: false, destroyedBefore: true });
+    const reused = await gcpPreflight(auth(), suiteConfig(), { knownInstance: false, destroyedBefore: true });
     expect(reused.warnings).toEqual([`the kept buckets of the destroyed instance "demo" are used again: ${bucket}`]);
   });
 

@@ -4,27 +4,16 @@
  * with the load balancer.
  */
 import nock from 'nock';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig, type ResolvedConfig } from '../../src/config/load.js';
+import { describe, expect, it } from 'vitest';
 import type { StepContext } from '../../src/engine/index.js';
 import { FailureError } from '../../src/errors.js';
 import { instanceBucketNames } from '../../src/providers/gcp/naming.js';
 import { gcpClusterGone, gcpCredentialsStep, gcpDataBuckets, gcpTeardown } from '../../src/providers/gcp/teardown.js';
 import type { InstanceRecord } from '../../src/state/instance-record.js';
-import { googleApi, testGoogleAuth } from '../support/google-api.js';
+import { googleApi, testGoogleAuth, useGoogleApiSuite } from '../support/google-api.js';
 
 const PROJECT = 'acme-observability';
-const seen: string[] = [];
-let config: ResolvedConfig;
-beforeAll(async () => {
-  nock.disableNetConnect();
-  config = await loadConfig(new URL('../../examples/gcp-small.yaml', import.meta.url).pathname, { provider: 'gcp', name: 'demo' });
-});
-afterAll(() => nock.enableNetConnect());
-afterEach(() => {
-  nock.cleanAll();
-  seen.length = 0;
-});
+const { seen, config: suiteConfig } = useGoogleApiSuite();
 
 const http = async () => testGoogleAuth(PROJECT);
 const record = { name: 'demo', provider: 'gcp', region: 'europe-west1', accountId: PROJECT } as InstanceRecord;
@@ -44,9 +33,9 @@ describe('GCP teardown', () => {
 
   it('knows the cluster is gone when GKE answers 404 for it, and not otherwise', async () => {
     googleApi('https://container.googleapis.com', seen).get(CLUSTER).reply(200, { name: 'lookout-demo', status: 'RUNNING' });
-    expect(await gcpClusterGone({ name: 'demo', config }, ctx.signal, http)).toBe(false);
+    expect(await gcpClusterGone({ name: 'demo', config: suiteConfig() }, ctx.signal, http)).toBe(false);
     googleApi('https://container.googleapis.com', seen).get(CLUSTER).reply(404, { error: { code: 404, message: 'Not found' } });
-    expect(await gcpClusterGone({ name: 'demo', config }, ctx.signal, http)).toBe(true);
+    expect(await gcpClusterGone({ name: 'demo', config: suiteConfig() }, ctx.signal, http)).toBe(true);
     expect(seen).toEqual([`GET https://container.googleapis.com${CLUSTER}`, `GET https://container.googleapis.com${CLUSTER}`]);
   });
 
