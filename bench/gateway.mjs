@@ -34,7 +34,8 @@ export function gatewayBenchMissingTools() {
     .map(([tool, install]) => ({ tool, install }));
 }
 
-async function freePort() {
+/** A free TCP port on loopback (shared with the other benches that start servers). */
+export async function freePort() {
   const server = net.createServer();
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address();
