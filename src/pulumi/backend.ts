@@ -162,6 +162,21 @@ function prefixProblemOf(prefix: string): string | undefined {
 }
 
 /**
+ * The backend URL the engine is given. For a file backend it asks gocloud's fileblob driver,
+ * which Pulumi's file backend uses, not to write its metadata "sidecar" files
+ * (`<object>.attrs`). fileblob writes each object to a temporary file and renames it into
+ * place, but writes the sidecar in place (create, then encode: gocloud.dev v0.46.0
+ * blob/fileblob/attrs.go `setAttrs`), and reads it back on every later read of the object.
+ * An engine killed between those two calls leaves an empty sidecar, and from then on every
+ * read of that stack's state fails with `failed to load checkpoint: EOF`. Pulumi's file
+ * backend stores nothing in those attributes that it reads back (content type and MD5 only),
+ * so it loses nothing without them. Buckets have no sidecars.
+ */
+export function engineBackendUrl(backend: Backend): string {
+  return backend.kind === 'file' ? `${backend.url}?metadata=skip` : backend.url;
+}
+
+/**
  * Creates the directory of a file backend, readable by the owner only. A directory the user
  * named with file:// keeps the permissions it already has (it may be shared on purpose).
  * Buckets need nothing here.

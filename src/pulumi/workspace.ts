@@ -32,7 +32,8 @@ import {
 import { InterruptedError, UsageError } from '../errors.js';
 import { instancePaths } from '../paths.js';
 import type { Reporter } from '../progress/events.js';
-import { prepareBackend, resolveBackend, type Backend } from './backend.js';
+import { engineBackendUrl, prepareBackend, resolveBackend, type Backend } from './backend.js';
+import { removeBrokenSidecars } from './file-sidecars.js';
 import { countProgramResources, parseDeployment, type ParsedDeployment, type StateResource } from './deployment.js';
 import { storeFor, type DiyStore, type StoreFactories } from './diy-store.js';
 import { engineFailure, redact, type EngineDiagnostic } from './engine-error.js';
@@ -177,7 +178,7 @@ async function emptyDirectory(dir: string): Promise<void> {
 /** The environment of every Pulumi command of the workspace. */
 export function workspaceEnvVars(backend: Backend, passphrase: string): Record<string, string> {
   return {
-    PULUMI_BACKEND_URL: backend.url,
+    PULUMI_BACKEND_URL: engineBackendUrl(backend),
     PULUMI_CONFIG_PASSPHRASE: passphrase,
     PULUMI_SKIP_UPDATE_CHECK: 'true',
     // The salt of the passphrase lives in Pulumi.<stack>.yaml in the work directory, which
@@ -192,6 +193,18 @@ export async function openStack(o: StackHandleOptions, deps: StackHandleDeps = d
   if (o.passphrase === '') throw new UsageError('The passphrase must not be empty.');
   const backend = resolveBackend(o.instance, o.stateUrl);
   await prepareBackend(backend);
+  if (backend.kind === 'file') {
+    // Before the engine reads the stack: an engine killed by an earlier run may have left a
+    // torn metadata file that makes the state unreadable (see ./file-sidecars.ts).
+    for (const path of await removeBrokenSidecars(backend.dir)) {
+      o.reporter.emit({
+        type: 'log',
+        level: 'warn',
+        message: `Removed ${path}: an empty metadata file that an interrupted engine left, which made the state beside it unreadable (the state itself is intact).`,
+        ...(o.step ? { step: o.step } : {}),
+      });
+    }
+  }
   const workDir = join(instancePaths(o.instance).workspaces, o.stackName);
   await mkdir(workDir, { recursive: true, mode: 0o700 });
   await chmod(workDir, 0o700);
@@ -211,7 +224,7 @@ export async function openStack(o: StackHandleOptions, deps: StackHandleDeps = d
         envVars: { ...workspaceEnvVars(backend, o.passphrase), TMPDIR: engineTempDir(workDir), ...o.extraEnv },
         secretsProvider: 'passphrase',
         pulumiCommand: o.pulumiCommand,
-        projectSettings: { name: o.project, runtime: 'nodejs', backend: { url: backend.url } },
+        projectSettings: { name: o.project, runtime: 'nodejs', backend: { url: engineBackendUrl(backend) } },
       },
     );
   } catch (err) {

@@ -6,7 +6,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -132,6 +132,9 @@ describe.skipIf(Boolean(missing))(title, () => {
       expect(text, f).not.toContain(passphrase);
     }
     expect(stateFiles.map((f) => readFileSync(f, 'utf8')).join('\n')).toContain('ciphertext');
+    // The engine writes no metadata sidecars (`*.attrs`): a kill could tear one and make the
+    // state unreadable (src/pulumi/backend.ts, engineBackendUrl).
+    expect(stateFiles.filter((f) => f.endsWith('.attrs'))).toEqual([]);
 
     // A second `up` of the unchanged program changes nothing.
     const again = collectingReporter();
@@ -151,6 +154,41 @@ describe.skipIf(Boolean(missing))(title, () => {
     const preview = await reopened.preview();
     expect(Object.keys(preview.changes).filter((op) => op !== 'same')).toEqual([]);
   }, 240_000);
+
+  it('reads a state whose metadata sidecar an interrupted engine left empty, after removing that sidecar', async () => {
+    // What an older Lookout's engine, killed between creating `<stack>.json.attrs` and writing
+    // it, left beside an intact state file.
+    const statePath = filesUnder(instancePaths('engine-a').pulumiState).find((f) => f.endsWith(`${join('stacks', PROJECT, 'a.json')}`))!;
+    writeFileSync(`${statePath}.attrs`, '');
+    const program = configMapProgram({ kubeconfig: kubeconfig(), namespace: 'engine-a', count: 6, secretValue: 'unused' });
+    const workDir = join(instancePaths('engine-a').workspaces, 'a');
+    const select = () =>
+      LocalWorkspace.selectStack(
+        { projectName: PROJECT, stackName: fullyQualifiedStackName('organization', PROJECT, 'a'), program },
+        { workDir, envVars: workspaceEnvVars(resolveBackend('engine-a'), passphrase), pulumiCommand },
+      );
+    // The engine alone cannot read that stack any more: the defect seen after SIGKILLs.
+    await expect(select()).rejects.toThrow(/failed to load checkpoint: EOF/);
+
+    const reporter = collectingReporter();
+    const stack = await openStack({
+      instance: 'engine-a',
+      project: PROJECT,
+      stackName: 'a',
+      program,
+      passphrase,
+      pulumiCommand,
+      reporter,
+      step: 'up',
+      providerPackages: ['@pulumi/kubernetes'],
+      importIds: {},
+    });
+    const warnings = reporter.events.filter((e) => e.type === 'log' && e.level === 'warn').map((e) => (e as { message: string }).message);
+    expect(warnings).toEqual([expect.stringContaining(`Removed ${statePath}.attrs`)]);
+    await stack.prepare();
+    expect(stack.resources().filter((r) => r.type === 'kubernetes:core/v1:ConfigMap')).toHaveLength(6);
+    await expect(select()).resolves.toBeDefined();
+  }, 120_000);
 
   it('refuses to touch a stack whose engine lock a live run holds, then resumes after that run is killed mid-update', async () => {
     const secretValue = `s3cr3t-${randomBytes(12).toString('hex')}`;

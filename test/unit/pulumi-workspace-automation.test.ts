@@ -16,6 +16,7 @@ import { parse as parseYaml } from 'yaml';
 import { FailureError, InterruptedError } from '../../src/errors.js';
 import { instancePaths } from '../../src/paths.js';
 import { collectingReporter } from '../../src/progress/events.js';
+import { engineBackendUrl } from '../../src/pulumi/backend.js';
 import { AWS_IMPORT_IDS } from '../../src/providers/aws/import-ids.js';
 import { openStack, type StackHandle } from '../../src/pulumi/workspace.js';
 
@@ -159,7 +160,7 @@ describe('openStack on the real Automation API', () => {
     for (const c of stackCalls) {
       expect(c.cwd).toBe(workDir);
       expect(c.env).toEqual({
-        PULUMI_BACKEND_URL: `file://${instancePaths('prod').pulumiState}`,
+        PULUMI_BACKEND_URL: `file://${instancePaths('prod').pulumiState}?metadata=skip`,
         PULUMI_SKIP_UPDATE_CHECK: 'true',
         PULUMI_FALLBACK_TO_STATE_SECRETS_MANAGER: 'true',
         PULUMI_AUTOMATION_API: 'true',
@@ -170,7 +171,7 @@ describe('openStack on the real Automation API', () => {
 
   it('writes project settings with the nodejs runtime and the backend URL', async () => {
     const settings = parseYaml(await readFile(join(handle.workDir, 'Pulumi.yaml'), 'utf8')) as Record<string, unknown>;
-    expect(settings).toEqual({ name: PROJECT, runtime: 'nodejs', backend: { url: handle.backend.url } });
+    expect(settings).toEqual({ name: PROJECT, runtime: 'nodejs', backend: { url: engineBackendUrl(handle.backend) } });
   });
 });
 
@@ -194,7 +195,7 @@ describe('StackHandle on the real Automation API', () => {
     const refresh = log[log.length - 1]!;
     expect(refresh.cwd).toBe(handle.workDir);
     expect(refresh.env.passphraseSha256).toBe(createHash('sha256').update(PASSPHRASE).digest('hex'));
-    expect(refresh.env.PULUMI_BACKEND_URL).toBe(handle.backend.url);
+    expect(refresh.env.PULUMI_BACKEND_URL).toBe(engineBackendUrl(handle.backend));
   });
 
   it('runs up with the stack, the inline program client and no colour, and returns the outputs', async () => {

@@ -20,6 +20,7 @@ import { instancePaths } from '../../src/paths.js';
 import { collectingReporter, type ProgressEvent } from '../../src/progress/events.js';
 import { AWS_IMPORT_IDS } from '../../src/providers/aws/import-ids.js';
 import { lockDirKey } from '../../src/pulumi/diy-store.js';
+import { engineBackendUrl } from '../../src/pulumi/backend.js';
 import { openStack, workspaceEnvVars, type AutomationStack, type StackHandleDeps } from '../../src/pulumi/workspace.js';
 import { localLockEnvironment } from '../../src/pulumi/locks.js';
 import { acquireInstanceLock, readInstanceLock, type InstanceLock } from '../../src/engine/index.js';
@@ -134,7 +135,7 @@ describe('openStack', () => {
     expect(opts).toEqual({
       workDir,
       envVars: {
-        PULUMI_BACKEND_URL: `file://${stateDir}`,
+        PULUMI_BACKEND_URL: `file://${stateDir}?metadata=skip`,
         PULUMI_CONFIG_PASSPHRASE: PASSPHRASE,
         PULUMI_SKIP_UPDATE_CHECK: 'true',
         PULUMI_FALLBACK_TO_STATE_SECRETS_MANAGER: 'true',
@@ -143,7 +144,7 @@ describe('openStack', () => {
       },
       secretsProvider: 'passphrase',
       pulumiCommand: fakeCommand,
-      projectSettings: { name: PROJECT, runtime: 'nodejs', backend: { url: `file://${stateDir}` } },
+      projectSettings: { name: PROJECT, runtime: 'nodejs', backend: { url: `file://${stateDir}?metadata=skip` } },
     });
     expect(handle.qualifiedName).toBe(FQ);
     expect(handle.workDir).toBe(workDir);
@@ -487,7 +488,7 @@ describe('StackHandle.prepare', () => {
     ]);
     expect(cwd).toBe(handle.workDir);
     expect(env.PULUMI_CONFIG_PASSPHRASE).toBe(PASSPHRASE);
-    expect(env.PULUMI_BACKEND_URL).toBe(handle.backend.url);
+    expect(env.PULUMI_BACKEND_URL).toBe(engineBackendUrl(handle.backend));
     expect(reporter.events.some((e) => e.type === 'log' && e.message.includes('lookout-prod-metrics-1a2b3c4d'))).toBe(true);
 
     await handle.up();
