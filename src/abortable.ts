@@ -23,3 +23,22 @@ export function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefine
     );
   });
 }
+
+/**
+ * Runs `use` with a signal of its own that aborts when `signal` does, and stops following it
+ * when `use` ends. For libraries that add an abort listener per call and never remove it (the
+ * Pulumi Automation API does, once per engine command): their listeners land on the short-lived
+ * signal, not on the command's, which would otherwise collect one per stack operation and leak.
+ */
+export async function withFollowingSignal<T>(signal: AbortSignal | undefined, use: (signal: AbortSignal | undefined) => Promise<T>): Promise<T> {
+  if (!signal) return use(undefined);
+  const own = new AbortController();
+  const follow = (): void => own.abort(signal.reason);
+  if (signal.aborted) own.abort(signal.reason);
+  else signal.addEventListener('abort', follow, { once: true });
+  try {
+    return await use(own.signal);
+  } finally {
+    signal.removeEventListener('abort', follow);
+  }
+}

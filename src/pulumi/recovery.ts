@@ -23,6 +23,7 @@
  */
 import type { EngineEvent, RefreshOptions } from '@pulumi/pulumi/automation/index.js';
 import type { Reporter } from '../progress/events.js';
+import { withFollowingSignal } from '../abortable.js';
 import { asRunner, workspaceEnv, type WorkspaceEnvSource } from './cli-run.js';
 import { parseDeployment, parseUrn, type PendingOperation, type StateResource } from './deployment.js';
 
@@ -140,13 +141,17 @@ export async function executeRecovery(stack: RecoveryStack, plan: RecoveryPlan, 
   }
   if (plan.importPendingCreates.length > 0) {
     const ws = stack.workspace;
-    await asRunner(ws.pulumiCommand).run(importRefreshArgs(stack.name, plan), ws.workDir, workspaceEnv(ws), undefined, undefined, o.signal);
+    await withFollowingSignal(o.signal, (signal) =>
+      asRunner(ws.pulumiCommand).run(importRefreshArgs(stack.name, plan), ws.workDir, workspaceEnv(ws), undefined, undefined, signal),
+    );
     return;
   }
-  await stack.refresh({
-    clearPendingCreates: plan.clearPendingCreates,
-    color: 'never',
-    ...(o.signal ? { signal: o.signal } : {}),
-    ...(o.onEvent ? { onEvent: o.onEvent } : {}),
-  });
+  await withFollowingSignal(o.signal, (signal) =>
+    stack.refresh({
+      clearPendingCreates: plan.clearPendingCreates,
+      color: 'never',
+      ...(signal ? { signal } : {}),
+      ...(o.onEvent ? { onEvent: o.onEvent } : {}),
+    }),
+  );
 }

@@ -32,6 +32,7 @@ import {
 import { InterruptedError, UsageError } from '../errors.js';
 import { instancePaths } from '../paths.js';
 import type { Reporter } from '../progress/events.js';
+import { withFollowingSignal } from '../abortable.js';
 import { engineBackendUrl, prepareBackend, resolveBackend, type Backend } from './backend.js';
 import { removeBrokenSidecars } from './file-sidecars.js';
 import { countProgramResources, parseDeployment, type ParsedDeployment, type StateResource } from './deployment.js';
@@ -304,7 +305,7 @@ class PulumiStackHandle implements StackHandle {
 
   async up(opts: OperationOptions = {}): Promise<Record<string, unknown>> {
     return this.operation('update', true, opts.signal, opts.totalHint ?? this.previewTotal, async (onEvent) => {
-      const result = await this.stack.up({ onEvent, color: 'never', ...(opts.signal ? { signal: opts.signal } : {}) });
+      const result = await withFollowingSignal(opts.signal, (signal) => this.stack.up({ onEvent, color: 'never', ...(signal ? { signal } : {}) }));
       return unwrapOutputs(result.outputs);
     });
   }
@@ -317,7 +318,9 @@ class PulumiStackHandle implements StackHandle {
         const step = previewStepOf(e);
         if (step) steps.push(step);
       };
-      const result = await this.stack.preview({ onEvent: collect, diff: true, color: 'never', ...(opts.signal ? { signal: opts.signal } : {}) });
+      const result = await withFollowingSignal(opts.signal, (signal) =>
+        this.stack.preview({ onEvent: collect, diff: true, color: 'never', ...(signal ? { signal } : {}) }),
+      );
       const changes: Record<string, number> = {};
       for (const [op, n] of Object.entries(result.changeSummary)) if (typeof n === 'number') changes[op] = n;
       this.previewTotal = totalFromChangeSummary(changes);
@@ -329,12 +332,14 @@ class PulumiStackHandle implements StackHandle {
     if (!this.preparedFresh) await this.prepare(opts.signal);
     const total = opts.target ? opts.target.length : countProgramResources(this.state);
     await this.operation('destroy', true, opts.signal, total, async (onEvent) => {
-      await this.stack.destroy({
-        onEvent,
-        color: 'never',
-        ...(opts.target ? { target: opts.target, targetDependents: true } : {}),
-        ...(opts.signal ? { signal: opts.signal } : {}),
-      });
+      await withFollowingSignal(opts.signal, (signal) =>
+        this.stack.destroy({
+          onEvent,
+          color: 'never',
+          ...(opts.target ? { target: opts.target, targetDependents: true } : {}),
+          ...(signal ? { signal } : {}),
+        }),
+      );
     });
   }
 
@@ -350,7 +355,9 @@ class PulumiStackHandle implements StackHandle {
     for (const urn of urns) {
       this.throwIfAborted(signal, 'state edit');
       try {
-        await asRunner(ws.pulumiCommand).run(['state', 'delete', urn, '--stack', this.qualifiedName, '--yes'], ws.workDir, workspaceEnv(ws), undefined, undefined, signal);
+        await withFollowingSignal(signal, (own) =>
+          asRunner(ws.pulumiCommand).run(['state', 'delete', urn, '--stack', this.qualifiedName, '--yes'], ws.workDir, workspaceEnv(ws), undefined, undefined, own),
+        );
       } catch (err) {
         throw this.failure(err, 'state edit', signal);
       }

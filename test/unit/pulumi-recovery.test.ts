@@ -260,7 +260,9 @@ describe('executeRecovery', () => {
     });
     expect(onOutput).toBeUndefined();
     expect(onError).toBeUndefined();
-    expect(signal).toBe(controller.signal);
+    // A signal of the call's own (see withFollowingSignal) that follows the command's.
+    expect(signal).toBeInstanceOf(AbortSignal);
+    expect(signal).not.toBe(controller.signal);
 
     const warnings = reporter.events.filter((e) => e.type === 'log' && e.level === 'warn');
     expect(warnings).toHaveLength(plan.notes.length);
@@ -272,12 +274,20 @@ describe('executeRecovery', () => {
     const plan = planRecovery(exported([natCreate, passwordCreate]), AWS_IMPORT_IDS);
     const controller = new AbortController();
     const onEvent = vi.fn();
+    // Interrupted while the refresh runs: the refresh's own signal follows the command's.
+    let abortedInRefresh: boolean | undefined;
+    refresh.mockImplementationOnce(async (opts?: { signal?: AbortSignal }) => {
+      controller.abort();
+      abortedInRefresh = opts?.signal?.aborted;
+      return {};
+    });
 
     await executeRecovery(stack, plan, { signal: controller.signal, reporter: collectingReporter(), onEvent });
 
     expect(run).not.toHaveBeenCalled();
     expect(refresh).toHaveBeenCalledTimes(1);
-    expect(refresh.mock.calls[0]![0]).toEqual({ clearPendingCreates: true, color: 'never', signal: controller.signal, onEvent });
+    expect(refresh.mock.calls[0]![0]).toEqual({ clearPendingCreates: true, color: 'never', signal: expect.any(AbortSignal), onEvent });
+    expect(abortedInRefresh).toBe(true);
   });
 
   it('refreshes without clearing when only deletes and updates are pending', async () => {

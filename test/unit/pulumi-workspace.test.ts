@@ -196,7 +196,9 @@ describe('StackHandle.up', () => {
     expect(h.exportStack.mock.invocationCallOrder[0]!).toBeLessThan(h.up.mock.invocationCallOrder[0]!);
     expect(h.installPlugin.mock.invocationCallOrder[1]!).toBeLessThan(h.exportStack.mock.invocationCallOrder[0]!);
     const upOpts = h.up.mock.calls[0]![0];
-    expect(upOpts.signal).toBe(controller.signal);
+    // The call's own signal, following the command's (see withFollowingSignal).
+    expect(upOpts.signal).toBeInstanceOf(AbortSignal);
+    expect(upOpts.signal).not.toBe(controller.signal);
     expect(typeof upOpts.onEvent).toBe('function');
     expect(upOpts.color).toBe('never');
   });
