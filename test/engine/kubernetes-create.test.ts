@@ -332,17 +332,54 @@ describe.skipIf(Boolean(missing))(title, () => {
 
   it('destroy, killed once in the middle, leaves nothing labelled with the instance, cluster-scoped objects included, and an empty state', async () => {
     const destroy = (killWhen?: (e: LookoutEvent) => boolean) =>
-      runLookout(['destroy', INSTANCE, '--yes', '--json'], { env, deadlineMs: 900_000, ...(killWhen ? { killWhen } : {}) }).done;
+      runLookout(['destroy', INSTANCE, '--delete-data', '--yes', '--json'], { env, deadlineMs: 900_000, ...(killWhen ? { killWhen } : {}) }).done;
     const killed = await destroy((e) => e.type === 'step-progress' && e.step === 'platform-destroy' && typeof e.done === 'number' && e.done >= 1);
     expect(killed.killed, describeRun(killed)).toBe(true);
     const run = await destroy();
     expect(run.code, describeRun(run)).toBe(0);
+    // The buckets are the user's: even --delete-data keeps them, and the result says so.
+    expect(run.events.find((e) => e.type === 'result')).toMatchObject({ status: 'destroyed', keptBuckets: Object.values(BUCKETS) });
     expect(await labelled()).toEqual([]);
     expect(stateResources().filter((r) => r.type !== 'pulumi:pulumi:Stack')).toEqual([]);
     // The data is kept: the buckets are the user's.
     const { HeadBucketCommand } = await import('@aws-sdk/client-s3');
     for (const bucket of Object.values(BUCKETS)) await s3.client.send(new HeadBucketCommand({ Bucket: bucket }));
   }, 1_200_000);
+
+  it('converges after SIGKILLs during the platform step’s `pulumi up` (first resource, ~10%, ~50%, ~90%) and during a tenant’s', async () => {
+    // After the destroy above, each run below starts where the killed one stopped: the whole
+    // process group (CLI, engine, plugins) is killed, as a power cut or the OOM killer would.
+    const platformDone = (all: readonly LookoutEvent[]) =>
+      all.filter((e): e is Extract<LookoutEvent, { type: 'step-progress' }> => e.type === 'step-progress' && e.step === 'platform' && typeof e.done === 'number');
+    const atFraction = (fraction: number) => (_e: LookoutEvent, all: readonly LookoutEvent[]) =>
+      platformDone(all).some((p) => (p.done ?? 0) >= 1 && p.total !== undefined && p.total > 0 && (p.done ?? 0) >= p.total * fraction);
+    for (const fraction of [0, 0.1, 0.5, 0.9]) {
+      const killed = await create({ killWhen: atFraction(fraction) }).done;
+      expect(killed.killed, `kill at ${fraction * 100}% of the platform: ${describeRun(killed)}`).toBe(true);
+    }
+    const tenant = await create({
+      killWhen: (e) => e.type === 'step-progress' && e.step === `tenant:${TENANTS[1]}` && typeof e.done === 'number' && e.done >= 1,
+    }).done;
+    expect(tenant.killed, describeRun(tenant)).toBe(true);
+
+    const resumed = await createUntilAlerting();
+    const logs = resumed.events.filter((e) => e.type === 'log').map((e) => (e as { message: string }).message).join('\n');
+    expect(logs).toMatch(/stale lock/i);
+    // Exactly one of each: every Kubernetes object in the state is in the cluster once, and
+    // the cluster holds no labelled object the state does not know (a duplicate under another name).
+    const urns = stateUrns();
+    expect(new Set(urns).size).toBe(urns.length);
+    const inState = stateResources().filter((r) => r.type.startsWith('kubernetes:') && !r.type.endsWith('Patch'));
+    // Endpoints and EndpointSlices copy their Service's labels: the cluster's, not ours.
+    const inCluster = (await labelled()).filter((o) => !o.startsWith('Endpoint'));
+    expect(inCluster.length, inCluster.join('\n')).toBe(inState.length);
+    const journal = await readJournal(instancePathsIn(env.LOOKOUT_HOME!).journal);
+    const lastRun = journal!.runs.at(-1)!;
+    expect(lastRun.steps.filter((s) => s.status === 'done').map((s) => s.name)).toEqual(
+      expect.arrayContaining(['platform', 'tenant:system', ...TENANTS.map((t) => `tenant:${t}`)]),
+    );
+    console.log(`resume after SIGKILL in a tenant step, up to system-alerting: ${Math.round(resumed.wallMs / 1000)} s`);
+  }, 2_400_000);
 
   it('refuses a second run on the same instance while one is running', async () => {
     // The first run is left waiting in system-alerting (for a gateway kwok cannot serve), holding the lock.
