@@ -38,9 +38,12 @@ export async function destroyCommand(opts: DestroyOptions): Promise<void> {
     const c = await contextFromRecord(record, session, { yes: Boolean(opts.yes) });
     const cloudTeardown = c.provider.teardown;
     if (!opts.yes) {
-      const what = opts.deleteData
-        ? `This deletes instance ${opts.name} AND ALL ITS DATA (buckets ${cloudTeardown.dataBuckets(record).join(', ')}). This cannot be undone.`
-        : `This deletes instance ${opts.name} (tenants, platform, cluster, network, DNS zone). Its data buckets are kept.`;
+      const buckets = cloudTeardown.dataBuckets(record).join(', ');
+      const what = !cloudTeardown.ownsDataBuckets
+        ? `This deletes instance ${opts.name} (its tenants and platform in the cluster). The buckets ${buckets} are yours and are kept${opts.deleteData ? ', even with --delete-data' : ''}.`
+        : opts.deleteData
+          ? `This deletes instance ${opts.name} AND ALL ITS DATA (buckets ${buckets}). This cannot be undone.`
+          : `This deletes instance ${opts.name} (tenants, platform, cluster, network, DNS zone). Its data buckets are kept.`;
       const ok = await withReporterSuspended(session.reporter, () => confirmByTyping(what, opts.name));
       if (!ok) throw new FailureError('destroy cancelled: nothing was changed');
     }
@@ -67,13 +70,18 @@ export async function destroyCommand(opts: DestroyOptions): Promise<void> {
     await rm(instancePaths(opts.name).kubeconfig, { force: true });
     await state.updateRecord({ status: 'destroyed' });
     session.close();
-    const kept = opts.deleteData ? [] : cloudTeardown.dataBuckets(record);
+    const kept = opts.deleteData && cloudTeardown.ownsDataBuckets ? [] : cloudTeardown.dataBuckets(record);
     printResult(opts, { type: 'result', instance: opts.name, status: 'destroyed', keptBuckets: kept }, () =>
       [
         '',
         `Instance ${opts.name} is destroyed.`,
         ...(kept.length
-          ? [`  kept data buckets: ${kept.join(', ')}`, `  delete them with: lookout destroy ${opts.name} --delete-data`]
+          ? [
+              `  kept data buckets: ${kept.join(', ')}`,
+              cloudTeardown.ownsDataBuckets
+                ? `  delete them with: lookout destroy ${opts.name} --delete-data`
+                : '  they are yours (kubernetes.objectStorage): empty them with your store\'s tools if you no longer need the data',
+            ]
           : ['  its data buckets were emptied and deleted.']),
         '',
       ].join('\n'),

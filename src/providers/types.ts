@@ -146,6 +146,11 @@ export interface Teardown {
   clusterGone(c: InstanceContext, signal: AbortSignal): Promise<boolean>;
   /** The buckets that hold the data, kept unless `--delete-data`. */
   dataBuckets(record: InstanceRecord): string[];
+  /**
+   * False when the buckets are the user's (given in the config, not created by Lookout): then
+   * `--delete-data` leaves them and their data alone, and destroy must not say otherwise.
+   */
+  readonly ownsDataBuckets: boolean;
   /** Resource types in the platform stack that point at the gateway's load balancer, removed with it. */
   loadBalancerDependents: readonly string[];
 }

@@ -163,6 +163,7 @@ export const awsTeardown: Teardown = {
   after: (c, { deleteData, record }) => [infraDestroyStep(c), ...(deleteData ? [deleteDataStep(record)] : [])],
   clusterGone,
   dataBuckets,
+  ownsDataBuckets: true,
   // The CNAME that sends the tenant hosts to the NLB goes with it.
   loadBalancerDependents: ['aws:route53/record:Record'],
 };

@@ -70,6 +70,7 @@ export const gcpTeardown: Teardown = {
   after: () => notBuilt(),
   clusterGone: (c, signal) => gcpClusterGone(c, signal),
   dataBuckets: gcpDataBuckets,
+  ownsDataBuckets: true,
   // The A record that sends the tenant hosts to the load balancer goes with it.
   loadBalancerDependents: ['gcp:dns/recordSet:RecordSet'],
 };

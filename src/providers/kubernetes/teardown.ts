@@ -39,5 +39,6 @@ export const kubernetesTeardown: Teardown = {
   // The cluster is the user's and outlives the instance; its objects are always really deleted.
   clusterGone: async () => false,
   dataBuckets,
+  ownsDataBuckets: false,
   loadBalancerDependents: [],
 };
