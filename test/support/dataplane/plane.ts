@@ -11,8 +11,9 @@
  * store-gateway rings ignore missing replicas (Cortex's IgnoreUnhealthyInstances strategy).
  *
  * Object storage is what the rendered config's backend says: versitygw for `s3`, fake-gcs-server
- * for `gcs` (Cortex's gcs config names no endpoint; STORAGE_EMULATOR_HOST in the processes'
- * environment points Google's client at the emulator, see `rewrite.ts`).
+ * for `gcs` (Cortex's gcs config names no endpoint: STORAGE_EMULATOR_HOST in the processes'
+ * environment points Google's client at the emulator, and GCE_METADATA_HOST at a stub of the
+ * metadata server that Workload Identity provides on GKE, for a dummy token; see gcs-server.ts).
  *
  * Upgrades: a second plane started on the same `workDir` and `storeDir` (from another bundle's
  * render, with that bundle's Cortex) finds what the first left, as Kubernetes keeps a
@@ -258,7 +259,7 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
     }
     // Only what Cortex's S3 client needs: the store's keys (its default credential chain reads
     // them first, so it never asks an instance metadata service off loopback).
-    // For gcs, only the emulator's address: with it Google's client sends no credentials and asks no metadata server.
+    // For gcs, the emulator's address and the loopback metadata stub that stands for Workload Identity.
     const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: work, ...(s3 ? { AWS_ACCESS_KEY_ID: s3.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.secretAccessKey } : gcs!.env) };
     const deadlineMs = options.readyDeadlineMs ?? 240_000;
     const start = async (p: CortexProcess) => {

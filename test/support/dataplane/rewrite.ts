@@ -19,7 +19,8 @@
  *   <storage>.gcs                                               nothing: it names no endpoint (Cortex's gcs
  *                                                                config has none); the processes'
  *                                                                STORAGE_EMULATOR_HOST points Google's
- *                                                                client at the emulator (plane.ts)
+ *                                                                client at the emulator (plane.ts,
+ *                                                                gcs-server.ts)
  *   any value `<service>.<namespace>.svc.cluster.local:<port>`  the local address of that Service
  *     (also inside a URL)                                       (frontend_worker, ruler → frontend
  *                                                                and Alertmanager)
