@@ -51,6 +51,7 @@ describe.skipIf(binaries.missing !== undefined)(title, () => {
     const renderDir = join(work, 'render');
     await renderPlan({ provider: 'gcp', instance: example.name, configFile: EXAMPLE, dir: renderDir });
     plane = await startDataPlane({ renderDir, cortex: binaries.paths.cortex!, nginx: NGINX!, workDir: join(work, 'run'), domain: example.dns.domain });
+    console.log(`data plane on gcs ready in ${(plane.startupMs / 1000).toFixed(1)} s (${plane.cortex.length} Cortex processes)`);
   }, 360_000);
 
   afterAll(async () => {

@@ -95,6 +95,7 @@ describe.skipIf(binaries.missing !== undefined)(title, () => {
   it(`at ${FROM}, two tenants write through the gateway: one set shipped as blocks under each tenant’s prefix, one left in the WAL; then everything stops`, async () => {
     plane = await start(FROM, from.binaries.paths.cortex!);
     const old = plane;
+    console.log(`${FROM} (Cortex ${from.version}) ready in ${(old.startupMs / 1000).toFixed(1)} s`);
     expect(old.rendered.cortexVersion).toBe(from.imageTag);
     const write = async (phase: Written['phase']) => {
       for (const name of WRITERS) {
@@ -123,6 +124,7 @@ describe.skipIf(binaries.missing !== undefined)(title, () => {
     const startedAt = Date.now();
     plane = await start(TO, to.binaries.paths.cortex!);
     const upgraded = plane;
+    console.log(`${TO} (Cortex ${to.version}) ready in ${(upgraded.startupMs / 1000).toFixed(1)} s on the data of ${FROM}`);
     expect(upgraded.rendered.cortexVersion).toBe(to.imageTag);
     // The processes are the new build: Cortex reports its version in cortex_build_info.
     const metrics = await (await fetch(`${upgraded.url('ingester')}/metrics`)).text();
