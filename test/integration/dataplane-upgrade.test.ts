@@ -70,7 +70,12 @@ describe.skipIf(binaries.missing !== undefined)(title, () => {
     (await instantQuery(p, tenant(p, as), `lookout_test_upgrade{nonce="${nonce}"}`)).map((r) => ({ phase: r.metric.phase, value: Number(r.value[1]) })).sort((a, b) => String(a.phase).localeCompare(String(b.phase)));
   /** What a writer wrote, as readBack shows it. */
   const writtenBy = (name: string) => written.filter((w) => w.tenant === name).map((w) => ({ phase: w.phase, value: w.value })).sort((a, b) => a.phase.localeCompare(b.phase));
-  const readsOwn = async (p: DataPlane, name: string) => JSON.stringify(await readBack(p, name, NONCES[name]!)) === JSON.stringify(writtenBy(name));
+  /** Waits until a writer reads back what it wrote; past the deadline, fails showing what it read instead. */
+  const expectReadsOwn = async (p: DataPlane, name: string, timeout: number) => {
+    const readsOwn = async () => JSON.stringify(await readBack(p, name, NONCES[name]!).catch(() => undefined)) === JSON.stringify(writtenBy(name));
+    await waitFor(readsOwn, { interval: 1_000, timeout }).catch(() => undefined);
+    expect(await readBack(p, name, NONCES[name]!), name).toEqual(writtenBy(name));
+  };
 
   beforeAll(async () => {
     work = mkdtempSync(join(tmpdir(), 'lookout-dataplane-upgrade-'));
@@ -104,7 +109,7 @@ describe.skipIf(binaries.missing !== undefined)(title, () => {
         expect(res.status, res.body.toString()).toBe(200);
         written.push({ tenant: name, phase, value });
       }
-      for (const name of WRITERS) await waitFor(() => readsOwn(old, name), { interval: 500, timeout: 30_000 });
+      for (const name of WRITERS) await expectReadsOwn(old, name, 30_000);
     };
 
     await write('block');
@@ -132,8 +137,7 @@ describe.skipIf(binaries.missing !== undefined)(title, () => {
 
     for (const name of WRITERS) {
       // The ingesters replay their WAL and rejoin the ring while the first queries come in.
-      await waitFor(() => readsOwn(upgraded, name).catch(() => false), { interval: 1_000, timeout: 90_000 });
-      expect(await readBack(upgraded, name, NONCES[name]!)).toEqual(writtenBy(name));
+      await expectReadsOwn(upgraded, name, 90_000);
       // Another tenant asking for the same series gets nothing.
       for (const other of upgraded.tenants.filter((t) => t.tenant !== name)) expect(await readBack(upgraded, other.tenant, NONCES[name]!), other.tenant).toEqual([]);
     }
