@@ -6,7 +6,7 @@
  * but it is AGPL, which this project does not build or run.)
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateBucketCommand, ListBucketsCommand, S3Client } from '@aws-sdk/client-s3';
@@ -41,12 +41,17 @@ export function s3Environment(s3: S3Server): Record<string, string> {
   };
 }
 
-export async function startS3Server(options: { buckets?: string[]; region?: string } = {}): Promise<S3Server> {
+/**
+ * Starts versitygw and creates the buckets that do not exist yet. With `dataDir`, the buckets
+ * live there and stay when it stops, so a later server on the same directory serves the same
+ * objects (as a bucket outlives the pods that write to it).
+ */
+export async function startS3Server(options: { buckets?: string[]; region?: string; dataDir?: string } = {}): Promise<S3Server> {
   const binaries = s3ServerBinaries();
   if (binaries.missing) throw new Error(binaries.missing);
-  const root = mkdtempSync(join(tmpdir(), 'lookout-s3-'));
-  const dataDir = join(root, 'data');
-  mkdirSync(dataDir);
+  const root = options.dataDir === undefined ? mkdtempSync(join(tmpdir(), 'lookout-s3-')) : undefined;
+  const dataDir = options.dataDir ?? join(root!, 'data');
+  mkdirSync(dataDir, { recursive: true });
   const port = await freePort();
   const accessKeyId = `LOOKOUTTEST${randomBytes(4).toString('hex').toUpperCase()}`;
   const secretAccessKey = randomBytes(24).toString('base64url');
@@ -71,10 +76,11 @@ export async function startS3Server(options: { buckets?: string[]; region?: stri
     );
   } catch (err) {
     client.destroy();
-    rmSync(root, { recursive: true, force: true });
+    if (root) rmSync(root, { recursive: true, force: true });
     throw err;
   }
-  for (const bucket of options.buckets ?? []) await client.send(new CreateBucketCommand({ Bucket: bucket }));
+  // The posix backend keeps a bucket as a directory of dataDir.
+  for (const bucket of (options.buckets ?? []).filter((b) => !existsSync(join(dataDir, b)))) await client.send(new CreateBucketCommand({ Bucket: bucket }));
   return {
     endpoint,
     region,
@@ -86,7 +92,7 @@ export async function startS3Server(options: { buckets?: string[]; region?: stri
     async stop() {
       client.destroy();
       await proc.stop();
-      rmSync(root, { recursive: true, force: true });
+      if (root) rmSync(root, { recursive: true, force: true });
     },
   };
 }

@@ -32,7 +32,8 @@ const examples = readdirSync(join(root, 'examples'))
     const parsed = YAML.parse(readFileSync(join(root, 'examples', f), 'utf8')) as { provider?: string; name?: string };
     return { file: join(root, 'examples', f), provider: parsed.provider ?? 'aws', name: parsed.name ?? 'demo' };
   })
-  // The data plane runs on S3 (versitygw); the GCS examples are strict-parsed only (cortex-config.test.ts).
+  // The rewrite's storage changes are S3's; on gcs it leaves the storage blocks as rendered (the
+  // data plane points Cortex at fake-gcs-server through its environment: dataplane-gcs.test.ts).
   .filter((e) => e.provider === 'aws');
 
 const rendered = new Map<string, RenderedPlatform>();

@@ -10,16 +10,29 @@
  * exercise no other config section and this machine has two cores. The Alertmanager, ruler and
  * store-gateway rings ignore missing replicas (Cortex's IgnoreUnhealthyInstances strategy).
  *
+ * Object storage is what the rendered config's backend says: versitygw for `s3`, fake-gcs-server
+ * for `gcs` (Cortex's gcs config names no endpoint: STORAGE_EMULATOR_HOST in the processes'
+ * environment points Google's client at the emulator, and GCE_METADATA_HOST at a stub of the
+ * metadata server that Workload Identity provides on GKE, for a dummy token; see gcs-server.ts).
+ *
+ * Upgrades: a second plane started on the same `workDir` and `storeDir` (from another bundle's
+ * render, with that bundle's Cortex) finds what the first left, as Kubernetes keeps a
+ * StatefulSet's volumes and the bucket across a rolling update: each StatefulSet pod
+ * (`cortex-ingester-0`…) gets its directory back (WAL, TSDB blocks, ring tokens), and the store
+ * serves the same objects.
+ *
  * Not here: Loki (AGPL, not built) and Grafana; the gateway's routes to them end at a stub that
  * answers 503, and the verify probe runs its metrics checks only (see tests/README).
  */
 import { randomBytes } from 'node:crypto';
+import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { mkdirSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { ProbeClient } from '../../../src/verify/client.js';
 import { freePort, killProcessTree, startProcess, type RunningProcess } from '../processes.js';
+import { startGcsServer, type GcsServer } from '../gcs-server.js';
 import { startS3Server, type S3Server } from '../s3-server.js';
 import { startRenderedGateway } from './gateway.js';
 import { readRenderedPlatform, type CortexWorkload, type RenderedPlatform } from './rendered.js';
@@ -57,7 +70,12 @@ export interface DataPlane {
   tenants: DataPlaneTenant[];
   gateway: { port: number; internalPort: number; ca: string };
   cortex: CortexProcess[];
+  /** The S3 server; throws when the config's backend is gcs (see `store`). */
   s3: S3Server;
+  /** The GCS emulator, when the config's backend is gcs. */
+  gcs?: GcsServer;
+  /** The bucket contents, whichever the backend. */
+  store: ObjectStoreView;
   buckets: { blocks: string; rules: string };
   /** The runtime config file every Cortex process reads (the runtime ConfigMap's mount). */
   runtimeConfigFile: string;
@@ -80,6 +98,13 @@ export interface DataPlane {
   shutdown(): Promise<void>;
 }
 
+export interface ObjectStoreView {
+  backend: 's3' | 'gcs';
+  /** Every object name in a bucket. */
+  listKeys(bucket: string): Promise<string[]>;
+  read(bucket: string, key: string): Promise<Buffer>;
+}
+
 export interface DataPlaneOptions {
   /** The directory a `lookout plan --render` wrote. */
   renderDir: string;
@@ -87,6 +112,8 @@ export interface DataPlaneOptions {
   nginx: string;
   /** A private directory for data, configs and logs. */
   workDir: string;
+  /** Where the object store keeps its buckets; they stay when the plane stops (default: a temporary directory, removed). */
+  storeDir?: string;
   /** Domain of the tenant hosts (the config's `dns.domain`). */
   domain: string;
   readyDeadlineMs?: number;
@@ -150,6 +177,25 @@ export function localServices(rendered: Pick<RenderedPlatform, 'namespace' | 'se
   };
 }
 
+function s3Store(s3: S3Server): ObjectStoreView {
+  return {
+    backend: 's3',
+    async listKeys(bucket) {
+      const out: string[] = [];
+      let token: string | undefined;
+      do {
+        const page = await s3.client.send(new ListObjectsV2Command({ Bucket: bucket, ContinuationToken: token }));
+        out.push(...(page.Contents ?? []).map((o) => o.Key!));
+        token = page.NextContinuationToken;
+      } while (token);
+      return out;
+    },
+    async read(bucket, key) {
+      return Buffer.from(await (await s3.client.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body!.transformToByteArray());
+    },
+  };
+}
+
 export async function startDataPlane(options: DataPlaneOptions): Promise<DataPlane> {
   const started = performance.now();
   const rendered = readRenderedPlatform(options.renderDir);
@@ -161,19 +207,21 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
   writeFileSync(join(etc, 'alertmanager-fallback.yaml'), rendered.alertmanagerFallback);
   writeFileSync(runtimeConfigFile, rendered.runtimeConfig);
 
-  const config = parseCortexYaml(rendered.cortexConfig) as {
-    blocks_storage: { s3: { bucket_name: string; region: string } };
-    ruler_storage: { s3: { bucket_name: string } };
-  };
-  const buckets = { blocks: config.blocks_storage.s3.bucket_name, rules: config.ruler_storage.s3.bucket_name };
+  type Storage = { backend: 's3' | 'gcs'; s3?: { bucket_name: string; region: string }; gcs?: { bucket_name: string } };
+  const config = parseCortexYaml(rendered.cortexConfig) as { blocks_storage: Storage; ruler_storage: Storage };
+  const backend = config.blocks_storage.backend;
+  if (config.ruler_storage.backend !== backend) throw new Error(`data plane: blocks on ${backend} but rules on ${config.ruler_storage.backend}`);
+  const buckets = { blocks: config.blocks_storage[backend]!.bucket_name, rules: config.ruler_storage[backend]!.bucket_name };
   const stopOnFailure: Array<() => Promise<void>> = [];
   const cleanup = async () => {
     for (const f of stopOnFailure.reverse()) await f().catch(() => undefined);
   };
 
   try {
-    const s3 = await startS3Server({ buckets: [buckets.blocks, buckets.rules], region: config.blocks_storage.s3.region });
-    stopOnFailure.push(() => s3.stop());
+    const storeOptions = { buckets: [buckets.blocks, buckets.rules], ...(options.storeDir ? { dataDir: options.storeDir } : {}) };
+    const s3 = backend === 's3' ? await startS3Server({ ...storeOptions, region: config.blocks_storage.s3!.region }) : undefined;
+    const gcs = backend === 'gcs' ? await startGcsServer(storeOptions) : undefined;
+    stopOnFailure.push(() => (s3 ?? gcs)!.stop());
     const stub = await startAbsentStoreStub();
     stopOnFailure.push(() => stub.close());
 
@@ -201,7 +249,8 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
     const plane: CortexPlaneAddresses = {
       configDir: etc,
       runtimeConfigDir: etcRuntime,
-      s3Endpoint: new URL(s3.endpoint).host,
+      // Unused for gcs, whose client finds the emulator through its environment.
+      s3Endpoint: s3 ? new URL(s3.endpoint).host : '',
       gossipMembers: cortex.map((p) => `${LOOPBACK}:${p.gossipPort}`),
       services,
     };
@@ -210,7 +259,8 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
     }
     // Only what Cortex's S3 client needs: the store's keys (its default credential chain reads
     // them first, so it never asks an instance metadata service off loopback).
-    const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: work, AWS_ACCESS_KEY_ID: s3.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.secretAccessKey };
+    // For gcs, the emulator's address and the loopback metadata stub that stands for Workload Identity.
+    const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: work, ...(s3 ? { AWS_ACCESS_KEY_ID: s3.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.secretAccessKey } : gcs!.env) };
     const deadlineMs = options.readyDeadlineMs ?? 240_000;
     const start = async (p: CortexProcess) => {
       p.running = await startProcess(options.cortex, p.args, async () => (await localStatus(p.httpPort, '/ready')) === 200, {
@@ -250,7 +300,12 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
       tenants: gateway.tenants,
       gateway: { port: gateway.port, internalPort: gateway.internalPort, ca: gateway.ca },
       cortex,
-      s3,
+      get s3(): S3Server {
+        if (!s3) throw new Error(`this data plane stores on ${backend}, not s3: use plane.store`);
+        return s3;
+      },
+      ...(gcs ? { gcs } : {}),
+      store: s3 ? s3Store(s3) : { backend: 'gcs', listKeys: (b) => gcs!.listKeys(b), read: (b, k) => gcs!.read(b, k) },
       buckets,
       runtimeConfigFile,
       startupMs,

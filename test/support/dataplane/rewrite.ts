@@ -16,6 +16,11 @@
  *                                                                the same for every process here)
  *   <storage>.s3.endpoint                                       the local S3 server's host:port
  *   <storage>.s3.insecure                                       added: true (plain HTTP on loopback)
+ *   <storage>.gcs                                               nothing: it names no endpoint (Cortex's gcs
+ *                                                                config has none); the processes'
+ *                                                                STORAGE_EMULATOR_HOST points Google's
+ *                                                                client at the emulator (plane.ts,
+ *                                                                gcs-server.ts)
  *   any value `<service>.<namespace>.svc.cluster.local:<port>`  the local address of that Service
  *     (also inside a URL)                                       (frontend_worker, ruler → frontend
  *                                                                and Alertmanager)
@@ -167,7 +172,7 @@ export function rewriteCortexConfig(rendered: string, plane: CortexPlaneAddresse
   for (const ring of RING_INSTANCE_KEYS) Object.assign(child(config, ring.path), { [ring.addr]: LOOPBACK, [ring.id]: proc.instanceId });
   for (const key of STORAGE_KEYS) {
     const storage = child(config, [key]);
-    // A gcs bucket names no endpoint: left as rendered (only the strict-parse check runs it; no data plane).
+    // A gcs bucket names no endpoint: left as rendered; the data plane sets STORAGE_EMULATOR_HOST instead.
     if (storage.backend === 'gcs') continue;
     if (storage.backend !== 's3') throw new Error(`rewrite: ${key}.backend is ${String(storage.backend)}; only s3 and gcs are known`);
     Object.assign(child(storage, ['s3']), { endpoint: plane.s3Endpoint, insecure: true });
