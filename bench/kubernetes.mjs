@@ -5,6 +5,7 @@
 //
 // Both commands are stopped (Ctrl-C) when the system-alerting step starts, as the real-engine
 // suite does: kwok's pods serve nothing, so the steps that talk to the gateway cannot pass.
+// Then the time a create killed (SIGKILL) half-way through the platform step takes to converge.
 // Targets: the unchanged stack's `up` at most 5 s.
 //
 // The code measured is the compiled dist/ (run `npx tsc -b` first). The servers come from the
@@ -83,6 +84,16 @@ export async function benchCreateKubernetes({ tenants = 1 } = {}) {
     };
     const create = await run(['create', 'kubernetes', 'bench', '-c', config, '--yes', '--json']);
     const upgrade = await run(['upgrade', 'bench', '-c', config, '--yes', '--json']);
+    // Resume: destroy, then a create whose whole process tree is killed (SIGKILL) half-way
+    // through the platform step's `pulumi up`; the next create's wall time is the time until
+    // it has converged (up to system-alerting, as above).
+    const destroyed = await s.run.runLookout(['destroy', 'bench', '--yes', '--json'], { env, deadlineMs: 1_800_000 }).done;
+    if (destroyed.code !== 0) throw new Error(`destroy failed: ${s.run.describeRun(destroyed)}`);
+    const halfPlatform = (_e, all) =>
+      all.some((e) => e.type === 'step-progress' && e.step === 'platform' && e.total > 0 && (e.done ?? 0) >= e.total / 2);
+    const killed = await s.run.runLookout(['create', 'kubernetes', 'bench', '-c', config, '--yes', '--json'], { env, killWhen: halfPlatform, deadlineMs: 1_800_000 }).done;
+    if (!killed.killed) throw new Error(`the create was not killed mid-platform: ${s.run.describeRun(killed)}`);
+    const resumed = await run(['create', 'kubernetes', 'bench', '-c', config, '--yes', '--json']);
     return {
       benchmark: `create kubernetes with ${tenants} tenant(s) on kwok + versitygw, real engine, file backend`,
       createSteps: stepTimes(create.events),
@@ -91,6 +102,8 @@ export async function benchCreateKubernetes({ tenants = 1 } = {}) {
       treePeakRssMb: Math.round(create.peakTreeRssBytes / 2 ** 20),
       unchangedUpSteps: stepTimes(upgrade.events).filter(([step]) => step === 'platform' || step.startsWith('tenant:')),
       upgradeCliPeakRssMb: Math.round(upgrade.peakRssBytes / 2 ** 20),
+      resumeAfterPlatformKillWallS: resumed.wallMs / 1000,
+      resumeSteps: stepTimes(resumed.events),
     };
   } finally {
     await cluster.stop();

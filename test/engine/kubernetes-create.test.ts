@@ -338,7 +338,7 @@ describe.skipIf(Boolean(missing))(title, () => {
     const run = await destroy();
     expect(run.code, describeRun(run)).toBe(0);
     // The buckets are the user's: even --delete-data keeps them, and the result says so.
-    expect(run.events.find((e) => e.type === 'result')).toMatchObject({ status: 'destroyed', keptBuckets: Object.values(BUCKETS) });
+    expect(run.events.find((e) => (e as { type: string }).type === 'result')).toMatchObject({ status: 'destroyed', keptBuckets: Object.values(BUCKETS) });
     expect(await labelled()).toEqual([]);
     expect(stateResources().filter((r) => r.type !== 'pulumi:pulumi:Stack')).toEqual([]);
     // The data is kept: the buckets are the user's.
