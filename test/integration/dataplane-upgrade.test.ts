@@ -92,6 +92,8 @@ describe.skipIf(binaries.missing !== undefined)(title, () => {
     }
   }, 120_000);
 
+  const buildInfo = (version: string) => new RegExp(`cortex_build_info\\{[^}]*version="${version.slice(1).replace(/\./g, '\\.')}"`);
+
   afterAll(async () => {
     await plane?.shutdown();
     if (work) rmSync(work, { recursive: true, force: true });
@@ -102,6 +104,8 @@ describe.skipIf(binaries.missing !== undefined)(title, () => {
     const old = plane;
     console.log(`${FROM} (Cortex ${from.version}) ready in ${(old.startupMs / 1000).toFixed(1)} s`);
     expect(old.rendered.cortexVersion).toBe(from.imageTag);
+    // The processes are the old build (cortex_build_info carries the version it was built as).
+    expect(await (await fetch(`${old.url('ingester')}/metrics`)).text()).toMatch(buildInfo(from.version));
     const write = async (phase: Written['phase']) => {
       for (const name of WRITERS) {
         const value = Math.floor(Math.random() * 1e9);
@@ -133,7 +137,7 @@ describe.skipIf(binaries.missing !== undefined)(title, () => {
     expect(upgraded.rendered.cortexVersion).toBe(to.imageTag);
     // The processes are the new build: Cortex reports its version in cortex_build_info.
     const metrics = await (await fetch(`${upgraded.url('ingester')}/metrics`)).text();
-    expect(metrics).toMatch(new RegExp(`cortex_build_info\\{[^}]*version="${to.version.slice(1).replace(/\./g, '\\.')}"`));
+    expect(metrics).toMatch(buildInfo(to.version));
 
     for (const name of WRITERS) {
       // The ingesters replay their WAL and rejoin the ring while the first queries come in.
