@@ -50,7 +50,7 @@ describe('the engine diff of the platform stack', () => {
     ]);
     expect(replace.lines[0]).toBe('Stack prod-platform: 1 to replace.');
     expect(replace.lines[1]).toBe('  replace kubernetes:apps/v1:StatefulSet loki-write (replaced because spec.volumeClaimTemplates changed)');
-    expect(replace.lines[2]).toMatch(/^ {4}stateful: the StatefulSet is deleted and created again; its volumes are kept .*WAL on its volume, replication factor 3/);
+    expect(replace.lines[2]).toMatch(/^ {4}stateful: the StatefulSet is deleted and created again under its name: all its pods stop together .*existing volumes are reattached as they are .*WAL on its volume, replication factor 3/);
     expect(replace.destructive).toBe(true);
   });
 
