@@ -71,7 +71,17 @@ export async function startKwokInstance(o: KwokInstanceOptions): Promise<KwokIns
   execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-b'], { cwd: ROOT, stdio: 'pipe' });
   const engine = await preparePulumiEngine();
   const work = mkdtempSync(join(tmpdir(), `lookout-${o.name}-`));
-  const [cluster, s3] = await Promise.all([startKwokCluster({ nodes: o.nodes ?? 3 }), startS3Server({ buckets: Object.values(o.buckets) })]);
+  // Both start together; if either fails, whatever did start is stopped and nothing is left behind.
+  // The control plane gets 5 minutes: the machine running the suites may be busy.
+  const [clusterStarted, s3Started] = await Promise.allSettled([startKwokCluster({ nodes: o.nodes ?? 3, deadlineMs: 300_000 }), startS3Server({ buckets: Object.values(o.buckets) })]);
+  if (clusterStarted.status === 'rejected' || s3Started.status === 'rejected') {
+    if (clusterStarted.status === 'fulfilled') await clusterStarted.value.stop();
+    if (s3Started.status === 'fulfilled') await s3Started.value.stop();
+    engine.dispose();
+    rmSync(work, { recursive: true, force: true });
+    throw clusterStarted.status === 'rejected' ? clusterStarted.reason : (s3Started as PromiseRejectedResult).reason;
+  }
+  const [cluster, s3] = [clusterStarted.value, s3Started.value];
   const pair = await selfSignedCertificate([o.domain, `*.${o.domain}`], { days: 90 });
   writeFileSync(join(work, 'tls.crt'), pair.certificatePem);
   writeFileSync(join(work, 'tls.key'), pair.privateKeyPem, { mode: 0o600 });
