@@ -108,6 +108,11 @@ export function statefulSetReplacement(deployed: () => ReadonlyMap<string, strin
   return (args) => {
     if (args.type !== STATEFUL_SET_TYPE) return undefined;
     const props = args.props as { metadata?: pulumi.Input<Metadata>; spec?: pulumi.Input<Record<string, unknown>> };
+    // The replacement keeps the data only because deleting a StatefulSet keeps its claims.
+    const retention = isPlain(props.spec) ? (props.spec.persistentVolumeClaimRetentionPolicy as { whenDeleted?: unknown } | undefined) : undefined;
+    if (retention?.whenDeleted === 'Delete') {
+      throw new Error(`StatefulSet ${args.name}: persistentVolumeClaimRetentionPolicy.whenDeleted must stay Retain: a replacement deletes the StatefulSet, and its volumes must survive it`);
+    }
     // Only the immutable fields are resolved: an unknown elsewhere in the spec (a checksum of a
     // config being created) must not make the hash unknown and show a change that is not there.
     const spec = props.spec;

@@ -70,6 +70,15 @@ describe('StatefulSet replacement on immutable fields', () => {
     expect(deployment.annotation).toBeUndefined();
   });
 
+  it('refuses a StatefulSet whose volumes would be deleted with it', () => {
+    const transform = statefulSetReplacement();
+    const args = (spec: object) => ({ type: STATEFUL_SET_TYPE, name: 'ingester', props: { metadata: { name: 'cortex-ingester' }, spec }, opts: {}, resource: undefined as never });
+    expect(() => transform(args({ ...SPEC, persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Delete', whenScaled: 'Retain' } }))).toThrow(
+      /persistentVolumeClaimRetentionPolicy\.whenDeleted must stay Retain/,
+    );
+    expect(transform(args({ ...SPEC, persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Retain', whenScaled: 'Delete' } }))?.opts).toMatchObject({ deleteBeforeReplace: true });
+  });
+
   it('hashes only the immutable fields, whatever their key order', () => {
     const base = immutableFieldsHash(SPEC);
     expect(immutableFieldsHash({ ...SPEC, replicas: 5, template: { ...SPEC.template, metadata: { labels: {} } } })).toBe(base);
