@@ -2,7 +2,9 @@
  * Immutable fields of a StatefulSet, for real: the real Pulumi engine and Kubernetes provider
  * against a real API server (kwok) that refuses to update them. A change to one (the ingester's
  * volume claim size, which a newer bundle brings; its selector, which a newer component
- * brings) must be previewed as a replacement and applied as one, never met with a 422.
+ * brings) must be previewed as a replacement and applied as one, never met with a 422. A
+ * Deployment's selector (the distributors') is checked the same way: there the provider's own
+ * preview handles the API server's "field is immutable".
  *
  * The instance is created by the compiled CLI (bounded at system-alerting; see
  * test/support/kwok-instance.ts). The change is then made the way a newer lookout would make
@@ -17,11 +19,11 @@ import type { KubeObject } from '../support/kube-client.js';
 import { instanceContextFor, journalStepContext, kwokInstanceMissing, startKwokInstance, withInstanceEnv, type KwokInstance } from '../support/kwok-instance.js';
 import { suiteTitle } from '../support/test-binaries.js';
 
-/** A newer @lookout/kube whose ingester pods carry one more selector label (when switched on). */
-const selectorChange = vi.hoisted(() => ({ on: false, label: { 'app.kubernetes.io/instance': 'ingester-2' } }));
+/** A newer @lookout/kube whose pods of the Cortex components listed carry one more selector label. */
+const selectorChange = vi.hoisted(() => ({ components: [] as string[], label: { 'app.kubernetes.io/instance': 'v2' } }));
 vi.mock('@lookout/kube', async (importOriginal) => {
   const kube = await importOriginal<typeof import('@lookout/kube')>();
-  const extra = (name: string, component: string) => (selectorChange.on && name === 'cortex' && component === 'ingester' ? selectorChange.label : {});
+  const extra = (name: string, component: string) => (name === 'cortex' && selectorChange.components.includes(component) ? selectorChange.label : {});
   return {
     ...kube,
     selectorLabels: (name: string, component: string) => ({ ...kube.selectorLabels(name, component), ...extra(name, component) }),
@@ -91,6 +93,14 @@ describe.skipIf(Boolean(missing))(title, () => {
 
   const statefulSetLines = (lines: string[], op: string) => lines.filter((l) => l.startsWith(`  ${op} ${STATEFUL_SET} `));
 
+  /** The bundle the instance runs now: its own, with the ingester claim size the API server holds (a case may have grown it). */
+  async function runningBundle(): Promise<BundleManifest> {
+    const { loadBundle } = await import('../../src/bundle/manifest.js');
+    const bundle = structuredClone(loadBundle((await withInstanceEnv(instance, () => instanceContextFor(instance, INSTANCE))).bundle.version));
+    bundle.sizing.cortex.ingester.storage = (await ingesters())[0]!.spec.volumeClaimTemplates[0]!.spec.resources.requests.storage;
+    return bundle;
+  }
+
   it('previews a bigger ingester volume claim as a replacement, applies it without a 422, and keeps the volumes', async () => {
     const [before] = await ingesters();
     const claimsBefore = await ingesterClaims();
@@ -127,13 +137,9 @@ describe.skipIf(Boolean(missing))(title, () => {
 
   it('previews a changed ingester selector as a replacement and applies it without a 422', async () => {
     const [before] = await ingesters();
-    selectorChange.on = true;
+    selectorChange.components = ['ingester'];
     try {
-      // The bundle the instance runs now (with the bigger claim from the case above, if it ran).
-      const { loadBundle } = await import('../../src/bundle/manifest.js');
-      const running = structuredClone(loadBundle((await withInstanceEnv(instance, () => instanceContextFor(instance, INSTANCE))).bundle.version));
-      running.sizing.cortex.ingester.storage = before!.spec.volumeClaimTemplates[0]!.spec.resources.requests.storage;
-      const lines = await upgradeWith(running, { apply: true });
+      const lines = await upgradeWith(await runningBundle(), { apply: true });
       expect(statefulSetLines(lines, 'replace'), lines.join('\n')).toEqual([
         expect.stringMatching(new RegExp(`^  replace ${STATEFUL_SET} ${INGESTER} \\(replaced because .*spec\\.selector.* changed\\)$`)),
       ]);
@@ -145,7 +151,28 @@ describe.skipIf(Boolean(missing))(title, () => {
       expect(after[0]!.spec.selector.matchLabels).toMatchObject(selectorChange.label);
       expect(after[0]!.status?.readyReplicas).toBe(after[0]!.spec.replicas);
     } finally {
-      selectorChange.on = false;
+      selectorChange.components = [];
+    }
+  }, 1_200_000);
+
+  it('previews a changed Deployment selector (the distributors) as a replacement too, and applies it without a 422', async () => {
+    const distributors = async () =>
+      (await instance.cluster.kube.list<StatefulSet>(`/apis/apps/v1/namespaces/${NAMESPACE}/deployments`)).items.filter((d) => d.metadata.name === 'cortex-distributor');
+    const [before] = await distributors();
+    // The ingester keeps the selector the case above gave it (if it ran): only the distributor changes.
+    selectorChange.components = (await ingesters())[0]!.spec.selector.matchLabels['app.kubernetes.io/instance'] ? ['ingester', 'distributor'] : ['distributor'];
+    try {
+      const lines = await upgradeWith(await runningBundle(), { apply: true });
+      expect(lines.filter((l) => l.startsWith('  replace ')), lines.join('\n')).toEqual([
+        expect.stringMatching(/^ {2}replace kubernetes:apps\/v1:Deployment cortex-distributor \(replaced because .*spec\.selector.* changed\)$/),
+      ]);
+      const after = await distributors();
+      expect(after).toHaveLength(1);
+      expect(after[0]!.metadata.uid).not.toBe(before!.metadata.uid);
+      expect(after[0]!.spec.selector.matchLabels).toMatchObject(selectorChange.label);
+      expect(after[0]!.status?.readyReplicas).toBe(after[0]!.spec.replicas);
+    } finally {
+      selectorChange.components = [];
     }
   }, 1_200_000);
 });
