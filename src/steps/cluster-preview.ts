@@ -24,7 +24,7 @@ const nameOf = (urn: string) => urn.slice(urn.lastIndexOf('::') + 2);
  * created again under the same name, so every pod finds its own volume again; but all pods
  * stop at once, and the claims, which outlive it, keep the size and class they were made with.
  */
-function statefulSetReplacement(protection: string | undefined): string {
+function statefulSetReplacementNote(protection: string | undefined): string {
   return (
     '    stateful: the StatefulSet is deleted and created again under its name: all its pods stop together (not one at a time) and start again; ' +
     'existing volumes are reattached as they are (same claims, same data, their old size and storage class): a new claim template applies only to volumes created from now on' +
@@ -46,7 +46,7 @@ export function renderEngineDiff(stack: string, steps: readonly PreviewStep[]): 
     else if (s.op === 'update' && s.diffs.length) line += ` (${s.diffs.join(', ')})`;
     lines.push(line);
     if (stateful && s.op === 'update') lines.push(`    stateful: rolling replacement of its pods, one at a time, volumes kept; protected by ${stateful.protection}`);
-    if (isStatefulSet && s.op === 'replace') lines.push(statefulSetReplacement(stateful?.protection));
+    if (isStatefulSet && s.op === 'replace') lines.push(statefulSetReplacementNote(stateful?.protection));
   }
   return { lines, destructive: shown.some((s) => s.op === 'replace' || s.op === 'delete') };
 }
