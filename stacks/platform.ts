@@ -8,7 +8,7 @@
 import * as k8s from '@pulumi/kubernetes';
 import * as pulumi from '@pulumi/pulumi';
 import { Gateway } from '@lookout/gateway';
-import { imageString, isolateNamespace, labels, podSecurityLabels } from '@lookout/kube';
+import { deployedImmutableFields, imageString, isolateNamespace, labels, podSecurityLabels, statefulSetReplacement, type DeployedResource } from '@lookout/kube';
 import { LogStore } from '@lookout/log-store';
 import { MetricsStore } from '@lookout/metrics-store';
 import { SelfMonitoring } from '@lookout/self-monitoring';
@@ -38,6 +38,11 @@ export interface PlatformArgs {
    * not listed is keyed by its name.
    */
   tenantIds?: Record<string, string>;
+  /**
+   * The stack's resources as its state holds them before this run (read when the program
+   * runs): a StatefulSet whose immutable fields differ from them is previewed as a replacement.
+   */
+  deployed?: () => readonly DeployedResource[];
 }
 
 export interface PlatformOutputs {
@@ -118,6 +123,8 @@ export function platformProgram(args: PlatformArgs): () => Promise<PlatformOutpu
     const domain = config.dns.domain;
     const { cloud } = args;
     registerOwnerLabels(cloud.ownerLabels);
+    let deployed: Map<string, string> | undefined;
+    pulumi.runtime.registerStackTransformation(statefulSetReplacement(() => (deployed ??= deployedImmutableFields(args.deployed?.() ?? []))));
     const provider = new k8s.Provider('k8s', {
       kubeconfig: pulumi.secret(args.kubeconfig),
       // Server-side apply lets tenant stacks own their keys of the shared gateway Secret.

@@ -91,22 +91,54 @@ export function renderUpgradeDiff(diff: UpgradeDiff): string[] {
 /**
  * The stateful workloads whose pods an upgrade between these bundles rolls, and what keeps
  * their data while it does. Their StatefulSets are updated in place (never deleted), one pod
- * at a time, and keep their volumes.
+ * at a time, and keep their volumes, unless a field the API server cannot update changes
+ * (see statefulReplacements). `sizing` is where the bundle sizes each one.
  */
 export const STATEFUL_WORKLOADS = [
-  { component: 'cortex', workload: 'cortex-ingester', protection: 'WAL on its volume, replication factor 3: a restarting ingester replays its WAL, and the other two hold every series' },
-  { component: 'cortex', workload: 'cortex-store-gateway', protection: 'blocks stay in the bucket; the other replicas serve queries while one re-syncs' },
-  { component: 'cortex', workload: 'cortex-compactor', protection: 'blocks stay in the bucket; compaction resumes where it stopped' },
-  { component: 'cortex', workload: 'cortex-alertmanager', protection: 'state replicated across 3 replicas and stored in the bucket' },
-  { component: 'loki', workload: 'loki-write', protection: 'WAL on its volume, replication factor 3, chunks flushed on shutdown' },
-  { component: 'loki', workload: 'loki-backend', protection: 'index, rules and delete requests stay in the bucket; the ruler is sharded over the other replicas' },
+  { component: 'cortex', workload: 'cortex-ingester', sizing: ['cortex', 'ingester'], protection: 'WAL on its volume, replication factor 3: a restarting ingester replays its WAL, and the other two hold every series' },
+  { component: 'cortex', workload: 'cortex-store-gateway', sizing: ['cortex', 'storeGateway'], protection: 'blocks stay in the bucket; the other replicas serve queries while one re-syncs' },
+  { component: 'cortex', workload: 'cortex-compactor', sizing: ['cortex', 'compactor'], protection: 'blocks stay in the bucket; compaction resumes where it stopped' },
+  { component: 'cortex', workload: 'cortex-alertmanager', sizing: ['cortex', 'alertmanager'], protection: 'state replicated across 3 replicas and stored in the bucket' },
+  { component: 'loki', workload: 'loki-write', sizing: ['loki', 'write'], protection: 'WAL on its volume, replication factor 3, chunks flushed on shutdown' },
+  { component: 'loki', workload: 'loki-backend', sizing: ['loki', 'backend'], protection: 'index, rules and delete requests stay in the bucket; the ruler is sharded over the other replicas' },
 ] as const;
 
-/** Rolling replacements of stateful pods that the component changes cause. */
-export function statefulRollouts(diff: Pick<UpgradeDiff, 'components'>, lokiConfigChanged = false): string[] {
+type StatefulWorkload = (typeof STATEFUL_WORKLOADS)[number];
+
+function volumeSize(bundle: BundleManifest, w: StatefulWorkload): string | undefined {
+  const [store, target] = w.sizing;
+  return (bundle.sizing[store] as Record<string, { storage?: string }>)[target]?.storage;
+}
+
+/**
+ * Stateful workloads whose volume size differs between the bundles. A StatefulSet's volume
+ * claim template cannot be updated, so each is replaced: deleted and created again under its
+ * name (see @lookout/kube's immutable-fields), all its pods at once, and its existing volumes
+ * reattached at their old size.
+ */
+export function statefulReplacements(from: BundleManifest, to: BundleManifest): Array<{ workload: string; from?: string; to?: string; line: string }> {
+  return STATEFUL_WORKLOADS.flatMap((w) => {
+    const [a, b] = [volumeSize(from, w), volumeSize(to, w)];
+    if (a === b) return [];
+    return [
+      {
+        workload: w.workload,
+        ...(a ? { from: a } : {}),
+        ...(b ? { to: b } : {}),
+        line:
+          `  ${w.workload}: replaced, not rolled (its volume size ${a ?? '(unset)'} → ${b ?? '(unset)'} is a claim template change the API server refuses to update): ` +
+          `deleted and created again under its name, all its pods stop together; its existing volumes are reattached and keep ${a ?? 'their size'}, volumes created from now on get ${b ?? 'the default'}; ` +
+          `what protects the data: ${w.protection}`,
+      },
+    ];
+  });
+}
+
+/** Rolling replacements of stateful pods that the component changes cause (not those `replaced`). */
+export function statefulRollouts(diff: Pick<UpgradeDiff, 'components'>, lokiConfigChanged = false, replaced: readonly string[] = []): string[] {
   const changed = new Set(diff.components.map((c) => c.component));
   if (lokiConfigChanged) changed.add('loki');
-  return STATEFUL_WORKLOADS.filter((w) => changed.has(w.component)).map(
+  return STATEFUL_WORKLOADS.filter((w) => changed.has(w.component) && !replaced.includes(w.workload)).map(
     (w) => `  ${w.workload}: rolling replacement of its pods, one at a time (StatefulSet updated in place, volumes kept); what protects the data: ${w.protection}`,
   );
 }

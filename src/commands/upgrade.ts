@@ -16,7 +16,7 @@ import { availableBundles, loadBundle } from '../bundle/manifest.js';
 import { migrationSteps, plannedMigrations, renderMigrations, type PlannedMigration } from '../bundle/migrations.js';
 import type { InstanceContext } from '../steps/context.js';
 import { checkBeforeCloud } from '../config/checks.js';
-import { renderUpgradeDiff, statefulRollouts, upgradeDiff, type UpgradeDiff } from './upgrade-diff.js';
+import { renderUpgradeDiff, statefulReplacements, statefulRollouts, upgradeDiff, type UpgradeDiff } from './upgrade-diff.js';
 
 export interface UpgradeOptions {
   name: string;
@@ -97,9 +97,11 @@ export function nothingPending(p: PendingUpgrade): boolean {
 /** The preview lines shown before asking: versions with their upstream notes, config, tenants, rollouts, migrations. */
 export function previewLines(p: PendingUpgrade): string[] {
   const lines = renderUpgradeDiff(p.diff);
-  const lokiConfigChanged = loadBundle(p.from).components.loki.ruleStorage !== loadBundle(p.to).components.loki.ruleStorage;
-  const rollouts = statefulRollouts(p.diff, lokiConfigChanged);
-  if (rollouts.length) lines.push('Stateful workloads:', ...rollouts);
+  const [from, to] = [loadBundle(p.from), loadBundle(p.to)];
+  const lokiConfigChanged = from.components.loki.ruleStorage !== to.components.loki.ruleStorage;
+  const replacements = statefulReplacements(from, to);
+  const rollouts = statefulRollouts(p.diff, lokiConfigChanged, replacements.map((r) => r.workload));
+  if (replacements.length || rollouts.length) lines.push('Stateful workloads:', ...replacements.map((r) => r.line), ...rollouts);
   lines.push(...renderMigrations(p.migrations));
   return lines;
 }

@@ -52,6 +52,8 @@ export interface MockRunOptions {
   project: string;
   stack: string;
   behaviour?: MockBehaviour;
+  /** Run as a preview (`pulumi.runtime.isDryRun()` is true); `plan` runs as an update. */
+  preview?: boolean;
 }
 
 export { REDACTED_SECRET, UnmockedCallError } from './mock-recorder.js';
@@ -67,7 +69,7 @@ export async function runProgramUnderMocks<O>(
   options: MockRunOptions,
 ): Promise<MockRunResult<O>> {
   const { mocks, registered, failed, firstError } = createMockRecorder(options.behaviour);
-  await pulumi.runtime.setMocks(mocks, options.project, options.stack, false);
+  await pulumi.runtime.setMocks(mocks, options.project, options.stack, options.preview ?? false);
   // The SDK captures a stack trace for every promise and resource it creates, only for debug
   // output; formatting them is a third of a large plan's time. Kept with --debug.
   const stackTraceLimit = Error.stackTraceLimit;

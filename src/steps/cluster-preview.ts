@@ -19,6 +19,19 @@ const SHOWN_OPS = ['create', 'update', 'replace', 'delete'] as const;
 
 const nameOf = (urn: string) => urn.slice(urn.lastIndexOf('::') + 2);
 
+/**
+ * What replacing a StatefulSet does (see @lookout/kube's immutable-fields): it is deleted and
+ * created again under the same name, so every pod finds its own volume again; but all pods
+ * stop at once, and the claims, which outlive it, keep the size and class they were made with.
+ */
+function statefulSetReplacementNote(protection: string | undefined): string {
+  return (
+    '    stateful: the StatefulSet is deleted and created again under its name: all its pods stop together (not one at a time) and start again; ' +
+    'existing volumes are reattached as they are (same claims, same data, their old size and storage class): a new claim template applies only to volumes created from now on' +
+    (protection ? `; what protects the data meanwhile: ${protection}` : '')
+  );
+}
+
 /** What the engine would do, one line per resource, stateful workloads flagged. */
 export function renderEngineDiff(stack: string, steps: readonly PreviewStep[]): { lines: string[]; destructive: boolean } {
   const shown = steps.filter((s) => (SHOWN_OPS as readonly string[]).includes(s.op));
@@ -26,13 +39,14 @@ export function renderEngineDiff(stack: string, steps: readonly PreviewStep[]): 
   const lines = [`Stack ${stack}: ${counts.length ? counts.map(([op, n]) => `${n} to ${op}`).join(', ') : 'no changes'}.`];
   for (const s of shown) {
     const name = s.objectName ?? nameOf(s.urn);
-    const stateful = s.type === 'kubernetes:apps/v1:StatefulSet' ? STATEFUL_WORKLOADS.find((w) => w.workload === name) : undefined;
+    const isStatefulSet = s.type === 'kubernetes:apps/v1:StatefulSet';
+    const stateful = isStatefulSet ? STATEFUL_WORKLOADS.find((w) => w.workload === name) : undefined;
     let line = `  ${s.op} ${s.type} ${name}`;
     if (s.op === 'replace') line += ` (replaced because ${s.replaceKeys.length ? s.replaceKeys.join(', ') : 'the provider requires it'} changed)`;
     else if (s.op === 'update' && s.diffs.length) line += ` (${s.diffs.join(', ')})`;
     lines.push(line);
     if (stateful && s.op === 'update') lines.push(`    stateful: rolling replacement of its pods, one at a time, volumes kept; protected by ${stateful.protection}`);
-    if (stateful && s.op === 'replace') lines.push(`    stateful: the StatefulSet is deleted and created again; its volumes are kept (PVCs outlive it), and ${stateful.protection}`);
+    if (isStatefulSet && s.op === 'replace') lines.push(statefulSetReplacementNote(stateful?.protection));
   }
   return { lines, destructive: shown.some((s) => s.op === 'replace' || s.op === 'delete') };
 }
@@ -43,9 +57,8 @@ export function clusterPreviewStep(c: InstanceContext): Step<{ changes: Record<s
     title: 'Preview the platform stack against the cluster',
     alwaysRun: true,
     async run(ctx) {
-      const [{ openClusterStack }, { platformProgramFor }] = await Promise.all([import('./context.js'), import('./cluster-steps.js')]);
-      const program = await platformProgramFor(c, ctx.outputsOf<RecordedInfra>('infra'));
-      const stack = await openClusterStack(c, 'platform', program, { step: 'preview:platform' });
+      const { openPlatformStack } = await import('./cluster-steps.js');
+      const stack = await openPlatformStack(c, ctx.outputsOf<RecordedInfra>('infra'), 'preview:platform');
       const preview = await stack.preview({ signal: ctx.signal });
       const { lines, destructive } = renderEngineDiff(stackNames(c.name).platform, preview.steps ?? []);
       ctx.log('info', lines.join('\n'));

@@ -12,6 +12,7 @@ import type { RecordedInfra } from '../providers/types.js';
 import { openClusterStack, secretStore, type InstanceContext } from './context.js';
 import type { TlsOutputs } from './tls-steps.js';
 import type { StackHandle } from '../pulumi/workspace.js';
+import type { StateResource } from '../pulumi/deployment.js';
 import type { AdoptableCredentials, TenantCredentials } from '../tenants/credentials.js';
 
 const SYSTEM = RESERVED_TENANTS[0];
@@ -24,7 +25,7 @@ export interface PlatformStepOutputs {
   components: Record<string, string>;
 }
 
-export async function platformProgramFor(c: InstanceContext, infra: RecordedInfra) {
+export async function platformProgramFor(c: InstanceContext, infra: RecordedInfra, deployed?: () => readonly StateResource[]) {
   const { platformProgram } = await import('../../stacks/platform.js');
   const { readStoredCertificate } = await import('../tls/ensure.js');
   const stored = await readStoredCertificate(await secretStore(c));
@@ -41,7 +42,20 @@ export async function platformProgramFor(c: InstanceContext, infra: RecordedInfr
     kubeconfig: layers.kubeconfig,
     cloud: layers.platform,
     tls: { certificatePem: stored.certificate.certificatePem, privateKeyPem: stored.certificate.privateKeyPem },
+    ...(deployed ? { deployed } : {}),
   });
+}
+
+/**
+ * The platform stack, with a program that sees the stack's state as exported before each
+ * operation: a StatefulSet whose immutable fields change is then previewed as the replacement
+ * it is (see @lookout/kube's immutable-fields), by `upgrade`'s preview and by `up` alike.
+ */
+export async function openPlatformStack(c: InstanceContext, infra: RecordedInfra, step: string): Promise<StackHandle> {
+  let stack: StackHandle | undefined;
+  const program = await platformProgramFor(c, infra, () => stack?.resources() ?? []);
+  stack = await openClusterStack(c, 'platform', program, { step });
+  return stack;
 }
 
 export function platformStep(c: InstanceContext): Step<PlatformStepOutputs> {
@@ -58,7 +72,7 @@ export function platformStep(c: InstanceContext): Step<PlatformStepOutputs> {
     }),
     async run(ctx) {
       const infra = ctx.outputsOf<RecordedInfra>('infra');
-      const stack = await openClusterStack(c, 'platform', await platformProgramFor(c, infra), { step: 'platform' });
+      const stack = await openPlatformStack(c, infra, 'platform');
       const totalHint = (await c.expectedCounts)[stackNames(c.name).platform];
       const out = (await stack.up({ signal: ctx.signal, ...(totalHint ? { totalHint } : {}) })) as unknown as PlatformStepOutputs;
       return {

@@ -50,7 +50,7 @@ describe('the engine diff of the platform stack', () => {
     ]);
     expect(replace.lines[0]).toBe('Stack prod-platform: 1 to replace.');
     expect(replace.lines[1]).toBe('  replace kubernetes:apps/v1:StatefulSet loki-write (replaced because spec.volumeClaimTemplates changed)');
-    expect(replace.lines[2]).toMatch(/^ {4}stateful: the StatefulSet is deleted and created again; its volumes are kept .*WAL on its volume, replication factor 3/);
+    expect(replace.lines[2]).toMatch(/^ {4}stateful: the StatefulSet is deleted and created again under its name: all its pods stop together .*existing volumes are reattached as they are .*WAL on its volume, replication factor 3/);
     expect(replace.destructive).toBe(true);
   });
 
@@ -74,9 +74,29 @@ describe('the offline preview of a bundle upgrade', () => {
     expect(lines.some((l) => l.startsWith('    upstream: tag v1.21.1'))).toBe(true);
     expect(lines.at(-1)).toMatch(/^ {2}loki-ruler-storage \(bundle 2026\.12\.0, required\): /);
 
+    // Same volume sizes in both bundles: nothing is replaced.
+    expect(lines.some((l) => l.includes('replaced, not rolled'))).toBe(false);
+
     // A config change on the same bundle rolls no stateful workload and runs no migration.
     const same = previewLines(pendingUpgrade(record, { ...config, dns: { ...config.dns, domain: 'obs2.example.com' } }));
     expect(same).not.toContain('Stateful workloads:');
     expect(same).not.toContain('Migrations:');
+  });
+});
+
+describe('the offline preview of a bundle that changes a volume size', () => {
+  it('flags that stateful workload as replaced (not rolled), with what happens to its existing volumes', async () => {
+    const [{ statefulReplacements, statefulRollouts }, { loadBundle }] = await Promise.all([import('../../src/commands/upgrade-diff.js'), import('../../src/bundle/manifest.js')]);
+    const from = loadBundle('2026.12.0');
+    const to = structuredClone(from);
+    to.sizing.cortex.ingester.storage = '80Gi';
+    const replaced = statefulReplacements(from, to);
+    expect(replaced.map((r) => [r.workload, r.from, r.to])).toEqual([['cortex-ingester', from.sizing.cortex.ingester.storage, '80Gi']]);
+    expect(replaced[0]!.line).toMatch(/^ {2}cortex-ingester: replaced, not rolled .*deleted and created again under its name, all its pods stop together; /);
+    expect(replaced[0]!.line).toContain(`its existing volumes are reattached and keep ${from.sizing.cortex.ingester.storage}, volumes created from now on get 80Gi`);
+    // A replaced workload is not also announced as a rolling update.
+    const rollouts = statefulRollouts({ components: [{ component: 'cortex', from: 'a', to: 'b' }] }, false, ['cortex-ingester']);
+    expect(rollouts.map((l) => l.trim().split(':')[0])).toEqual(['cortex-store-gateway', 'cortex-compactor', 'cortex-alertmanager']);
+    expect(statefulReplacements(from, structuredClone(from))).toEqual([]);
   });
 });
