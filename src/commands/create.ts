@@ -48,8 +48,7 @@ export function checkCreateAgainstRecord(record: InstanceRecord | undefined, con
 export async function createCommand(opts: CreateOptions): Promise<void> {
   const providerId = requireProvider(opts.provider, 'create');
   const config = await loadConfig(opts.config, { provider: providerId, name: opts.name });
-  // Refuses a --state this lookout cannot keep an instance in (gs://), or one that is not
-  // where this machine knows the instance to be.
+  // Refuses a --state that is not where this machine knows the instance to be.
   const state = await locateInstance(opts.name, opts.state);
   const warnings = await checkBeforeCloud(config, { file: opts.config, purpose: 'apply' });
   const bundle = loadBundle(config.bundle);
