@@ -149,8 +149,11 @@ export interface StackHandle {
   readonly workDir: string;
   /** Plugins, stale locks, export and recovery. Every operation runs it first if it has not just run. */
   prepare(signal?: AbortSignal): Promise<RecoveryPlan>;
-  /** Converges the stack and returns its outputs, secrets unwrapped (in memory only). */
-  up(opts?: OperationOptions): Promise<Record<string, unknown>>;
+  /**
+   * Converges the stack and returns its outputs, secrets unwrapped (in memory only). With
+   * `target`, only those URNs: nothing else is created or changed.
+   */
+  up(opts?: OperationOptions & { target?: string[] }): Promise<Record<string, unknown>>;
   preview(opts?: OperationOptions): Promise<PreviewSummary>;
   /** Destroys the stack, or only `target` URNs (and what depends on them) when given. */
   destroy(opts?: Omit<OperationOptions, 'totalHint'> & { target?: string[] }): Promise<void>;
@@ -289,9 +292,14 @@ class PulumiStackHandle implements StackHandle {
     return plan;
   }
 
-  async up(opts: OperationOptions = {}): Promise<Record<string, unknown>> {
-    return this.operation('update', true, opts.signal, opts.totalHint ?? this.previewTotal, async (onEvent) => {
-      const result = await this.stack.up({ onEvent, color: 'never', ...(opts.signal ? { signal: opts.signal } : {}) });
+  async up(opts: OperationOptions & { target?: string[] } = {}): Promise<Record<string, unknown>> {
+    return this.operation('update', true, opts.signal, opts.target ? opts.target.length : (opts.totalHint ?? this.previewTotal), async (onEvent) => {
+      const result = await this.stack.up({
+        onEvent,
+        color: 'never',
+        ...(opts.target ? { target: opts.target } : {}),
+        ...(opts.signal ? { signal: opts.signal } : {}),
+      });
       return unwrapOutputs(result.outputs);
     });
   }

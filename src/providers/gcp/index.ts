@@ -41,7 +41,14 @@ export const gcpProvider: CloudProvider = {
   },
 
   teardown: gcpTeardown,
-
+  tenantDataStore: async (_record, infra) => {
+    const [{ googleHttp }, { gcsPrefixObjects }] = await Promise.all([import('./infra-steps.js'), import('./delete-bucket.js')]);
+    return {
+      buckets: recorded(infra).buckets,
+      objects: gcsPrefixObjects(await googleHttp()),
+      url: (bucket, prefix) => `gs://${bucket}/${prefix}`,
+    };
+  },
 
   describeLocation: (infra) => describeGcpLocation(recorded(infra)),
   describeInfra: (infra, o) => describeGcpInfra(recorded(infra), o),

@@ -7,6 +7,7 @@ import type { Step, StepContext } from '../../engine/index.js';
 import { writeFileAtomic } from '../../fs-atomic.js';
 import { stackNames } from '../../naming.js';
 import { instancePaths } from '../../paths.js';
+import type { GcsHttp } from '../../pulumi/gcs-store.js';
 import type { StackHandle } from '../../pulumi/workspace.js';
 import { recordInstanceAtPreflight } from '../../state/instance-record.js';
 import { openInfraStackOf, type InstanceContext } from '../../steps/context.js';
@@ -39,9 +40,9 @@ export async function openGcpInfraStack(c: GcpStepContext, step: string, o: { de
 }
 
 /** Google's official auth client with Application Default Credentials, loaded when first needed. */
-export async function googleHttp(): Promise<GoogleHttp> {
+export async function googleHttp(): Promise<GoogleHttp & GcsHttp> {
   const { GoogleAuth } = await import('google-auth-library');
-  return new GoogleAuth({ scopes: ['https://www.googleapis.com/auth/cloud-platform'] });
+  return new GoogleAuth({ scopes: ['https://www.googleapis.com/auth/cloud-platform'] }) as unknown as GoogleHttp & GcsHttp;
 }
 
 export function gcpPreflightStep(c: GcpStepContext, http: () => Promise<GoogleHttp> = googleHttp): Step<GcpPreflightOutputs> {
