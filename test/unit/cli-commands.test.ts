@@ -123,10 +123,23 @@ describe('create', () => {
     expect(childEnv).not.toContain(PASSPHRASE);
   });
 
-  it('refuses gcp clearly, with exit 2', async () => {
-    const r = await lookout(['create', 'gcp', 'demo', '-c', example, '--yes']);
-    expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/`create gcp` is not supported yet/);
+  it('runs create gcp as far as its preflight, which fails fast without Google credentials: exit 1, what to do, nothing recorded', async () => {
+    const gcpExample = join(home, 'gcp.yaml');
+    writeFileSync(gcpExample, readFileSync(join(root, 'examples/gcp-small.yaml'), 'utf8').replace(/^name: .*$/m, ''));
+    const r = await lookout(['create', 'gcp', 'gcpnocreds', '-c', gcpExample, '--yes'], {
+      LOOKOUT_PASSPHRASE: PASSPHRASE,
+      NO_COLOR: '1',
+      // No Application Default Credentials, and no metadata server to ask (nothing leaves loopback).
+      GOOGLE_APPLICATION_CREDENTIALS: join(home, 'no-google-credentials.json'),
+      METADATA_SERVER_DETECTION: 'none',
+      CLOUDSDK_CONFIG: join(home, 'no-gcloud'),
+    });
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toMatch(/Check credentials, project, APIs, quotas and names/);
+    expect(r.stderr).toContain('error: no usable Google Cloud credentials for the project lookup');
+    expect(r.stderr).toMatch(/hint: Run `gcloud auth application-default login`/);
+    expect(r.stderr).not.toMatch(NO_STACK);
+    expect(existsSync(join(home, 'gcpnocreds', 'instance.json'))).toBe(false);
   });
 
   it('offers both bucket schemes, s3:// and gs://, in the --state usage hint and help', async () => {
