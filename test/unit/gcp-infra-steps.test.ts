@@ -60,11 +60,12 @@ describe('GCP create steps', () => {
     compute.get(`/compute/v1/projects/${PROJECT}/zones/europe-west1-b`).reply(200, {});
     googleApi('https://container.googleapis.com', seen).get(`/v1/projects/${PROJECT}/locations/-/clusters`).reply(200, {});
     googleApi('https://storage.googleapis.com', seen).get('/storage/v1/b').query(true).reply(200, {});
+    googleApi('https://cloudkms.googleapis.com', seen).get(`/v1/projects/${PROJECT}/locations/europe-west1/keyRings/lookout-demo`).reply(404, {});
 
     const c = { name: 'demo', config, configFile: 'lookout.yaml' } as never;
     const outputs = await gcpPreflightStep(c, async () => testGoogleAuth(PROJECT)).run(stepContext());
-    expect(outputs).toEqual({ project: PROJECT, projectNumber: '42', region: 'europe-west1' });
-    expect(seen).toHaveLength(7);
+    expect(outputs).toEqual({ project: PROJECT, projectNumber: '42', region: 'europe-west1', secretsKey: { keyRing: false, key: false } });
+    expect(seen).toHaveLength(8);
     const record = await readInstanceRecord('demo');
     expect(record).toMatchObject({ name: 'demo', provider: 'gcp', region: 'europe-west1', accountId: PROJECT, status: 'creating', bundle: config.bundle });
   });
