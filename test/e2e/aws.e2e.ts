@@ -2,19 +2,19 @@
  * Creates, checks, upgrades, interrupts, resumes and destroys a real instance on AWS.
  * Opt-in: see test/e2e/README.md.
  */
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { lookoutCli } from './cli.js';
 
 const enabled = process.env.LOOKOUT_E2E_AWS === '1';
 const reason = 'skipped: set LOOKOUT_E2E_AWS=1, LOOKOUT_E2E_DOMAIN and LOOKOUT_E2E_CIDR (see test/e2e/README.md)';
 if (!enabled) console.warn(`AWS end-to-end suite ${reason}`);
 
-const root = new URL('../..', import.meta.url).pathname;
-const home = mkdtempSync(join(tmpdir(), 'lookout-e2e-'));
+// Made only when the suite runs: a skipped suite leaves nothing behind.
+const home = enabled ? mkdtempSync(join(tmpdir(), 'lookout-e2e-')) : join(tmpdir(), 'lookout-e2e-not-run');
 const name = `e2e-${randomBytes(3).toString('hex')}`;
 const passphrase = randomBytes(24).toString('base64url');
 
@@ -41,40 +41,7 @@ function writeConfig(cidrs: string[], tenants: string[] = ['team-a']): string {
   return file;
 }
 
-function lookout(args: string[], opts: { interruptAtResources?: number } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [join(root, 'bin/lookout'), ...args], {
-      env: { ...process.env, LOOKOUT_HOME: home, LOOKOUT_PASSPHRASE: passphrase },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => {
-      stdout += d;
-      // Interrupt in the middle of the infra update, as a user pressing Ctrl-C would: once the
-      // engine reports that many resources done (needs --json).
-      const at = opts.interruptAtResources;
-      if (at === undefined || child.killed) return;
-      const done = stdout
-        .split('\n')
-        .filter((line) => line.startsWith('{'))
-        .map((line) => {
-          try {
-            return JSON.parse(line) as { type?: string; step?: string; done?: number };
-          } catch {
-            return {};
-          }
-        })
-        .filter((e) => e.type === 'step-progress' && e.step === 'infra')
-        .reduce((max, e) => Math.max(max, e.done ?? 0), 0);
-      if (done >= at) child.kill('SIGINT');
-    });
-    child.stderr.on('data', (d) => {
-      stderr += d;
-      process.stderr.write(d);
-    });
-    child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
-  });
-}
+const lookout = lookoutCli(home, passphrase);
 
 describe.skipIf(!enabled)(`AWS end-to-end${enabled ? '' : ` (${reason})`}`, () => {
   const cidr = process.env.LOOKOUT_E2E_CIDR ?? '203.0.113.0/24';

@@ -1,0 +1,54 @@
+/**
+ * The real `lookout` binary as the cloud suites drive it: in the suite's own LOOKOUT_HOME, with
+ * its passphrase, stderr passed through, and optionally interrupted (SIGINT, as Ctrl-C) once
+ * the engine reports a number of infra resources done (needs --json).
+ */
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+
+const root = new URL('../..', import.meta.url).pathname;
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** The last JSON line of a `--json` run: the command's result. */
+export function resultOf<T = Record<string, any>>(r: CliResult): T {
+  return JSON.parse(r.stdout.trim().split('\n').at(-1)!) as T;
+}
+
+export function lookoutCli(home: string, passphrase: string, env: Record<string, string> = {}) {
+  return (args: string[], opts: { interruptAtResources?: number } = {}): Promise<CliResult> =>
+    new Promise((resolve) => {
+      const child = spawn(process.execPath, [join(root, 'bin/lookout'), ...args], {
+        env: { ...process.env, ...env, LOOKOUT_HOME: home, LOOKOUT_PASSPHRASE: passphrase },
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d) => {
+        stdout += d;
+        const at = opts.interruptAtResources;
+        if (at === undefined || child.killed) return;
+        const done = stdout
+          .split('\n')
+          .filter((line) => line.startsWith('{'))
+          .map((line) => {
+            try {
+              return JSON.parse(line) as { type?: string; step?: string; done?: number };
+            } catch {
+              return {};
+            }
+          })
+          .filter((e) => e.type === 'step-progress' && e.step === 'infra')
+          .reduce((max, e) => Math.max(max, e.done ?? 0), 0);
+        if (done >= at) child.kill('SIGINT');
+      });
+      child.stderr.on('data', (d) => {
+        stderr += d;
+        process.stderr.write(d);
+      });
+      child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
+    });
+}
