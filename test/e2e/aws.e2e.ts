@@ -2,21 +2,12 @@
  * Creates, checks, upgrades, interrupts, resumes and destroys a real instance on AWS.
  * Opt-in: see test/e2e/README.md.
  */
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { lookoutCli } from './cli.js';
+import { e2eSuite } from './cli.js';
 
-const enabled = process.env.LOOKOUT_E2E_AWS === '1';
-const reason = 'skipped: set LOOKOUT_E2E_AWS=1, LOOKOUT_E2E_DOMAIN and LOOKOUT_E2E_CIDR (see test/e2e/README.md)';
-if (!enabled) console.warn(`AWS end-to-end suite ${reason}`);
-
-// Made only when the suite runs: a skipped suite leaves nothing behind.
-const home = enabled ? mkdtempSync(join(tmpdir(), 'lookout-e2e-')) : join(tmpdir(), 'lookout-e2e-not-run');
-const name = `e2e-${randomBytes(3).toString('hex')}`;
-const passphrase = randomBytes(24).toString('base64url');
+const { enabled, title, home, name, lookout } = e2eSuite('AWS', 'LOOKOUT_E2E_AWS', 'LOOKOUT_E2E_DOMAIN and LOOKOUT_E2E_CIDR');
 
 function writeConfig(cidrs: string[], tenants: string[] = ['team-a']): string {
   const file = join(home, 'lookout.yaml');
@@ -41,9 +32,7 @@ function writeConfig(cidrs: string[], tenants: string[] = ['team-a']): string {
   return file;
 }
 
-const lookout = lookoutCli(home, passphrase);
-
-describe.skipIf(!enabled)(`AWS end-to-end${enabled ? '' : ` (${reason})`}`, () => {
+describe.skipIf(!enabled)(title, () => {
   const cidr = process.env.LOOKOUT_E2E_CIDR ?? '203.0.113.0/24';
 
   afterAll(async () => {

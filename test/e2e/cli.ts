@@ -4,9 +4,32 @@
  * the engine reports a number of infra resources done (needs --json).
  */
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const root = new URL('../..', import.meta.url).pathname;
+
+/**
+ * One suite's run of the CLI, when `variable` is 1: its own LOOKOUT_HOME (made only when the
+ * suite runs, so a skipped one leaves nothing behind), an instance name `e2e-<random>` (short
+ * enough for every provider) and a random passphrase. Otherwise it says, by name, why it skips.
+ */
+export function e2eSuite(cloud: string, variable: string, needs: string) {
+  const enabled = process.env[variable] === '1';
+  const reason = `skipped: set ${variable}=1, ${needs} (see test/e2e/README.md)`;
+  if (!enabled) console.warn(`${cloud} end-to-end suite ${reason}`);
+  const home = enabled ? mkdtempSync(join(tmpdir(), `lookout-e2e-${cloud.toLowerCase()}-`)) : join(tmpdir(), 'lookout-e2e-not-run');
+  const passphrase = randomBytes(24).toString('base64url');
+  return {
+    enabled,
+    title: `${cloud} end-to-end${enabled ? '' : ` (${reason})`}`,
+    home,
+    name: `e2e-${randomBytes(3).toString('hex')}`,
+    lookout: lookoutCli(home, passphrase),
+  };
+}
 
 export interface CliResult {
   code: number;

@@ -2,27 +2,17 @@
  * Creates (interrupted once, resumed), verifies, adds and removes a tenant on, and destroys a
  * real instance on GCP, with an empty leftover report at the end. Opt-in: see test/e2e/README.md.
  */
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { lookoutCli, resultOf } from './cli.js';
+import { e2eSuite, resultOf } from './cli.js';
 
-const enabled = process.env.LOOKOUT_E2E_GCP === '1';
-const reason = 'skipped: set LOOKOUT_E2E_GCP=1, LOOKOUT_E2E_GCP_PROJECT, LOOKOUT_E2E_DOMAIN and LOOKOUT_E2E_CIDR (see test/e2e/README.md)';
-if (!enabled) console.warn(`GCP end-to-end suite ${reason}`);
-
-// Made only when the suite runs: a skipped suite leaves nothing behind.
-const home = enabled ? mkdtempSync(join(tmpdir(), 'lookout-e2e-gcp-')) : join(tmpdir(), 'lookout-e2e-not-run');
-// At most 20 characters on GCP, so the service account ids fit.
-const name = `e2e-${randomBytes(3).toString('hex')}`;
-const passphrase = randomBytes(24).toString('base64url');
+// The instance name (e2e-<6 hex>) is within GCP's 20 characters, so the service account ids fit.
+const { enabled, title, home, name, lookout } = e2eSuite('GCP', 'LOOKOUT_E2E_GCP', 'LOOKOUT_E2E_GCP_PROJECT, LOOKOUT_E2E_DOMAIN and LOOKOUT_E2E_CIDR');
 const region = process.env.LOOKOUT_E2E_GCP_REGION ?? 'europe-west1';
 // The shared state in a bucket, when given: the lock, journal and secrets then live in GCS too.
 const state = process.env.LOOKOUT_E2E_GCP_STATE;
 const withState = (args: string[]) => (state ? [...args, '--state', state] : args);
-const lookout = lookoutCli(home, passphrase);
 
 function writeConfig(tenants: string[] = ['team-a']): string {
   const file = join(home, 'lookout.yaml');
@@ -50,7 +40,7 @@ function writeConfig(tenants: string[] = ['team-a']): string {
   return file;
 }
 
-describe.skipIf(!enabled)(`GCP end-to-end${enabled ? '' : ` (${reason})`}`, () => {
+describe.skipIf(!enabled)(title, () => {
   afterAll(async () => {
     await lookout(['destroy', name, '--delete-data', '--yes']);
   });

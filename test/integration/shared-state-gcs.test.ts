@@ -17,10 +17,10 @@ import { silentReporter } from '../../src/progress/events.js';
 import { resolveBackend } from '../../src/pulumi/backend.js';
 import { stackHasState } from '../../src/pulumi/diy-store.js';
 import { gcsStore } from '../../src/pulumi/gcs-store.js';
-import { SecretStore } from '../../src/state/secret-store.js';
 import { instanceStateKeys, sharedInstanceState } from '../../src/state/shared-instance-state.js';
-import { LOCK_CONTENDER, buildDist, start, type Running } from '../fault/helpers.js';
+import { buildDist, type Running } from '../fault/helpers.js';
 import { testRecord } from '../support/instance-record.js';
+import { expectBothSecretsKept, lockOfAGoneMachine, raceForLock } from '../support/shared-state-cases.js';
 import { gcsEnvironment, gcsServerBinaries, startGcsServer, type GcsServer } from '../support/gcs-server.js';
 import { suiteTitle, testBinaries } from '../support/test-binaries.js';
 
@@ -59,19 +59,8 @@ describe.skipIf(Boolean(binaries.missing))(suiteTitle('shared state in a real GC
   };
   const readObject = async (key: string) => (await bucketStore('').conditional!.get(key))?.text;
 
-  /** Starts `n` lock contenders on the shared state `prefix`, lets them go at once, returns their WON/LOST lines. */
-  async function race(prefix: string, n: number) {
-    const dir = await mkdtemp(join(work, 'race-'));
-    const contenders = Array.from({ length: n }, () => {
-      const r = start(LOCK_CONTENDER, [dir], { ...env, LOCK_STATE: `gs://${BUCKET}/${prefix}` });
-      running.push(r);
-      return r;
-    });
-    await Promise.all(contenders.map((c) => c.waitForLine(/^READY$/)));
-    await writeFile(join(dir, 'go'), '');
-    const results = await Promise.all(contenders.map((c) => c.waitForLine(/^(WON|LOST) /, 30_000)));
-    return { dir, contenders, results };
-  }
+  const track = (r: Running) => (running.push(r), r);
+  const race = (prefix: string, n: number) => raceForLock({ work, env, stateUrl: `gs://${BUCKET}/${prefix}`, n, track });
 
   it('creates only where nothing is (ifGenerationMatch=0) and replaces only the generation it read', async () => {
     const o = bucketStore('cas').conditional!;
@@ -106,21 +95,7 @@ describe.skipIf(Boolean(binaries.missing))(suiteTitle('shared state in a real GC
 
   it('takes over the lease of a machine that is gone, after watching it for a lease, in exactly one process', async () => {
     const key = `race-lease/${instanceStateKeys('race').lock}`;
-    const gone = {
-      holder: `lookout upgrade race --state gs://${BUCKET}/race-lease`,
-      command: 'upgrade',
-      instance: 'race',
-      hostname: hostname(),
-      pid: 311,
-      bootId: 'a-machine-that-is-gone',
-      pidNamespace: 'pid:[4026531836]',
-      processStart: '100',
-      startedAt: '2026-03-02T10:15:07.123Z',
-      token: 'gone',
-      leaseMs: 1_500,
-      renewedAt: '2026-03-02T10:20:07.123Z',
-      renewals: 20,
-    };
+    const gone = lockOfAGoneMachine(`gs://${BUCKET}/race-lease`);
     await bucketStore('').conditional!.create(key, JSON.stringify(gone));
     const { dir, contenders, results } = await race('race-lease', 3);
     const winners = results.filter((r) => r.startsWith('WON '));
@@ -177,15 +152,7 @@ describe.skipIf(Boolean(binaries.missing))(suiteTitle('shared state in a real GC
   });
 
   it('keeps both secrets when two machines write the secret store at once', async () => {
-    const store = bucketStore('secrets');
-    const a = new SecretStore(store, 'prod', 'pw');
-    const b = new SecretStore(store, 'prod', 'pw');
-    await Promise.all([a.get('x'), b.get('x')]); // both have read the (empty) store
-    await b.set('certificate.key', 'B-KEY');
-    await a.set('acme.accountKey', 'A-KEY');
-    const fresh = new SecretStore(store, 'prod', 'pw');
-    expect(await fresh.get('certificate.key')).toBe('B-KEY');
-    expect(await fresh.get('acme.accountKey')).toBe('A-KEY');
+    await expectBothSecretsKept(bucketStore('secrets'));
   });
 
   it.skipIf(Boolean(pulumi.missing))(

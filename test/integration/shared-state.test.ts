@@ -18,10 +18,10 @@ import { runSteps, type Journal } from '../../src/engine/index.js';
 import { silentReporter } from '../../src/progress/events.js';
 import { resolveBackend } from '../../src/pulumi/backend.js';
 import { s3Store } from '../../src/pulumi/diy-store.js';
-import { SecretStore } from '../../src/state/secret-store.js';
 import { instanceStateKeys, sharedInstanceState } from '../../src/state/shared-instance-state.js';
-import { LOCK_CONTENDER, buildDist, start, type Running } from '../fault/helpers.js';
+import { buildDist, start, type Running } from '../fault/helpers.js';
 import { testRecord } from '../support/instance-record.js';
+import { expectBothSecretsKept, lockOfAGoneMachine, raceForLock } from '../support/shared-state-cases.js';
 import { s3Environment, s3ServerBinaries, startS3Server, type S3Server } from '../support/s3-server.js';
 import { suiteTitle } from '../support/test-binaries.js';
 
@@ -75,15 +75,8 @@ describe.skipIf(Boolean(binaries.missing))(suiteTitle('shared state in a real S3
   };
   const readObject = async (key: string) => (await bucketStore('').conditional!.get(key))?.text;
 
-  /** Starts `n` lock contenders on the shared state `prefix`, lets them go at once, returns their WON/LOST lines. */
-  async function race(prefix: string, n: number, extra: Record<string, string> = {}) {
-    const dir = await mkdtemp(join(work, 'race-'));
-    const contenders = Array.from({ length: n }, () => track(start(LOCK_CONTENDER, [dir], { ...env, LOCK_STATE: `s3://${BUCKET}/${prefix}`, ...extra })));
-    await Promise.all(contenders.map((c) => c.waitForLine(/^READY$/)));
-    await writeFile(join(dir, 'go'), '');
-    const results = await Promise.all(contenders.map((c) => c.waitForLine(/^(WON|LOST) /, 30_000)));
-    return { dir, contenders, results };
-  }
+  const race = (prefix: string, n: number, extra: Record<string, string> = {}) =>
+    raceForLock({ work, env: { ...env, ...extra }, stateUrl: `s3://${BUCKET}/${prefix}`, n, track });
 
   it('lets exactly one of several processes take a free lock at once, and tells the others who has it', async () => {
     const { dir, contenders, results } = await race('race-free', 5);
@@ -102,21 +95,7 @@ describe.skipIf(Boolean(binaries.missing))(suiteTitle('shared state in a real S3
 
   it('lets exactly one of several processes take over the lease of a machine that is gone, after watching it for a lease', async () => {
     const key = `race-lease/${instanceStateKeys('race').lock}`;
-    const gone = {
-      holder: 'lookout upgrade race --state s3://lookout-team-state/race-lease',
-      command: 'upgrade',
-      instance: 'race',
-      hostname: hostname(), // the same name, but another machine
-      pid: 311,
-      bootId: 'a-machine-that-is-gone',
-      pidNamespace: 'pid:[4026531836]',
-      processStart: '100',
-      startedAt: '2026-03-02T10:15:07.123Z',
-      token: 'gone',
-      leaseMs: 1_500,
-      renewedAt: '2026-03-02T10:20:07.123Z',
-      renewals: 20,
-    };
+    const gone = lockOfAGoneMachine(`s3://${BUCKET}/race-lease`);
     await bucketStore('').conditional!.create(key, JSON.stringify(gone));
     const { dir, contenders, results } = await race('race-lease', 4);
     const winners = results.filter((r) => r.startsWith('WON '));
@@ -133,15 +112,7 @@ describe.skipIf(Boolean(binaries.missing))(suiteTitle('shared state in a real S3
   });
 
   it('keeps both secrets when two machines write the secret store at once', async () => {
-    const store = bucketStore('secrets');
-    const a = new SecretStore(store, 'prod', 'pw');
-    const b = new SecretStore(store, 'prod', 'pw');
-    await Promise.all([a.get('x'), b.get('x')]); // both have read the (empty) store
-    await b.set('certificate.key', 'B-KEY');
-    await a.set('acme.accountKey', 'A-KEY');
-    const fresh = new SecretStore(store, 'prod', 'pw');
-    expect(await fresh.get('certificate.key')).toBe('B-KEY');
-    expect(await fresh.get('acme.accountKey')).toBe('A-KEY');
+    await expectBothSecretsKept(bucketStore('secrets'));
   });
 
   describe('the CLI on two machines sharing one state', () => {

@@ -7,7 +7,6 @@
  * mocks in infra-gcp.test.ts).
  */
 import { describe, expect, it, vi } from 'vitest';
-import type { StepContext } from '../../src/engine/index.js';
 import { FailureError } from '../../src/errors.js';
 import { instanceBucketNames } from '../../src/providers/gcp/naming.js';
 import {
@@ -22,6 +21,7 @@ import type { StateResource } from '../../src/pulumi/deployment.js';
 import type { InstanceRecord } from '../../src/state/instance-record.js';
 import type { InstanceContext } from '../../src/steps/context.js';
 import { googleApi, testGoogleAuth, useGoogleApiSuite } from '../support/google-api.js';
+import { testStepContext } from '../support/step-context.js';
 
 const stack = vi.hoisted(() => ({
   opened: [] as Array<{ step: string; deletionProtection: boolean | undefined }>,
@@ -49,22 +49,7 @@ const record = { name: 'demo', provider: 'gcp', region: 'europe-west1', accountI
 const context = () => ({ name: 'demo', config: config() }) as InstanceContext;
 const buckets = instanceBucketNames('demo', PROJECT, 'europe-west1');
 
-function stepContext(): StepContext & { logged: string[] } {
-  const logged: string[] = [];
-  return {
-    instance: 'demo',
-    command: 'destroy',
-    runId: 'r1',
-    signal: new AbortController().signal,
-    idempotencyKey: 'r1:step',
-    outputsOf: () => {
-      throw new Error('not used');
-    },
-    progress: () => {},
-    log: (level, message) => logged.push(`${level} ${message}`),
-    logged,
-  };
-}
+const stepContext = () => testStepContext('destroy');
 
 const names = (steps: Array<{ name: string }>) => steps.map((s) => s.name);
 

@@ -9,11 +9,11 @@ import { join } from 'node:path';
 import nock from 'nock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, type ResolvedConfig } from '../../src/config/load.js';
-import type { StepContext } from '../../src/engine/index.js';
 import { gcpKubeconfigStep, gcpPreflightStep, type GcpInfraStepOutputs } from '../../src/providers/gcp/infra-steps.js';
 import { REQUIRED_SERVICES } from '../../src/providers/gcp/preflight.js';
 import { readInstanceRecord } from '../../src/state/instance-record.js';
 import { googleApi, testGoogleAuth } from '../support/google-api.js';
+import { testStepContext } from '../support/step-context.js';
 
 const PROJECT = 'acme-observability';
 const home = mkdtempSync(join(tmpdir(), 'lookout-gcp-steps-'));
@@ -31,20 +31,7 @@ afterAll(() => {
   rmSync(home, { recursive: true, force: true });
 });
 
-function stepContext(outputs: Record<string, unknown> = {}): StepContext & { logged: string[] } {
-  const logged: string[] = [];
-  return {
-    instance: 'demo',
-    command: 'create',
-    runId: 'r1',
-    signal: new AbortController().signal,
-    idempotencyKey: 'r1:step',
-    outputsOf: <T>(step: string) => outputs[step] as T,
-    progress: () => {},
-    log: (level, message) => logged.push(`${level} ${message}`),
-    logged,
-  };
-}
+const stepContext = (outputs: Record<string, unknown> = {}) => testStepContext('create', outputs);
 
 describe('GCP create steps', () => {
   it('preflight: checks the project and records the instance (provider gcp, the project as its account) before anything is created', async () => {
