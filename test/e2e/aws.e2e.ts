@@ -2,17 +2,16 @@
  * Creates, checks, upgrades, interrupts, resumes and destroys a real instance on AWS.
  * Opt-in: see test/e2e/README.md.
  */
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { e2eSuite } from './cli.js';
+import { e2eSuite, writeSuiteConfig } from './cli.js';
 
 const { enabled, title, home, name, lookout } = e2eSuite('AWS', 'LOOKOUT_E2E_AWS', 'LOOKOUT_E2E_DOMAIN and LOOKOUT_E2E_CIDR');
 
 function writeConfig(cidrs: string[], tenants: string[] = ['team-a']): string {
-  const file = join(home, 'lookout.yaml');
-  writeFileSync(
-    file,
+  return writeSuiteConfig(
+    home,
     [
       'aws:',
       `  region: ${process.env.LOOKOUT_E2E_REGION ?? 'eu-west-1'}`,
@@ -20,16 +19,9 @@ function writeConfig(cidrs: string[], tenants: string[] = ['team-a']): string {
       '  natGateways: single',
       '  nodes: { instanceType: m7i.large, min: 2, desired: 2, max: 3 }',
       `  apiAllowedCidrs: [${cidrs.join(', ')}]`,
-      'dns:',
-      `  domain: ${process.env.LOOKOUT_E2E_DOMAIN ?? 'e2e.invalid'}`,
-      'tls:',
-      '  acmeDirectory: https://acme-staging-v02.api.letsencrypt.org/directory',
-      'tenants:',
-      ...tenants.map((t) => `  - name: ${t}`),
-      '',
-    ].join('\n'),
+    ],
+    tenants,
   );
-  return file;
 }
 
 describe.skipIf(!enabled)(title, () => {

@@ -5,7 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -29,6 +29,27 @@ export function e2eSuite(cloud: string, variable: string, needs: string) {
     name: `e2e-${randomBytes(3).toString('hex')}`,
     lookout: lookoutCli(home, passphrase),
   };
+}
+
+/**
+ * Writes `<home>/lookout.yaml`: the provider's block (its lines as given), then what every cloud
+ * suite shares: the domain (and a parent zone, when given), the ACME staging directory, tenants.
+ */
+export function writeSuiteConfig(home: string, providerBlock: string[], tenants: string[], parentZone?: string): string {
+  const file = join(home, 'lookout.yaml');
+  const lines = [
+    ...providerBlock,
+    'dns:',
+    `  domain: ${process.env.LOOKOUT_E2E_DOMAIN ?? 'e2e.invalid'}`,
+    ...(parentZone ? [`  parentZone: ${parentZone}`] : []),
+    'tls:',
+    '  acmeDirectory: https://acme-staging-v02.api.letsencrypt.org/directory',
+    'tenants:',
+    ...tenants.map((t) => `  - name: ${t}`),
+    '',
+  ];
+  writeFileSync(file, lines.join('\n'));
+  return file;
 }
 
 export interface CliResult {

@@ -2,10 +2,10 @@
  * Creates (interrupted once, resumed), verifies, adds and removes a tenant on, and destroys a
  * real instance on GCP, with an empty leftover report at the end. Opt-in: see test/e2e/README.md.
  */
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { e2eSuite, resultOf } from './cli.js';
+import { e2eSuite, resultOf, writeSuiteConfig } from './cli.js';
 
 // The instance name (e2e-<6 hex>) is within GCP's 20 characters, so the service account ids fit.
 const { enabled, title, home, name, lookout } = e2eSuite('GCP', 'LOOKOUT_E2E_GCP', 'LOOKOUT_E2E_GCP_PROJECT, LOOKOUT_E2E_DOMAIN and LOOKOUT_E2E_CIDR');
@@ -15,9 +15,8 @@ const state = process.env.LOOKOUT_E2E_GCP_STATE;
 const withState = (args: string[]) => (state ? [...args, '--state', state] : args);
 
 function writeConfig(tenants: string[] = ['team-a']): string {
-  const file = join(home, 'lookout.yaml');
-  writeFileSync(
-    file,
+  return writeSuiteConfig(
+    home,
     [
       'gcp:',
       `  project: ${process.env.LOOKOUT_E2E_GCP_PROJECT ?? 'e2e-project'}`,
@@ -27,17 +26,10 @@ function writeConfig(tenants: string[] = ['team-a']): string {
       '  nodes: { machineType: e2-standard-4, min: 2, max: 3 }',
       '  releaseChannel: REGULAR',
       `  apiAllowedCidrs: [${process.env.LOOKOUT_E2E_CIDR ?? '203.0.113.0/24'}]`,
-      'dns:',
-      `  domain: ${process.env.LOOKOUT_E2E_DOMAIN ?? 'e2e.invalid'}`,
-      ...(process.env.LOOKOUT_E2E_GCP_PARENT_ZONE ? [`  parentZone: ${process.env.LOOKOUT_E2E_GCP_PARENT_ZONE}`] : []),
-      'tls:',
-      '  acmeDirectory: https://acme-staging-v02.api.letsencrypt.org/directory',
-      'tenants:',
-      ...tenants.map((t) => `  - name: ${t}`),
-      '',
-    ].join('\n'),
+    ],
+    tenants,
+    process.env.LOOKOUT_E2E_GCP_PARENT_ZONE,
   );
-  return file;
 }
 
 describe.skipIf(!enabled)(title, () => {

@@ -7,7 +7,7 @@
  */
 import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { hostname, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runSteps } from '../../src/engine/index.js';
@@ -20,7 +20,7 @@ import { gcsStore } from '../../src/pulumi/gcs-store.js';
 import { instanceStateKeys, sharedInstanceState } from '../../src/state/shared-instance-state.js';
 import { buildDist, type Running } from '../fault/helpers.js';
 import { testRecord } from '../support/instance-record.js';
-import { expectBothSecretsKept, lockOfAGoneMachine, raceForLock } from '../support/shared-state-cases.js';
+import { expectBothSecretsKept, expectExactlyOneTakesAFreeLock, expectExactlyOneTakesOverAGoneLease, raceForLock } from '../support/shared-state-cases.js';
 import { gcsEnvironment, gcsServerBinaries, startGcsServer, type GcsServer } from '../support/gcs-server.js';
 import { suiteTitle, testBinaries } from '../support/test-binaries.js';
 
@@ -79,32 +79,22 @@ describe.skipIf(Boolean(binaries.missing))(suiteTitle('shared state in a real GC
   });
 
   it('lets exactly one of several processes take a free lock at once, and tells the others who has it', async () => {
-    const { dir, contenders, results } = await race('race-free', 4);
-    const winners = results.filter((r) => r.startsWith('WON '));
-    expect(winners, results.join('\n')).toHaveLength(1);
-    const token = winners[0]!.split(' ')[1];
-    const winner = contenders[results.indexOf(winners[0]!)]!;
-    for (const lost of results.filter((r) => r.startsWith('LOST '))) {
-      expect(lost).toContain(`locked by another lookout run: \`lock-contender.mjs ${dir}\` (PID ${winner.child.pid} on ${hostname()}`);
-    }
-    expect(JSON.parse((await readObject(`race-free/${instanceStateKeys('race').lock}`))!).token).toBe(token);
-    await writeFile(join(dir, 'release'), '');
-    expect((await Promise.all(contenders.map((c) => c.finished))).map((f) => f.code).sort()).toEqual([0, 1, 1, 1]);
-    expect(await readObject(`race-free/${instanceStateKeys('race').lock}`)).toBeUndefined();
+    await expectExactlyOneTakesAFreeLock({
+      race: (n) => race('race-free', n),
+      n: 4,
+      lockText: () => readObject(`race-free/${instanceStateKeys('race').lock}`),
+    });
   });
 
   it('takes over the lease of a machine that is gone, after watching it for a lease, in exactly one process', async () => {
     const key = `race-lease/${instanceStateKeys('race').lock}`;
-    const gone = lockOfAGoneMachine(`gs://${BUCKET}/race-lease`);
-    await bucketStore('').conditional!.create(key, JSON.stringify(gone));
-    const { dir, contenders, results } = await race('race-lease', 3);
-    const winners = results.filter((r) => r.startsWith('WON '));
-    expect(winners, results.join('\n')).toHaveLength(1);
-    const [, token, warnings] = winners[0]!.match(/^WON (\S+) (.*)$/)!;
-    expect((JSON.parse(warnings!) as string[]).at(-1)).toMatch(/^Took over the stale lock of instance "race" .*its lease ran out/);
-    expect(JSON.parse((await readObject(key))!).token).toBe(token);
-    await writeFile(join(dir, 'release'), '');
-    await Promise.all(contenders.map((c) => c.finished));
+    await expectExactlyOneTakesOverAGoneLease({
+      stateUrl: `gs://${BUCKET}/race-lease`,
+      placeLock: (text) => bucketStore('').conditional!.create(key, text),
+      race: (n) => race('race-lease', n),
+      n: 3,
+      lockText: () => readObject(key),
+    });
   });
 
   it('writes the journal under the lock and reads it back from another machine', async () => {

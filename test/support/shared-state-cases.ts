@@ -54,3 +54,47 @@ export async function expectBothSecretsKept(store: DiyStore): Promise<void> {
   expect(await fresh.get('certificate.key')).toBe('B-KEY');
   expect(await fresh.get('acme.accountKey')).toBe('A-KEY');
 }
+
+type Race = Awaited<ReturnType<typeof raceForLock>>;
+
+/** Of `n` processes that go at once for a free lock, exactly one wins; the others are told who holds it; release frees it. */
+export async function expectExactlyOneTakesAFreeLock(o: { race: (n: number) => Promise<Race>; n: number; lockText: () => Promise<string | undefined> }) {
+  const { dir, contenders, results, release } = await o.race(o.n);
+  const winners = results.filter((r) => r.startsWith('WON '));
+  expect(winners, results.join('\n')).toHaveLength(1);
+  const token = winners[0]!.split(' ')[1];
+  const winner = contenders[results.indexOf(winners[0]!)]!;
+  for (const lost of results.filter((r) => r.startsWith('LOST '))) {
+    expect(lost).toContain(`locked by another lookout run: \`lock-contender.mjs ${dir}\` (PID ${winner.child.pid} on ${hostname()}`);
+  }
+  expect(JSON.parse((await o.lockText())!).token).toBe(token);
+  await release();
+  expect((await Promise.all(contenders.map((c) => c.finished))).map((f) => f.code).sort()).toEqual([0, ...Array(o.n - 1).fill(1)]);
+  expect(await o.lockText()).toBeUndefined();
+}
+
+/**
+ * The lock of a machine that is gone (its lease of 1.5 s long run out) is taken over by exactly
+ * one of `n` processes, after watching it for a lease, with a warning that says so.
+ */
+export async function expectExactlyOneTakesOverAGoneLease(o: {
+  stateUrl: string;
+  placeLock: (text: string) => Promise<unknown>;
+  race: (n: number) => Promise<Race>;
+  n: number;
+  lockText: () => Promise<string | undefined>;
+}) {
+  await o.placeLock(JSON.stringify(lockOfAGoneMachine(o.stateUrl)));
+  const { contenders, results, release } = await o.race(o.n);
+  const winners = results.filter((r) => r.startsWith('WON '));
+  expect(winners, results.join('\n')).toHaveLength(1);
+  const [, token, warnings] = winners[0]!.match(/^WON (\S+) (.*)$/)!;
+  const said = JSON.parse(warnings!) as string[];
+  expect(said[0]).toContain('last renewed');
+  expect(said[0]).toContain('Watching it for 1s');
+  expect(said.at(-1)).toMatch(/^Took over the stale lock of instance "race" held by `lookout upgrade race .*its lease ran out/);
+  for (const lost of results.filter((r) => r.startsWith('LOST '))) expect(lost).toContain('locked by another lookout run');
+  expect(JSON.parse((await o.lockText())!).token).toBe(token);
+  await release();
+  await Promise.all(contenders.map((c) => c.finished));
+}
