@@ -6,7 +6,10 @@
  * that records what the steps ask of it (the stack program itself is tested under Pulumi
  * mocks in infra-gcp.test.ts).
  */
+import nock from 'nock';
 import { describe, expect, it, vi } from 'vitest';
+import { gcsPrefixObjects } from '../../src/providers/gcp/delete-bucket.js';
+import { deleteTenantData, tenantDataLocations } from '../../src/tenants/delete-data.js';
 import { FailureError } from '../../src/errors.js';
 import { instanceBucketNames } from '../../src/providers/gcp/naming.js';
 import {
@@ -154,6 +157,25 @@ describe('GCP destroy', () => {
       `DELETE https://storage.googleapis.com/storage/v1/b/${buckets.metrics}`,
       `DELETE https://storage.googleapis.com/storage/v1/b/${buckets.logs}`,
     ]);
+  });
+
+  it('tenant remove --delete-data: lists every generation under the tenant’s prefixes and deletes each, nothing else', async () => {
+    const storage = googleApi('https://storage.googleapis.com', seen);
+    const id = 'team-a';
+    // One location is enough to see the calls; the locations themselves are the seam's (tenantDataLocations).
+    const metrics = tenantDataLocations(id, buckets).filter((l) => l.bucket === buckets.metrics);
+    storage.get(`/storage/v1/b/${buckets.metrics}/o`).query({ versions: 'true', fields: 'items(name,generation),nextPageToken', prefix: `${id}/` }).reply(200, {
+      items: [
+        { name: `${id}/01HBLOCK/index`, generation: '7' },
+        { name: `${id}/01HBLOCK/index`, generation: '3' },
+      ],
+    });
+    storage.delete(`/storage/v1/b/${buckets.metrics}/o/${encodeURIComponent(`${id}/01HBLOCK/index`)}`).query({ generation: '7' }).reply(204);
+    storage.delete(`/storage/v1/b/${buckets.metrics}/o/${encodeURIComponent(`${id}/01HBLOCK/index`)}`).query({ generation: '3' }).reply(404, {});
+    const reports = await deleteTenantData(gcsPrefixObjects(testGoogleAuth(PROJECT) as never), metrics);
+    expect(reports).toEqual([{ bucket: buckets.metrics, prefix: `${id}/`, what: 'metric blocks', deletedObjects: 2 }]);
+    expect(seen.filter((c) => c.startsWith('DELETE'))).toHaveLength(2);
+    expect(nock.pendingMocks()).toEqual([]);
   });
 
   it('reports what still carries the instance’s label, but not the data buckets it kept on purpose', async () => {
