@@ -48,11 +48,12 @@ describe('GCP create steps', () => {
     googleApi('https://container.googleapis.com', seen).get(`/v1/projects/${PROJECT}/locations/-/clusters`).reply(200, {});
     googleApi('https://storage.googleapis.com', seen).get('/storage/v1/b').query(true).reply(200, {});
     googleApi('https://cloudkms.googleapis.com', seen).get(`/v1/projects/${PROJECT}/locations/europe-west1/keyRings/lookout-demo`).reply(404, {});
+    googleApi('https://dns.googleapis.com', seen).get(`/dns/v1/projects/${PROJECT}/managedZones`).reply(200, { managedZones: [{ name: 'example-com', dnsName: 'example.com.' }] });
 
     const c = { name: 'demo', config, configFile: 'lookout.yaml' } as never;
     const outputs = await gcpPreflightStep(c, async () => testGoogleAuth(PROJECT)).run(stepContext());
-    expect(outputs).toEqual({ project: PROJECT, projectNumber: '42', region: 'europe-west1', secretsKey: { keyRing: false, key: false } });
-    expect(seen).toHaveLength(8);
+    expect(outputs).toEqual({ project: PROJECT, projectNumber: '42', region: 'europe-west1', secretsKey: { keyRing: false, key: false }, parentZoneName: 'example-com' });
+    expect(seen).toHaveLength(9);
     const record = await readInstanceRecord('demo');
     expect(record).toMatchObject({ name: 'demo', provider: 'gcp', region: 'europe-west1', accountId: PROJECT, status: 'creating', bundle: config.bundle });
   });

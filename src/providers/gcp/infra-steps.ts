@@ -21,7 +21,7 @@ import { gcpConfigOf } from './settings.js';
 export type GcpStepContext = Omit<InstanceContext, 'bundle' | 'yes'>;
 
 /** The preflight result as recorded in the journal. */
-export type GcpPreflightOutputs = Pick<GcpPreflightResult, 'project' | 'projectNumber' | 'region' | 'secretsKey'>;
+export type GcpPreflightOutputs = Pick<GcpPreflightResult, 'project' | 'projectNumber' | 'region' | 'secretsKey' | 'parentZoneName'>;
 
 /** Infra outputs as recorded in the journal (the infra stack has no secret outputs). */
 export type GcpInfraStepOutputs = InfraGcpOutputs;
@@ -32,12 +32,14 @@ export async function openGcpInfraStack(
   o: { deletionProtection?: boolean; preflight?: GcpPreflightOutputs } = {},
 ): Promise<StackHandle> {
   const { infraGcpProgram, INFRA_GCP_PROJECT } = await import('./infra-stack.js');
+  // Where the delegation goes, as the preflight resolved it; without a preflight (destroy), as the config says.
+  const parentZoneName = o.preflight ? o.preflight.parentZoneName : c.config.dns.parentZone;
   return openInfraStackOf(c, step, {
     project: INFRA_GCP_PROJECT,
     program: infraGcpProgram({
       instance: c.name,
       config: c.config,
-      ...(c.config.dns.parentZone ? { parentZoneName: c.config.dns.parentZone } : {}),
+      ...(parentZoneName ? { parentZoneName } : {}),
       ...(o.deletionProtection === undefined ? {} : { deletionProtection: o.deletionProtection }),
       ...(o.preflight?.secretsKey ? { existingSecretsKey: o.preflight.secretsKey } : {}),
     }),
@@ -68,7 +70,13 @@ export function gcpPreflightStep(c: GcpStepContext, http: () => Promise<GoogleHt
       for (const warning of result.warnings) ctx.log('warn', warning);
       // From here on the instance is ours; the project is its "account".
       await recordInstanceAtPreflight(c, { provider: 'gcp', region: gcp.region, accountId: gcp.project });
-      return { project: result.project, projectNumber: result.projectNumber, region: result.region, secretsKey: result.secretsKey };
+      return {
+        project: result.project,
+        projectNumber: result.projectNumber,
+        region: result.region,
+        secretsKey: result.secretsKey,
+        ...(result.parentZoneName ? { parentZoneName: result.parentZoneName } : {}),
+      };
     },
   };
 }
@@ -79,7 +87,7 @@ export function gcpInfraUpStep(c: GcpStepContext): Step<GcpInfraStepOutputs> {
     title: 'Create the network, GKE cluster, buckets and DNS zone',
     inputs: (ctx) => ({
       gcp: c.config.gcp,
-      dns: { domain: c.config.dns.domain, parentZone: c.config.dns.parentZone },
+      dns: { domain: c.config.dns.domain, parentZone: ctx.outputsOf<GcpPreflightOutputs>('preflight').parentZoneName ?? null },
       retention: [c.config.system.retention, ...c.config.tenants.map((t) => t.retention)],
       secretsKey: ctx.outputsOf<GcpPreflightOutputs>('preflight').secretsKey ?? null,
     }),

@@ -52,6 +52,8 @@ export interface GcpPreflightResult {
   existing: boolean;
   /** Whether the secrets key ring and key of the instance's names exist already (the infra stack imports them). */
   secretsKey: { keyRing: boolean; key: boolean };
+  /** The managed zone in the project that gets the NS delegation: `dns.parentZone`, checked, or the closest public parent found; undefined when none. */
+  parentZoneName?: string;
   warnings: string[];
 }
 
@@ -63,6 +65,7 @@ const API = {
   container: 'https://container.googleapis.com/v1/projects',
   storage: 'https://storage.googleapis.com/storage/v1/b',
   kms: 'https://cloudkms.googleapis.com/v1/projects',
+  dns: 'https://dns.googleapis.com/dns/v1/projects',
 };
 
 interface GaxiosLikeError {
@@ -203,7 +206,52 @@ export async function gcpPreflight(http: GoogleHttp, config: ResolvedConfig, o: 
     warnings.push(`the kept buckets of the destroyed instance "${config.name}" are used again: ${labelled.join(', ')}`);
   }
   const secretsKey = await existingSecretsKey(get, project, region, config.name, warnings, o.knownInstance);
-  return { project, projectNumber, region, cpus, addresses, existing, secretsKey, warnings };
+  const parentZoneName = await parentZoneOf(get, project, config.dns.domain, config.dns.parentZone, warnings);
+  return { project, projectNumber, region, cpus, addresses, existing, secretsKey, ...(parentZoneName ? { parentZoneName } : {}), warnings };
+}
+
+/**
+ * Where the NS delegation of `domain` goes: the managed zone `given` (dns.parentZone), which
+ * must exist in the project and be for a parent of the domain; or else the public zone in the
+ * project for the closest parent, when exactly one is. Undefined: `create` prints the records.
+ */
+async function parentZoneOf(
+  get: <T>(api: string, url: string) => Promise<T>,
+  project: string,
+  domain: string,
+  given: string | undefined,
+  warnings: string[],
+): Promise<string | undefined> {
+  type Zone = { name: string; dnsName: string; visibility?: string };
+  const zones: Zone[] = [];
+  let pageToken: string | undefined;
+  do {
+    const page = await get<{ managedZones?: Zone[]; nextPageToken?: string }>(
+      'the Cloud DNS zone list',
+      `${API.dns}/${project}/managedZones${pageToken ? `?pageToken=${encodeURIComponent(pageToken)}` : ''}`,
+    );
+    zones.push(...(page.managedZones ?? []));
+    pageToken = page.nextPageToken;
+  } while (pageToken);
+  const isParent = (z: Zone) => `${domain}.`.endsWith(`.${z.dnsName}`);
+  if (given !== undefined) {
+    const zone = zones.find((z) => z.name === given);
+    if (!zone) {
+      throw new UsageError(`dns.parentZone: managed zone "${given}" does not exist in project "${project}"`, {
+        hint: `Give the name (not the DNS name) of a Cloud DNS zone in the project: \`gcloud dns managed-zones list --project ${project}\`.`,
+      });
+    }
+    if (!isParent(zone)) throw new UsageError(`dns.parentZone: managed zone "${given}" is for ${zone.dnsName}, which is not a parent of ${domain}`);
+    return given;
+  }
+  const parents = zones.filter((z) => (z.visibility ?? 'public') === 'public' && isParent(z));
+  const closest = Math.max(0, ...parents.map((z) => z.dnsName.length));
+  const candidates = parents.filter((z) => z.dnsName.length === closest);
+  if (candidates.length > 1) {
+    warnings.push(`several managed zones in project "${project}" are for ${candidates[0]!.dnsName} (${candidates.map((z) => z.name).join(', ')}); set dns.parentZone to choose where the delegation goes`);
+    return undefined;
+  }
+  return candidates[0]?.name;
 }
 
 /**
