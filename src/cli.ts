@@ -48,7 +48,7 @@ function common(cmd: Command, which: { yes?: boolean; state?: boolean } = {}): C
     cmd.hook('preAction', (_command, action) => requireConfirmationPossible(action));
   }
   if (which.state) {
-    cmd.option('--state <url>', 'state backend: s3://bucket/prefix (default: ~/.lookout/<name>/)');
+    cmd.option('--state <url>', 'state backend: s3://bucket/prefix or gs://bucket/prefix (default: ~/.lookout/<name>/)');
   }
   cmd.option('--debug', 'show stack traces and engine logs on errors');
   return cmd;

@@ -9,6 +9,7 @@ import type { InstanceRecord } from '../state/instance-record.js';
 import { locateInstance } from '../state/instance-state.js';
 import { loadBundle } from '../bundle/manifest.js';
 import type { InstanceContext } from '../steps/context.js';
+import type { Step } from '../engine/index.js';
 import { checkBeforeCloud } from '../config/checks.js';
 import { requireProvider } from './provider.js';
 import { allTenantEndpoints } from '../plan/endpoints.js';
@@ -45,11 +46,20 @@ export function checkCreateAgainstRecord(record: InstanceRecord | undefined, con
   }
 }
 
+/**
+ * The steps of `create` on any provider, in the order of the critical path: the provider's
+ * (preflight, infrastructure, kube access), the certificate (DNS delegation when the provider
+ * makes the zone, then TLS), then the cluster's contents (platform, tenants, alerting, verify).
+ */
+export async function createSteps(c: InstanceContext, previousTenants: readonly { name: string }[] | undefined): Promise<Step[]> {
+  const [tls, cluster] = await Promise.all([import('../steps/tls-steps.js'), import('../steps/cluster-steps.js')]);
+  return [...(await c.provider.infraSteps(c)), ...tls.certificateSteps(c), ...cluster.clusterSteps(c, previousTenants)];
+}
+
 export async function createCommand(opts: CreateOptions): Promise<void> {
   const providerId = requireProvider(opts.provider, 'create');
   const config = await loadConfig(opts.config, { provider: providerId, name: opts.name });
-  // Refuses a --state this lookout cannot keep an instance in (gs://), or one that is not
-  // where this machine knows the instance to be.
+  // Refuses a --state that is not where this machine knows the instance to be.
   const state = await locateInstance(opts.name, opts.state);
   const warnings = await checkBeforeCloud(config, { file: opts.config, purpose: 'apply' });
   const bundle = loadBundle(config.bundle);
@@ -57,12 +67,10 @@ export async function createCommand(opts: CreateOptions): Promise<void> {
   checkCreateAgainstRecord(previous, config, opts.state);
   const record = previous?.status === 'destroyed' ? undefined : previous;
 
-  const [{ openSession }, { runSteps }, { loadProvider }, tls, cluster, { expectedResourceCounts }] = await Promise.all([
+  const [{ openSession }, { runSteps }, { loadProvider }, { expectedResourceCounts }] = await Promise.all([
     import('./session.js'),
     import('../engine/index.js'),
     import('../providers/registry.js'),
-    import('../steps/tls-steps.js'),
-    import('../steps/cluster-steps.js'),
     import('../plan/count-worker.js'),
   ]);
   const provider = await loadProvider(providerId);
@@ -95,7 +103,7 @@ export async function createCommand(opts: CreateOptions): Promise<void> {
     const result = await runSteps({
       instance: opts.name,
       command: 'create',
-      steps: [...(await provider.infraSteps(c)), ...tls.certificateSteps(c), ...cluster.clusterSteps(c, record?.config.tenants)],
+      steps: await createSteps(c, record?.config.tenants),
       store: state,
       reporter: session.reporter,
       signal: session.signal,

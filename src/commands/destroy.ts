@@ -48,7 +48,7 @@ export async function destroyCommand(opts: DestroyOptions): Promise<void> {
       if (!ok) throw new FailureError('destroy cancelled: nothing was changed');
     }
     await state.updateRecord({ status: 'destroying' });
-    await runSteps({
+    const result = await runSteps({
       instance: opts.name,
       command: 'destroy',
       // Tenants, then the load balancer (and the cloud really deleting it: what it holds can
@@ -71,7 +71,9 @@ export async function destroyCommand(opts: DestroyOptions): Promise<void> {
     await state.updateRecord({ status: 'destroyed' });
     session.close();
     const kept = opts.deleteData && cloudTeardown.ownsDataBuckets ? [] : cloudTeardown.dataBuckets(record);
-    printResult(opts, { type: 'result', instance: opts.name, status: 'destroyed', keptBuckets: kept }, () =>
+    // A provider's last step may scan for what is left (anything still labelled with the instance).
+    const leftovers = (result.outputs.leftovers as { leftovers?: Array<{ kind: string; name: string }> } | undefined)?.leftovers ?? [];
+    printResult(opts, { type: 'result', instance: opts.name, status: 'destroyed', keptBuckets: kept, leftovers }, () =>
       [
         '',
         `Instance ${opts.name} is destroyed.`,
@@ -83,6 +85,7 @@ export async function destroyCommand(opts: DestroyOptions): Promise<void> {
                 : '  they are yours (kubernetes.objectStorage): empty them with your store\'s tools if you no longer need the data',
             ]
           : ['  its data buckets were emptied and deleted.']),
+        ...(leftovers.length ? ['  still there (delete by hand, or run destroy again):', ...leftovers.map((l) => `    ${l.kind} ${l.name}`)] : []),
         '',
       ].join('\n'),
     );

@@ -60,7 +60,6 @@ const REGISTRY: { [Id in ProviderId]: Entry<Id> } = {
     anInstance: 'a GCP instance',
     configBlock: async () => (await import('./gcp/config.js')).gcpConfigBlock,
     load: async () => (await import('./gcp/index.js')).gcpProvider,
-    partial: { commands: ['config validate', 'plan'], notYet: 'GCP support comes in a later release' },
   },
   kubernetes: {
     title: 'Kubernetes',

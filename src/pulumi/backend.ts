@@ -1,8 +1,12 @@
 /**
  * Where an instance's Pulumi state lives. The default is the Pulumi file backend under the
- * instance's directory; `--state s3://…` selects a bucket a team shares. `gs://…` URLs are
- * parsed here, for GCP support, but no command accepts them yet (src/state/instance-state.ts
- * refuses them), so the messages below do not offer them.
+ * instance's directory; `--state s3://…` or `gs://…` selects a bucket a team shares.
+ *
+ * The Pulumi engine reads the same URL (PULUMI_BACKEND_URL) through its gocloud drivers: an
+ * S3 bucket with the AWS credentials of the environment, a GCS bucket with Google's
+ * Application Default Credentials (GOOGLE_APPLICATION_CREDENTIALS, or `gcloud auth
+ * application-default login`). STORAGE_EMULATOR_HOST points both the engine and Lookout's
+ * own GCS client (src/pulumi/gcs-store.ts) at an emulator.
  *
  * `file://<absolute path>` is accepted too: it is what the default resolves to, and it lets
  * someone keep state on a backed-up or shared disk. Relative paths are refused because the
@@ -27,11 +31,11 @@ export type Backend =
 
 export type BackendKind = Backend['kind'];
 
-const EXPECTED = 's3://<bucket>[/<prefix>][?region=<aws-region>] or file://<absolute path>';
+const EXPECTED = 's3://<bucket>[/<prefix>][?region=<aws-region>], gs://<bucket>[/<prefix>] or file://<absolute path>';
 
 const STATE_HINT =
   'Leave out --state to keep the state on this machine (under ~/.lookout/<instance>/state), or give a bucket ' +
-  'your team shares, for example `--state s3://acme-lookout-state/prod?region=eu-west-1`.';
+  'your team shares, for example `--state s3://acme-lookout-state/prod?region=eu-west-1` or `--state gs://acme-lookout-state/prod`.';
 
 function invalid(value: string, why: string): UsageError {
   return new UsageError(`--state: expected ${EXPECTED}, found "${value}": ${why}.`, { hint: STATE_HINT });
@@ -63,7 +67,7 @@ export function resolveBackend(instance: string, stateFlag?: string): Backend {
       return resolveFileUrl(value, rest);
     default: {
       const lower = scheme.toLowerCase();
-      const why = lower === 's3' || lower === 'file'
+      const why = lower === 's3' || lower === 'gs' || lower === 'file'
         ? `the scheme must be written in lowercase ("${lower}://")`
         : `the scheme "${scheme}://" is not supported (Pulumi Cloud and HTTP backends are not used by Lookout)`;
       throw invalid(value, why);

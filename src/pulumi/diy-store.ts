@@ -17,6 +17,7 @@ import {
 import { setTimeout as delay } from 'node:timers/promises';
 import { writeFileAtomic } from '../fs-atomic.js';
 import type { Backend } from './backend.js';
+import { gcsStore, type GcsHttp } from './gcs-store.js';
 
 const BOOKKEEPING = '.pulumi';
 
@@ -35,7 +36,7 @@ export function stackStateKeys(project: string, stack: string): string[] {
   return [base, `${base}.gz`];
 }
 
-/** A stored object and its version (an S3 ETag; a GCS generation once GCS is supported). */
+/** A stored object and its version (an S3 ETag; a GCS generation). */
 export interface VersionedObject {
   text: string;
   version: string;
@@ -65,7 +66,7 @@ export interface ConditionalObjects {
 /** Read/list/delete access to a backend's objects, as far as Lookout can reach them. */
 export interface DiyStore {
   readonly kind: Backend['kind'];
-  /** False when Lookout has no client for this backend (GCS): only locations and commands are known. */
+  /** False when Lookout has no client for this backend: only locations and commands are known. */
   readonly canAccess: boolean;
   /** Keys of the objects directly or indirectly under `dirKey`. */
   list(dirKey: string): Promise<string[]>;
@@ -78,11 +79,12 @@ export interface DiyStore {
   location(key: string): string;
   /** A shell command that deletes the object, for instructions in error messages. */
   removeCommand(key: string): string;
-  /** Conditional writes, where the backend is shared (S3); absent for local files. */
+  /** Conditional writes, where the backend is shared (S3, GCS); absent for local files. */
   readonly conditional?: ConditionalObjects;
 }
 
-function shellQuote(s: string): string {
+/** A string as one word of a POSIX shell command. */
+export function shellQuote(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
@@ -254,26 +256,10 @@ export function s3Store(bucket: string, prefix: string, client: S3Client): DiySt
   };
 }
 
-/** No GCS client is installed, so Lookout can only tell where objects are and how to remove them. */
-export function gcsStore(bucket: string, prefix: string): DiyStore {
-  const url = (key: string) => `gs://${bucket}/${prefix === '' ? key : `${prefix}/${key}`}`;
-  const unsupported = (what: string) => () =>
-    Promise.reject(new Error(`Lookout cannot ${what} objects in a GCS bucket (no GCS client is installed)`));
-  return {
-    kind: 'gs',
-    canAccess: false,
-    list: unsupported('list'),
-    read: unsupported('read'),
-    write: unsupported('write'),
-    remove: unsupported('delete'),
-    exists: unsupported('look up'),
-    location: url,
-    removeCommand: (key) => `gcloud storage rm ${shellQuote(url(key))}`,
-  };
-}
-
 export interface StoreFactories {
   s3Client?: (region: string | undefined) => S3Client;
+  /** The HTTP client of a GCS store (default: Application Default Credentials, loaded on first use). */
+  gcsHttp?: () => Promise<GcsHttp>;
 }
 
 export function storeFor(backend: Backend, factories: StoreFactories = {}): DiyStore {
@@ -292,14 +278,14 @@ export function storeFor(backend: Backend, factories: StoreFactories = {}): DiyS
       return s3Store(backend.bucket, backend.prefix, client);
     }
     case 'gs':
-      return gcsStore(backend.bucket, backend.prefix);
+      return gcsStore(backend.bucket, backend.prefix, factories.gcsHttp);
   }
 }
 
 /**
  * Whether the backend already holds state for the stack. False means the stack is new, so
  * its passphrase is being chosen now (and should be typed twice). Undefined when Lookout
- * cannot look (GCS); treat that as new, which only costs a second prompt.
+ * cannot look; treat that as new, which only costs a second prompt.
  */
 export async function stackHasState(store: DiyStore, project: string, stack: string): Promise<boolean | undefined> {
   if (!store.canAccess) return undefined;

@@ -31,8 +31,8 @@
 import { z } from 'zod';
 import { FailureError, LookoutError, errorMessage } from '../errors.js';
 import type { Reporter } from '../progress/events.js';
-import { explainAwsError } from '../providers/aws/errors.js';
 import { lockDirKey, type DiyStore } from './diy-store.js';
+import { explainStoreError } from './store-errors.js';
 import { isDescendant, judgeProcess, localHostProbe, type HostProbe } from '../engine/holder.js';
 import { heldInstanceLock, type ChildLockLedger, type ChildLockRecord } from '../engine/lock.js';
 
@@ -251,8 +251,8 @@ export async function recordEngineLocks(o: Omit<ClearLocksOptions, 'reporter' | 
 }
 
 function storeError(err: unknown, store: DiyStore, what: string): LookoutError {
-  if (err instanceof LookoutError) return err;
-  if (store.kind === 's3') return explainAwsError(err, `Lookout's attempt to ${what} the stack in the state bucket`);
+  const explained = explainStoreError(err, store.kind, `Lookout's attempt to ${what} the stack in the state bucket`);
+  if (explained) return explained;
   return new FailureError(`Could not ${what} the stack: ${errorMessage(err)}`, { cause: err });
 }
 

@@ -151,8 +151,11 @@ export interface StackHandle {
   readonly workDir: string;
   /** Plugins, stale locks, export and recovery. Every operation runs it first if it has not just run. */
   prepare(signal?: AbortSignal): Promise<RecoveryPlan>;
-  /** Converges the stack and returns its outputs, secrets unwrapped (in memory only). */
-  up(opts?: OperationOptions): Promise<Record<string, unknown>>;
+  /**
+   * Converges the stack and returns its outputs, secrets unwrapped (in memory only). With
+   * `target`, only those URNs: nothing else is created or changed.
+   */
+  up(opts?: OperationOptions & { target?: string[] }): Promise<Record<string, unknown>>;
   preview(opts?: OperationOptions): Promise<PreviewSummary>;
   /** Destroys the stack, or only `target` URNs (and what depends on them) when given. */
   destroy(opts?: Omit<OperationOptions, 'totalHint'> & { target?: string[] }): Promise<void>;
@@ -303,9 +306,16 @@ class PulumiStackHandle implements StackHandle {
     return plan;
   }
 
-  async up(opts: OperationOptions = {}): Promise<Record<string, unknown>> {
-    return this.operation('update', true, opts.signal, opts.totalHint ?? this.previewTotal, async (onEvent) => {
-      const result = await withFollowingSignal(opts.signal, (signal) => this.stack.up({ onEvent, color: 'never', ...(signal ? { signal } : {}) }));
+  async up(opts: OperationOptions & { target?: string[] } = {}): Promise<Record<string, unknown>> {
+    return this.operation('update', true, opts.signal, opts.target ? opts.target.length : (opts.totalHint ?? this.previewTotal), async (onEvent) => {
+      const result = await withFollowingSignal(opts.signal, (signal) =>
+        this.stack.up({
+          onEvent,
+          color: 'never',
+          ...(opts.target ? { target: opts.target } : {}),
+          ...(signal ? { signal } : {}),
+        }),
+      );
       return unwrapOutputs(result.outputs);
     });
   }

@@ -2,7 +2,7 @@
  * Where an instance's own state lives: its lock, its journal and its record.
  *
  * - Default (and `file://` state): files under ~/.lookout/<name>/, guarded by a file lock.
- * - Shared (`--state s3://bucket/prefix`): objects next to the Pulumi state, under
+ * - Shared (`--state s3://bucket/prefix` or `gs://bucket/prefix`): objects next to the Pulumi state, under
  *   `<prefix>/.lookout/<name>/` (lock.json, journal.json, instance.json, and secrets.enc),
  *   written with conditional requests (src/state/shared-instance-state.ts), so that every
  *   machine sees the same lock, journal and record. The local directory then holds only a
@@ -95,7 +95,7 @@ function localInstanceState(name: string): InstanceState {
 export function unknownInstance(name: string, where: string, stateUrl?: string): UsageError {
   return stateUrl
     ? new UsageError(`no instance named "${name}" is in ${stateUrl} (looked for ${where})`, {
-        hint: `Check the bucket and prefix of --state, or create the instance with \`lookout create aws ${name} -c <file> --state ${stateUrl}\`.`,
+        hint: `Check the bucket and prefix of --state, or create the instance with \`lookout create <provider> ${name} -c <file> --state ${stateUrl}\`.`,
       })
     : new UsageError(`no instance named "${name}" is known on this machine (looked in ${where})`, {
         hint: 'Create it with `lookout create aws <name> -c <file>`, pass --state with the bucket its state is in, or set LOOKOUT_HOME to where its state lives.',
@@ -106,13 +106,6 @@ export function unknownInstance(name: string, where: string, stateUrl?: string):
 export async function instanceStateAt(name: string, stateUrl: string | undefined): Promise<InstanceState> {
   const backend = resolveBackend(name, stateUrl);
   if (backend.kind === 'file') return localInstanceState(name);
-  if (backend.kind === 'gs') {
-    // The lock, journal, record and secrets live next to the state, and this lookout has no
-    // GCS client to write them with (nor GCP support to use such a state for).
-    throw new UsageError('--state gs://… is not supported yet: GCS state comes with GCP support', {
-      hint: 'Use --state s3://<bucket>/<prefix>, or leave out --state to keep the state on this machine.',
-    });
-  }
   const { sharedInstanceState } = await import('./shared-instance-state.js');
   return sharedInstanceState(name, stateUrl!, backend);
 }

@@ -9,16 +9,16 @@
  *                                              read-modify-write, retried on a conflict
  *   <prefix>/.lookout/<name>/secrets.enc       the sealed secrets (src/state/secret-store.ts)
  *
- * Only S3 is implemented. A GCS version is the same code over a ConditionalObjects that uses
- * generation preconditions.
+ * The same code serves S3 (conditional requests on ETags) and GCS (generation preconditions):
+ * each store fills ConditionalObjects (src/pulumi/diy-store.ts, src/pulumi/gcs-store.ts).
  */
-import { explainAwsError } from '../providers/aws/errors.js';
 import { parseJournal, readJournal as readJournalFile, type Journal } from '../engine/journal.js';
 import { parseLock, type AcquireLockOptions, type LockInfo } from '../engine/lock.js';
-import { FailureError, LookoutError } from '../errors.js';
+import { FailureError } from '../errors.js';
 import { instancePaths } from '../paths.js';
 import type { Backend } from '../pulumi/backend.js';
 import { storeFor, type ConditionalObjects, type DiyStore } from '../pulumi/diy-store.js';
+import { explainStoreError } from '../pulumi/store-errors.js';
 import { checkRecordVersion, type InstanceRecord } from './instance-record.js';
 import { legacyLocalRecord, unknownInstance, writeStatePointer, type InstanceState } from './instance-state.js';
 import { acquireObjectLock, type ObjectLock, type ObjectLockOptions } from './object-lock.js';
@@ -46,13 +46,12 @@ export function sharedInstanceState(name: string, stateUrl: string, backend: Bac
   const keys = instanceStateKeys(name);
   const at = (key: string) => store.location(key);
 
-  /** S3 errors become errors a user can act on (credentials, access denied). */
-  async function s3<T>(what: string, call: () => Promise<T>): Promise<T> {
+  /** The bucket client's errors become errors a user can act on (credentials, access denied). */
+  async function bucket<T>(what: string, call: () => Promise<T>): Promise<T> {
     try {
       return await call();
     } catch (err) {
-      if (err instanceof LookoutError) throw err;
-      throw explainAwsError(err, what);
+      throw explainStoreError(err, store.kind, what) ?? err;
     }
   }
 
@@ -68,7 +67,7 @@ export function sharedInstanceState(name: string, stateUrl: string, backend: Bac
   }
 
   async function getRecord(): Promise<{ record: InstanceRecord; version: string } | undefined> {
-    const found = await s3(`reading ${at(keys.record)}`, () => objects!.get(keys.record));
+    const found = await bucket(`reading ${at(keys.record)}`, () => objects!.get(keys.record));
     if (!found) return undefined;
     const record = parseJson(found.text, keys.record) as InstanceRecord;
     checkRecordVersion(record);
@@ -81,7 +80,7 @@ export function sharedInstanceState(name: string, stateUrl: string, backend: Bac
       const current = await getRecord();
       const record = next(current?.record ?? (await legacyLocalRecord(name, stateUrl)));
       const text = JSON.stringify(record, null, 2) + '\n';
-      const written = await s3(`writing ${at(keys.record)}`, () =>
+      const written = await bucket(`writing ${at(keys.record)}`, () =>
         current ? objects!.replace(keys.record, text, current.version) : objects!.create(keys.record, text),
       );
       if (written) {
@@ -106,17 +105,17 @@ export function sharedInstanceState(name: string, stateUrl: string, backend: Bac
 
     async acquireLock(o: AcquireLockOptions) {
       const place = { key: keys.lock, location: at(keys.lock), removeCommand: store.removeCommand(keys.lock) };
-      lock = await s3(`taking the lock ${place.location}`, () => acquireObjectLock(objects, place, { ...o, ...options.lock }));
+      lock = await bucket(`taking the lock ${place.location}`, () => acquireObjectLock(objects, place, { ...o, ...options.lock }));
       return lock;
     },
 
     async readLock(): Promise<LockInfo | undefined> {
-      const found = await s3(`reading ${at(keys.lock)}`, () => objects.get(keys.lock));
+      const found = await bucket(`reading ${at(keys.lock)}`, () => objects.get(keys.lock));
       return found ? parseLock(found.text, at(keys.lock), `remove it with \`${store.removeCommand(keys.lock)}\``) : undefined;
     },
 
     async readJournal(): Promise<Journal | undefined> {
-      const found = await s3(`reading ${at(keys.journal)}`, () => objects.get(keys.journal));
+      const found = await bucket(`reading ${at(keys.journal)}`, () => objects.get(keys.journal));
       journalVersion = found?.version;
       if (found) return parseJournal(parseJson(found.text, keys.journal), at(keys.journal));
       // Kept on the creating machine by a lookout before shared journals; moved on the first write.
@@ -129,7 +128,7 @@ export function sharedInstanceState(name: string, stateUrl: string, backend: Bac
       }
       lock.assertHeld();
       const text = JSON.stringify(journal, null, 2) + '\n';
-      const version = await s3(`writing ${at(keys.journal)}`, () =>
+      const version = await bucket(`writing ${at(keys.journal)}`, () =>
         journalVersion ? objects.replace(keys.journal, text, journalVersion) : objects.create(keys.journal, text),
       );
       if (!version) {

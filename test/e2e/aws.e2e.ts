@@ -2,26 +2,16 @@
  * Creates, checks, upgrades, interrupts, resumes and destroys a real instance on AWS.
  * Opt-in: see test/e2e/README.md.
  */
-import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { e2eSuite, writeSuiteConfig } from './cli.js';
 
-const enabled = process.env.LOOKOUT_E2E_AWS === '1';
-const reason = 'skipped: set LOOKOUT_E2E_AWS=1, LOOKOUT_E2E_DOMAIN and LOOKOUT_E2E_CIDR (see test/e2e/README.md)';
-if (!enabled) console.warn(`AWS end-to-end suite ${reason}`);
-
-const root = new URL('../..', import.meta.url).pathname;
-const home = mkdtempSync(join(tmpdir(), 'lookout-e2e-'));
-const name = `e2e-${randomBytes(3).toString('hex')}`;
-const passphrase = randomBytes(24).toString('base64url');
+const { enabled, title, home, name, lookout } = e2eSuite('AWS', 'LOOKOUT_E2E_AWS', 'LOOKOUT_E2E_DOMAIN and LOOKOUT_E2E_CIDR');
 
 function writeConfig(cidrs: string[], tenants: string[] = ['team-a']): string {
-  const file = join(home, 'lookout.yaml');
-  writeFileSync(
-    file,
+  return writeSuiteConfig(
+    home,
     [
       'aws:',
       `  region: ${process.env.LOOKOUT_E2E_REGION ?? 'eu-west-1'}`,
@@ -29,54 +19,12 @@ function writeConfig(cidrs: string[], tenants: string[] = ['team-a']): string {
       '  natGateways: single',
       '  nodes: { instanceType: m7i.large, min: 2, desired: 2, max: 3 }',
       `  apiAllowedCidrs: [${cidrs.join(', ')}]`,
-      'dns:',
-      `  domain: ${process.env.LOOKOUT_E2E_DOMAIN ?? 'e2e.invalid'}`,
-      'tls:',
-      '  acmeDirectory: https://acme-staging-v02.api.letsencrypt.org/directory',
-      'tenants:',
-      ...tenants.map((t) => `  - name: ${t}`),
-      '',
-    ].join('\n'),
+    ],
+    tenants,
   );
-  return file;
 }
 
-function lookout(args: string[], opts: { interruptAtResources?: number } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [join(root, 'bin/lookout'), ...args], {
-      env: { ...process.env, LOOKOUT_HOME: home, LOOKOUT_PASSPHRASE: passphrase },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => {
-      stdout += d;
-      // Interrupt in the middle of the infra update, as a user pressing Ctrl-C would: once the
-      // engine reports that many resources done (needs --json).
-      const at = opts.interruptAtResources;
-      if (at === undefined || child.killed) return;
-      const done = stdout
-        .split('\n')
-        .filter((line) => line.startsWith('{'))
-        .map((line) => {
-          try {
-            return JSON.parse(line) as { type?: string; step?: string; done?: number };
-          } catch {
-            return {};
-          }
-        })
-        .filter((e) => e.type === 'step-progress' && e.step === 'infra')
-        .reduce((max, e) => Math.max(max, e.done ?? 0), 0);
-      if (done >= at) child.kill('SIGINT');
-    });
-    child.stderr.on('data', (d) => {
-      stderr += d;
-      process.stderr.write(d);
-    });
-    child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
-  });
-}
-
-describe.skipIf(!enabled)(`AWS end-to-end${enabled ? '' : ` (${reason})`}`, () => {
+describe.skipIf(!enabled)(title, () => {
   const cidr = process.env.LOOKOUT_E2E_CIDR ?? '203.0.113.0/24';
 
   afterAll(async () => {

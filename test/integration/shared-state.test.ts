@@ -7,7 +7,7 @@
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,10 +18,10 @@ import { runSteps, type Journal } from '../../src/engine/index.js';
 import { silentReporter } from '../../src/progress/events.js';
 import { resolveBackend } from '../../src/pulumi/backend.js';
 import { s3Store } from '../../src/pulumi/diy-store.js';
-import { SecretStore } from '../../src/state/secret-store.js';
 import { instanceStateKeys, sharedInstanceState } from '../../src/state/shared-instance-state.js';
-import { LOCK_CONTENDER, buildDist, start, type Running } from '../fault/helpers.js';
+import { buildDist, start, type Running } from '../fault/helpers.js';
 import { testRecord } from '../support/instance-record.js';
+import { expectBothSecretsKept, expectExactlyOneTakesAFreeLock, expectExactlyOneTakesOverAGoneLease, raceForLock } from '../support/shared-state-cases.js';
 import { s3Environment, s3ServerBinaries, startS3Server, type S3Server } from '../support/s3-server.js';
 import { suiteTitle } from '../support/test-binaries.js';
 
@@ -75,73 +75,30 @@ describe.skipIf(Boolean(binaries.missing))(suiteTitle('shared state in a real S3
   };
   const readObject = async (key: string) => (await bucketStore('').conditional!.get(key))?.text;
 
-  /** Starts `n` lock contenders on the shared state `prefix`, lets them go at once, returns their WON/LOST lines. */
-  async function race(prefix: string, n: number, extra: Record<string, string> = {}) {
-    const dir = await mkdtemp(join(work, 'race-'));
-    const contenders = Array.from({ length: n }, () => track(start(LOCK_CONTENDER, [dir], { ...env, LOCK_STATE: `s3://${BUCKET}/${prefix}`, ...extra })));
-    await Promise.all(contenders.map((c) => c.waitForLine(/^READY$/)));
-    await writeFile(join(dir, 'go'), '');
-    const results = await Promise.all(contenders.map((c) => c.waitForLine(/^(WON|LOST) /, 30_000)));
-    return { dir, contenders, results };
-  }
+  const race = (prefix: string, n: number, extra: Record<string, string> = {}) =>
+    raceForLock({ work, env: { ...env, ...extra }, stateUrl: `s3://${BUCKET}/${prefix}`, n, track });
 
   it('lets exactly one of several processes take a free lock at once, and tells the others who has it', async () => {
-    const { dir, contenders, results } = await race('race-free', 5);
-    const winners = results.filter((r) => r.startsWith('WON '));
-    expect(winners, results.join('\n')).toHaveLength(1);
-    const token = winners[0]!.split(' ')[1];
-    const winner = contenders[results.indexOf(winners[0]!)]!;
-    for (const lost of results.filter((r) => r.startsWith('LOST '))) {
-      expect(lost).toContain(`locked by another lookout run: \`lock-contender.mjs ${dir}\` (PID ${winner.child.pid} on ${hostname()}`);
-    }
-    expect(JSON.parse((await readObject(`race-free/${instanceStateKeys('race').lock}`))!).token).toBe(token);
-    await writeFile(join(dir, 'release'), '');
-    expect((await Promise.all(contenders.map((c) => c.finished))).map((f) => f.code).sort()).toEqual([0, 1, 1, 1, 1]);
-    expect(await readObject(`race-free/${instanceStateKeys('race').lock}`)).toBeUndefined();
+    await expectExactlyOneTakesAFreeLock({
+      race: (n) => race('race-free', n),
+      n: 5,
+      lockText: () => readObject(`race-free/${instanceStateKeys('race').lock}`),
+    });
   });
 
   it('lets exactly one of several processes take over the lease of a machine that is gone, after watching it for a lease', async () => {
     const key = `race-lease/${instanceStateKeys('race').lock}`;
-    const gone = {
-      holder: 'lookout upgrade race --state s3://lookout-team-state/race-lease',
-      command: 'upgrade',
-      instance: 'race',
-      hostname: hostname(), // the same name, but another machine
-      pid: 311,
-      bootId: 'a-machine-that-is-gone',
-      pidNamespace: 'pid:[4026531836]',
-      processStart: '100',
-      startedAt: '2026-03-02T10:15:07.123Z',
-      token: 'gone',
-      leaseMs: 1_500,
-      renewedAt: '2026-03-02T10:20:07.123Z',
-      renewals: 20,
-    };
-    await bucketStore('').conditional!.create(key, JSON.stringify(gone));
-    const { dir, contenders, results } = await race('race-lease', 4);
-    const winners = results.filter((r) => r.startsWith('WON '));
-    expect(winners, results.join('\n')).toHaveLength(1);
-    const [, token, warnings] = winners[0]!.match(/^WON (\S+) (.*)$/)!;
-    const said = JSON.parse(warnings!) as string[];
-    expect(said[0]).toContain('last renewed');
-    expect(said[0]).toContain('Watching it for 1s');
-    expect(said.at(-1)).toMatch(/^Took over the stale lock of instance "race" held by `lookout upgrade race .*its lease ran out/);
-    for (const lost of results.filter((r) => r.startsWith('LOST '))) expect(lost).toContain('locked by another lookout run');
-    expect(JSON.parse((await readObject(key))!).token).toBe(token);
-    await writeFile(join(dir, 'release'), '');
-    await Promise.all(contenders.map((c) => c.finished));
+    await expectExactlyOneTakesOverAGoneLease({
+      stateUrl: `s3://${BUCKET}/race-lease`,
+      placeLock: (text) => bucketStore('').conditional!.create(key, text),
+      race: (n) => race('race-lease', n),
+      n: 4,
+      lockText: () => readObject(key),
+    });
   });
 
   it('keeps both secrets when two machines write the secret store at once', async () => {
-    const store = bucketStore('secrets');
-    const a = new SecretStore(store, 'prod', 'pw');
-    const b = new SecretStore(store, 'prod', 'pw');
-    await Promise.all([a.get('x'), b.get('x')]); // both have read the (empty) store
-    await b.set('certificate.key', 'B-KEY');
-    await a.set('acme.accountKey', 'A-KEY');
-    const fresh = new SecretStore(store, 'prod', 'pw');
-    expect(await fresh.get('certificate.key')).toBe('B-KEY');
-    expect(await fresh.get('acme.accountKey')).toBe('A-KEY');
+    await expectBothSecretsKept(bucketStore('secrets'));
   });
 
   describe('the CLI on two machines sharing one state', () => {

@@ -10,8 +10,14 @@
  * GCE_METADATA_HOST, as the Google libraries read it) hands out a dummy token, which the
  * emulator never checks. So no key and no real token exists anywhere in the test.
  *
- * The tests read the buckets through the emulator's JSON API, with plain fetch.
+ * The tests read the buckets through the emulator's JSON API, with plain fetch. The shared-state
+ * suites use it through Lookout's own GCS client (`http`), which needs the generation
+ * preconditions on uploads (`ifGenerationMatch`) that it implements. One gap, checked by hand
+ * against v1.56.1: it ignores `ifGenerationMatch` on DELETE, so a conditional delete is tested
+ * against recorded HTTP (test/unit/state-gcs-conditional.test.ts).
  */
+import { gaxios } from 'google-auth-library';
+import type { GcsHttp } from '../../src/pulumi/gcs-store.js';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
@@ -26,8 +32,13 @@ export function gcsServerBinaries(): Binaries {
 }
 
 export interface GcsServer {
-  /** `http://127.0.0.1:<port>`. */
+  /** `http://127.0.0.1:<port>`, the API root. */
   endpoint: string;
+  /** `127.0.0.1:<port>`, as STORAGE_EMULATOR_HOST takes it. */
+  host: string;
+  /** An unauthenticated client, as Lookout uses against an emulator. */
+  http: GcsHttp;
+  createBucket(name: string): Promise<void>;
   /** The environment that points Google's storage clients at this server, with the metadata stub for their credentials. */
   env: { STORAGE_EMULATOR_HOST: string; GCE_METADATA_HOST: string };
   /** How many tokens the metadata stub has handed out. */
@@ -69,6 +80,12 @@ async function startMetadataStub(): Promise<{ host: string; tokensIssued(): numb
   };
 }
 
+/** What code under test needs to reach the emulator, as Google's clients and the Pulumi engine read it. */
+export function gcsEnvironment(gcs: GcsServer): Record<string, string> {
+  // The engine's GCS backend wants credentials even for an emulator; a static token satisfies it.
+  return { STORAGE_EMULATOR_HOST: gcs.host, GOOGLE_OAUTH_ACCESS_TOKEN: 'emulator' };
+}
+
 async function ok(res: Response, what: string): Promise<Response> {
   if (!res.ok) throw new Error(`fake-gcs-server: ${what} → ${res.status}: ${(await res.text()).slice(0, 300)}`);
   return res;
@@ -108,12 +125,16 @@ export async function startGcsServer(options: { buckets?: string[]; dataDir?: st
     if (owned) rmSync(owned, { recursive: true, force: true });
     throw err;
   }
-  const existing = ((await (await ok(await fetch(`${api}/b`), 'list buckets')).json()) as { items?: Array<{ name: string }> }).items?.map((b) => b.name) ?? [];
-  for (const bucket of (options.buckets ?? []).filter((b) => !existing.includes(b))) {
+  const createBucket = async (bucket: string) => {
     await ok(await fetch(`${api}/b?project=lookout-test`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ name: bucket }) }), `create bucket ${bucket}`);
-  }
+  };
+  const existing = ((await (await ok(await fetch(`${api}/b`), 'list buckets')).json()) as { items?: Array<{ name: string }> }).items?.map((b) => b.name) ?? [];
+  for (const bucket of (options.buckets ?? []).filter((b) => !existing.includes(b))) await createBucket(bucket);
   return {
     endpoint,
+    host: `127.0.0.1:${port}`,
+    http: new gaxios.Gaxios() as unknown as GcsHttp,
+    createBucket,
     env: { STORAGE_EMULATOR_HOST: endpoint, GCE_METADATA_HOST: metadata.host },
     tokensIssued: metadata.tokensIssued,
     async listKeys(bucket) {

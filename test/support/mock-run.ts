@@ -10,6 +10,8 @@ import { runProgramUnderMocks, type MockBehaviour, type MockedResource } from '.
 export interface CapturedOptions {
   retainOnDelete?: boolean;
   deleteBeforeReplace?: boolean;
+  /** The id of an existing resource the program adopts (the `import` option). */
+  import?: string;
   ignoreChanges: string[];
   /** Keys (`type::name`) of the resources this one explicitly depends on. */
   dependsOn: string[];
@@ -44,6 +46,7 @@ export async function runWithCloudMocks<O>(
         captured.set(`${type}::${name}`, {
           ...(opts.retainOnDelete === undefined ? {} : { retainOnDelete: opts.retainOnDelete }),
           ...(opts.deleteBeforeReplace === undefined ? {} : { deleteBeforeReplace: opts.deleteBeforeReplace }),
+          ...(opts.import === undefined ? {} : { import: opts.import }),
           ignoreChanges: opts.ignoreChanges ?? [],
           dependsOn: dependsOn.map((d) => keys.get(d as pulumi.Resource) ?? '<unknown>'),
         });

@@ -9,11 +9,11 @@ import { join } from 'node:path';
 import nock from 'nock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, type ResolvedConfig } from '../../src/config/load.js';
-import type { StepContext } from '../../src/engine/index.js';
 import { gcpKubeconfigStep, gcpPreflightStep, type GcpInfraStepOutputs } from '../../src/providers/gcp/infra-steps.js';
 import { REQUIRED_SERVICES } from '../../src/providers/gcp/preflight.js';
 import { readInstanceRecord } from '../../src/state/instance-record.js';
 import { googleApi, testGoogleAuth } from '../support/google-api.js';
+import { testStepContext } from '../support/step-context.js';
 
 const PROJECT = 'acme-observability';
 const home = mkdtempSync(join(tmpdir(), 'lookout-gcp-steps-'));
@@ -31,20 +31,7 @@ afterAll(() => {
   rmSync(home, { recursive: true, force: true });
 });
 
-function stepContext(outputs: Record<string, unknown> = {}): StepContext & { logged: string[] } {
-  const logged: string[] = [];
-  return {
-    instance: 'demo',
-    command: 'create',
-    runId: 'r1',
-    signal: new AbortController().signal,
-    idempotencyKey: 'r1:step',
-    outputsOf: <T>(step: string) => outputs[step] as T,
-    progress: () => {},
-    log: (level, message) => logged.push(`${level} ${message}`),
-    logged,
-  };
-}
+const stepContext = (outputs: Record<string, unknown> = {}) => testStepContext('create', outputs);
 
 describe('GCP create steps', () => {
   it('preflight: checks the project and records the instance (provider gcp, the project as its account) before anything is created', async () => {
@@ -60,11 +47,13 @@ describe('GCP create steps', () => {
     compute.get(`/compute/v1/projects/${PROJECT}/zones/europe-west1-b`).reply(200, {});
     googleApi('https://container.googleapis.com', seen).get(`/v1/projects/${PROJECT}/locations/-/clusters`).reply(200, {});
     googleApi('https://storage.googleapis.com', seen).get('/storage/v1/b').query(true).reply(200, {});
+    googleApi('https://cloudkms.googleapis.com', seen).get(`/v1/projects/${PROJECT}/locations/europe-west1/keyRings/lookout-demo`).reply(404, {});
+    googleApi('https://dns.googleapis.com', seen).get(`/dns/v1/projects/${PROJECT}/managedZones`).reply(200, { managedZones: [{ name: 'example-com', dnsName: 'example.com.' }] });
 
     const c = { name: 'demo', config, configFile: 'lookout.yaml' } as never;
     const outputs = await gcpPreflightStep(c, async () => testGoogleAuth(PROJECT)).run(stepContext());
-    expect(outputs).toEqual({ project: PROJECT, projectNumber: '42', region: 'europe-west1' });
-    expect(seen).toHaveLength(7);
+    expect(outputs).toEqual({ project: PROJECT, projectNumber: '42', region: 'europe-west1', secretsKey: { keyRing: false, key: false }, parentZoneName: 'example-com' });
+    expect(seen).toHaveLength(9);
     const record = await readInstanceRecord('demo');
     expect(record).toMatchObject({ name: 'demo', provider: 'gcp', region: 'europe-west1', accountId: PROJECT, status: 'creating', bundle: config.bundle });
   });

@@ -26,7 +26,10 @@ const EXPECTED_CALLS = [
   `GET https://compute.googleapis.com/compute/v1/projects/${PROJECT}/zones/europe-west1-b`,
   `GET https://container.googleapis.com/v1/projects/${PROJECT}/locations/-/clusters`,
   `GET https://storage.googleapis.com/storage/v1/b?project=${PROJECT}&prefix=lookout-demo-`,
+  `GET https://cloudkms.googleapis.com/v1/projects/${PROJECT}/locations/europe-west1/keyRings/lookout-demo`,
+  `GET https://dns.googleapis.com/dns/v1/projects/${PROJECT}/managedZones`,
 ];
+const KEY_RING = `/v1/projects/${PROJECT}/locations/europe-west1/keyRings/lookout-demo`;
 
 interface Answers {
   project?: [number, object];
@@ -35,6 +38,11 @@ interface Answers {
   cpus?: { limit: number; usage: number };
   clusters?: object[];
   buckets?: object[];
+  /** The key ring and key left by an earlier instance (GCP never deletes them); absent by default. */
+  keyRing?: boolean;
+  key?: { primary?: { state: string } };
+  /** The project's Cloud DNS zones. */
+  zones?: object[];
 }
 
 function answer(a: Answers = {}) {
@@ -64,6 +72,14 @@ function answer(a: Answers = {}) {
   compute.get(`/compute/v1/projects/${PROJECT}/zones/europe-west1-b`).reply(200, { name: 'europe-west1-b', status: 'UP' });
   google('https://container.googleapis.com').get(`/v1/projects/${PROJECT}/locations/-/clusters`).reply(200, { clusters: a.clusters ?? [] });
   google('https://storage.googleapis.com').get('/storage/v1/b').query(true).reply(200, { items: a.buckets ?? [] });
+  const kms = google('https://cloudkms.googleapis.com');
+  if (!a.keyRing) kms.get(KEY_RING).reply(404, { error: { code: 404, message: 'KeyRing projects/…/keyRings/lookout-demo not found.' } });
+  else {
+    kms.get(KEY_RING).reply(200, { name: `projects/${PROJECT}/locations/europe-west1/keyRings/lookout-demo` });
+    if (a.key) kms.get(`${KEY_RING}/cryptoKeys/gke-secrets`).reply(200, { name: 'gke-secrets', ...a.key });
+    else kms.get(`${KEY_RING}/cryptoKeys/gke-secrets`).reply(404, { error: { code: 404, message: 'not found' } });
+  }
+  google('https://dns.googleapis.com').get(`/dns/v1/projects/${PROJECT}/managedZones`).reply(200, { managedZones: a.zones ?? [] });
 }
 
 async function failure(a: Answers, o = { knownInstance: false }): Promise<LookoutError> {
@@ -74,7 +90,7 @@ async function failure(a: Answers, o = { knownInstance: false }): Promise<Lookou
 }
 
 describe('GCP preflight', () => {
-  it('reads the project, billing, APIs, region, zone, clusters and buckets, in that order, and reports the quotas', async () => {
+  it('reads the project, billing, APIs, region, zone, clusters, buckets, key ring and DNS zones, in that order, and reports the quotas', async () => {
     answer();
     const result = await gcpPreflight(auth(), suiteConfig(), { knownInstance: false });
     expect(seen).toEqual(EXPECTED_CALLS);
@@ -86,6 +102,7 @@ describe('GCP preflight', () => {
       cpus: { limit: 24, usage: 4, needed: 8 },
       addresses: { limit: 8, usage: 1, needed: 2 },
       existing: false,
+      secretsKey: { keyRing: false, key: false },
       warnings: [],
     });
   });
@@ -146,6 +163,67 @@ describe('GCP preflight', () => {
     answer({ buckets });
     const reused = await gcpPreflight(auth(), suiteConfig(), { knownInstance: false, destroyedBefore: true });
     expect(reused.warnings).toEqual([`the kept buckets of the destroyed instance "demo" are used again: ${bucket}`]);
+  });
+
+  it('finds no key ring of the name on a first create, so the infra stack creates it', async () => {
+    answer();
+    const result = await gcpPreflight(auth(), suiteConfig(), { knownInstance: false });
+    expect(result.secretsKey).toEqual({ keyRing: false, key: false });
+    expect(result.warnings).toEqual([]);
+  });
+
+  it('finds the key ring and key an earlier instance of the name left (GCP never deletes them), to be reused', async () => {
+    answer({ keyRing: true, key: { primary: { state: 'ENABLED' } } });
+    const result = await gcpPreflight(auth(), suiteConfig(), { knownInstance: false });
+    expect(seen.slice(-3, -1)).toEqual([`GET https://cloudkms.googleapis.com${KEY_RING}`, `GET https://cloudkms.googleapis.com${KEY_RING}/cryptoKeys/gke-secrets`]);
+    expect(result.secretsKey).toEqual({ keyRing: true, key: true });
+    expect(result.warnings).toEqual(['the KMS key ring lookout-demo and key gke-secrets in europe-west1 exist already (GCP never deletes them) and are reused']);
+    answer({ keyRing: true });
+    expect((await gcpPreflight(auth(), suiteConfig(), { knownInstance: true })).secretsKey).toEqual({ keyRing: true, key: false });
+  });
+
+  it('refuses a left key with no enabled primary version (GKE could not encrypt with it), with the command that makes one', async () => {
+    const err = await failure({ keyRing: true, key: { primary: { state: 'DESTROYED' } } });
+    expect(err.exitCode).toBe(ExitCode.failure);
+    expect(err.message).toBe('the KMS key gke-secrets in key ring lookout-demo (europe-west1) has no enabled primary version, so GKE cannot encrypt secrets with it');
+    expect(err.hint).toContain(`gcloud kms keys versions create --key gke-secrets --keyring lookout-demo --location europe-west1 --project ${PROJECT} --primary`);
+  });
+
+  it('sends the delegation to the closest public parent zone in the project, when exactly one is', async () => {
+    const zones = [
+      { name: 'com', dnsName: 'com.' },
+      { name: 'example-com', dnsName: 'example.com.', visibility: 'public' },
+      { name: 'example-com-internal', dnsName: 'example.com.', visibility: 'private' },
+      { name: 'demo', dnsName: 'demo.example.com.' },
+      { name: 'other', dnsName: 'example.org.' },
+    ];
+    answer({ zones });
+    expect((await gcpPreflight(auth(), suiteConfig(), { knownInstance: false })).parentZoneName).toBe('example-com');
+    answer({ zones: [...zones, { name: 'example-com-2', dnsName: 'example.com.' }] });
+    const two = await gcpPreflight(auth(), suiteConfig(), { knownInstance: false });
+    expect(two.parentZoneName).toBeUndefined();
+    expect(two.warnings).toEqual([
+      `several managed zones in project "${PROJECT}" are for example.com. (example-com, example-com-2); set dns.parentZone to choose where the delegation goes`,
+    ]);
+    answer({ zones: [{ name: 'other', dnsName: 'example.org.' }] });
+    expect((await gcpPreflight(auth(), suiteConfig(), { knownInstance: false })).parentZoneName).toBeUndefined();
+  });
+
+  it('checks the dns.parentZone the config names: it must exist in the project and be for a parent of the domain (exit 2)', async () => {
+    const withParent = (parentZone: string) => ({ ...suiteConfig(), dns: { ...suiteConfig().dns, parentZone } });
+    const zones = [{ name: 'example-com', dnsName: 'example.com.' }, { name: 'other', dnsName: 'example.org.' }];
+    answer({ zones });
+    expect((await gcpPreflight(auth(), withParent('example-com'), { knownInstance: false })).parentZoneName).toBe('example-com');
+    for (const [given, message] of [
+      ['nope', `dns.parentZone: managed zone "nope" does not exist in project "${PROJECT}"`],
+      ['other', 'dns.parentZone: managed zone "other" is for example.org., which is not a parent of demo.example.com'],
+    ]) {
+      answer({ zones });
+      const err = await gcpPreflight(auth(), withParent(given!), { knownInstance: false }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(LookoutError);
+      expect((err as LookoutError).exitCode).toBe(ExitCode.usage);
+      expect((err as LookoutError).message).toBe(message);
+    }
   });
 
   it('knows the vCPUs of predefined machine types only', () => {

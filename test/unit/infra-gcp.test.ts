@@ -140,6 +140,25 @@ describe('GCP infra stack', () => {
     expect(run.outputs.secretsKeyId).toBe('projects/acme-observability/locations/europe-west1/keyRings/lookout-prod/cryptoKeys/gke-secrets');
   });
 
+  it('adopts (imports) the key ring and key an earlier instance of the name left, since GCP never deletes them; creates them otherwise', async () => {
+    const ring = 'projects/acme-observability/locations/europe-west1/keyRings/lookout-prod';
+    const importOf = (run: Run, type: string) => {
+      const r = oneOf(run.resources, type);
+      return run.options.get(`${r.type}::${r.name}`)!.import;
+    };
+    const fresh = await infra(regional);
+    expect(importOf(fresh, 'gcp:kms/keyRing:KeyRing')).toBeUndefined();
+    expect(importOf(fresh, 'gcp:kms/cryptoKey:CryptoKey')).toBeUndefined();
+    const both = await infra(regional, { existingSecretsKey: { keyRing: true, key: true } });
+    expect(importOf(both, 'gcp:kms/keyRing:KeyRing')).toBe(ring);
+    expect(importOf(both, 'gcp:kms/cryptoKey:CryptoKey')).toBe(`${ring}/cryptoKeys/gke-secrets`);
+    // The cluster still encrypts with that same key.
+    expect(oneOf(both.resources, 'gcp:container/cluster:Cluster').inputs.databaseEncryption.keyName).toBe(`${ring}/cryptoKeys/gke-secrets`);
+    const ringOnly = await infra(regional, { existingSecretsKey: { keyRing: true, key: false } });
+    expect(importOf(ringOnly, 'gcp:kms/keyRing:KeyRing')).toBe(ring);
+    expect(importOf(ringOnly, 'gcp:kms/cryptoKey:CryptoKey')).toBeUndefined();
+  });
+
   it('protects the cluster from deletion while the instance lives, and lets destroy turn it off', async () => {
     const on = await infra(regional);
     expect(oneOf(on.resources, 'gcp:container/cluster:Cluster').inputs.deletionProtection).toBe(true);

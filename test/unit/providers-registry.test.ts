@@ -13,7 +13,6 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { splitProviderFlag } from '../../src/commands/kube-token.js';
 import { CONFIG_BLOCKS, instanceNameLimit } from '../../src/config/provider-blocks.js';
 import { configSchema } from '../../src/config/schema.js';
-import { ExitCode, UsageError } from '../../src/errors.js';
 import {
   KUBE_TOKEN_DEFAULT_PROVIDER,
   PROVIDER_IDS,
@@ -42,10 +41,10 @@ const HEAVY = /@pulumi\/|@aws-sdk\/|@google-cloud\/|acme-client|kubernetes-model
 const PROVIDER_FOLDER = /\/dist\/src\/providers\/(?!registry\.js$|types\.js$)/;
 
 describe('the provider registry', () => {
-  it('lists aws, gcp and kubernetes; aws and kubernetes are built, gcp partly', () => {
+  it('lists aws, gcp and kubernetes, each built for every command', () => {
     expect(PROVIDER_IDS).toEqual(['aws', 'gcp', 'kubernetes']);
     expect(availableProviderIds()).toEqual(['aws', 'gcp', 'kubernetes']);
-    expect(availableProviderIds('create')).toEqual(['aws', 'kubernetes']);
+    expect(availableProviderIds('create')).toEqual(['aws', 'gcp', 'kubernetes']);
     expect(availableProviderIds('config validate')).toEqual(['aws', 'gcp', 'kubernetes']);
     expect(KUBE_TOKEN_DEFAULT_PROVIDER).toBe('aws');
   });
@@ -65,32 +64,6 @@ describe('the provider registry', () => {
     }
   });
 
-  it.each([['gcp', 'create', /^`create gcp` is not supported yet: GCP support comes in a later release$/]] as const)(
-    'refuses %s for a command not built yet (%s) with exit 2 and the command that works',
-    async (id, command, message) => {
-    const err = (() => {
-      try {
-        assertProviderAvailable(id, command);
-      } catch (e) {
-        return e as UsageError;
-      }
-      return undefined;
-    })();
-    expect(err).toBeInstanceOf(UsageError);
-    expect(err!.exitCode).toBe(ExitCode.usage);
-    expect(err!.message).toMatch(message);
-    const titles = { aws: 'an AWS instance', gcp: 'a GCP instance', kubernetes: 'an instance in an existing Kubernetes cluster' };
-    const working = availableProviderIds(command).map((a) => `\`lookout ${command} ${a} <name> -c <file>\` for ${titles[a]}`);
-    expect(working).toEqual([
-      `\`lookout ${command} aws <name> -c <file>\` for an AWS instance`,
-      `\`lookout ${command} kubernetes <name> -c <file>\` for an instance in an existing Kubernetes cluster`,
-    ]);
-    expect(err!.hint).toBe(`Use ${working.join(', or ')}.`);
-    expect(() => assertProviderAvailable('aws', command)).not.toThrow();
-    expect(() => assertProviderAvailable('kubernetes', command)).not.toThrow();
-  },
-  );
-
   it('loads the kubernetes provider: no Pulumi package of its own, no DNS zone, and the user’s buckets', async () => {
     const k8s = await loadProvider('kubernetes');
     expect(k8s.id).toBe('kubernetes');
@@ -101,10 +74,12 @@ describe('the provider registry', () => {
     expect(k8s.teardown.dataBuckets(record as never)).toEqual(['m-b', 'l-b', 'r-b']);
   });
 
-  it('loads a partly built provider, whose missing parts refuse with exit 2', async () => {
+  it('loads the GCP provider, with every command of the interface available', async () => {
     const gcp = await loadProvider('gcp');
     expect(gcp.id).toBe('gcp');
-    expect(() => gcp.teardown.after({} as never, { deleteData: false, record: {} as never })).toThrow(/`destroy` is not supported yet for GCP instances/);
+    expect(gcp.tenantDataStore).toBeDefined();
+    expect(() => assertProviderAvailable('gcp', 'create')).not.toThrow();
+    expect(gcp.teardown.after({} as never, { deleteData: false, record: {} as never }).map((s) => s.name)).toEqual(['infra-unprotect', 'infra-destroy', 'leftovers']);
     expect(() => assertProviderAvailable('gcp', 'config validate')).not.toThrow();
     expect(() => assertProviderAvailable('gcp', 'plan')).not.toThrow();
     expect(availableProviderIds('plan')).toEqual(['aws', 'gcp', 'kubernetes']);

@@ -21,6 +21,7 @@ import { collectingReporter, type ProgressEvent } from '../../src/progress/event
 import { AWS_IMPORT_IDS } from '../../src/providers/aws/import-ids.js';
 import { lockDirKey } from '../../src/pulumi/diy-store.js';
 import { engineBackendUrl } from '../../src/pulumi/backend.js';
+import { gcsStore } from '../../src/pulumi/gcs-store.js';
 import { openStack, workspaceEnvVars, type AutomationStack, type StackHandleDeps } from '../../src/pulumi/workspace.js';
 import { localLockEnvironment } from '../../src/pulumi/locks.js';
 import { acquireInstanceLock, readInstanceLock, type InstanceLock } from '../../src/engine/index.js';
@@ -334,10 +335,20 @@ describe('StackHandle.up', () => {
         );
       },
     });
-    const handle = await openStack(options(collectingReporter(), { stateUrl: 'gs://acme-state/prod' }), h.deps);
+    // The bucket holds that lock, written by Pulumi on the other machine.
+    const lockKey = 'prod/.pulumi/locks/organization/lookout-prod/prod-infra/9f.json';
+    const lock = JSON.stringify({ pid: 311, username: 'bob', hostname: 'build-7', timestamp: '2026-03-02T10:15:07Z' });
+    const bucket = {
+      request: async (o: { url: string }) =>
+        o.url.endsWith('/o')
+          ? { data: { items: [{ name: lockKey }] }, status: 200, headers: {} }
+          : { data: lock, status: 200, headers: { 'x-goog-generation': '1' } },
+    };
+    const store = gcsStore('acme-state', 'prod', async () => bucket as never);
+    const handle = await openStack(options(collectingReporter(), { stateUrl: 'gs://acme-state/prod' }), { ...h.deps, store });
     const err = (await handle.up().catch((e: unknown) => e)) as FailureError;
     expect(err).toBeInstanceOf(FailureError);
-    expect(err.message).toContain('bob@build-7, pid 311');
+    expect(err.message).toContain(`${lockUrl}: held from another machine (bob@build-7, pid 311`);
     expect(err.hint).toContain(`gcloud storage rm '${lockUrl}'`);
   });
 

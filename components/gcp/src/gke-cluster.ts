@@ -44,8 +44,12 @@ export interface GkeClusterArgs {
   /** IPv4 CIDRs allowed to reach the control plane's public endpoint; must not be empty. */
   authorizedNetworks: string[];
   masterIpv4CidrBlock?: string;
-  /** The KMS key ring and key that encrypt Kubernetes secrets (created here, in the cluster's region). */
-  secretsKey: { keyRingName: string; keyName: string };
+  /**
+   * The KMS key ring and key that encrypt Kubernetes secrets, in the cluster's region: created
+   * here, or adopted (imported) where `existing` says they exist already. GCP never deletes key
+   * rings and keys, so a cluster made again under the same names finds its predecessor's.
+   */
+  secretsKey: { keyRingName: string; keyName: string; existing?: { keyRing: boolean; key: boolean } };
   /** Account id (6–30 characters) of the nodes' dedicated service account. */
   nodeServiceAccountId: string;
   /** Default {@link DEFAULT_MAINTENANCE_WINDOW}. */
@@ -113,11 +117,18 @@ export class GkeCluster extends pulumi.ComponentResource {
     );
 
     // Key rings and keys cannot be deleted in GCP; they are kept in the project when the stack goes.
-    this.keyRing = new gcp.kms.KeyRing(`${name}-secrets`, { project: args.project, name: args.secretsKey.keyRingName, location: region }, { ...parent, retainOnDelete: true });
+    const keyRingId = `projects/${args.project}/locations/${region}/keyRings/${args.secretsKey.keyRingName}`;
+    const existing = args.secretsKey.existing;
+    // `import` only acts when the resource is not in the stack's state yet; later runs manage it as usual.
+    this.keyRing = new gcp.kms.KeyRing(
+      `${name}-secrets`,
+      { project: args.project, name: args.secretsKey.keyRingName, location: region },
+      { ...parent, retainOnDelete: true, ...(existing?.keyRing ? { import: keyRingId } : {}) },
+    );
     this.secretsKey = new gcp.kms.CryptoKey(
       `${name}-secrets`,
       { name: args.secretsKey.keyName, keyRing: this.keyRing.id, purpose: 'ENCRYPT_DECRYPT', rotationPeriod: SECRETS_KEY_ROTATION, labels: { ...labels } },
-      { ...parent, retainOnDelete: true },
+      { ...parent, retainOnDelete: true, ...(existing?.key ? { import: `${keyRingId}/cryptoKeys/${args.secretsKey.keyName}` } : {}) },
     );
     this.secretsKeyId = this.secretsKey.id;
     // GKE's service agent encrypts and decrypts with this one key.

@@ -2,8 +2,7 @@
  * The GCP provider: a VPC, GKE, GCS, Workload Identity and Cloud DNS per instance. This module
  * only wires the folder's parts to the CloudProvider interface; each part, and with it Pulumi
  * and the Google client libraries, is imported when first used, so loading the provider costs
- * nothing. The parts not built yet refuse with exit 2 (the registry refuses their commands
- * first; these guard direct callers).
+ * nothing.
  */
 import type { CloudProvider, RecordedInfra } from '../types.js';
 import { GCP_COST_BASIS, estimateGcpCost } from './cost.js';
@@ -25,7 +24,6 @@ export const gcpProvider: CloudProvider = {
   plan: async (config) => (await import('./plan.js')).planGcp(config),
   estimateCost: (resources, config) => estimateGcpCost(resources, gcpConfigOf(config)),
 
-  // The registry still refuses `create` and `upgrade` for gcp: destroy is not wired yet.
   infraSteps: async (c) => (await import('./infra-steps.js')).gcpInfraSteps(c),
   previewInfra: async (c, ctx) => (await import('./infra-steps.js')).previewGcpInfra(c, ctx),
 
@@ -41,7 +39,14 @@ export const gcpProvider: CloudProvider = {
   },
 
   teardown: gcpTeardown,
-
+  tenantDataStore: async (_record, infra) => {
+    const [{ googleHttp }, { gcsPrefixObjects }] = await Promise.all([import('./infra-steps.js'), import('./delete-bucket.js')]);
+    return {
+      buckets: recorded(infra).buckets,
+      objects: gcsPrefixObjects(await googleHttp()),
+      url: (bucket, prefix) => `gs://${bucket}/${prefix}`,
+    };
+  },
 
   describeLocation: (infra) => describeGcpLocation(recorded(infra)),
   describeInfra: (infra, o) => describeGcpInfra(recorded(infra), o),

@@ -25,6 +25,8 @@ export interface InfraGcpArgs {
   parentZoneName?: string;
   /** Default true; destroy applies false first, because GKE refuses to delete a protected cluster. */
   deletionProtection?: boolean;
+  /** The secrets key ring and key that exist already, as the preflight found them: imported, not created. */
+  existingSecretsKey?: { keyRing: boolean; key: boolean };
 }
 
 /** The stack outputs as the CLI reads them back. */
@@ -85,7 +87,11 @@ export function infraGcpProgram(args: InfraGcpArgs): () => Promise<InfraGcpProgr
         podRangeName: network.podRangeName,
         serviceRangeName: network.serviceRangeName,
         authorizedNetworks: config.apiAllowedCidrs,
-        secretsKey: { keyRingName: names.keyRingName, keyName: names.secretsKeyName },
+        secretsKey: {
+          keyRingName: names.keyRingName,
+          keyName: names.secretsKeyName,
+          ...(args.existingSecretsKey ? { existing: args.existingSecretsKey } : {}),
+        },
         nodeServiceAccountId: names.serviceAccountId('nodes'),
         deletionProtection,
         labels,

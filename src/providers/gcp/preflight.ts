@@ -2,8 +2,10 @@
  * Checks that `create` can succeed on GCP before anything is created: Application Default
  * Credentials that work, a project that exists with billing on, the APIs the instance uses
  * enabled (naming the missing ones and the command that enables them), the region (and zone)
- * with enough CPU and in-use address quota, and an instance name not already taken in the
- * project (found by the `lookout-instance` label and the derived names).
+ * with enough CPU and in-use address quota, an instance name not already taken in the
+ * project (found by the `lookout-instance` label and the derived names), and whether the KMS
+ * key ring and key of that name exist: GCP never deletes key rings (nor keys), so one left by
+ * an earlier instance of the name is reused (imported by the infra stack), not created again.
  *
  * It speaks REST through google-auth-library, Google's official client for its credentials
  * and authorized requests: the resource-specific @google-cloud/* clients are gRPC-based and
@@ -48,6 +50,10 @@ export interface GcpPreflightResult {
   addresses: { limit: number; usage: number; needed: number };
   /** True when the instance's cluster or buckets already exist in the project. */
   existing: boolean;
+  /** Whether the secrets key ring and key of the instance's names exist already (the infra stack imports them). */
+  secretsKey: { keyRing: boolean; key: boolean };
+  /** The managed zone in the project that gets the NS delegation: `dns.parentZone`, checked, or the closest public parent found; undefined when none. */
+  parentZoneName?: string;
   warnings: string[];
 }
 
@@ -58,6 +64,8 @@ const API = {
   compute: 'https://compute.googleapis.com/compute/v1/projects',
   container: 'https://container.googleapis.com/v1/projects',
   storage: 'https://storage.googleapis.com/storage/v1/b',
+  kms: 'https://cloudkms.googleapis.com/v1/projects',
+  dns: 'https://dns.googleapis.com/dns/v1/projects',
 };
 
 interface GaxiosLikeError {
@@ -197,7 +205,97 @@ export async function gcpPreflight(http: GoogleHttp, config: ResolvedConfig, o: 
     }
     warnings.push(`the kept buckets of the destroyed instance "${config.name}" are used again: ${labelled.join(', ')}`);
   }
-  return { project, projectNumber, region, cpus, addresses, existing, warnings };
+  const secretsKey = await existingSecretsKey(get, project, region, config.name, warnings, o.knownInstance);
+  const parentZoneName = await parentZoneOf(get, project, config.dns.domain, config.dns.parentZone, warnings);
+  return { project, projectNumber, region, cpus, addresses, existing, secretsKey, ...(parentZoneName ? { parentZoneName } : {}), warnings };
+}
+
+/**
+ * Where the NS delegation of `domain` goes: the managed zone `given` (dns.parentZone), which
+ * must exist in the project and be for a parent of the domain; or else the public zone in the
+ * project for the closest parent, when exactly one is. Undefined: `create` prints the records.
+ */
+async function parentZoneOf(
+  get: <T>(api: string, url: string) => Promise<T>,
+  project: string,
+  domain: string,
+  given: string | undefined,
+  warnings: string[],
+): Promise<string | undefined> {
+  type Zone = { name: string; dnsName: string; visibility?: string };
+  const zones: Zone[] = [];
+  let pageToken: string | undefined;
+  do {
+    const page = await get<{ managedZones?: Zone[]; nextPageToken?: string }>(
+      'the Cloud DNS zone list',
+      `${API.dns}/${project}/managedZones${pageToken ? `?pageToken=${encodeURIComponent(pageToken)}` : ''}`,
+    );
+    zones.push(...(page.managedZones ?? []));
+    pageToken = page.nextPageToken;
+  } while (pageToken);
+  const isParent = (z: Zone) => `${domain}.`.endsWith(`.${z.dnsName}`);
+  if (given !== undefined) {
+    const zone = zones.find((z) => z.name === given);
+    if (!zone) {
+      throw new UsageError(`dns.parentZone: managed zone "${given}" does not exist in project "${project}"`, {
+        hint: `Give the name (not the DNS name) of a Cloud DNS zone in the project: \`gcloud dns managed-zones list --project ${project}\`.`,
+      });
+    }
+    if (!isParent(zone)) throw new UsageError(`dns.parentZone: managed zone "${given}" is for ${zone.dnsName}, which is not a parent of ${domain}`);
+    return given;
+  }
+  const parents = zones.filter((z) => (z.visibility ?? 'public') === 'public' && isParent(z));
+  const closest = Math.max(0, ...parents.map((z) => z.dnsName.length));
+  const candidates = parents.filter((z) => z.dnsName.length === closest);
+  if (candidates.length > 1) {
+    warnings.push(`several managed zones in project "${project}" are for ${candidates[0]!.dnsName} (${candidates.map((z) => z.name).join(', ')}); set dns.parentZone to choose where the delegation goes`);
+    return undefined;
+  }
+  return candidates[0]?.name;
+}
+
+/**
+ * The instance's KMS key ring and key, if they exist: a key ring (and key) can never be deleted,
+ * so a destroyed instance of this name left them, and the infra stack imports them. A key
+ * without an enabled primary version cannot encrypt, and GKE would fail on it much later.
+ */
+async function existingSecretsKey(
+  get: <T>(api: string, url: string, missing?: () => LookoutError) => Promise<T>,
+  project: string,
+  region: string,
+  instance: string,
+  warnings: string[],
+  knownInstance: boolean,
+): Promise<{ keyRing: boolean; key: boolean }> {
+  const n = gcpNames(instance);
+  // A 404 becomes this very error, and then "absent"; every other failure is explained as usual.
+  const ABSENT = new FailureError('not found');
+  const lookup = async <T>(api: string, url: string): Promise<T | undefined> => {
+    try {
+      return await get<T>(api, url, () => ABSENT);
+    } catch (err) {
+      if (err === ABSENT) return undefined;
+      throw err;
+    }
+  };
+  const ringPath = `${API.kms}/${project}/locations/${region}/keyRings/${n.keyRingName}`;
+  const ring = await lookup<{ name: string }>('the KMS key ring lookup', ringPath);
+  if (!ring) return { keyRing: false, key: false };
+  const key = await lookup<{ name: string; primary?: { state?: string } }>('the KMS key lookup', `${ringPath}/cryptoKeys/${n.secretsKeyName}`);
+  if (key && key.primary?.state !== 'ENABLED') {
+    throw new FailureError(
+      `the KMS key ${n.secretsKeyName} in key ring ${n.keyRingName} (${region}) has no enabled primary version, so GKE cannot encrypt secrets with it`,
+      {
+        hint:
+          `GCP never deletes keys, so the instance reuses this one: give it a new primary version with \`gcloud kms keys versions create ` +
+          `--key ${n.secretsKeyName} --keyring ${n.keyRingName} --location ${region} --project ${project} --primary\`, or choose another instance name.`,
+      },
+    );
+  }
+  if (!knownInstance) {
+    warnings.push(`the KMS key ring ${n.keyRingName}${key ? ` and key ${n.secretsKeyName}` : ''} in ${region} exist already (GCP never deletes them) and are reused`);
+  }
+  return { keyRing: true, key: key !== undefined };
 }
 
 function pick(q: { limit: number; usage: number }): { limit: number; usage: number } {
