@@ -107,6 +107,21 @@ describe.skipIf(binaries.missing !== undefined)(title, () => {
     return out;
   }
 
+  /**
+   * One scrape of a process's /metrics: the sum of a metric's samples whose labels include
+   * `labels` (0 when none). Cortex names its per-tenant series with `user`.
+   */
+  async function scrape(p: { httpPort: number }): Promise<(name: string, labels?: Record<string, string>) => number> {
+    const text = await (await fetch(`http://127.0.0.1:${p.httpPort}/metrics`)).text();
+    const samples = [...text.matchAll(/^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/gm)].map((m) => ({
+      name: m[1]!,
+      labels: Object.fromEntries([...(m[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((l) => [l[1]!, l[2]!])),
+      value: Number(m[3]),
+    }));
+    return (name, labels = {}) =>
+      samples.filter((x) => x.name === name && Object.entries(labels).every(([k, v]) => x.labels[k] === v)).reduce((sum, x) => sum + x.value, 0);
+  }
+
   /** The samples of the burst test's accepted push: in blocks once the ingesters have flushed. */
   const burstWritten = { run: '', atMs: 0, samples: 0 };
 
@@ -261,7 +276,6 @@ describe.skipIf(binaries.missing !== undefined)(title, () => {
       };
       await waitFor(async () => (await alertsOf(staging)).includes(alertname), { interval: 2_000, timeout: 180_000 });
       for (const other of ['production', 'system']) expect(await alertsOf(tenant(other)), other).not.toContain(alertname);
-
     }, 360_000);
   });
 
@@ -319,4 +333,33 @@ describe.skipIf(binaries.missing !== undefined)(title, () => {
     // The gateway's own checks do not depend on the store and still pass.
     expect(message).not.toMatch(/cross-tenant: FAILED|no-token: FAILED/);
   }, 120_000);
+
+  it('when the ingesters come back with empty volumes, the flushed samples are read from S3 through the store-gateway', async () => {
+    expect(burstWritten.samples).toBeGreaterThan(0);
+    // Stopped by the test before; now as if their volumes were lost: no WAL, no local blocks.
+    const ingesters = plane.processes('ingester');
+    for (const p of ingesters) plane.replaceVolume(p);
+    await Promise.all(ingesters.map((p) => plane.start(p)));
+
+    // The compactor writes the bucket index, the store-gateway loads the blocks it lists, and the
+    // querier re-reads it (each on the sync intervals of rewrite.ts's SHORTENED_INTERVALS).
+    const query = `count_over_time(lookout_test_burst{run="${burstWritten.run}"}[5m])`;
+    const path = `/prometheus/api/v1/query?${new URLSearchParams({ query, time: (burstWritten.atMs / 1000 + 1).toFixed(3) })}`;
+    let last = '';
+    await waitFor(
+      async () => {
+        const res = await viaGateway(tenant('production'), 'GET', path);
+        last = `${res.status} ${res.body.toString().slice(0, 300)}`;
+        const result = res.status === 200 ? (JSON.parse(res.body.toString()) as { data: { result: Array<{ value: [number, string] }> } }).data.result : [];
+        return result.length === 1 && Number(result[0]!.value[1]) === burstWritten.samples;
+      },
+      // The querier looks at its cached bucket indexes once a minute (hard-coded, ±20 %).
+      { interval: 2_000, timeout: 240_000 },
+    ).catch((err: unknown) => {
+      throw new Error(`the flushed samples did not come back (${(err as Error).message}); last answer: ${last}`);
+    });
+    // Not from the ingesters: none of them holds a series of this tenant.
+    for (const p of ingesters) expect((await scrape(p))('cortex_ingester_memory_series_created_total', { user: 'production' }), p.instanceId).toBe(0);
+    expect((await scrape(plane.processes('store-gateway')[0]!))('cortex_bucket_store_blocks_loaded')).toBeGreaterThan(0);
+  }, 360_000);
 });
