@@ -8,7 +8,7 @@
  * Loki is AGPL and is not built here, so the verify probe runs its metrics checks
  * (`stores: 'metrics'`); see test/README.md.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -120,6 +120,11 @@ describe.skipIf(binaries.missing !== undefined)(title, () => {
     }));
     return (name, labels = {}) =>
       samples.filter((x) => x.name === name && Object.entries(labels).every(([k, v]) => x.labels[k] === v)).reduce((sum, x) => sum + x.value, 0);
+  }
+
+  /** Cortex's cortex_alertmanager_config_hash of a raw config: the first 48 bits of its MD5, little-endian. */
+  function configHashMetric(raw: string): number {
+    return Number(Buffer.concat([createHash('md5').update(raw).digest().subarray(0, 6), Buffer.alloc(2)]).readBigUInt64LE());
   }
 
   /** The samples of the burst test's accepted push: in blocks once the ingesters have flushed. */
@@ -267,6 +272,12 @@ describe.skipIf(binaries.missing !== undefined)(title, () => {
         receivers: [{ name: 'internal', webhook_configs: [{ url: `http://127.0.0.1:${(hook.address() as AddressInfo).port}/hook`, send_resolved: false }] }],
       });
       expect((await viaGateway(staging, 'POST', '/api/v1/alerts', YAML.stringify({ alertmanager_config: amConfig, template_files: {} }), { 'Content-Type': 'application/yaml' })).status).toBe(201);
+      // Cortex's Alertmanager loads a stored config at its next poll (15 s). A request for the tenant
+      // before then (the ruler's first alert, a read of its alerts) starts it from the fallback config
+      // and stores an empty config over the uploaded one (multitenant.go, alertmanagerFromFallbackConfig):
+      // so the rule goes in once the Alertmanager runs the uploaded config, as its config hash shows.
+      const [am] = plane.processes('alertmanager');
+      await waitFor(async () => (await scrape(am!))('cortex_alertmanager_config_hash', { user: 'staging' }) === configHashMetric(amConfig), { interval: 1_000, timeout: 90_000 });
       const group = YAML.stringify({ name: 'lookout-test', interval: '5s', rules: [{ alert: alertname, expr: 'vector(1)', labels: { severity: 'test' } }] });
       expect((await viaGateway(staging, 'POST', '/api/v1/rules/test', group, { 'Content-Type': 'application/yaml' })).status).toBe(202);
 
@@ -277,6 +288,24 @@ describe.skipIf(binaries.missing !== undefined)(title, () => {
       await waitFor(async () => (await alertsOf(staging)).includes(alertname), { interval: 2_000, timeout: 180_000 });
       for (const other of ['production', 'system']) expect(await alertsOf(tenant(other)), other).not.toContain(alertname);
     }, 360_000);
+
+    it('the webhook to an internal address is never delivered: the receivers firewall refuses every attempt', async () => {
+      // The alert of the test before reaches the notify stage: the webhook is attempted …
+      const [am] = plane.processes('alertmanager');
+      const webhook = { user: 'staging', integration: 'webhook' };
+      await waitFor(async () => (await scrape(am!))('cortex_alertmanager_notification_requests_total', webhook) > 0, { interval: 1_000, timeout: 90_000 });
+      // … and given up once its retries time out (Alertmanager's 10 s minimum), each attempt failed.
+      await waitFor(async () => (await scrape(am!))('cortex_alertmanager_notifications_failed_total', webhook) > 0, { interval: 1_000, timeout: 90_000 });
+      const metric = await scrape(am!);
+      expect(metric('cortex_alertmanager_notification_requests_failed_total', webhook)).toBe(metric('cortex_alertmanager_notification_requests_total', webhook));
+      // Refused by Cortex's firewall dialer before connecting (pkg/util/net/firewall_dialer.go).
+      const port = (hook.address() as AddressInfo).port;
+      expect(am!.running!.output()).toMatch(new RegExp(`dial tcp 127\\.0\\.0\\.1:${port}: blocked address`));
+      expect(hookCalls).toBe(0);
+      // The listener itself answers: nothing reached it only because nothing was let through.
+      expect((await fetch(`http://127.0.0.1:${port}/hook`, { method: 'POST', body: '{}' })).status).toBe(200);
+      expect(hookCalls).toBe(1);
+    }, 240_000);
   });
 
   it('ingesters ship blocks to S3 under each tenant’s own prefix', async () => {
