@@ -253,6 +253,10 @@ describe.skipIf(binaries.missing !== undefined)(title, () => {
       const am = await viaGateway(system, 'GET', '/api/v1/alerts');
       expect(am.status).toBe(200);
       expect((YAML.parse(am.body.toString()) as { alertmanager_config: string }).alertmanager_config).toBe(renderAlertmanagerConfig());
+      // Stored, and running: the Alertmanager loads it at its next poll, unless an alert for the
+      // tenant came first and replaced it with the fallback (see the tenant rule below).
+      const [alertmanager] = plane.processes('alertmanager');
+      await waitFor(async () => (await scrape(alertmanager!))('cortex_alertmanager_config_hash', { user: 'system' }) === configHashMetric(renderAlertmanagerConfig()), { interval: 1_000, timeout: 90_000 });
       // The ruler loads the groups from the bucket and evaluates them.
       await waitFor(
         async () => {
