@@ -8,7 +8,7 @@
  * Loki is AGPL and is not built here, so the verify probe runs its metrics checks
  * (`stores: 'metrics'`); see test/README.md.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -105,6 +105,26 @@ describe.skipIf(binaries.missing !== undefined)(title, () => {
       token = page.NextContinuationToken;
     } while (token);
     return out;
+  }
+
+  /**
+   * One scrape of a process's /metrics: the sum of a metric's samples whose labels include
+   * `labels` (0 when none). Cortex names its per-tenant series with `user`.
+   */
+  async function scrape(p: { httpPort: number }): Promise<(name: string, labels?: Record<string, string>) => number> {
+    const text = await (await fetch(`http://127.0.0.1:${p.httpPort}/metrics`)).text();
+    const samples = [...text.matchAll(/^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/gm)].map((m) => ({
+      name: m[1]!,
+      labels: Object.fromEntries([...(m[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((l) => [l[1]!, l[2]!])),
+      value: Number(m[3]),
+    }));
+    return (name, labels = {}) =>
+      samples.filter((x) => x.name === name && Object.entries(labels).every(([k, v]) => x.labels[k] === v)).reduce((sum, x) => sum + x.value, 0);
+  }
+
+  /** Cortex's cortex_alertmanager_config_hash of a raw config: the first 48 bits of its MD5, little-endian. */
+  function configHashMetric(raw: string): number {
+    return Number(Buffer.concat([createHash('md5').update(raw).digest().subarray(0, 6), Buffer.alloc(2)]).readBigUInt64LE());
   }
 
   /** The samples of the burst test's accepted push: in blocks once the ingesters have flushed. */
@@ -233,6 +253,10 @@ describe.skipIf(binaries.missing !== undefined)(title, () => {
       const am = await viaGateway(system, 'GET', '/api/v1/alerts');
       expect(am.status).toBe(200);
       expect((YAML.parse(am.body.toString()) as { alertmanager_config: string }).alertmanager_config).toBe(renderAlertmanagerConfig());
+      // Stored, and running: the Alertmanager loads it at its next poll, unless an alert for the
+      // tenant came first and replaced it with the fallback (see the tenant rule below).
+      const [alertmanager] = plane.processes('alertmanager');
+      await waitFor(async () => (await scrape(alertmanager!))('cortex_alertmanager_config_hash', { user: 'system' }) === configHashMetric(renderAlertmanagerConfig()), { interval: 1_000, timeout: 90_000 });
       // The ruler loads the groups from the bucket and evaluates them.
       await waitFor(
         async () => {
@@ -252,6 +276,12 @@ describe.skipIf(binaries.missing !== undefined)(title, () => {
         receivers: [{ name: 'internal', webhook_configs: [{ url: `http://127.0.0.1:${(hook.address() as AddressInfo).port}/hook`, send_resolved: false }] }],
       });
       expect((await viaGateway(staging, 'POST', '/api/v1/alerts', YAML.stringify({ alertmanager_config: amConfig, template_files: {} }), { 'Content-Type': 'application/yaml' })).status).toBe(201);
+      // Cortex's Alertmanager loads a stored config at its next poll (15 s). A request for the tenant
+      // before then (the ruler's first alert, a read of its alerts) starts it from the fallback config
+      // and stores an empty config over the uploaded one (multitenant.go, alertmanagerFromFallbackConfig):
+      // so the rule goes in once the Alertmanager runs the uploaded config, as its config hash shows.
+      const [am] = plane.processes('alertmanager');
+      await waitFor(async () => (await scrape(am!))('cortex_alertmanager_config_hash', { user: 'staging' }) === configHashMetric(amConfig), { interval: 1_000, timeout: 90_000 });
       const group = YAML.stringify({ name: 'lookout-test', interval: '5s', rules: [{ alert: alertname, expr: 'vector(1)', labels: { severity: 'test' } }] });
       expect((await viaGateway(staging, 'POST', '/api/v1/rules/test', group, { 'Content-Type': 'application/yaml' })).status).toBe(202);
 
@@ -261,8 +291,25 @@ describe.skipIf(binaries.missing !== undefined)(title, () => {
       };
       await waitFor(async () => (await alertsOf(staging)).includes(alertname), { interval: 2_000, timeout: 180_000 });
       for (const other of ['production', 'system']) expect(await alertsOf(tenant(other)), other).not.toContain(alertname);
-
     }, 360_000);
+
+    it('the webhook to an internal address is never delivered: the receivers firewall refuses every attempt', async () => {
+      // The alert of the test before reaches the notify stage: the webhook is attempted …
+      const [am] = plane.processes('alertmanager');
+      const webhook = { user: 'staging', integration: 'webhook' };
+      await waitFor(async () => (await scrape(am!))('cortex_alertmanager_notification_requests_total', webhook) > 0, { interval: 1_000, timeout: 90_000 });
+      // … and given up once its retries time out (Alertmanager's 10 s minimum), each attempt failed.
+      await waitFor(async () => (await scrape(am!))('cortex_alertmanager_notifications_failed_total', webhook) > 0, { interval: 1_000, timeout: 90_000 });
+      const metric = await scrape(am!);
+      expect(metric('cortex_alertmanager_notification_requests_failed_total', webhook)).toBe(metric('cortex_alertmanager_notification_requests_total', webhook));
+      // Refused by Cortex's firewall dialer before connecting (pkg/util/net/firewall_dialer.go).
+      const port = (hook.address() as AddressInfo).port;
+      expect(am!.running!.output()).toMatch(new RegExp(`dial tcp 127\\.0\\.0\\.1:${port}: blocked address`));
+      expect(hookCalls).toBe(0);
+      // The listener itself answers: nothing reached it only because nothing was let through.
+      expect((await fetch(`http://127.0.0.1:${port}/hook`, { method: 'POST', body: '{}' })).status).toBe(200);
+      expect(hookCalls).toBe(1);
+    }, 240_000);
   });
 
   it('ingesters ship blocks to S3 under each tenant’s own prefix', async () => {
@@ -319,4 +366,33 @@ describe.skipIf(binaries.missing !== undefined)(title, () => {
     // The gateway's own checks do not depend on the store and still pass.
     expect(message).not.toMatch(/cross-tenant: FAILED|no-token: FAILED/);
   }, 120_000);
+
+  it('when the ingesters come back with empty volumes, the flushed samples are read from S3 through the store-gateway', async () => {
+    expect(burstWritten.samples).toBeGreaterThan(0);
+    // Stopped by the test before; now as if their volumes were lost: no WAL, no local blocks.
+    const ingesters = plane.processes('ingester');
+    for (const p of ingesters) plane.replaceVolume(p);
+    await Promise.all(ingesters.map((p) => plane.start(p)));
+
+    // The compactor writes the bucket index, the store-gateway loads the blocks it lists, and the
+    // querier re-reads it (each on the sync intervals of rewrite.ts's SHORTENED_INTERVALS).
+    const query = `count_over_time(lookout_test_burst{run="${burstWritten.run}"}[5m])`;
+    const path = `/prometheus/api/v1/query?${new URLSearchParams({ query, time: (burstWritten.atMs / 1000 + 1).toFixed(3) })}`;
+    let last = '';
+    await waitFor(
+      async () => {
+        const res = await viaGateway(tenant('production'), 'GET', path);
+        last = `${res.status} ${res.body.toString().slice(0, 300)}`;
+        const result = res.status === 200 ? (JSON.parse(res.body.toString()) as { data: { result: Array<{ value: [number, string] }> } }).data.result : [];
+        return result.length === 1 && Number(result[0]!.value[1]) === burstWritten.samples;
+      },
+      // The querier looks at its cached bucket indexes once a minute (hard-coded, ±20 %).
+      { interval: 2_000, timeout: 240_000 },
+    ).catch((err: unknown) => {
+      throw new Error(`the flushed samples did not come back (${(err as Error).message}); last answer: ${last}`);
+    });
+    // Not from the ingesters: none of them holds a series of this tenant.
+    for (const p of ingesters) expect((await scrape(p))('cortex_ingester_memory_series_created_total', { user: 'production' }), p.instanceId).toBe(0);
+    expect((await scrape(plane.processes('store-gateway')[0]!))('cortex_bucket_store_blocks_loaded')).toBeGreaterThan(0);
+  }, 360_000);
 });

@@ -1,7 +1,7 @@
 /**
  * The data plane's one rewrite of the rendered files (test/support/dataplane/rewrite.ts): on
  * the real `plan --render` output of every example, it changes exactly the listed addresses,
- * ports, paths, instance names and storage endpoint, and nothing else.
+ * ports, paths, instance names, storage endpoint and sync intervals, and nothing else.
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -112,10 +112,13 @@ const ADDED_CORTEX_KEYS = [
   'blocks_storage.s3.insecure',
   'ruler_storage.s3.insecure',
   'alertmanager_storage.s3.insecure',
+  // SHORTENED_INTERVALS
+  'blocks_storage.bucket_store.sync_interval',
+  'compactor.cleanup_interval',
 ];
 
 describe('the data plane rewrite of rendered Cortex configs', () => {
-  it.each(examples)('changes only addresses, ports, paths, instance names and the S3 endpoint in $file', ({ file }) => {
+  it.each(examples)('changes only addresses, ports, paths, instance names, the S3 endpoint and the listed sync intervals in $file', ({ file }) => {
     const before = leaves(parseCortexYaml(rendered.get(file)!.cortexConfig));
     const after = leaves(parseCortexYaml(rewriteCortexConfig(rendered.get(file)!.cortexConfig, plane, proc)));
     const changed = [...before.keys()].filter((k) => after.get(k) !== before.get(k));
@@ -139,6 +142,8 @@ describe('the data plane rewrite of rendered Cortex configs', () => {
     expect(json('runtime_config.file')).toBe('/work/x/etc-cortex-runtime/runtime.yaml');
     expect(json('alertmanager.fallback_config_file')).toBe('/work/x/etc-cortex/alertmanager-fallback.yaml');
     expect(json('ingester.lifecycler.id')).toBe('cortex-ingester-1');
+    expect(json('blocks_storage.bucket_store.sync_interval')).toBe('15s');
+    expect(json('compactor.cleanup_interval')).toBe('15s');
   });
 
   it('refuses to leave a cluster name behind', () => {

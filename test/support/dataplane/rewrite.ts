@@ -2,8 +2,9 @@
  * The one place where the files `lookout plan --render` writes are changed before the data
  * plane runs them on loopback. Only what must differ between a cluster and one machine is
  * touched: addresses, ports, local paths, instance names (the pod names Kubernetes would
- * give) and the storage endpoint. Everything else (limits, rings, replication factors, the
- * receivers firewall, routes, token checks) runs exactly as rendered.
+ * give) and the storage endpoint, plus two sync intervals a test cannot wait out (listed
+ * below). Everything else (limits, rings, replication factors, the receivers firewall, routes,
+ * token checks) runs exactly as rendered.
  *
  * Cortex config (one copy per process), by key:
  *   server.http_listen_address, server.grpc_listen_address      added: 127.0.0.1
@@ -25,6 +26,14 @@
  *     (also inside a URL)                                       (frontend_worker, ruler → frontend
  *                                                                and Alertmanager)
  *   any value under /data, /etc/cortex, /etc/cortex-runtime     the same path under local directories
+ *
+ * Cortex config, intervals (SHORTENED_INTERVALS): periodic work a cluster waits out over 15 minutes,
+ * shortened so a test sees the same sequence within its deadlines. What the work does is unchanged.
+ *   blocks_storage.bucket_store.sync_interval                  added: 15s (15m): how often a store-gateway
+ *                                                                syncs blocks and a querier re-reads a
+ *                                                                bucket index, also one it found missing
+ *   compactor.cleanup_interval                                  added: 15s (15m): how often the compactor
+ *                                                                writes each tenant's bucket index
  *
  * Gateway nginx.conf, by directive:
  *   listen 0.0.0.0:<port> [ssl]                                 listen 127.0.0.1:<local port> [ssl]
@@ -99,6 +108,15 @@ const RING_INSTANCE_KEYS: ReadonlyArray<{ path: readonly string[]; addr: string;
 ];
 
 const STORAGE_KEYS = ['blocks_storage', 'ruler_storage', 'alertmanager_storage'] as const;
+
+/**
+ * Cortex's 15-minute defaults for finding newly shipped blocks. Without them, a querier that was
+ * asked for a tenant before its first block was shipped keeps "no bucket index" for 15 minutes.
+ */
+export const SHORTENED_INTERVALS: ReadonlyArray<{ path: readonly string[]; key: string; value: string }> = [
+  { path: ['blocks_storage', 'bucket_store'], key: 'sync_interval', value: '15s' },
+  { path: ['compactor'], key: 'cleanup_interval', value: '15s' },
+];
 
 type Tree = Record<string, unknown>;
 
@@ -176,6 +194,12 @@ export function rewriteCortexConfig(rendered: string, plane: CortexPlaneAddresse
     if (storage.backend === 'gcs') continue;
     if (storage.backend !== 's3') throw new Error(`rewrite: ${key}.backend is ${String(storage.backend)}; only s3 and gcs are known`);
     Object.assign(child(storage, ['s3']), { endpoint: plane.s3Endpoint, insecure: true });
+  }
+  for (const interval of SHORTENED_INTERVALS) {
+    const section = child(config, interval.path);
+    // Only added: a rendered value is a choice of the platform's, which the data plane must run as is.
+    if (section[interval.key] !== undefined) throw new Error(`rewrite: ${[...interval.path, interval.key].join('.')} is rendered; drop it from SHORTENED_INTERVALS`);
+    section[interval.key] = interval.value;
   }
   assertLocal(config, '');
   return YAML.stringify(config, { version: '1.1', lineWidth: 0 });
