@@ -252,6 +252,19 @@ export interface AlertingUpload {
   signal?: AbortSignal;
   /** Retry timing for the first request, while Cortex's Alertmanager is still starting. */
   retry?: { retries: number; minTimeout: number; maxTimeout: number };
+  /** How long to wait, and how often to look, until the Alertmanager runs the uploaded config. */
+  configWait?: { deadlineMs: number; intervalMs: number };
+}
+
+/** The receiver names of an Alertmanager config; undefined when it is not one. */
+function receiverNames(YAML: typeof import('yaml'), text: string): string[] | undefined {
+  try {
+    const parsed = YAML.parse(text) as { receivers?: Array<{ name?: unknown }> } | null;
+    const names = parsed?.receivers?.map((r) => r.name).filter((n): n is string => typeof n === 'string');
+    return names && names.length > 0 ? names.sort() : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -281,10 +294,9 @@ export async function uploadSystemAlerting(u: AlertingUpload): Promise<string[]>
     }
     return res;
   };
-  await pRetry(() => send('POST', '/api/v1/alerts', YAML.stringify({ alertmanager_config: u.alertmanagerConfig, template_files: {} })), {
-    ...(u.retry ?? { retries: 12, minTimeout: 5_000, maxTimeout: 15_000 }),
-    ...(u.signal ? { signal: u.signal } : {}),
-  });
+  const uploadConfig = () => send('POST', '/api/v1/alerts', YAML.stringify({ alertmanager_config: u.alertmanagerConfig, template_files: {} }));
+  await pRetry(uploadConfig, { ...(u.retry ?? { retries: 12, minTimeout: 5_000, maxTimeout: 15_000 }), ...(u.signal ? { signal: u.signal } : {}) });
+  await untilAlertmanagerRuns(u, YAML, send, uploadConfig, AbortError);
   const groups = (YAML.parse(u.rules) as { groups: Array<{ name: string }> }).groups;
   for (const group of groups) await send('POST', `/api/v1/rules/${namespace}`, YAML.stringify(group));
   const existing = await send('GET', `/api/v1/rules/${namespace}`);
@@ -294,6 +306,61 @@ export async function uploadSystemAlerting(u: AlertingUpload): Promise<string[]>
     if (!wanted.has(g.name)) await send('DELETE', `/api/v1/rules/${namespace}/${encodeURIComponent(g.name)}`);
   }
   return [...wanted].sort();
+}
+
+/**
+ * Waits until the system tenant's Alertmanager runs the config just uploaded, before any rule
+ * can fire. Cortex loads a tenant's stored config only at its next poll (every 15 s by default).
+ * A request for the tenant that comes first (the ruler's first alert, or this very status
+ * check) starts its Alertmanager on the fallback config and stores an empty config over the
+ * uploaded one (`alertmanagerFromFallbackConfig` in Cortex's multitenant.go, v1.19 to v1.21):
+ * the platform's alerts would go to the fallback's blackhole, silently. So: look at what runs;
+ * when the stored config is no longer ours, upload it again (the Alertmanager now exists, so the
+ * next poll applies it and nothing overwrites it).
+ */
+async function untilAlertmanagerRuns(
+  u: AlertingUpload,
+  YAML: typeof import('yaml'),
+  send: (method: 'GET' | 'POST', path: string) => Promise<{ status: number; body: Buffer }>,
+  uploadConfig: () => Promise<unknown>,
+  AbortError: typeof import('p-retry').AbortError,
+): Promise<void> {
+  const { waitFor, TimeoutError } = await import('../wait-for.js');
+  const wanted = receiverNames(YAML, u.alertmanagerConfig);
+  if (!wanted) throw new Error('the system Alertmanager config names no receiver');
+  const timing = u.configWait ?? { deadlineMs: 180_000, intervalMs: 5_000 };
+  const wantedKey = wanted.join();
+  let running: string[] | undefined;
+  const lookOnce = async (): Promise<boolean> => {
+    const status = await send('GET', '/alertmanager/api/v2/status');
+    if (status.status === 200) {
+      const original = (JSON.parse(status.body.toString('utf8')) as { config?: { original?: string } }).config?.original ?? '';
+      running = receiverNames(YAML, original);
+      if (running?.join() === wantedKey) return true;
+    }
+    const stored = await send('GET', '/api/v1/alerts');
+    const storedConfig = stored.status === 200 ? (YAML.parse(stored.body.toString('utf8')) as { alertmanager_config?: string } | null)?.alertmanager_config : undefined;
+    if (storedConfig === undefined || receiverNames(YAML, storedConfig)?.join() !== wantedKey) await uploadConfig();
+    return false;
+  };
+  try {
+    await waitFor(
+      () =>
+        lookOnce().catch((err: unknown) => {
+          // A refused request ends the wait; a server error (an Alertmanager restarting) is tried again.
+          if (err instanceof AbortError) throw err.originalError;
+          return false;
+        }),
+      { interval: timing.intervalMs, timeout: timing.deadlineMs, ...(u.signal ? { signal: u.signal } : {}) },
+    );
+  } catch (err) {
+    if (!(err instanceof TimeoutError)) throw err;
+    throw new FailureError(
+      `the system tenant's Alertmanager did not start running the uploaded config within ${Math.round(timing.deadlineMs / 1000)} s ` +
+        `(it runs ${running ? `receivers ${running.join(', ')}` : 'no config yet'}; the upload has receivers ${wanted.join(', ')})`,
+      { hint: 'Run the command again; if it persists, check the cortex-alertmanager logs in namespace lookout.' },
+    );
+  }
 }
 
 /** The platform's rules plus the group that warns of tenant tokens about to expire. */

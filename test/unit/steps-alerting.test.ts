@@ -27,6 +27,16 @@ let seen: Seen[] = [];
 let ruler: Record<string, Array<{ name: string }>> = {};
 /** Statuses to answer the next Alertmanager config uploads with (then 201). */
 let alertsStatuses: number[] = [];
+/** The Alertmanager config Cortex holds for the tenant, and the one its Alertmanager runs. */
+let stored: string | undefined;
+let running: string | undefined;
+/**
+ * How the stub's Alertmanager takes up a stored config at a status request: `poll` applies it
+ * (as Cortex's poll does); `race` does what Cortex does when a request comes before its first
+ * poll: starts on the fallback config and stores an empty one over the upload; `never` ignores it.
+ */
+let pickUp: Array<'poll' | 'race' | 'never'> = [];
+const FALLBACK = 'route:\n  receiver: blackhole\nreceivers:\n  - name: blackhole\n';
 
 beforeAll(async () => {
   const cert = await selfSignedCertificate(['obs.example.test', '*.obs.example.test']);
@@ -38,8 +48,22 @@ beforeAll(async () => {
       const path = req.url ?? '';
       seen.push({ method: req.method ?? '', path, auth: req.headers.authorization, body });
       if (path === '/api/v1/alerts') {
+        if (req.method === 'GET') {
+          if (stored === undefined) return void res.writeHead(404).end();
+          return void res.writeHead(200, { 'Content-Type': 'application/yaml' }).end(YAML.stringify({ template_files: {}, alertmanager_config: stored }));
+        }
         res.statusCode = alertsStatuses.shift() ?? 201;
+        if (res.statusCode < 300) stored = (YAML.parse(body) as { alertmanager_config: string }).alertmanager_config;
         return res.end();
+      }
+      if (path === '/alertmanager/api/v2/status') {
+        const how = pickUp.shift() ?? 'poll';
+        if (how === 'race' && running === undefined) {
+          running = FALLBACK;
+          stored = '';
+        } else if (how === 'poll' && stored) running = stored;
+        if (running === undefined) return void res.writeHead(404).end('the Alertmanager is not configured');
+        return void res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ config: { original: running } }));
       }
       const m = /^\/api\/v1\/rules\/([^/]+)(?:\/(.+))?$/.exec(path);
       if (!m) {
@@ -69,6 +93,9 @@ beforeEach(() => {
   seen = [];
   ruler = {};
   alertsStatuses = [];
+  stored = undefined;
+  running = undefined;
+  pickUp = [];
 });
 
 async function upload(overrides: Partial<Parameters<typeof uploadSystemAlerting>[0]> = {}) {
@@ -81,6 +108,7 @@ async function upload(overrides: Partial<Parameters<typeof uploadSystemAlerting>
       rules: renderAlertRules(),
       alertmanagerConfig: renderAlertmanagerConfig(),
       retry: { retries: 3, minTimeout: 10, maxTimeout: 20 },
+      configWait: { deadlineMs: 5_000, intervalMs: 10 },
       ...overrides,
     });
   } finally {
@@ -121,6 +149,37 @@ describe('system alerting upload', () => {
     alertsStatuses = [401];
     await expect(upload()).rejects.toThrow(/returned 401/);
     expect(seen.filter((s) => s.path === '/api/v1/alerts')).toHaveLength(1);
+  });
+});
+
+describe('the system Alertmanager running the uploaded config before any rule is loaded', () => {
+  const configPosts = () => seen.filter((s) => s.method === 'POST' && s.path === '/api/v1/alerts');
+  const firstRulePost = () => seen.findIndex((s) => s.method === 'POST' && s.path.startsWith('/api/v1/rules/'));
+
+  it('waits for Cortex’s poll to apply the upload, then loads the rules', async () => {
+    pickUp = ['never', 'never', 'poll'];
+    await upload();
+    expect(configPosts()).toHaveLength(1);
+    expect(running).toBe(renderAlertmanagerConfig());
+    const lastStatus = seen.map((s) => s.path).lastIndexOf('/alertmanager/api/v2/status');
+    expect(lastStatus).toBeLessThan(firstRulePost());
+  });
+
+  it('uploads again when a request before the first poll started the fallback and emptied the stored config', async () => {
+    pickUp = ['race', 'poll'];
+    await upload();
+    // Once after the race found the stored config emptied, and the Alertmanager runs ours.
+    expect(configPosts()).toHaveLength(2);
+    expect(running).toBe(renderAlertmanagerConfig());
+    expect(seen.indexOf(configPosts()[1]!)).toBeLessThan(firstRulePost());
+  });
+
+  it('fails, naming what runs and what was uploaded, when the upload never runs', async () => {
+    pickUp = Array.from({ length: 1000 }, () => 'race' as const);
+    await expect(upload({ configWait: { deadlineMs: 300, intervalMs: 10 } })).rejects.toThrow(
+      /did not start running the uploaded config within 0 s \(it runs receivers blackhole; the upload has receivers null\)/,
+    );
+    expect(seen.filter((s) => s.path.startsWith('/api/v1/rules/'))).toEqual([]);
   });
 });
 
