@@ -229,6 +229,20 @@ if (wanted('tenant-add')) {
   for (const existing of [1, 10, 100]) row(`${existing} existing tenants, median of 3`, `${((await benchTenantAdd(existing)) / 1000).toFixed(2)} s`);
 }
 
+if (wanted('tenant-add-kwok')) {
+  section('`tenant add` with 1, 10 and 50 existing tenants on kwok + versitygw, real engine, until system-alerting (target: at most 20 s, flat); `create` with that many (target: at most 5 min with 50)');
+  const { benchTenantAddKwok } = await import('./tenants-kwok.mjs');
+  const counts = (process.env.LOOKOUT_BENCH_KWOK_TENANTS ?? '1,10,50').split(',').map(Number);
+  try {
+    for (const r of await benchTenantAddKwok(counts)) {
+      row(`${r.existing} existing: tenant add`, `${r.addS.toFixed(1)} s (${r.addSteps.map(([step, sec]) => `${step} ${sec.toFixed(1)} s`).join(', ')})`);
+      row(`${r.existing} tenants: create`, `${r.createS.toFixed(1)} s (tenant stacks one after another: ${r.createTenantStackS.sum.toFixed(1)} s, slowest ${r.createTenantStackS.max.toFixed(1)} s)`);
+    }
+  } catch (err) {
+    row('skipped', err.message);
+  }
+}
+
 if (wanted('revocation')) {
   section('Token revocation: file changed on disk until the real nginx refuses the token, real reload sidecar loop (target: at most 10 s)');
   const { benchRevocation, dayTwoMissingTools } = await import('./tenants-day-two.mjs');

@@ -124,18 +124,36 @@ async function editAndApply(
     await runSteps({
       instance: opts.instance,
       command,
-      steps: [...tenantChangeSteps(c, journal, change, cluster, recordedStep), ...extraSteps(c, journal)],
+      steps: [...recordedOnceApplied(tenantChangeSteps(c, journal, change, cluster, recordedStep), () => state.updateRecord({ config: applied })), ...extraSteps(c, journal)],
       store: state,
       reporter: session.reporter,
       signal: session.signal,
       resume: 'unfinished',
     });
-    await state.updateRecord({ config: applied });
     session.close();
     await after?.(c);
   } finally {
     session.close();
   }
+}
+
+/**
+ * The change's steps with one that records the applied config as soon as its stacks are applied,
+ * before the steps that only load alerting or delete data: the tenant and its tokens exist from
+ * then on, so `list` and the next command see them even if a later step fails or is interrupted.
+ */
+export function recordedOnceApplied(steps: Step[], record: () => Promise<unknown>): Step[] {
+  const recording: Step<{ recorded: true }> = {
+    name: 'record-config',
+    title: 'Record the applied config',
+    alwaysRun: true,
+    async run() {
+      await record();
+      return { recorded: true };
+    },
+  };
+  const at = steps.findIndex((s) => s.name === 'system-alerting');
+  return at < 0 ? [...steps, recording] : [...steps.slice(0, at), recording, ...steps.slice(at)];
 }
 
 /** The record's config with tenant `name` as in `from` (added, changed, or removed). */

@@ -329,7 +329,7 @@ export const configSchema = z
   }, { when: () => true });
 
 /** The tenants and tokens must fit the gateway's shared Secret (see tenant-budget.ts). */
-function checkTenantsSecretBudget(tenants: ReadonlyArray<{ name: unknown; tokens: unknown }>, ctx: z.core.$RefinementCtx): void {
+function checkTenantsSecretBudget(tenants: ReadonlyArray<{ name: unknown; tokens: unknown; allowedCidrs?: unknown }>, ctx: z.core.$RefinementCtx): void {
   const usage = tenantsSecretUsage(tenants);
   if (!usage || usage.bytes <= TENANTS_SECRET_MAX_BYTES) return;
   const n = (v: number) => v.toLocaleString('en-US');

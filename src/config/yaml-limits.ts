@@ -5,7 +5,7 @@
  * library's own duplicate-key check compares every key with every other one of its mapping.
  *
  * The limits are far above any config the platform can run: the gateway's tenants Secret caps
- * an instance at about 2,200 tenants or 7,900 tokens (see tenant-budget.ts), which is about
+ * an instance at about 1,900 tenants or 6,700 tokens (see tenant-budget.ts), which is about
  * 25,000 values; the schema itself is 6 levels deep.
  */
 import { CST, Lexer, isAlias, isMap, isScalar, isSeq, type Document, type Node, type Pair } from 'yaml';

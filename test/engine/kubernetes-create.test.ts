@@ -12,26 +12,20 @@
  * the CLI knows about this; no await of the provider is skipped.
  */
 import { execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import YAML from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readJournal } from '../../src/engine/index.js';
-import { instancePaths } from '../../src/paths.js';
 import { OWNER_LABEL } from '../../src/providers/kubernetes/settings.js';
-import { kwokBinaries, KWOK_STORAGE_CLASS, startKwokCluster, type KwokCluster } from '../support/kwok-cluster.js';
+import type { KwokCluster } from '../support/kwok-cluster.js';
+import { atSystemAlerting as atAlerting, kwokInstanceMissing, startKwokInstance, type KwokInstance } from '../support/kwok-instance.js';
 import type { KubeObject } from '../support/kube-client.js';
 import { describeRun, runLookout, type LookoutEvent, type LookoutRun } from '../support/lookout-run.js';
-import { engineBinaries, preparePulumiEngine, type PulumiEngine } from '../support/pulumi-engine.js';
-import { s3ServerBinaries, startS3Server, type S3Server } from '../support/s3-server.js';
-import { selfSignedCertificate } from '../support/self-signed.js';
-import { suiteTitle, type Binaries } from '../support/test-binaries.js';
+import type { S3Server } from '../support/s3-server.js';
+import { suiteTitle } from '../support/test-binaries.js';
 
-const needed = [kwokBinaries(), engineBinaries(), s3ServerBinaries()];
-const missing = needed.map((b: Binaries) => b.missing).filter(Boolean).join('; ');
+const missing = kwokInstanceMissing();
 const title = suiteTitle('lookout create kubernetes against a real API server, engine and S3 store', { paths: {}, ...(missing ? { missing } : {}) });
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -53,67 +47,24 @@ const NAMESPACED = [
 ];
 const NAMESPACES = ['lookout', 'lookout-node', 'tenant-system', ...TENANTS.map((t) => `tenant-${t}`)];
 
-/** The create is bounded here: every stack is applied once system-alerting starts (see the top). */
-const atAlerting = (e: LookoutEvent) => e.type === 'step-started' && e.step === 'system-alerting';
-
 describe.skipIf(Boolean(missing))(title, () => {
+  let lookout: KwokInstance;
   let cluster: KwokCluster;
-  let engine: PulumiEngine;
   let s3: S3Server;
-  let work: string;
   let configPath: string;
   let env: NodeJS.ProcessEnv;
 
   beforeAll(async () => {
     // The CLI runs compiled, as users run it (and as the kubeconfig's kube-token shim does).
     execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-b'], { cwd: ROOT, stdio: 'pipe' });
-    engine = await preparePulumiEngine();
-    work = mkdtempSync(join(tmpdir(), 'lookout-k8s-create-'));
-    [cluster, s3] = await Promise.all([startKwokCluster({ nodes: 3 }), startS3Server({ buckets: Object.values(BUCKETS) })]);
-    const pair = await selfSignedCertificate([DOMAIN, `*.${DOMAIN}`], { days: 90 });
-    writeFileSync(join(work, 'tls.crt'), pair.certificatePem);
-    writeFileSync(join(work, 'tls.key'), pair.privateKeyPem, { mode: 0o600 });
-    chmodSync(join(work, 'tls.key'), 0o600);
-    const kubeconfig = YAML.parse(readFileSync(cluster.kubeconfigPath, 'utf8')) as { 'current-context': string };
-    configPath = join(work, 'lookout.yaml');
-    writeConfig(kubeconfig['current-context'], TENANTS);
-    env = {
-      ...process.env,
-      ...engine.env,
-      LOOKOUT_HOME: join(work, 'home'),
-      LOOKOUT_PASSPHRASE: `kwok-${randomBytes(16).toString('hex')}`,
-      LOOKOUT_S3_ACCESS_KEY_ID: s3.accessKeyId,
-      LOOKOUT_S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
-    };
+    lookout = await startKwokInstance({ name: INSTANCE, domain: DOMAIN, tenants: TENANTS });
+    expect(lookout.buckets).toEqual(BUCKETS);
+    ({ cluster, s3, configPath, env } = lookout);
   }, 600_000);
 
   afterAll(async () => {
-    await cluster?.stop();
-    await s3?.stop();
-    engine?.dispose();
-    if (work) rmSync(work, { recursive: true, force: true });
+    await lookout?.stop();
   });
-
-  function writeConfig(context: string, tenants: string[]): void {
-    writeFileSync(
-      configPath,
-      YAML.stringify({
-        name: INSTANCE,
-        provider: 'kubernetes',
-        kubernetes: {
-          kubeconfig: cluster.kubeconfigPath,
-          context,
-          storageClass: KWOK_STORAGE_CLASS,
-          clusterCidrs: ['10.0.0.0/16'],
-          objectStorage: { endpoint: s3.endpoint, region: s3.region, buckets: BUCKETS },
-          gateway: { service: 'LoadBalancer' },
-          certificate: { certificateFile: join(work, 'tls.crt'), privateKeyFile: join(work, 'tls.key') },
-        },
-        dns: { domain: DOMAIN },
-        tenants: tenants.map((name) => ({ name, tokens: ['default'] })),
-      }),
-    );
-  }
 
   const create = (o: { killWhen?: (e: LookoutEvent, all: readonly LookoutEvent[]) => boolean } = {}) =>
     runLookout(['create', 'kubernetes', INSTANCE, '-c', configPath, '--yes', '--json'], {
@@ -141,20 +92,7 @@ describe.skipIf(Boolean(missing))(title, () => {
     return found.sort();
   }
 
-  /** The stacks' checkpoint files in the instance's file backend. */
-  function stateFiles(): string[] {
-    const dir = instancePathsIn(env.LOOKOUT_HOME!).pulumiState;
-    const files: string[] = [];
-    const walk = (d: string) => {
-      for (const entry of readdirSync(d, { withFileTypes: true })) {
-        const p = join(d, entry.name);
-        if (entry.isDirectory()) walk(p);
-        else if (entry.name.endsWith('.json') && p.includes(join('.pulumi', 'stacks'))) files.push(p);
-      }
-    };
-    if (existsSync(dir)) walk(dir);
-    return files;
-  }
+  const stateFiles = () => lookout.stateFiles();
 
   /** Every resource in the instance's Pulumi state (file backend); none may be pending. */
   function stateResources(): Array<{ urn: string; type: string }> {
@@ -165,17 +103,6 @@ describe.skipIf(Boolean(missing))(title, () => {
     });
   }
   const stateUrns = () => stateResources().map((r) => r.urn);
-
-  const instancePathsIn = (home: string) => {
-    const saved = process.env.LOOKOUT_HOME;
-    process.env.LOOKOUT_HOME = home;
-    try {
-      return instancePaths(INSTANCE);
-    } finally {
-      if (saved === undefined) delete process.env.LOOKOUT_HOME;
-      else process.env.LOOKOUT_HOME = saved;
-    }
-  };
 
   it('creates every stack in the cluster: namespaces, Ready workloads, Services, NetworkPolicies, owner labels, tokens only in Secrets', async () => {
     const run = await createUntilAlerting();
@@ -226,7 +153,7 @@ describe.skipIf(Boolean(missing))(title, () => {
       expect(stateText).not.toContain(token);
     }
     // The journal records every stack as done; the state holds each resource once, nothing pending.
-    const journal = await readJournal(instancePathsIn(env.LOOKOUT_HOME!).journal);
+    const journal = await readJournal(lookout.paths().journal);
     expect(JSON.stringify(journal)).toContain('tenant:beta');
     const urns = stateUrns();
     expect(new Set(urns).size).toBe(urns.length);
@@ -277,7 +204,7 @@ describe.skipIf(Boolean(missing))(title, () => {
         bundle,
         yes: true,
       };
-      const journal = (await readJournal(instancePathsIn(env.LOOKOUT_HOME!).journal))!;
+      const journal = (await readJournal(lookout.paths().journal))!;
       const outputsOf = (step: string) => journal.runs.flatMap((r) => r.steps).find((s) => s.name === step && s.status === 'done')!.outputs as Record<string, unknown>;
       const infra = outputsOf('infra');
       const platform = outputsOf('platform');
@@ -307,8 +234,7 @@ describe.skipIf(Boolean(missing))(title, () => {
   }
 
   it('previews a tenant added or removed through the config as its own stack plus the two runtime ConfigMaps', async () => {
-    const context = (YAML.parse(readFileSync(cluster.kubeconfigPath, 'utf8')) as { 'current-context': string })['current-context'];
-    writeConfig(context, [...TENANTS, 'gamma']);
+    lookout.writeConfig([...TENANTS, 'gamma']);
     try {
       const added = await previewFor(readFileSync(configPath, 'utf8'));
       // The platform: only the stores' per-tenant runtime config changes, in place.
@@ -319,14 +245,14 @@ describe.skipIf(Boolean(missing))(title, () => {
       for (const t of TENANTS) expect(added[t]!.changed, t).toEqual({});
 
       // Removing one: again only the two ConfigMaps of the platform (its own stack is destroyed).
-      writeConfig(context, TENANTS.slice(0, 1));
+      lookout.writeConfig(TENANTS.slice(0, 1));
       const removed = await previewFor(readFileSync(configPath, 'utf8'));
       expect(removed.platform!.changed).toEqual({ update: [expect.stringMatching(/^kubernetes:core\/v1:ConfigMap::/), expect.stringMatching(/^kubernetes:core\/v1:ConfigMap::/)] });
       expect(removed[TENANTS[0]!]!.changed).toEqual({});
-      writeConfig(context, TENANTS);
+      lookout.writeConfig(TENANTS);
 
     } finally {
-      writeConfig(context, TENANTS);
+      lookout.writeConfig(TENANTS);
     }
   }, 900_000);
 
@@ -373,7 +299,7 @@ describe.skipIf(Boolean(missing))(title, () => {
     // Endpoints and EndpointSlices copy their Service's labels: the cluster's, not ours.
     const inCluster = (await labelled()).filter((o) => !o.startsWith('Endpoint'));
     expect(inCluster.length, inCluster.join('\n')).toBe(inState.length);
-    const journal = await readJournal(instancePathsIn(env.LOOKOUT_HOME!).journal);
+    const journal = await readJournal(lookout.paths().journal);
     const lastRun = journal!.runs.at(-1)!;
     expect(lastRun.steps.filter((s) => s.status === 'done').map((s) => s.name)).toEqual(
       expect.arrayContaining(['platform', 'tenant:system', ...TENANTS.map((t) => `tenant:${t}`)]),
@@ -394,7 +320,7 @@ describe.skipIf(Boolean(missing))(title, () => {
       },
     });
     await Promise.race([atStep, first.done.then((r) => Promise.reject(new Error(`the first run ended early: ${describeRun(r)}`)))]);
-    expect(existsSync(instancePathsIn(env.LOOKOUT_HOME!).lock)).toBe(true);
+    expect(existsSync(lookout.paths().lock)).toBe(true);
     const second = await runLookout(['create', 'kubernetes', INSTANCE, '-c', configPath, '--yes', '--json'], { env, deadlineMs: 120_000 }).done;
     expect(second.code, describeRun(second)).toBe(1);
     expect(second.stderr + second.stdout).toMatch(/locked by another lookout run/);

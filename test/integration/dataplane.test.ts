@@ -395,4 +395,101 @@ describe.skipIf(binaries.missing !== undefined)(title, () => {
     for (const p of ingesters) expect((await scrape(p))('cortex_ingester_memory_series_created_total', { user: 'production' }), p.instanceId).toBe(0);
     expect((await scrape(plane.processes('store-gateway')[0]!))('cortex_bucket_store_blocks_loaded')).toBeGreaterThan(0);
   }, 360_000);
+
+  /**
+   * Issue 11: a tenant removed and added again under the same name sees nothing of its
+   * predecessor, on real Cortex behind the real gateway. Runs last, on the same data plane: the
+   * ingesters the test above stopped are started again first. The tenant's gateway files are
+   * written as its tenant stack writes them (the gateway's renderer) and nginx reloads them as
+   * the sidecar does (SIGHUP); the ids come from the real registry; `--delete-data` is the
+   * command's own deletion (src/tenants/delete-data.ts) against versitygw.
+   */
+  describe('a re-added tenant on real Cortex', () => {
+    beforeAll(async () => {
+      await Promise.all(plane.processes('ingester').filter((p) => !p.running).map((p) => plane.start(p)));
+    }, 240_000);
+
+    it('write as X (id X), remove X, add X again (id X.2): queries show nothing from before; X’s blocks stay under its prefix until --delete-data removes them', async () => {
+      const [{ renderTenantEntry, renderTokenMapEntries, tenantFileName, tokensFileName }, { allocateTenantIds, retireTenantId }, { newToken }, { deleteTenantData, s3PrefixObjects, tenantDataLocations }] =
+        await Promise.all([import('@lookout/gateway'), import('../../src/tenants/tenant-ids.js'), import('@lookout/tenant/tokens'), import('../../src/tenants/delete-data.js')]);
+      const name = 'readd';
+      const host = `${name}.${plane.domain}`;
+      const dir = plane.gatewayTenantsDir;
+      const files = [tenantFileName(name), tokensFileName(name)];
+      /** As the tenant stack writes its gateway entry, then the reload sidecar's SIGHUP. */
+      const install = (token: string, orgId: string) => {
+        writeFileSync(join(dir, tenantFileName(name)), renderTenantEntry(name));
+        writeFileSync(join(dir, tokensFileName(name)), renderTokenMapEntries(name, [token], { orgId }), { mode: 0o600 });
+        plane.gatewayProcess()!.child.kill('SIGHUP');
+      };
+      const uninstall = () => {
+        for (const f of files) rmSync(join(dir, f), { force: true });
+        plane.gatewayProcess()!.child.kill('SIGHUP');
+      };
+      const as = (token: string): DataPlaneTenant => ({ tenant: name, host, token });
+      const statusOf = async (token: string) => (await viaGateway(as(token), 'GET', `/prometheus/api/v1/query?${new URLSearchParams({ query: 'vector(1)' })}`)).status;
+      /** The query straight at Cortex's query-frontend, as the tenant id the gateway would send. */
+      const directQuery = async (orgId: string, query: string) => {
+        const res = await fetch(`${plane.url('query-frontend')}/prometheus/api/v1/query?${new URLSearchParams({ query })}`, { headers: { 'X-Scope-OrgID': orgId } });
+        expect(res.status, `${query} as ${orgId}`).toBe(200);
+        return ((await res.json()) as { data: { result: Array<{ value: [number, string] }> } }).data.result.map((r) => Number(r.value[1]));
+      };
+
+      // First life: id X.
+      let registry = allocateTenantIds({}, [name], new Date());
+      expect(registry[name]!.id).toBe(name);
+      const first = newToken(name);
+      install(first, registry[name]!.id);
+      await waitFor(async () => (await statusOf(first)) === 200, { interval: 200, timeout: 30_000 });
+      const nonce = randomBytes(6).toString('hex');
+      const value = Math.floor(Math.random() * 1e9);
+      expect((await push(as(first), [{ labels: { __name__: 'lookout_test_readd', nonce }, samples: [{ value, timestampMs: Date.now() }] }])).status).toBe(200);
+      const series = `lookout_test_readd{nonce="${nonce}"}`;
+      await waitFor(async () => (await instantQuery(as(first), series)).length === 1, { interval: 500, timeout: 60_000 });
+
+      // Removed: its entry leaves the gateway, its id is retired.
+      uninstall();
+      await waitFor(async () => (await statusOf(first)) !== 200, { interval: 200, timeout: 30_000 });
+      registry = retireTenantId(registry, name, new Date());
+
+      // Second life: a new id, a new token; the old token stays refused.
+      registry = allocateTenantIds(registry, [name], new Date());
+      const secondId = registry[name]!.id;
+      expect(secondId).toBe(`${name}.2`);
+      const second = newToken(name);
+      install(second, secondId);
+      await waitFor(async () => (await statusOf(second)) === 200, { interval: 200, timeout: 30_000 });
+      expect(await statusOf(first)).toBe(401);
+      expect(await instantQuery(as(second), series)).toEqual([]);
+      expect(await instantQuery(as(second), 'count({__name__=~".+"})')).toEqual([]);
+      // The route works: what the second life writes, it reads, under its own id.
+      const fresh = Math.floor(Math.random() * 1e9);
+      expect((await push(as(second), [{ labels: { __name__: 'lookout_test_readd', nonce, life: '2' }, samples: [{ value: fresh, timestampMs: Date.now() }] }])).status).toBe(200);
+      await waitFor(async () => (await instantQuery(as(second), series)).length === 1, { interval: 500, timeout: 60_000 });
+      expect((await instantQuery(as(second), series)).map((r) => Number(r.value[1]))).toEqual([fresh]);
+      expect(await directQuery(secondId, series)).toEqual([fresh]);
+      // The first life's data still exists, under its own id only.
+      expect(await directQuery(name, series)).toEqual([value]);
+
+      // In the bucket: flushed blocks under each id's own prefix.
+      for (const p of plane.processes('ingester')) expect(await localStatus(p.httpPort, '/ingester/flush'), p.instanceId).toBeLessThan(300);
+      const under = (all: string[], id: string) => all.filter((k) => k.startsWith(`${id}/`));
+      await waitFor(async () => {
+        const all = await blockKeys();
+        return under(all, name).some((k) => k.endsWith('/meta.json')) && under(all, secondId).some((k) => k.endsWith('/meta.json'));
+      }, { interval: 1_000, timeout: 120_000 });
+      const others = (await blockKeys()).filter((k) => !k.startsWith(`${name}/`));
+
+      // --delete-data of the first life (its locations in the buckets this plane has; Loki's is not run here).
+      const locations = tenantDataLocations(name, { metrics: plane.buckets.blocks, rules: plane.buckets.rules, logs: 'not-run-here' }).filter((l) => l.bucket !== 'not-run-here');
+      const reports = await deleteTenantData(await s3PrefixObjects(plane.s3.client), locations);
+      const deletedBlocks = reports.find((r) => r.what === 'metric blocks')!;
+      expect(deletedBlocks.deletedObjects).toBeGreaterThan(0);
+      const after = await blockKeys();
+      expect(under(after, name)).toEqual([]);
+      // The second life's blocks and every other tenant's are still there.
+      expect(after.filter((k) => !k.startsWith(`${name}/`)).sort()).toEqual(expect.arrayContaining(others));
+      expect(under(after, secondId).length).toBeGreaterThan(0);
+    }, 420_000);
+  });
 });

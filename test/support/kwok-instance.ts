@@ -1,62 +1,62 @@
 /**
- * One Lookout instance on a kwok cluster, for the real-engine suites: the compiled CLI, the
- * real Pulumi engine and Kubernetes provider with the file backend, a real API server (kwok)
- * and a real S3 store (versitygw), all on loopback, with a `kubernetes` config that names them.
+ * A Lookout instance of provider `kubernetes` on loopback, for the suites and benchmarks that
+ * drive the compiled CLI against the real engine: a kwok cluster (kwok-cluster.ts), versitygw
+ * for the three buckets, the Pulumi engine, a self-signed wildcard certificate, a config file,
+ * and the environment the CLI runs in. Also what the API server and the stacks' state hold,
+ * to show what a command changed.
+ *
+ * Why runs are bounded at system-alerting: kwok's pods serve nothing, so the steps that talk to
+ * the gateway (system-alerting, verify) cannot pass here. Every stack has been applied, and the
+ * journal records it, by the time system-alerting starts; `atSystemAlerting` stops a run there
+ * with Ctrl-C (SIGINT), as a user would. Nothing in the CLI knows about it.
  *
  * Also the in-process side: the instance's context, as the CLI builds it for a command on an
  * existing instance, and a step context over its journal, so a suite can run the very steps
  * `upgrade` runs (its preview, the platform step) with a changed bundle or component.
- *
- * How `create` is bounded: simulated pods serve nothing, so the steps that talk to the gateway
- * (system-alerting, then verify) cannot pass against kwok, and verify is not weakened for
- * users. `createUntilAlerting` stops the CLI the way a user would, with Ctrl-C, as soon as the
- * system-alerting step starts: every stack has been applied by then, and the journal records it.
  */
-import { execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import YAML from 'yaml';
 import type { BundleManifest } from '../../src/bundle/manifest.js';
 import type { StepContext } from '../../src/engine/runner.js';
+import { instancePaths } from '../../src/paths.js';
 import type { LogLevel } from '../../src/progress/events.js';
 import type { InstanceContext } from '../../src/steps/context.js';
+import { OWNER_LABEL } from '../../src/providers/kubernetes/settings.js';
 import { kwokBinaries, KWOK_STORAGE_CLASS, startKwokCluster, type KwokCluster } from './kwok-cluster.js';
 import { describeRun, runLookout, type LookoutEvent, type LookoutRun } from './lookout-run.js';
 import { engineBinaries, preparePulumiEngine, type PulumiEngine } from './pulumi-engine.js';
 import { s3ServerBinaries, startS3Server, type S3Server } from './s3-server.js';
 import { selfSignedCertificate } from './self-signed.js';
-import type { Binaries } from './test-binaries.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-
-/** What a kwok instance needs from the test binary cache; empty when everything is there. */
-export function kwokInstanceMissing(): string {
-  return [kwokBinaries(), engineBinaries(), s3ServerBinaries()]
-    .map((b: Binaries) => b.missing)
-    .filter(Boolean)
-    .join('; ');
+/** Why these suites cannot run here, or undefined. */
+export function kwokInstanceMissing(): string | undefined {
+  return [kwokBinaries(), engineBinaries(), s3ServerBinaries()].map((b) => b.missing).filter(Boolean).join('; ') || undefined;
 }
 
-export interface KwokInstanceOptions {
-  name: string;
-  domain: string;
-  tenants: string[];
-  buckets: { metrics: string; logs: string; rules: string };
-  /** kwok nodes, one zone each up to three (the stores spread hard over three zones). */
-  nodes?: number;
-}
+/** Stops a run (Ctrl-C) when system-alerting starts: see the top of this file. */
+export const atSystemAlerting = (e: LookoutEvent) => e.type === 'step-started' && e.step === 'system-alerting';
+
+export type TenantEntry = string | { name: string; tokens?: unknown[] };
 
 export interface KwokInstance {
+  name: string;
+  domain: string;
   cluster: KwokCluster;
   s3: S3Server;
   engine: PulumiEngine;
+  buckets: { metrics: string; logs: string; rules: string };
   configPath: string;
-  /** The environment of every `lookout` run: engine, LOOKOUT_HOME, passphrase, S3 keys. */
+  /** The environment the CLI runs in (its own LOOKOUT_HOME, passphrase, S3 keys, engine). */
   env: NodeJS.ProcessEnv;
-  writeConfig(tenants: string[]): void;
+  /** Writes the config file with these tenants. */
+  writeConfig(tenants: readonly TenantEntry[]): void;
+  /** The instance's state paths under its LOOKOUT_HOME. */
+  paths(): ReturnType<typeof instancePaths>;
+  /** The stacks' checkpoint files in the instance's file backend. */
+  stateFiles(): string[];
   /** `lookout create kubernetes … --yes --json`, stopped with Ctrl-C when system-alerting starts. */
   create(o?: { killWhen?: (e: LookoutEvent, all: readonly LookoutEvent[]) => boolean }): { done: Promise<LookoutRun> };
   /** A bounded create that must get as far as system-alerting and stop there on Ctrl-C. */
@@ -64,31 +64,53 @@ export interface KwokInstance {
   stop(): Promise<void>;
 }
 
-const atAlerting = (e: LookoutEvent) => e.type === 'step-started' && e.step === 'system-alerting';
-
-export async function startKwokInstance(o: KwokInstanceOptions): Promise<KwokInstance> {
-  // The CLI runs compiled, as users run it (and as the kubeconfig's kube-token shim does).
-  execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-b'], { cwd: ROOT, stdio: 'pipe' });
-  const engine = await preparePulumiEngine();
+export async function startKwokInstance(o: {
+  name: string;
+  domain: string;
+  tenants: readonly TenantEntry[];
+  nodes?: number;
+  /** Default: `<name>-metrics`, `<name>-logs`, `<name>-rules`. */
+  buckets?: { metrics: string; logs: string; rules: string };
+}): Promise<KwokInstance> {
   const work = mkdtempSync(join(tmpdir(), `lookout-${o.name}-`));
-  // Both start together; if either fails, whatever did start is stopped and nothing is left behind.
-  // The control plane gets 5 minutes: the machine running the suites may be busy.
-  const [clusterStarted, s3Started] = await Promise.allSettled([startKwokCluster({ nodes: o.nodes ?? 3, deadlineMs: 300_000 }), startS3Server({ buckets: Object.values(o.buckets) })]);
-  if (clusterStarted.status === 'rejected' || s3Started.status === 'rejected') {
-    if (clusterStarted.status === 'fulfilled') await clusterStarted.value.stop();
-    if (s3Started.status === 'fulfilled') await s3Started.value.stop();
-    engine.dispose();
-    rmSync(work, { recursive: true, force: true });
-    throw clusterStarted.status === 'rejected' ? clusterStarted.reason : (s3Started as PromiseRejectedResult).reason;
+  const buckets = o.buckets ?? { metrics: `${o.name}-metrics`, logs: `${o.name}-logs`, rules: `${o.name}-rules` };
+  const started: Array<() => Promise<void> | void> = [() => rmSync(work, { recursive: true, force: true })];
+  const undo = async () => {
+    for (const f of started.reverse()) await Promise.resolve(f()).catch(() => undefined);
+  };
+  let engine: PulumiEngine;
+  let cluster: KwokCluster;
+  let s3: S3Server;
+  try {
+    engine = await preparePulumiEngine();
+    started.push(() => engine.dispose());
+    // The control plane gets 5 minutes: the machine running the suites may be busy.
+    const [k, s] = await Promise.allSettled([startKwokCluster({ nodes: o.nodes ?? 3, deadlineMs: 300_000 }), startS3Server({ buckets: Object.values(buckets) })]);
+    if (k.status === 'fulfilled') started.push(() => k.value.stop());
+    if (s.status === 'fulfilled') started.push(() => s.value.stop());
+    if (k.status === 'rejected') throw k.reason;
+    if (s.status === 'rejected') throw s.reason;
+    [cluster, s3] = [k.value, s.value];
+  } catch (err) {
+    // Nothing started is left behind (the test run fails on leftovers in its temporary directory).
+    await undo();
+    throw err;
   }
-  const [cluster, s3] = [clusterStarted.value, s3Started.value];
   const pair = await selfSignedCertificate([o.domain, `*.${o.domain}`], { days: 90 });
   writeFileSync(join(work, 'tls.crt'), pair.certificatePem);
   writeFileSync(join(work, 'tls.key'), pair.privateKeyPem, { mode: 0o600 });
   chmodSync(join(work, 'tls.key'), 0o600);
   const context = (YAML.parse(readFileSync(cluster.kubeconfigPath, 'utf8')) as { 'current-context': string })['current-context'];
   const configPath = join(work, 'lookout.yaml');
-  const writeConfig = (tenants: string[]) =>
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    ...engine.env,
+    LOOKOUT_HOME: join(work, 'home'),
+    LOOKOUT_PASSPHRASE: `${o.name}-${randomBytes(16).toString('hex')}`,
+    LOOKOUT_S3_ACCESS_KEY_ID: s3.accessKeyId,
+    LOOKOUT_S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
+  };
+  const writeConfig = (tenants: readonly TenantEntry[]) =>
     writeFileSync(
       configPath,
       YAML.stringify({
@@ -99,37 +121,56 @@ export async function startKwokInstance(o: KwokInstanceOptions): Promise<KwokIns
           context,
           storageClass: KWOK_STORAGE_CLASS,
           clusterCidrs: ['10.0.0.0/16'],
-          objectStorage: { endpoint: s3.endpoint, region: s3.region, buckets: o.buckets },
+          objectStorage: { endpoint: s3.endpoint, region: s3.region, buckets },
           gateway: { service: 'LoadBalancer' },
           certificate: { certificateFile: join(work, 'tls.crt'), privateKeyFile: join(work, 'tls.key') },
         },
         dns: { domain: o.domain },
-        tenants: tenants.map((name) => ({ name, tokens: ['default'] })),
+        tenants: tenants.map((t) => (typeof t === 'string' ? { name: t, tokens: ['default'] } : t)),
       }),
     );
   writeConfig(o.tenants);
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    ...engine.env,
-    LOOKOUT_HOME: join(work, 'home'),
-    LOOKOUT_PASSPHRASE: `kwok-${randomBytes(16).toString('hex')}`,
-    LOOKOUT_S3_ACCESS_KEY_ID: s3.accessKeyId,
-    LOOKOUT_S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
+  const paths = () => {
+    const saved = process.env.LOOKOUT_HOME;
+    process.env.LOOKOUT_HOME = env.LOOKOUT_HOME;
+    try {
+      return instancePaths(o.name);
+    } finally {
+      if (saved === undefined) delete process.env.LOOKOUT_HOME;
+      else process.env.LOOKOUT_HOME = saved;
+    }
+  };
+  const stateFiles = () => {
+    const files: string[] = [];
+    const walk = (d: string) => {
+      for (const entry of readdirSync(d, { withFileTypes: true })) {
+        const p = join(d, entry.name);
+        if (entry.isDirectory()) walk(p);
+        else if (entry.name.endsWith('.json') && p.includes(join('.pulumi', 'stacks'))) files.push(p);
+      }
+    };
+    if (existsSync(paths().pulumiState)) walk(paths().pulumiState);
+    return files.sort();
   };
   const create: KwokInstance['create'] = (run = {}) =>
     runLookout(['create', 'kubernetes', o.name, '-c', configPath, '--yes', '--json'], {
       env,
-      interruptWhen: atAlerting,
+      interruptWhen: atSystemAlerting,
       ...(run.killWhen ? { killWhen: run.killWhen } : {}),
       deadlineMs: 900_000,
     });
   return {
+    name: o.name,
+    domain: o.domain,
     cluster,
     s3,
     engine,
+    buckets,
     configPath,
     env,
     writeConfig,
+    paths,
+    stateFiles,
     create,
     async createUntilAlerting() {
       const run = await create().done;
@@ -142,6 +183,43 @@ export async function startKwokInstance(o: KwokInstanceOptions): Promise<KwokIns
       engine.dispose();
       rmSync(work, { recursive: true, force: true });
     },
+  };
+}
+
+/**
+ * Kinds whose objects change without anyone applying anything: the simulated pods and what
+ * follows them, node heartbeats, leader-election leases, events.
+ */
+const CHANGING_BY_THEMSELVES = new Set(['Pod', 'Endpoints', 'EndpointSlice', 'Event', 'Lease', 'Node']);
+
+/**
+ * The resourceVersion of every object labelled as the instance's (`<kind> <namespace>/<name>`),
+ * of every kind the API server serves but those above. Two snapshots show which objects a
+ * command created, changed or deleted.
+ */
+export async function ownedObjectVersions(instance: KwokInstance): Promise<Map<string, string>> {
+  const kube = instance.cluster.kube;
+  const out = new Map<string, string>();
+  for (const type of await kube.resourceTypes()) {
+    if (CHANGING_BY_THEMSELVES.has(type.kind) || type.path.includes('events.k8s.io')) continue;
+    const list = await kube.list(type.path, `${OWNER_LABEL}=${instance.name}`).catch(() => undefined);
+    for (const o of list?.items ?? []) out.set(`${type.kind} ${o.metadata.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata.name}`, o.metadata.resourceVersion ?? '');
+  }
+  return out;
+}
+
+/** A hash of each stack's checkpoint, by file name relative to the state directory. */
+export function stateDigests(instance: KwokInstance): Map<string, string> {
+  const base = instance.paths().pulumiState;
+  return new Map(instance.stateFiles().map((f) => [f.slice(base.length + 1), createHash('sha256').update(readFileSync(f)).digest('hex')]));
+}
+
+/** What differs between two snapshots (of objects or of stack states). */
+export function snapshotDiff(before: ReadonlyMap<string, string>, after: ReadonlyMap<string, string>): { added: string[]; changed: string[]; removed: string[] } {
+  return {
+    added: [...after.keys()].filter((k) => !before.has(k)).sort(),
+    changed: [...after.keys()].filter((k) => before.has(k) && before.get(k) !== after.get(k)).sort(),
+    removed: [...before.keys()].filter((k) => !after.has(k)).sort(),
   };
 }
 

@@ -16,7 +16,7 @@ import type { InstanceContext } from '../../src/steps/context.js';
 import { tenantEndpoints } from '../../src/plan/endpoints.js';
 import { renderUpgradeDiff, upgradeDiff } from '../../src/commands/upgrade-diff.js';
 import { loadBundle } from '../../src/bundle/manifest.js';
-import { otherDifferences, removalWarning, renderTenantListing, tenantChangeSteps, tenantListing, withTenantFrom } from '../../src/commands/tenants.js';
+import { otherDifferences, recordedOnceApplied, removalWarning, renderTenantListing, tenantChangeSteps, tenantListing, withTenantFrom } from '../../src/commands/tenants.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const home = mkdtempSync(join(tmpdir(), 'lookout-tenant-cmd-'));
@@ -39,6 +39,21 @@ describe('what a tenant or token change applies', () => {
       expect(names('token', 'team-0')).toEqual(['infra', 'tls', 'platform', 'tenant:team-0', 'system-alerting']);
     });
   }
+
+  it('records the applied config once the stacks are applied, before alerting (which needs the gateway) and before data deletion', async () => {
+    const config = configWith(2, ['  - name: added']);
+    let recorded = 0;
+    const withRecord = (kind: 'tenant-add' | 'tenant-remove' | 'token', tenant: string) =>
+      recordedOnceApplied(tenantChangeSteps(contextOf(config), undefined, { kind, tenant } as never, cluster, recordedStep), async () => void recorded++);
+    expect(withRecord('tenant-add', 'added').map((s) => s.name)).toEqual(['infra', 'tls', 'platform', 'tenant:added', 'record-config', 'system-alerting']);
+    expect(withRecord('token', 'team-0').map((s) => s.name)).toEqual(['infra', 'tls', 'platform', 'tenant:team-0', 'record-config', 'system-alerting']);
+    const remove = withRecord('tenant-remove', 'gone');
+    expect(remove.map((s) => s.name)).toEqual(['infra', 'tls', 'platform', 'tenant-remove:gone', 'record-config']);
+    // Re-run on every resume, so a run interrupted after it still leaves the record right.
+    expect(remove.at(-1)!.alwaysRun).toBe(true);
+    await remove.at(-1)!.run({} as never);
+    expect(recorded).toBe(1);
+  });
 
   it('token changes only re-read the platform outputs: the platform stack does not run', async () => {
     const steps = tenantChangeSteps(contextOf(configWith(2)), undefined, { kind: 'token', tenant: 'team-1' }, cluster, recordedStep);

@@ -42,6 +42,7 @@ export {
   MAX_TOKEN_LENGTH,
   MIN_TOKEN_LENGTH,
   ORG_ID,
+  MAX_ORG_ID_GENERATION,
   TENANTS_SECRET_MAX_BYTES,
   TENANTS_SECRET_README,
   TENANT_FILE_GLOB,
@@ -59,6 +60,7 @@ export {
   renderTenantClientEntries,
   CLIENTS_FILE_GLOB,
   type GatewayToken,
+  type TenantSecretShare,
 } from './tenant-files.js';
 export { assertClientCidr, ipv4CidrRegex, ipv4InCidr, isIpv4Cidr } from './client-cidrs.js';
 export { TOKEN_SCOPES, routeScope, scopeAllows, type RouteScope, type TokenScope } from './scopes.js';

@@ -13,6 +13,9 @@ import { directive, serializeNginx, type Node, comment } from './nginx-syntax.js
 import { TOKEN_SCOPES, type TokenScope } from './scopes.js';
 import { ipv4CidrRegex, isIpv4Cidr } from './client-cidrs.js';
 
+// For sizing a tenant's allow-list before rendering it (the CLI's budget check).
+export { isIpv4Cidr };
+
 /** Tenant names are DNS labels (they become hosts and namespace suffixes). */
 export const TENANT_NAME = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 
@@ -115,6 +118,9 @@ export interface GatewayToken {
  */
 export const ORG_ID = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[1-9][0-9]{0,8})?$/;
 
+/** The highest generation ORG_ID admits (nine digits): the longest id a tenant can have is `<name>.999999999`. */
+export const MAX_ORG_ID_GENERATION = 999_999_999;
+
 /** Expiry times are written as exactly ten digits (the gateway compares them digit by digit with `$msec`). */
 const MIN_EXPIRY = 1_000_000_000;
 const MAX_EXPIRY = 9_999_999_999;
@@ -210,15 +216,26 @@ export const TENANTS_SECRET_README = [
  */
 export const TENANTS_SECRET_MAX_BYTES = 1024 * 1024;
 
+/** One tenant's share of the shared Secret, as its tenant stack renders it (renderTenantSecretData). */
+export interface TenantSecretShare {
+  tenant: string;
+  tokens: readonly (string | GatewayToken)[];
+  orgId?: string;
+  allowedCidrs?: readonly string[];
+}
+
 /**
  * The bytes the shared Secret's `data` will hold for these tenants, as the API server counts
- * them: the files exactly as the tenant stacks render them, plus the platform's README. Token
- * strings only need their real length (the content of a random token does not change its size).
+ * them: each tenant's keys rendered exactly as its tenant stack renders them (renderTenantSecretData:
+ * token map entries with their scope, expiry and tenant id, the tenant entry, the client
+ * allow-list), decoded, plus the platform's README. Token strings only need their real length
+ * (the content of a random token does not change its size).
  */
-export function tenantsSecretBytes(tenants: ReadonlyArray<{ tenant: string; tokens: readonly string[] }>): number {
+export function tenantsSecretBytes(tenants: ReadonlyArray<TenantSecretShare>): number {
   let bytes = Buffer.byteLength(TENANTS_SECRET_README);
-  for (const { tenant, tokens } of tenants) {
-    bytes += Buffer.byteLength(renderTokenMapEntries(tenant, tokens)) + Buffer.byteLength(renderTenantEntry(tenant));
+  for (const { tenant, tokens, orgId, allowedCidrs } of tenants) {
+    const data = renderTenantSecretData(tenant, tokens, { ...(orgId ? { orgId } : {}), ...(allowedCidrs ? { allowedCidrs } : {}) });
+    for (const value of Object.values(data)) bytes += Buffer.from(value, 'base64').length;
   }
   return bytes;
 }

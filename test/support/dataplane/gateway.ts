@@ -28,6 +28,8 @@ export interface RunningGateway {
   ca: string;
   connection: ProbeConnection;
   process: RunningProcess;
+  /** Where the tenants' entries and token maps are (the mounted tenants Secret's directory). */
+  tenantsDir: string;
   stop(): Promise<void>;
 }
 
@@ -85,5 +87,5 @@ export async function startRenderedGateway(options: {
   } finally {
     probe.close();
   }
-  return { tenants, port: ports.publicPort, internalPort: ports.internalPort, ca: cert.certificatePem, connection, process: nginx, stop: () => nginx.stop() };
+  return { tenants, port: ports.publicPort, internalPort: ports.internalPort, ca: cert.certificatePem, connection, process: nginx, tenantsDir, stop: () => nginx.stop() };
 }

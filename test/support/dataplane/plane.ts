@@ -95,6 +95,8 @@ export interface DataPlane {
   client(): ProbeClient;
   /** The nginx master process. */
   gatewayProcess(): RunningProcess | undefined;
+  /** The gateway's tenants directory, as the tenant stacks fill the mounted Secret; nginx reads it on SIGHUP. */
+  gatewayTenantsDir: string;
   shutdown(): Promise<void>;
 }
 
@@ -326,6 +328,7 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
       },
       client: () => new ProbeClient(gateway.connection),
       gatewayProcess: () => nginx,
+      gatewayTenantsDir: gateway.tenantsDir,
       shutdown: cleanup,
     };
   } catch (err) {
