@@ -421,6 +421,57 @@ describe('upgrade --check and an upgrade with nothing to do', () => {
     expect(r.code).toBe(1);
   });
 
+  it('an interrupted `upgrade --to X` is resumed toward X by a plain upgrade, which says so; a conflicting --to is refused', async () => {
+    process.env.LOOKOUT_HOME = home;
+    const yaml = 'aws:\n  region: eu-west-1\n  apiAllowedCidrs: [10.0.0.0/8]\ndns:\n  domain: obs.example.com\n';
+    const config = { ...parseConfigText(yaml, 'x.yaml', { provider: 'aws', name: 'halfway' }), bundle: '2026.11.0' };
+    await writeInstanceRecord({
+      version: 1,
+      name: 'halfway',
+      provider: 'aws',
+      region: 'eu-west-1',
+      accountId: '111122223333',
+      bundle: '2026.11.0',
+      upgradingTo: '2026.12.0',
+      config,
+      status: 'ready',
+      createdAt: '2026-11-01T00:00:00.000Z',
+      updatedAt: '2026-11-01T00:00:00.000Z',
+    });
+    const paths = instancePaths('halfway');
+    await runSteps({
+      instance: 'halfway',
+      command: 'upgrade',
+      journalPath: paths.journal,
+      lockPath: paths.lock,
+      reporter: silentReporter,
+      resume: 'always',
+      steps: [{ name: 'platform', title: 'x', run: async () => { throw new Error('killed mid-platform'); } }],
+    }).catch(() => {});
+    delete process.env.LOOKOUT_HOME;
+
+    const conflicting = await lookout(['upgrade', 'halfway', '--to', '2026.11.0', '--yes'], { LOOKOUT_PASSPHRASE: PASSPHRASE });
+    expect(conflicting.code).toBe(2);
+    expect(conflicting.stderr).toMatch(/--to 2026\.11\.0: the upgrade of halfway to bundle 2026\.12\.0 was interrupted and has not finished/);
+    expect(conflicting.stderr).not.toMatch(NO_STACK);
+
+    const check = await lookout(['upgrade', 'halfway', '--check']);
+    expect(check.code).toBe(3);
+    expect(check.stdout).toContain('bundle 2026.11.0 → 2026.12.0 is pending');
+
+    const plain = await lookout(['upgrade', 'halfway', '--yes', '--json'], { LOOKOUT_PASSPHRASE: PASSPHRASE });
+    const logs = plain.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { type: string; message?: string });
+    expect(logs).toContainEqual(expect.objectContaining({
+      type: 'log',
+      message: "Resuming the interrupted upgrade of halfway to bundle 2026.12.0 (no --to given: the interrupted run's target); halfway records bundle 2026.11.0 until it finishes.",
+    }));
+    // It goes on to the steps toward 2026.12.0, and the first needs credentials this test does not have.
+    expect(plain.code).toBe(1);
+    // The record keeps the installed bundle and the target until the upgrade finishes.
+    const after = JSON.parse(readFileSync(paths.instanceRecord, 'utf8')) as { bundle: string; upgradingTo?: string };
+    expect(after).toMatchObject({ bundle: '2026.11.0', upgradingTo: '2026.12.0' });
+  });
+
   it('refuses an unknown bundle and a downgrade with exit 2, before anything changes', async () => {
     const unknown = await lookout(['upgrade', 'older', '--to', '2099.1.0', '--yes']);
     expect(unknown.code).toBe(2);
