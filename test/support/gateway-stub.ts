@@ -5,7 +5,8 @@
  * to answer. It listens where the CLI's configured gateway address points (`kubernetes.gateway.
  * address: 127.0.0.1`, a field users set for a load balancer of their own), on 443 with the
  * instance's certificate, and answers the control APIs the CLI uses per tenant host:
- * `/healthz`, the token check query, Cortex's `/api/v1/alerts` and `/api/v1/rules`, and Loki's
+ * `/healthz`, the token check query, Cortex's `/api/v1/alerts` (the Alertmanager config, which
+ * `/alertmanager/api/v2/status` then shows as running) and `/api/v1/rules`, and Loki's
  * `/loki/api/v1/rules`, holding rule groups in memory. It serves no data plane: the verify
  * probe is proven against real Cortex and Loki in the data-plane suites.
  *
@@ -48,6 +49,8 @@ export async function startGatewayStub(o: { domain: string; certificatePem: stri
   const loki = new Map<string, Rules>();
   const cortex = new Map<string, Rules>();
   const tokens = new Map<string, Set<string>>();
+  /** tenant → the Alertmanager config body as posted (`alertmanager_config`, `template_files`). */
+  const alertmanager = new Map<string, string>();
   const requests: StubRequest[] = [];
   const holds: Array<{ match: (r: StubRequest) => boolean; arrive: (r: StubRequest) => void; released: Promise<void> }> = [];
   const releases: Array<() => void> = [];
@@ -86,7 +89,18 @@ export async function startGatewayStub(o: { domain: string; certificatePem: stri
         tokens.get(tenant)!.add(token);
         const body = Buffer.concat(chunks).toString('utf8');
         if (url.pathname === '/prometheus/api/v1/query') return reply(200, JSON.stringify({ status: 'success', data: { resultType: 'vector', result: [] } }), 'application/json');
-        if (url.pathname === '/api/v1/alerts' && req.method === 'POST') return reply(201, '');
+        // Cortex's Alertmanager config: stored as posted, and run at once (status shows it).
+        if (url.pathname === '/api/v1/alerts' && req.method === 'POST') {
+          alertmanager.set(tenant, body);
+          return reply(201, '');
+        }
+        if (url.pathname === '/api/v1/alerts' && req.method === 'GET') {
+          return alertmanager.has(tenant) ? reply(200, alertmanager.get(tenant)!, 'application/yaml') : reply(404, 'alertmanager storage object not found');
+        }
+        if (url.pathname === '/alertmanager/api/v2/status' && req.method === 'GET') {
+          const stored = alertmanager.has(tenant) ? ((YAML.parse(alertmanager.get(tenant)!) as { alertmanager_config?: string }).alertmanager_config ?? '') : '';
+          return reply(200, JSON.stringify({ config: { original: stored } }), 'application/json');
+        }
         // The two rulers' APIs have the same shape: `<prefix>` lists, `<prefix>/<ns>` lists or
         // adds a group, `<prefix>/<ns>/<group>` deletes one.
         const ruler = /^(\/loki)?\/api\/v1\/rules(?:\/([^/]+)(?:\/([^/]+))?)?$/.exec(url.pathname);
