@@ -19,7 +19,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
-async function loadSupport() {
+export async function loadSupport() {
   const { runnerImport } = await import('vite');
   const load = async (file) => (await runnerImport(join(root, file), { configFile: false, logLevel: 'silent' })).module;
   return {
@@ -28,54 +28,80 @@ async function loadSupport() {
     engine: await load('test/support/pulumi-engine.ts'),
     run: await load('test/support/lookout-run.ts'),
     selfSigned: await load('test/support/self-signed.ts'),
+    gatewayStub: await load('test/support/gateway-stub.ts'),
+    processes: await load('test/support/processes.ts'),
   };
 }
 
 /** Each step's wall time from a run's events, in seconds, in the order the steps ran. */
-function stepTimes(events) {
+export function stepTimes(events) {
   return events.filter((e) => e.type === 'step-done').map((e) => [e.step, e.durationMs / 1000]);
 }
 
-export async function benchCreateKubernetes({ tenants = 1 } = {}) {
-  const s = await loadSupport();
+/**
+ * One instance on a fresh kwok cluster and versitygw: its config file and the CLI's
+ * environment. `extra` adds top-level config fields (`bundle`), `gateway` sets how the
+ * gateway is exposed. `stop()` takes everything down.
+ */
+export async function kwokInstance(s, { name, tenants, extra = {}, gateway, onCertificate } = {}) {
   const missing = [s.kwok.kwokBinaries(), s.engine.engineBinaries(), s.s3.s3ServerBinaries()].map((b) => b.missing).filter(Boolean);
   if (missing.length > 0) throw new Error(`cannot run: ${missing.join('; ')}`);
   const work = await mkdtemp(join(tmpdir(), 'lookout-bench-k8s-'));
   const engine = await s.engine.preparePulumiEngine();
   const buckets = { metrics: 'bench-metrics', logs: 'bench-logs', rules: 'bench-rules' };
   const [cluster, s3] = await Promise.all([s.kwok.startKwokCluster({ nodes: 3 }), s.s3.startS3Server({ buckets: Object.values(buckets) })]);
+  const domain = 'obs.bench.test';
+  const pair = await s.selfSigned.selfSignedCertificate([domain, `*.${domain}`]);
+  const stopExtra = onCertificate ? await onCertificate(domain, pair) : async () => {};
+  await writeFile(join(work, 'tls.crt'), pair.certificatePem);
+  await writeFile(join(work, 'tls.key'), pair.privateKeyPem, { mode: 0o600 });
+  const context = /current-context:\s*(\S+)/.exec(readFileSync(cluster.kubeconfigPath, 'utf8'))[1];
+  const config = join(work, 'lookout.yaml');
+  await writeFile(
+    config,
+    JSON.stringify({
+      name,
+      provider: 'kubernetes',
+      ...extra,
+      kubernetes: {
+        kubeconfig: cluster.kubeconfigPath,
+        context,
+        storageClass: s.kwok.KWOK_STORAGE_CLASS,
+        clusterCidrs: ['10.0.0.0/16'],
+        objectStorage: { endpoint: s3.endpoint, region: s3.region, buckets },
+        ...(gateway ? { gateway } : {}),
+        certificate: { certificateFile: join(work, 'tls.crt'), privateKeyFile: join(work, 'tls.key') },
+      },
+      dns: { domain },
+      tenants: Array.from({ length: tenants }, (_, i) => ({ name: `team-${i + 1}` })),
+    }),
+  );
+  const env = {
+    ...process.env,
+    ...engine.env,
+    LOOKOUT_HOME: join(work, 'home'),
+    LOOKOUT_PASSPHRASE: `bench-${randomBytes(16).toString('hex')}`,
+    LOOKOUT_S3_ACCESS_KEY_ID: s3.accessKeyId,
+    LOOKOUT_S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
+  };
+  return {
+    config,
+    env,
+    async stop() {
+      await stopExtra();
+      await cluster.stop();
+      await s3.stop();
+      engine.dispose();
+      await rm(work, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function benchCreateKubernetes({ tenants = 1 } = {}) {
+  const s = await loadSupport();
+  const instance = await kwokInstance(s, { name: 'bench', tenants });
   try {
-    const domain = 'obs.bench.test';
-    const pair = await s.selfSigned.selfSignedCertificate([domain, `*.${domain}`]);
-    await writeFile(join(work, 'tls.crt'), pair.certificatePem);
-    await writeFile(join(work, 'tls.key'), pair.privateKeyPem, { mode: 0o600 });
-    const context = /current-context:\s*(\S+)/.exec(readFileSync(cluster.kubeconfigPath, 'utf8'))[1];
-    const config = join(work, 'lookout.yaml');
-    await writeFile(
-      config,
-      JSON.stringify({
-        name: 'bench',
-        provider: 'kubernetes',
-        kubernetes: {
-          kubeconfig: cluster.kubeconfigPath,
-          context,
-          storageClass: s.kwok.KWOK_STORAGE_CLASS,
-          clusterCidrs: ['10.0.0.0/16'],
-          objectStorage: { endpoint: s3.endpoint, region: s3.region, buckets },
-          certificate: { certificateFile: join(work, 'tls.crt'), privateKeyFile: join(work, 'tls.key') },
-        },
-        dns: { domain },
-        tenants: Array.from({ length: tenants }, (_, i) => ({ name: `team-${i + 1}` })),
-      }),
-    );
-    const env = {
-      ...process.env,
-      ...engine.env,
-      LOOKOUT_HOME: join(work, 'home'),
-      LOOKOUT_PASSPHRASE: `bench-${randomBytes(16).toString('hex')}`,
-      LOOKOUT_S3_ACCESS_KEY_ID: s3.accessKeyId,
-      LOOKOUT_S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
-    };
+    const { config, env } = instance;
     const atAlerting = (e) => e.type === 'step-started' && e.step === 'system-alerting';
     const run = async (args) => {
       const r = await s.run.runLookout(args, { env, interruptWhen: atAlerting, deadlineMs: 1_800_000 }).done;
@@ -106,10 +132,7 @@ export async function benchCreateKubernetes({ tenants = 1 } = {}) {
       resumeSteps: stepTimes(resumed.events),
     };
   } finally {
-    await cluster.stop();
-    await s3.stop();
-    engine.dispose();
-    await rm(work, { recursive: true, force: true });
+    await instance.stop();
   }
 }
 

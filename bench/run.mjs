@@ -282,6 +282,23 @@ if (wanted('kubernetes')) {
   }
 }
 
+if (wanted('kubernetes-upgrade')) {
+  section('upgrade 2026.11.0 → 2026.12.0 on kwok + versitygw, real engine: wall time per step; nothing left to change (target: at most 2 min); converged after a SIGKILL mid-platform');
+  const { benchUpgradeKubernetes } = await import('./kubernetes-upgrade.mjs');
+  try {
+    const r = await benchUpgradeKubernetes();
+    for (const [step, s] of r.upgradeSteps) row(`upgrade --to: ${step}`, `${s.toFixed(1)} s`);
+    row('upgrade --to: until verify', `${r.upgradeUntilVerifyS.toFixed(1)} s`);
+    for (const [step, s] of r.noChangeSteps) row(`nothing to change: ${step}`, `${s.toFixed(1)} s`);
+    row('nothing to change: until verify', `${r.noChangeUntilVerifyS.toFixed(1)} s`);
+    row('interrupted: SIGKILL mid-platform after', `${r.killedAfterS.toFixed(1)} s`);
+    for (const [step, s] of r.resumedSteps) row(`resumed: ${step}`, `${s.toFixed(1)} s`);
+    row('resumed: converged (until verify)', `${r.convergedAfterKillS.toFixed(1)} s`);
+  } catch (err) {
+    row('skipped', err.message);
+  }
+}
+
 if (wanted('dataplane')) {
   section('Data plane from the rendered examples/aws.yaml: real Cortex, versitygw and the nginx gateway on loopback (target: the gateway keeps at least 0.9 of direct remote write)');
   // The harness is TypeScript (test/support/dataplane); vitest runs it with the tests' resolution.

@@ -175,6 +175,20 @@ export function upgradeClusterSteps(cluster: Step[], migrations: { before: Step[
   return [...migrations.before, ...cluster.slice(0, verify), ...migrations.after, ...cluster.slice(verify)];
 }
 
+/**
+ * The bundle an interrupted `upgrade --to X` was moving to, while its run is unfinished: a
+ * plain `upgrade` resumes toward it rather than back toward the bundle still recorded (which
+ * would roll back what the interrupted run already applied).
+ */
+export function interruptedUpgradeTarget(record: InstanceRecord, upgradeRun: { status: string } | undefined): string | undefined {
+  if (!record.upgradingTo || record.upgradingTo === record.bundle) return undefined;
+  return upgradeRun && upgradeRun.status !== 'done' ? record.upgradingTo : undefined;
+}
+
+export function resumingMessage(name: string, installed: string, target: string, explicit: boolean): string {
+  return `Resuming the interrupted upgrade of ${name} to bundle ${target}${explicit ? '' : ' (no --to given: the interrupted run\'s target)'}; ${name} records bundle ${installed} until it finishes.`;
+}
+
 export async function upgradeCommand(opts: UpgradeOptions): Promise<void> {
   validateInstanceName(opts.name);
   const { state, record } = await requireInstance(opts.name, opts.state);
@@ -182,7 +196,14 @@ export async function upgradeCommand(opts: UpgradeOptions): Promise<void> {
     throw new UsageError(`instance "${opts.name}" was destroyed`, { hint: 'Create it again with `lookout create`.' });
   }
   const stateUrl = record.stateUrl;
-  const config = await targetConfig(record, opts);
+  const journal = await state.readJournal();
+  const resumeTo = interruptedUpgradeTarget(record, journal?.runs.find((r) => r.command === 'upgrade'));
+  if (resumeTo && opts.to !== undefined && opts.to !== resumeTo) {
+    throw new UsageError(`--to ${opts.to}: the upgrade of ${opts.name} to bundle ${resumeTo} was interrupted and has not finished; it must finish before an upgrade to ${opts.to}`, {
+      hint: `Run \`lookout upgrade ${opts.name}\` (or with --to ${resumeTo}) to finish it first.`,
+    });
+  }
+  const config = await targetConfig(record, resumeTo ? { ...opts, to: resumeTo } : opts);
   const { openSession } = await import('./session.js');
 
   // Everything offline first: an unknown bundle, a downgrade, a path that skips a required
@@ -198,7 +219,7 @@ export async function upgradeCommand(opts: UpgradeOptions): Promise<void> {
   }
   // An interrupted run is resumed, never reported as "nothing to upgrade": the record moves to
   // the new bundle only when an upgrade has finished.
-  const lastRun = (await state.readJournal())?.runs.at(-1);
+  const lastRun = journal?.runs.at(-1);
   if (nothingPending(pending) && record.status === 'ready' && (lastRun === undefined || lastRun.status === 'done')) {
     printResult(opts, { type: 'result', instance: opts.name, status: 'ready', bundle: record.bundle, changed: false }, () =>
       `Nothing to upgrade: ${opts.name} already runs bundle ${record.bundle} with this config.${pending.newerBundle ? ` A newer bundle is available: run \`lookout upgrade ${opts.name} --to ${pending.newerBundle}\`.` : ''}\n`,
@@ -223,10 +244,13 @@ export async function upgradeCommand(opts: UpgradeOptions): Promise<void> {
     instance: opts.name,
     json: opts.json,
     isNewInstance: false,
-    resumeHint: `Run \`lookout upgrade ${opts.name}${opts.config ? ` -c ${opts.config}` : ''}${opts.to ? ` --to ${opts.to}` : ''}\` again to resume.`,
+    resumeHint: `Run \`lookout upgrade ${opts.name}${opts.config ? ` -c ${opts.config}` : ''}\` again to resume: it carries on toward bundle ${config.bundle}.`,
   });
   try {
+    if (resumeTo) session.log('warn', resumingMessage(opts.name, record.bundle, resumeTo, opts.to !== undefined));
     for (const w of warnings) session.log('warn', w);
+    // Recorded before the first step: an interrupt from here on leaves the target for a plain `upgrade` to resume.
+    const current = config.bundle !== record.bundle ? await state.updateRecord({ upgradingTo: config.bundle }) : record;
     await expectedCounts;
     const c: InstanceContext = {
       name: opts.name,
@@ -235,7 +259,7 @@ export async function upgradeCommand(opts: UpgradeOptions): Promise<void> {
       ...(stateUrl ? { stateUrl } : {}),
       session,
       provider,
-      record,
+      record: current,
       expectedCounts,
       bundle,
       yes: Boolean(opts.yes),
@@ -255,7 +279,7 @@ export async function upgradeCommand(opts: UpgradeOptions): Promise<void> {
       signal: session.signal,
       resume: 'unfinished',
     });
-    await state.updateRecord({ status: 'ready', config, bundle: config.bundle });
+    await state.updateRecord({ status: 'ready', config, bundle: config.bundle, upgradingTo: undefined });
     session.close();
     printResult(opts, { type: 'result', instance: opts.name, status: 'ready', bundle: config.bundle, outputs: result.outputs }, () =>
       `\nInstance ${opts.name} is up to date (bundle ${config.bundle}); every tenant verified.\n`,

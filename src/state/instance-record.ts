@@ -23,6 +23,11 @@ export interface InstanceRecord {
   /** The `--state` URL; absent means the default file backend under ~/.lookout/<name>/. */
   stateUrl?: string;
   bundle: string;
+  /**
+   * The bundle an `upgrade` that has not finished is moving to; `bundle` changes only once it
+   * has. A plain `upgrade` after an interrupt resumes toward it (and says so).
+   */
+  upgradingTo?: string;
   config: ResolvedConfig;
   status: InstanceStatus;
   createdAt: string;
@@ -76,7 +81,8 @@ export async function updateInstanceRecord(
 /**
  * Records an instance once its preflight passed, before the first cloud change, so a crash
  * mid-create still leaves a record that `status`, resume and `destroy` can use. What an
- * earlier run recorded (bundle, config, status, creation time, creator) is kept.
+ * earlier run recorded (bundle, an unfinished upgrade's target, config, status, creation time,
+ * creator) is kept.
  */
 export async function recordInstanceAtPreflight(
   c: { name: string; config: ResolvedConfig; stateUrl?: string; record?: InstanceRecord },
@@ -90,6 +96,7 @@ export async function recordInstanceAtPreflight(
     ...(c.stateUrl ? { stateUrl: c.stateUrl } : {}),
     ...(c.record?.adminPrincipalArn ? { adminPrincipalArn: c.record.adminPrincipalArn } : {}),
     bundle: c.record?.bundle ?? c.config.bundle,
+    ...(c.record?.upgradingTo ? { upgradingTo: c.record.upgradingTo } : {}),
     config: c.record?.config ?? c.config,
     status: c.record?.status ?? 'creating',
     createdAt: c.record?.createdAt ?? now,

@@ -1,18 +1,20 @@
 /**
- * The upgrade's preview of the platform stack: the engine's own diff against the running
- * cluster (resources created, updated, replaced and deleted, and what forces each
- * replacement), with the stateful workloads called out for what their change is and what
- * protects their data. It runs once the infrastructure the platform needs is in place, changes
- * nothing, and asks again before the platform changes when the engine would replace or
- * delete anything.
+ * The upgrade's preview of the cluster's stacks, the platform's and each tenant's: the engine's
+ * own diff against the running cluster (resources created, updated, replaced and deleted, and
+ * what forces each replacement), with the stateful workloads called out for what their change
+ * is and what protects their data. It runs once the infrastructure the stacks need is in place,
+ * changes nothing in the cluster, and asks again before the platform changes when the engine
+ * would replace or delete anything in any stack.
  */
 import type { Step } from '../engine/index.js';
 import { FailureError } from '../errors.js';
-import { stackNames } from '../naming.js';
+import { RESERVED_TENANTS, stackNames } from '../naming.js';
 import type { RecordedInfra } from '../providers/types.js';
 import type { PreviewStep } from '../pulumi/workspace.js';
 import { STATEFUL_WORKLOADS } from '../commands/upgrade-diff.js';
 import type { InstanceContext } from './context.js';
+import type { PlatformStepOutputs } from './cluster-steps.js';
+import type { TenantCredentials } from '../tenants/credentials.js';
 
 /** The engine reports a replacement as three steps; the preview shows it once, as `replace`. */
 const SHOWN_OPS = ['create', 'update', 'replace', 'delete'] as const;
@@ -51,23 +53,82 @@ export function renderEngineDiff(stack: string, steps: readonly PreviewStep[]): 
   return { lines, destructive: shown.some((s) => s.op === 'replace' || s.op === 'delete') };
 }
 
-export function clusterPreviewStep(c: InstanceContext): Step<{ changes: Record<string, number> }> {
+/** One stack to preview: its name, and the engine's preview of it. */
+export interface StackToPreview {
+  stack: string;
+  preview(): Promise<readonly PreviewStep[]>;
+}
+
+/**
+ * Previews the stacks one after the other (each is an engine run; on a small machine running
+ * them side by side is not faster) and renders each one's diff; tenant stacks the upgrade
+ * removes are named, since they are destroyed rather than previewed.
+ */
+export async function previewStacks(stacks: readonly StackToPreview[], removed: readonly string[] = []): Promise<{ lines: string[]; destructive: boolean; changes: Record<string, Record<string, number>> }> {
+  const lines: string[] = [];
+  const changes: Record<string, Record<string, number>> = {};
+  let destructive = false;
+  for (const s of stacks) {
+    const steps = await s.preview();
+    const shown = renderEngineDiff(s.stack, steps);
+    lines.push(...shown.lines);
+    destructive ||= shown.destructive;
+    changes[s.stack] = Object.fromEntries(SHOWN_OPS.map((op) => [op, steps.filter((x) => x.op === op).length]).filter(([, n]) => n !== 0));
+  }
+  for (const stack of removed) {
+    // Named, not asked about again: the tenant's removal was in the preview the user confirmed.
+    lines.push(`Stack ${stack}: destroyed with its tenant, after the platform is applied.`);
+  }
+  return { lines, destructive, changes };
+}
+
+export function clusterPreviewStep(c: InstanceContext): Step<{ changes: Record<string, Record<string, number>> }> {
   return {
-    name: 'preview:platform',
-    title: 'Preview the platform stack against the cluster',
+    name: 'preview:cluster',
+    title: 'Preview the platform and tenant stacks against the cluster',
     alwaysRun: true,
     async run(ctx) {
-      const { openPlatformStack } = await import('./cluster-steps.js');
-      const stack = await openPlatformStack(c, ctx.outputsOf<RecordedInfra>('infra'), 'preview:platform');
-      const preview = await stack.preview({ signal: ctx.signal });
-      const { lines, destructive } = renderEngineDiff(stackNames(c.name).platform, preview.steps ?? []);
+      const [{ openClusterStack, secretStore }, cluster, { ensureTenantCredentials }, { tenantTokenNames }] = await Promise.all([
+        import('./context.js'),
+        import('./cluster-steps.js'),
+        import('../tenants/credentials.js'),
+        import('../../stacks/tenant.js'),
+      ]);
+      const infra = ctx.outputsOf<RecordedInfra>('infra');
+      const names = stackNames(c.name);
+      const platform = await cluster.openPlatformStack(c, infra, 'preview:cluster');
+      // Tenant programs take the gateway's settings from the platform as it runs now.
+      const running = (await platform.outputs()) as unknown as PlatformStepOutputs;
+      const tenant = (t: (typeof c.config.tenants)[number] | 'system'): StackToPreview => {
+        const name = t === 'system' ? RESERVED_TENANTS[0] : t.name;
+        return {
+          stack: names.tenant(name),
+          async preview() {
+            let credentials: TenantCredentials | undefined;
+            const program = async () => (await cluster.tenantProgramFor(c, t, infra, running, credentials!))();
+            const stack = await openClusterStack(c, { tenant: name }, program, { step: 'preview:cluster' });
+            // The same credentials the tenant step will use: kept ones, or generated once and kept (a new tenant's).
+            credentials = await ensureTenantCredentials(await secretStore(c), name, tenantTokenNames(t), { adopt: () => cluster.credentialsInOutputs(stack) });
+            return (await stack.preview({ signal: ctx.signal })).steps ?? [];
+          },
+        };
+      };
+      const removed = cluster.removedTenants(c.record?.config.tenants, c.config.tenants).map((name) => names.tenant(name));
+      const { lines, destructive, changes } = await previewStacks(
+        [
+          { stack: names.platform, preview: async () => (await platform.preview({ signal: ctx.signal })).steps ?? [] },
+          tenant('system'),
+          ...c.config.tenants.map((t) => tenant(t)),
+        ],
+        removed,
+      );
       ctx.log('info', lines.join('\n'));
       if (destructive && !c.yes) {
         const [{ confirm }, { withReporterSuspended }] = await Promise.all([import('../commands/session.js'), import('../progress/events.js')]);
         const ok = await withReporterSuspended(c.session.reporter, () => confirm('The engine would replace or delete the resources above. Continue?'));
         if (!ok) throw new FailureError('upgrade stopped before the platform changed', { hint: 'Run it again when you are ready, or with --yes.' });
       }
-      return { changes: preview.changes };
+      return { changes };
     },
   };
 }

@@ -121,7 +121,7 @@ export async function tenantProgramFor(
  * The credentials an older tenant stack holds in its outputs (tokens and Grafana's admin
  * password, from the days its stack generated them with @pulumi/random), to keep them.
  */
-async function credentialsInOutputs(stack: StackHandle): Promise<AdoptableCredentials | undefined> {
+export async function credentialsInOutputs(stack: StackHandle): Promise<AdoptableCredentials | undefined> {
   const out = await stack.outputs();
   const tokens = out.tokens as Record<string, string> | undefined;
   const grafanaAdminPassword = out.grafanaAdminPassword as string | undefined;

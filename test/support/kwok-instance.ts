@@ -49,6 +49,8 @@ export interface KwokInstance {
   engine: PulumiEngine;
   buckets: { metrics: string; logs: string; rules: string };
   configPath: string;
+  /** The instance's certificate for `<domain>` and `*.<domain>`, and its key. */
+  certificate: { certificatePem: string; privateKeyPem: string };
   /** The environment the CLI runs in (its own LOOKOUT_HOME, passphrase, S3 keys, engine). */
   env: NodeJS.ProcessEnv;
   /** Writes the config file with these tenants. */
@@ -71,6 +73,10 @@ export async function startKwokInstance(o: {
   nodes?: number;
   /** Default: `<name>-metrics`, `<name>-logs`, `<name>-rules`. */
   buckets?: { metrics: string; logs: string; rules: string };
+  /** The config's `bundle`; default: the config's default, the newest bundle. */
+  bundle?: string;
+  /** The config's `kubernetes.gateway`; default: a LoadBalancer Service. */
+  gateway?: { service: 'LoadBalancer' | 'NodePort' | 'ClusterIP'; address?: string };
 }): Promise<KwokInstance> {
   const work = mkdtempSync(join(tmpdir(), `lookout-${o.name}-`));
   const buckets = o.buckets ?? { metrics: `${o.name}-metrics`, logs: `${o.name}-logs`, rules: `${o.name}-rules` };
@@ -116,13 +122,14 @@ export async function startKwokInstance(o: {
       YAML.stringify({
         name: o.name,
         provider: 'kubernetes',
+        ...(o.bundle ? { bundle: o.bundle } : {}),
         kubernetes: {
           kubeconfig: cluster.kubeconfigPath,
           context,
           storageClass: KWOK_STORAGE_CLASS,
           clusterCidrs: ['10.0.0.0/16'],
           objectStorage: { endpoint: s3.endpoint, region: s3.region, buckets },
-          gateway: { service: 'LoadBalancer' },
+          gateway: o.gateway ?? { service: 'LoadBalancer' },
           certificate: { certificateFile: join(work, 'tls.crt'), privateKeyFile: join(work, 'tls.key') },
         },
         dns: { domain: o.domain },
@@ -167,6 +174,7 @@ export async function startKwokInstance(o: {
     engine,
     buckets,
     configPath,
+    certificate: pair,
     env,
     writeConfig,
     paths,

@@ -13,6 +13,7 @@ import { runSteps } from '../../src/engine/index.js';
 import { instancePaths } from '../../src/paths.js';
 import { silentReporter } from '../../src/progress/events.js';
 import { writeInstanceRecord } from '../../src/state/instance-record.js';
+import { testRecord } from '../support/instance-record.js';
 import { checkCreateAgainstRecord } from '../../src/commands/create.js';
 import { compareBundleVersions } from '../../src/commands/upgrade.js';
 import type { Command } from 'commander';
@@ -338,23 +339,30 @@ describe('upgrade --check and an upgrade with nothing to do', () => {
   beforeAll(async () => {
     process.env.LOOKOUT_HOME = home;
     const yaml = 'aws:\n  region: eu-west-1\n  apiAllowedCidrs: [10.0.0.0/8]\ndns:\n  domain: obs.example.com\n';
-    for (const [name, bundle] of [['older', '2026.11.0'], ['current', '2026.12.0'], ['unfinished', '2026.12.0']] as const) {
+    const records = [['older', '2026.11.0'], ['current', '2026.12.0'], ['unfinished', '2026.12.0'], ['halfway', '2026.11.0', { upgradingTo: '2026.12.0' }]] as const;
+    for (const [name, bundle, extra] of records) {
       const config = { ...parseConfigText(yaml, 'x.yaml', { provider: 'aws', name }), bundle };
-      await writeInstanceRecord({
-        version: 1,
-        name,
-        provider: 'aws',
-        region: 'eu-west-1',
-        accountId: '111122223333',
-        bundle,
-        config,
-        status: 'ready',
-        createdAt: '2026-11-01T00:00:00.000Z',
-        updatedAt: '2026-11-01T00:00:00.000Z',
-      });
+      await writeInstanceRecord(testRecord({ name, bundle, config, ...extra }));
     }
     delete process.env.LOOKOUT_HOME;
   });
+
+  /** Leaves an `upgrade` run in the journal that stopped in its platform step, as a kill would. */
+  async function interruptedUpgrade(name: string) {
+    process.env.LOOKOUT_HOME = home;
+    const paths = instancePaths(name);
+    await runSteps({
+      instance: name,
+      command: 'upgrade',
+      journalPath: paths.journal,
+      lockPath: paths.lock,
+      reporter: silentReporter,
+      resume: 'always',
+      steps: [{ name: 'platform', title: 'x', run: async () => { throw new Error('killed mid-platform'); } }],
+    }).catch(() => {});
+    delete process.env.LOOKOUT_HOME;
+    return paths;
+  }
 
   it('--check exits 3 and names the newer bundle, or the pending bundle and its migrations, changing nothing', async () => {
     const newer = await lookout(['upgrade', 'older', '--check']);
@@ -403,22 +411,35 @@ describe('upgrade --check and an upgrade with nothing to do', () => {
   });
 
   it('an unfinished earlier run is resumed, not reported as nothing to upgrade', async () => {
-    process.env.LOOKOUT_HOME = home;
-    const paths = instancePaths('unfinished');
-    await runSteps({
-      instance: 'unfinished',
-      command: 'upgrade',
-      journalPath: paths.journal,
-      lockPath: paths.lock,
-      reporter: silentReporter,
-      resume: 'always',
-      steps: [{ name: 'platform', title: 'x', run: async () => { throw new Error('killed mid-platform'); } }],
-    }).catch(() => {});
-    delete process.env.LOOKOUT_HOME;
+    await interruptedUpgrade('unfinished');
     const r = await lookout(['upgrade', 'unfinished', '--yes'], { LOOKOUT_PASSPHRASE: PASSPHRASE });
     expect(r.stdout).not.toContain('Nothing to upgrade');
     // It goes on to the steps, and the first needs credentials this test does not have.
     expect(r.code).toBe(1);
+  });
+
+  it('an interrupted `upgrade --to X` is resumed toward X by a plain upgrade, which says so; a conflicting --to is refused', async () => {
+    const paths = await interruptedUpgrade('halfway');
+    const conflicting = await lookout(['upgrade', 'halfway', '--to', '2026.11.0', '--yes'], { LOOKOUT_PASSPHRASE: PASSPHRASE });
+    expect(conflicting.code).toBe(2);
+    expect(conflicting.stderr).toMatch(/--to 2026\.11\.0: the upgrade of halfway to bundle 2026\.12\.0 was interrupted and has not finished/);
+    expect(conflicting.stderr).not.toMatch(NO_STACK);
+
+    const check = await lookout(['upgrade', 'halfway', '--check']);
+    expect(check.code).toBe(3);
+    expect(check.stdout).toContain('bundle 2026.11.0 → 2026.12.0 is pending');
+
+    const plain = await lookout(['upgrade', 'halfway', '--yes', '--json'], { LOOKOUT_PASSPHRASE: PASSPHRASE });
+    const logs = plain.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { type: string; message?: string });
+    expect(logs).toContainEqual(expect.objectContaining({
+      type: 'log',
+      message: "Resuming the interrupted upgrade of halfway to bundle 2026.12.0 (no --to given: the interrupted run's target); halfway records bundle 2026.11.0 until it finishes.",
+    }));
+    // It goes on to the steps toward 2026.12.0, and the first needs credentials this test does not have.
+    expect(plain.code).toBe(1);
+    // The record keeps the installed bundle and the target until the upgrade finishes.
+    const after = JSON.parse(readFileSync(paths.instanceRecord, 'utf8')) as { bundle: string; upgradingTo?: string };
+    expect(after).toMatchObject({ bundle: '2026.11.0', upgradingTo: '2026.12.0' });
   });
 
   it('refuses an unknown bundle and a downgrade with exit 2, before anything changes', async () => {

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import type { EngineEvent } from '@pulumi/pulumi/automation/index.js';
 import { previewStepOf } from '../../src/pulumi/workspace.js';
-import { renderEngineDiff } from '../../src/steps/cluster-preview.js';
+import { previewStacks, renderEngineDiff } from '../../src/steps/cluster-preview.js';
 
 const URN = 'urn:pulumi:prod-platform::lookout-platform::lookout:MetricsStore$kubernetes:apps/v1:StatefulSet::metrics-ingester';
 
@@ -56,6 +56,49 @@ describe('the engine diff of the platform stack', () => {
 
   it('says when nothing changes', () => {
     expect(renderEngineDiff('prod-platform', [])).toEqual({ lines: ['Stack prod-platform: no changes.'], destructive: false });
+  });
+});
+
+describe('the engine diff of every cluster stack, tenants included', () => {
+  const TENANT_URN = 'urn:pulumi:prod-tenant-acme::lookout-tenant::lookout:Tenant$kubernetes:apps/v1:Deployment::grafana';
+  it('shows each stack in order, the platform first, with its own diff; a replaced tenant workload asks; removed tenants are named', async () => {
+    const previewed: string[] = [];
+    const stack = (name: string, events: EngineEvent[]) => ({
+      stack: name,
+      preview: async () => {
+        previewed.push(name);
+        return events.map((e) => previewStepOf(e)).filter((s) => s !== undefined);
+      },
+    });
+    const result = await previewStacks(
+      [
+        stack('prod-platform', [pre('update', 'kubernetes:core/v1:ConfigMap', URN.replace('StatefulSet::metrics-ingester', 'ConfigMap::loki-config'), 'loki-config', { diffs: ['data'] })]),
+        stack('prod-tenant-system', [pre('same', 'kubernetes:core/v1:Namespace', TENANT_URN, 'tenant-system')]),
+        stack('prod-tenant-acme', [
+          pre('update', 'kubernetes:apps/v1:Deployment', TENANT_URN, 'grafana', { diffs: ['spec'] }),
+          pre('replace', 'kubernetes:core/v1:PersistentVolumeClaim', TENANT_URN.replace('Deployment::grafana', 'PersistentVolumeClaim::grafana'), 'grafana', { keys: ['spec.storageClassName'], diffs: ['spec'] }),
+        ]),
+      ],
+      ['prod-tenant-gone'],
+    );
+    expect(previewed).toEqual(['prod-platform', 'prod-tenant-system', 'prod-tenant-acme']);
+    expect(result.lines).toEqual([
+      'Stack prod-platform: 1 to update.',
+      '  update kubernetes:core/v1:ConfigMap loki-config (data)',
+      'Stack prod-tenant-system: no changes.',
+      'Stack prod-tenant-acme: 1 to update, 1 to replace.',
+      '  update kubernetes:apps/v1:Deployment grafana (spec)',
+      '  replace kubernetes:core/v1:PersistentVolumeClaim grafana (replaced because spec.storageClassName changed)',
+      'Stack prod-tenant-gone: destroyed with its tenant, after the platform is applied.',
+    ]);
+    expect(result.destructive).toBe(true);
+    expect(result.changes).toEqual({ 'prod-platform': { update: 1 }, 'prod-tenant-system': {}, 'prod-tenant-acme': { update: 1, replace: 1 } });
+  });
+
+  it('asks nothing when no stack replaces or deletes', async () => {
+    const result = await previewStacks([{ stack: 'prod-tenant-acme', preview: async () => [previewStepOf(pre('update', 'kubernetes:apps/v1:Deployment', TENANT_URN, 'grafana', { diffs: ['spec'] }))!] }]);
+    expect(result.destructive).toBe(false);
+    expect(result.lines).toEqual(['Stack prod-tenant-acme: 1 to update.', '  update kubernetes:apps/v1:Deployment grafana (spec)']);
   });
 });
 

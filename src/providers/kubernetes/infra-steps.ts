@@ -6,7 +6,7 @@
  */
 import type { Step } from '../../engine/index.js';
 import { ConfigError, FailureError } from '../../errors.js';
-import { writeInstanceRecord } from '../../state/instance-record.js';
+import { recordInstanceAtPreflight } from '../../state/instance-record.js';
 import type { InstanceContext } from '../../steps/context.js';
 import type { KubernetesInfra } from './cluster.js';
 import type { KubernetesPreflightResult } from './preflight.js';
@@ -67,20 +67,7 @@ export function preflightStep(c: KubernetesStepContext): Step<PreflightOutputs> 
       for (const warning of result.warnings) ctx.log('warn', warning);
       // Every check passed: record the instance before the first change, so a crash
       // mid-create leaves a record that `status`, resume and `destroy` can use.
-      const now = new Date().toISOString();
-      await writeInstanceRecord({
-        version: 1,
-        name: c.name,
-        provider: 'kubernetes',
-        region: k.context,
-        accountId: context.cluster.server,
-        ...(c.stateUrl ? { stateUrl: c.stateUrl } : {}),
-        bundle: c.record?.bundle ?? c.config.bundle,
-        config: c.record?.config ?? c.config,
-        status: c.record?.status ?? 'creating',
-        createdAt: c.record?.createdAt ?? now,
-        updatedAt: now,
-      });
+      await recordInstanceAtPreflight(c, { provider: 'kubernetes', region: k.context, accountId: context.cluster.server });
       const { warnings: _w, ...recorded } = result;
       return { ...recorded, server: context.cluster.server };
     },
