@@ -20,6 +20,12 @@ export interface MockedResource {
   urn: string;
   /** The type of the resource's immediate parent, when it has one (from the URN). */
   parentType?: string;
+  /**
+   * URNs of the resources this one waits for, exactly as the SDK sent them to the engine in
+   * the registration: explicit `dependsOn` and every resource whose outputs flow into its
+   * inputs, with components expanded to their custom children; plus its parent.
+   */
+  dependencies: string[];
   /** True for provider-managed resources, false for components. */
   custom: boolean;
   /** Inputs exactly as the program registered them (secrets unwrapped). */
@@ -64,12 +70,46 @@ function parentTypeFromUrn(urn: string): string | undefined {
   return parts.length > 1 ? parts[parts.length - 2] : undefined;
 }
 
+/** The part of the SDK's RegisterResourceRequest (protobuf) read here. */
+interface RegisterRequest {
+  getType(): string;
+  getName(): string;
+  getParent(): string;
+  getDependenciesList(): string[];
+}
+interface MockMonitorInternals {
+  newUrn(parent: string, type: string, name: string): string;
+  registerResource(req: RegisterRequest, callback: (...args: unknown[]) => void): Promise<void>;
+}
+
+/**
+ * The mocks' `newResource` gets no dependencies (MockResourceArgs has type, name, inputs,
+ * provider, custom and id only, in @pulumi/pulumi 3.x), but the registration request the mock
+ * monitor receives carries them, as the engine would receive them. This wraps the monitor that
+ * `setMocks` just installed to keep each registration's dependency URNs (and its parent, which
+ * a real engine also orders before it), keyed by the URN the monitor gives the resource.
+ */
+function recordDependencies(): Map<string, string[]> {
+  const byUrn = new Map<string, string[]>();
+  const monitor = (pulumi.runtime as any).getMonitor?.() as MockMonitorInternals | undefined;
+  if (!monitor || typeof monitor.registerResource !== 'function' || typeof monitor.newUrn !== 'function') return byUrn;
+  const register = monitor.registerResource.bind(monitor);
+  monitor.registerResource = (req, callback) => {
+    const parent = req.getParent();
+    const dependencies = [...(parent ? [parent] : []), ...req.getDependenciesList()];
+    byUrn.set(monitor.newUrn(parent, req.getType(), req.getName()), [...new Set(dependencies)]);
+    return register(req, callback);
+  };
+  return byUrn;
+}
+
 export async function runProgramUnderMocks<O>(
   program: () => Promise<O>,
   options: MockRunOptions,
 ): Promise<MockRunResult<O>> {
   const { mocks, registered, failed, firstError } = createMockRecorder(options.behaviour);
   await pulumi.runtime.setMocks(mocks, options.project, options.stack, options.preview ?? false);
+  const dependenciesByUrn = recordDependencies();
   // The SDK captures a stack trace for every promise and resource it creates, only for debug
   // output; formatting them is a third of a large plan's time. Kept with --debug.
   const stackTraceLimit = Error.stackTraceLimit;
@@ -94,7 +134,7 @@ export async function runProgramUnderMocks<O>(
     .filter((r) => r.type !== 'pulumi:pulumi:Stack')
     .map(({ key, ...r }) => {
       const urn = urnsByKey.get(key) ?? `urn:pulumi:${options.stack}::${options.project}::${r.type}::${r.name}`;
-      return { ...r, urn, parentType: parentTypeFromUrn(urn) };
+      return { ...r, urn, parentType: parentTypeFromUrn(urn), dependencies: dependenciesByUrn.get(urn) ?? [] };
     });
   return { outputs: unwrapSecrets(outputs) as O, resources };
 }
