@@ -3,6 +3,7 @@
  * longest chain follows real dependency edges of the program under mocks (network, then the
  * cluster, then its nodes), weighed by the provider's table, then the cluster steps.
  */
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
 import { STEP_SECONDS, UNKNOWN_TYPE_SECONDS } from '../../src/plan/critical-path.js';
@@ -85,5 +86,14 @@ describe('the critical path of create kubernetes', () => {
     expect(plan.criticalPath.links.map((l) => l.kind)).not.toContain('resource');
     expect(plan.criticalPath.links.map((l) => l.name)).toEqual(STEPS_AFTER_INFRA.filter((s) => s !== 'kubeconfig' && s !== 'dns-delegation'));
     expect(plan.criticalPath.excludes).not.toContain('waiting for a first DNS delegation');
+  });
+});
+
+describe('the README', () => {
+  it('shows the critical path exactly as plan prints it for the AWS example', async () => {
+    const { plan } = await planOf('aws', 'examples/aws.yaml', 'prod');
+    const printed = renderPlan(plan, { costBasis: 'list prices' }).split('\n');
+    const at = printed.findIndex((l) => l.startsWith('Critical path of create'));
+    expect(readFileSync(`${root}README.md`, 'utf8')).toContain(['```', ...printed.slice(at, at + 3), '```'].join('\n'));
   });
 });
