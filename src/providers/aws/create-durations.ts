@@ -1,10 +1,10 @@
 /**
  * Typical create durations of the AWS infra stack's resource types, for the critical path that
  * `plan aws` estimates (src/plan/critical-path.ts). Every figure is a typical time for a
- * healthy create, not a measurement by Lookout and not a bound; the bound is the provider's
- * default create timeout, named where it matters (the `Timeouts` section of each resource's
- * page in the terraform-provider-aws docs, which @pulumi/aws bridges). Types not listed count
- * UNKNOWN_TYPE_SECONDS.
+ * healthy create (Lookout's estimate; not measured by Lookout, and not a bound). The bound is
+ * the provider's default create timeout, named for the slow types as the `Timeouts` section of
+ * the terraform-provider-aws docs gives it (website/docs/r/<resource>.html.markdown; @pulumi/aws
+ * bridges that provider). Types not listed count UNKNOWN_TYPE_SECONDS.
  */
 import type { CreateDurationTable } from '../../plan/critical-path.js';
 
@@ -14,7 +14,7 @@ export const AWS_CREATE_DURATIONS: CreateDurationTable = {
   'aws:ec2/subnet:Subnet': { label: 'subnet', seconds: 10 },
   'aws:ec2/internetGateway:InternetGateway': { label: 'internet gateway', seconds: 10 },
   'aws:ec2/eip:Eip': { label: 'elastic IP', seconds: 5 },
-  // Pending to available typically takes one to two minutes (default create timeout 10 min).
+  // Pending to available typically takes one to two minutes.
   'aws:ec2/natGateway:NatGateway': { label: 'NAT gateway', seconds: 120 },
   'aws:ec2/routeTable:RouteTable': { label: 'route table', seconds: 5 },
   'aws:ec2/route:Route': { label: 'route', seconds: 5 },
