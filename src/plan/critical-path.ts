@@ -8,7 +8,7 @@
  * How the edges are derived: from the registrations of the real infra program under Pulumi's
  * mocks (mock-runtime.ts keeps each resource's `dependencies` as the SDK sent them to the
  * monitor: explicit `dependsOn`, every resource whose outputs flow into its inputs, components
- * expanded to their custom children, and its parent). What this misses: ordering the program
+ * expanded to their custom children, and a custom parent). What this misses: ordering the program
  * creates by itself (a resource registered inside an `apply` waits for that output, but records
  * no edge unless the value is also one of its inputs), waits inside a provider (for example an
  * API that becomes usable minutes after the call that enabled it), and retries. Resources of
