@@ -126,6 +126,11 @@ if (wanted('plan-gcp')) {
   row('plan aws: median of 5 / peak RSS', `${(median(aws) / 1000).toFixed(2)} s / ${awsRss.toFixed(0)} MB`);
   row('plan gcp: median of 5 / peak RSS', `${(median(gcp) / 1000).toFixed(2)} s / ${gcpRss.toFixed(0)} MB`);
   row('gcp / aws: wall time, peak RSS', `${(median(gcp) / median(aws)).toFixed(2)}, ${(gcpRss / awsRss).toFixed(2)}`);
+  // Not a measurement: the estimate plan prints, from the infra graph and typical durations.
+  const { criticalPath } = JSON.parse(measure.lastStdout.trim().split('\n').at(-1)).plan;
+  const duration = (s) => (s < 60 ? `${s} s` : `${Math.round(s / 60)} min`);
+  row('create gcp critical path (plan\'s estimate)', `about ${duration(criticalPath.totalSeconds)}`);
+  process.stdout.write(`  ${criticalPath.links.map((l) => `${l.label} ${duration(l.seconds)}`).join(' → ')}\n`);
 }
 
 if (wanted('tenants')) {

@@ -11,7 +11,7 @@ import type { MockBehaviour, MockedResource } from './mock-runtime.js';
 export class UnmockedCallError extends Error {}
 
 /** A registration as the monitor saw it; `key` is `<type>::<name>`. */
-export type RecordedResource = Omit<MockedResource, 'urn' | 'parentType'> & { key: string };
+export type RecordedResource = Omit<MockedResource, 'urn' | 'parentType' | 'dependencies'> & { key: string };
 
 export interface MockRecorder {
   /** For `pulumi.runtime.setMocks`. */

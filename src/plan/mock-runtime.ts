@@ -20,6 +20,13 @@ export interface MockedResource {
   urn: string;
   /** The type of the resource's immediate parent, when it has one (from the URN). */
   parentType?: string;
+  /**
+   * URNs of the resources this one waits for, exactly as the SDK sent them to the engine in
+   * the registration: explicit `dependsOn` and every resource whose outputs flow into its
+   * inputs, with components expanded to their custom children; plus its parent when that is a
+   * custom resource.
+   */
+  dependencies: string[];
   /** True for provider-managed resources, false for components. */
   custom: boolean;
   /** Inputs exactly as the program registered them (secrets unwrapped). */
@@ -64,12 +71,45 @@ function parentTypeFromUrn(urn: string): string | undefined {
   return parts.length > 1 ? parts[parts.length - 2] : undefined;
 }
 
+/** The part of the SDK's RegisterResourceRequest (protobuf) read here. */
+interface RegisterRequest {
+  getType(): string;
+  getName(): string;
+  getParent(): string;
+  getDependenciesList(): string[];
+}
+interface MockMonitorInternals {
+  newUrn(parent: string, type: string, name: string): string;
+  registerResource(req: RegisterRequest, callback: (...args: unknown[]) => void): Promise<void>;
+}
+
+/**
+ * The mocks' `newResource` gets no dependencies (MockResourceArgs has type, name, inputs,
+ * provider, custom and id only, in @pulumi/pulumi 3.x), but the registration request the mock
+ * monitor receives carries them, as the engine would receive them. This wraps the monitor that
+ * `setMocks` just installed to keep each registration's dependency URNs and its parent, keyed
+ * by the URN the monitor gives the resource.
+ */
+function recordDependencies(): Map<string, { parent: string; dependencies: string[] }> {
+  const byUrn = new Map<string, { parent: string; dependencies: string[] }>();
+  const monitor = (pulumi.runtime as any).getMonitor?.() as MockMonitorInternals | undefined;
+  if (!monitor || typeof monitor.registerResource !== 'function' || typeof monitor.newUrn !== 'function') return byUrn;
+  const register = monitor.registerResource.bind(monitor);
+  monitor.registerResource = (req, callback) => {
+    const parent = req.getParent();
+    byUrn.set(monitor.newUrn(parent, req.getType(), req.getName()), { parent, dependencies: req.getDependenciesList() });
+    return register(req, callback);
+  };
+  return byUrn;
+}
+
 export async function runProgramUnderMocks<O>(
   program: () => Promise<O>,
   options: MockRunOptions,
 ): Promise<MockRunResult<O>> {
   const { mocks, registered, failed, firstError } = createMockRecorder(options.behaviour);
   await pulumi.runtime.setMocks(mocks, options.project, options.stack, options.preview ?? false);
+  const dependenciesByUrn = recordDependencies();
   // The SDK captures a stack trace for every promise and resource it creates, only for debug
   // output; formatting them is a third of a large plan's time. Kept with --debug.
   const stackTraceLimit = Error.stackTraceLimit;
@@ -90,12 +130,17 @@ export async function runProgramUnderMocks<O>(
     const [, , qualified = '', name = ''] = urn.split('::');
     urnsByKey.set(`${qualified.split('$').pop()}::${name}`, urn);
   }
-  const resources = registered
+  const withUrns = registered
     .filter((r) => r.type !== 'pulumi:pulumi:Stack')
-    .map(({ key, ...r }) => {
-      const urn = urnsByKey.get(key) ?? `urn:pulumi:${options.stack}::${options.project}::${r.type}::${r.name}`;
-      return { ...r, urn, parentType: parentTypeFromUrn(urn) };
-    });
+    .map(({ key, ...r }) => ({ ...r, urn: urnsByKey.get(key) ?? `urn:pulumi:${options.stack}::${options.project}::${r.type}::${r.name}` }));
+  // A child waits for a custom parent (the SDK awaits the parent's URN, which a real engine
+  // gives once the parent is created), not for a component or the stack.
+  const customUrns = new Set(withUrns.filter((r) => r.custom).map((r) => r.urn));
+  const resources = withUrns.map((r) => {
+    const recorded = dependenciesByUrn.get(r.urn);
+    const parent = recorded && customUrns.has(recorded.parent) ? [recorded.parent] : [];
+    return { ...r, parentType: parentTypeFromUrn(r.urn), dependencies: [...new Set([...parent, ...(recorded?.dependencies ?? [])])] };
+  });
   return { outputs: unwrapSecrets(outputs) as O, resources };
 }
 

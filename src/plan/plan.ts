@@ -6,6 +6,7 @@ import type { ResolvedConfig } from '../config/load.js';
 import { stackNames } from '../naming.js';
 import { assertProviderAvailable, loadProvider, type ProviderId } from '../providers/registry.js';
 import type { CostEstimate } from './cost.js';
+import { criticalPath, type CriticalPath } from './critical-path.js';
 import { allTenantEndpoints, type TenantEndpoints } from './endpoints.js';
 import { runProgramUnderMocks, topLevelComponentOf, type MockedResource } from './mock-runtime.js';
 import { silentReporter, type Reporter } from '../progress/events.js';
@@ -37,6 +38,8 @@ export interface Plan {
   dns: { domain: string; delegation: string };
   endpoints: TenantEndpoints[];
   cost: CostEstimate;
+  /** The estimated critical path of `create`: the infra stack's longest chain, then the cluster steps. */
+  criticalPath: CriticalPath;
 }
 
 function tally(values: readonly string[]): Record<string, number> {
@@ -180,6 +183,10 @@ export async function buildPlanWithResources(
     dns: { domain: config.dns.domain, delegation: infra.delegation },
     endpoints: allTenantEndpoints(config.tenants, config.dns.domain),
     cost: provider.estimateCost(allResources, config),
+    criticalPath: criticalPath(infra.resources, provider.createDurations, {
+      managesDnsZone: provider.managesDnsZone,
+      tenants: config.tenants.length + 1,
+    }),
   };
   return { plan, runs };
 }

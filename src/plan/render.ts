@@ -1,5 +1,6 @@
 /** Human rendering of a plan: per layer and component, then names, endpoints and cost. */
 import type { Plan, PlannedStack } from './plan.js';
+import { formatDuration } from './critical-path.js';
 
 function table(rows: Array<[string, string]>, indent = '  '): string[] {
   const width = Math.max(0, ...rows.map(([a]) => a.length));
@@ -71,5 +72,9 @@ export function renderPlan(plan: Plan, o: { costBasis: string }): string {
   out.push(...table(plan.cost.lines.map((l) => [l.item, `$${l.monthlyUsd.toFixed(2)}`])));
   out.push(`  not included: ${plan.cost.excludes.join(', ')}`);
   for (const note of plan.cost.notes) out.push(`  note: ${note}`);
+  const path = plan.criticalPath;
+  out.push('', `Critical path of create (estimated from typical durations): about ${formatDuration(path.totalSeconds)}`);
+  out.push(`  ${path.links.map((l) => `${l.label} ${formatDuration(l.seconds)}`).join(' → ')}`);
+  out.push(`  not included: ${path.excludes.join(', ')}`);
   return out.join('\n') + '\n';
 }

@@ -13,6 +13,7 @@ import type { z } from 'zod';
 import type { ResolvedConfig } from '../config/load.js';
 import type { Step, StepContext } from '../engine/index.js';
 import type { CostEstimate } from '../plan/cost.js';
+import type { CreateDurationTable } from '../plan/critical-path.js';
 import type { MockBehaviour, MockedResource } from '../plan/mock-runtime.js';
 import type { ImportIdRules } from '../pulumi/recovery.js';
 import type { InstanceRecord } from '../state/instance-record.js';
@@ -170,6 +171,8 @@ export interface CloudProvider {
   estimateCost(resources: readonly MockedResource[], config: ResolvedConfig): CostEstimate;
   /** What the estimate's prices are, e.g. "us-east-1 on-demand list prices". */
   readonly costBasis: string;
+  /** Typical create durations of its infra stack's resource types, for the plan's critical path. */
+  readonly createDurations: CreateDurationTable;
 
   /** `create` and `upgrade`: the steps before the cluster layers (preflight, infrastructure, kubeconfig). */
   infraSteps(c: InstanceContext): Promise<Step[]>;

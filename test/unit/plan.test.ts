@@ -88,6 +88,9 @@ describe('lookout plan gcp', () => {
       expect.arrayContaining(['GKE cluster management ×1', '2 × e2-standard-2 nodes', 'network load balancer forwarding rule ×1']),
     );
     expect(plan.cost.excludes).toContain('GCS storage and operations');
+    // --json carries the estimated critical path of create, from the network to the last step.
+    expect(plan.criticalPath.links[0]).toMatchObject({ kind: 'resource', type: 'gcp:compute/network:Network' });
+    expect(plan.criticalPath.links.at(-1)).toMatchObject({ kind: 'step', name: 'verify' });
     expect(plan.cost.totalMonthlyUsd).toBe(Math.round(plan.cost.lines.reduce((s, l) => s + l.monthlyUsd, 0) * 100) / 100);
   });
 

@@ -6,6 +6,7 @@
 import type { CloudProvider, RecordedInfra } from '../types.js';
 import { awsConfigOf } from './settings.js';
 import { AWS_COST_BASIS, estimateAwsCost } from './cost.js';
+import { AWS_CREATE_DURATIONS } from './create-durations.js';
 import { describeAwsInfra, describeAwsLocation } from './describe.js';
 import { AWS_IMPORT_IDS } from './import-ids.js';
 import type { InfraStepOutputs } from './infra-steps.js';
@@ -20,6 +21,7 @@ export const awsProvider: CloudProvider = {
   importIds: AWS_IMPORT_IDS,
   managesDnsZone: true,
   costBasis: AWS_COST_BASIS,
+  createDurations: AWS_CREATE_DURATIONS,
 
   plan: async (config) => (await import('./plan.js')).planAws(config),
   estimateCost: (resources, config) => estimateAwsCost(resources, awsConfigOf(config).nodes, awsConfigOf(config).region),

@@ -6,6 +6,7 @@
  */
 import type { CloudProvider, RecordedInfra } from '../types.js';
 import { GCP_COST_BASIS, estimateGcpCost } from './cost.js';
+import { GCP_CREATE_DURATIONS } from './create-durations.js';
 import { describeGcpInfra, describeGcpLocation } from './describe.js';
 import type { GcpInfraStepOutputs } from './infra-steps.js';
 import { gcpConfigOf } from './settings.js';
@@ -20,6 +21,7 @@ export const gcpProvider: CloudProvider = {
   importIds: {},
   managesDnsZone: true,
   costBasis: GCP_COST_BASIS,
+  createDurations: GCP_CREATE_DURATIONS,
 
   plan: async (config) => (await import('./plan.js')).planGcp(config),
   estimateCost: (resources, config) => estimateGcpCost(resources, gcpConfigOf(config)),

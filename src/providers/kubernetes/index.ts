@@ -23,6 +23,8 @@ export const kubernetesProvider: CloudProvider = {
   importIds: {},
   managesDnsZone: false,
   costBasis: 'nothing: the cluster and the object storage are yours',
+  // No infra stack: the critical path is the cluster steps alone.
+  createDurations: {},
 
   plan: async (config) => (await import('./plan.js')).planKubernetes(config),
   estimateCost: () =>
