@@ -45,12 +45,6 @@ export interface StepContext {
   outputsOf<T = unknown>(step: string): T;
   progress(update: { message?: string; done?: number; total?: number }): void;
   log(level: LogLevel, message: string): void;
-  /**
-   * True when an earlier attempt of this step in this run did not finish (interrupted, failed
-   * or killed): what it changed may not all be recorded, so a step that applies a stack reads
-   * the live state before it diffs.
-   */
-  resuming?: boolean;
 }
 
 export interface Step<O = unknown> {
@@ -377,9 +371,7 @@ class Execution {
   private context(step: Step): StepContext {
     const { opts } = this;
     const runId = this.record.runId;
-    const earlier = this.find(step.name);
     return {
-      resuming: earlier !== undefined && earlier.status !== 'done',
       instance: opts.instance,
       command: opts.command,
       runId,

@@ -155,13 +155,7 @@ export interface StackHandle {
    * Converges the stack and returns its outputs, secrets unwrapped (in memory only). With
    * `target`, only those URNs: nothing else is created or changed.
    */
-  /**
-   * `refresh`: read every resource's live state before diffing. For an attempt that follows one
-   * killed mid-`up`: the provider may already have applied a change the state does not record,
-   * and a diff against the live object then finds nothing to do and keeps the stale outputs
-   * (the next preview shows a change that is never applied).
-   */
-  up(opts?: OperationOptions & { target?: string[]; refresh?: boolean }): Promise<Record<string, unknown>>;
+  up(opts?: OperationOptions & { target?: string[] }): Promise<Record<string, unknown>>;
   preview(opts?: OperationOptions): Promise<PreviewSummary>;
   /** Destroys the stack, or only `target` URNs (and what depends on them) when given. */
   destroy(opts?: Omit<OperationOptions, 'totalHint'> & { target?: string[] }): Promise<void>;
@@ -312,14 +306,13 @@ class PulumiStackHandle implements StackHandle {
     return plan;
   }
 
-  async up(opts: OperationOptions & { target?: string[]; refresh?: boolean } = {}): Promise<Record<string, unknown>> {
+  async up(opts: OperationOptions & { target?: string[] } = {}): Promise<Record<string, unknown>> {
     return this.operation('update', true, opts.signal, opts.target ? opts.target.length : (opts.totalHint ?? this.previewTotal), async (onEvent) => {
       const result = await withFollowingSignal(opts.signal, (signal) =>
         this.stack.up({
           onEvent,
           color: 'never',
           ...(opts.target ? { target: opts.target } : {}),
-          ...(opts.refresh ? { refresh: true } : {}),
           ...(signal ? { signal } : {}),
         }),
       );

@@ -74,7 +74,7 @@ export function platformStep(c: InstanceContext): Step<PlatformStepOutputs> {
       const infra = ctx.outputsOf<RecordedInfra>('infra');
       const stack = await openPlatformStack(c, infra, 'platform');
       const totalHint = (await c.expectedCounts)[stackNames(c.name).platform];
-      const out = (await stack.up({ signal: ctx.signal, refresh: ctx.resuming === true, ...(totalHint ? { totalHint } : {}) })) as unknown as PlatformStepOutputs;
+      const out = (await stack.up({ signal: ctx.signal, ...(totalHint ? { totalHint } : {}) })) as unknown as PlatformStepOutputs;
       return {
         loadBalancerHostname: out.loadBalancerHostname,
         gatewayInternalUrl: out.gatewayInternalUrl,
@@ -159,7 +159,7 @@ export function tenantStep(c: InstanceContext, tenant: TenantRef): Step<{ namesp
       const forgotten = await forgetRandomResources(stack, ctx.signal);
       if (forgotten > 0) ctx.progress({ message: `moved ${name}'s credentials into the encrypted secret store` });
       const totalHint = (await c.expectedCounts)[stackNames(c.name).tenant(name)];
-      const out = await stack.up({ signal: ctx.signal, refresh: ctx.resuming === true, ...(totalHint ? { totalHint } : {}) });
+      const out = await stack.up({ signal: ctx.signal, ...(totalHint ? { totalHint } : {}) });
       return { namespace: String(out.namespace), grafanaUrl: String(out.grafanaUrl) };
     },
   };

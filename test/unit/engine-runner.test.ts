@@ -37,7 +37,7 @@ function pipeline() {
     async run(ctx) {
       knobs.executions.push(name);
       if (knobs.failIn === name) throw new Error(`${name} broke`);
-      return { from: name, v: knobs.inputs[name], key: ctx.idempotencyKey, resuming: ctx.resuming };
+      return { from: name, v: knobs.inputs[name], key: ctx.idempotencyKey };
     },
     ...extra,
   });
@@ -72,7 +72,7 @@ describe('runSteps', () => {
     const reporter = collectingReporter();
     const result = await runSteps(options(steps, { reporter }));
     expect(knobs.executions).toEqual(['a', 'b', 'c', 'd']);
-    expect(result.outputs.c).toEqual({ from: 'c', v: 1, key: `${result.runId}:c`, resuming: false });
+    expect(result.outputs.c).toEqual({ from: 'c', v: 1, key: `${result.runId}:c` });
     expect(await stepStatuses()).toEqual({ a: 'done', b: 'done', c: 'done', d: 'done' });
     expect(reporter.events.map((e) => e.type)).toEqual([
       'run-started',
@@ -209,10 +209,8 @@ describe('runSteps', () => {
     expect(knobs.executions).toEqual(['c', 'd']);
     expect(kinds(retry.events, 'step-skipped')).toEqual(['a', 'b']);
     expect(retry.events).toContainEqual(expect.objectContaining({ type: 'step-started', step: 'c', attempt: 2 }));
-    // Same run, so the same idempotency key as the failed attempt; the step knows an earlier
-    // attempt did not finish, and the one after it, never started before, does not.
-    expect(result.outputs.c).toMatchObject({ key: `${run.runId}:c`, resuming: true });
-    expect(result.outputs.d).toMatchObject({ resuming: false });
+    // Same run, so the same idempotency key as the failed attempt.
+    expect(result.outputs.c).toMatchObject({ key: `${run.runId}:c` });
     expect(await stepStatuses()).toEqual({ a: 'done', b: 'done', c: 'done', d: 'done' });
   });
 

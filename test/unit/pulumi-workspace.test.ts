@@ -202,15 +202,6 @@ describe('StackHandle.up', () => {
     expect(upOpts.signal).not.toBe(controller.signal);
     expect(typeof upOpts.onEvent).toBe('function');
     expect(upOpts.color).toBe('never');
-    // A first attempt diffs against the state as recorded; no refresh.
-    expect(upOpts).not.toHaveProperty('refresh');
-  });
-
-  it('reads the live state before diffing when asked (an attempt after one killed mid-up)', async () => {
-    const h = harness({ up: async () => ({ outputs: {} }) });
-    const handle = await openStack(options(), h.deps);
-    await handle.up({ refresh: true });
-    expect(h.up.mock.calls[0]![0]).toMatchObject({ refresh: true, color: 'never' });
   });
 
   it('installs plugins once but prepares before every operation', async () => {

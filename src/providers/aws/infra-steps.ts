@@ -150,7 +150,7 @@ export function infraUpStep(c: AwsStepContext): Step<InfraStepOutputs> {
     async run(ctx) {
       const stack = await openInfraStack(c, 'infra', ctx.outputsOf<PreflightOutputs>('preflight'));
       const totalHint = (await c.expectedCounts)[stackNames(c.name).infra];
-      const outputs = (await stack.up({ signal: ctx.signal, refresh: ctx.resuming === true, ...(totalHint ? { totalHint } : {}) })) as Record<string, any>;
+      const outputs = (await stack.up({ signal: ctx.signal, ...(totalHint ? { totalHint } : {}) })) as Record<string, any>;
       const { kubeconfig, ...rest } = outputs;
       return { ...(rest as Omit<InfraStepOutputs, 'clusterCertificateAuthority'>), clusterCertificateAuthority: caDataOf(kubeconfig) };
     },

@@ -94,7 +94,7 @@ export function gcpInfraUpStep(c: GcpStepContext): Step<GcpInfraStepOutputs> {
     async run(ctx) {
       const stack = await openGcpInfraStack(c, 'infra', { preflight: ctx.outputsOf<GcpPreflightOutputs>('preflight') });
       const totalHint = (await c.expectedCounts)[stackNames(c.name).infra];
-      return (await stack.up({ signal: ctx.signal, refresh: ctx.resuming === true, ...(totalHint ? { totalHint } : {}) })) as unknown as GcpInfraStepOutputs;
+      return (await stack.up({ signal: ctx.signal, ...(totalHint ? { totalHint } : {}) })) as unknown as GcpInfraStepOutputs;
     },
   };
 }
