@@ -35,14 +35,14 @@ import { readJournal, type Journal } from '../../src/engine/index.js';
 import { stackNames } from '../../src/naming.js';
 import { instancePaths } from '../../src/paths.js';
 import { OWNER_LABEL } from '../../src/providers/kubernetes/settings.js';
-import { startGatewayStub, type GatewayStub } from '../support/gateway-stub.js';
+import { gatewayPortMissing, startGatewayStub, type GatewayStub } from '../support/gateway-stub.js';
 import type { KubeObject } from '../support/kube-client.js';
 import { describeRun, runLookout, type LookoutEvent, type LookoutRun } from '../support/lookout-run.js';
 import { killProcessTree } from '../support/processes.js';
 import { kwokInstanceMissing, startKwokInstance, type KwokInstance } from '../support/kwok-instance.js';
 import { suiteTitle } from '../support/test-binaries.js';
 
-const missing = kwokInstanceMissing();
+const missing = [kwokInstanceMissing(), gatewayPortMissing()].filter(Boolean).join('; ');
 const title = suiteTitle('lookout upgrade 2026.11.0 → 2026.12.0 against a real API server, engine and S3 store', { paths: {}, ...(missing ? { missing } : {}) });
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 

@@ -13,6 +13,7 @@
  * A request is only answered with a bearer token (401 without), and the tokens seen per tenant
  * are kept, so a suite can check that each tenant's rules were read with that tenant's own token.
  */
+import { readFileSync } from 'node:fs';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import YAML from 'yaml';
@@ -20,6 +21,22 @@ import YAML from 'yaml';
 type Group = { name: string } & Record<string, unknown>;
 /** namespace → groups */
 type Rules = Map<string, Group[]>;
+
+
+/**
+ * Why this process cannot listen on the gateway's port 443, or undefined when it can: root, or
+ * a kernel that lets everyone bind it (net.ipv4.ip_unprivileged_port_start at most 443). A suite
+ * skips itself by name with this, as it does for a binary that is not built.
+ */
+export function gatewayPortMissing(): string | undefined {
+  if (process.getuid?.() === 0) return undefined;
+  try {
+    if (Number(readFileSync('/proc/sys/net/ipv4/ip_unprivileged_port_start', 'utf8').trim()) <= 443) return undefined;
+  } catch {
+    // Not Linux, or no such setting: only root can bind it.
+  }
+  return 'port 443 on 127.0.0.1 for the gateway stub (run the tests as root, or lower net.ipv4.ip_unprivileged_port_start to 443)';
+}
 
 export interface StubRequest {
   method: string;
