@@ -37,7 +37,7 @@ export function summarizeConfig(file: string, config: ResolvedConfig): string {
 }
 
 export async function validateConfigCommand(opts: ValidateConfigOptions): Promise<void> {
-  const provider = requireProvider(opts.provider, 'config validate');
+  const provider = requireProvider(opts.provider);
   const config = await loadConfig(opts.config, { provider, name: opts.name });
   const warnings = await checkBeforeCloud(config, { file: opts.config, purpose: 'validate' });
   if (!opts.json) for (const w of warnings) process.stderr.write(`warning: ${escapeForTerminal(w)}\n`);

@@ -57,7 +57,7 @@ export async function createSteps(c: InstanceContext, previousTenants: readonly 
 }
 
 export async function createCommand(opts: CreateOptions): Promise<void> {
-  const providerId = requireProvider(opts.provider, 'create');
+  const providerId = requireProvider(opts.provider);
   const config = await loadConfig(opts.config, { provider: providerId, name: opts.name });
   // Refuses a --state that is not where this machine knows the instance to be.
   const state = await locateInstance(opts.name, opts.state);

@@ -18,7 +18,7 @@ export interface PlanOptions {
 }
 
 export async function planCommand(opts: PlanOptions): Promise<void> {
-  const providerId = requireProvider(opts.provider, 'plan');
+  const providerId = requireProvider(opts.provider);
   const config = await loadConfig(opts.config, { provider: providerId, name: opts.name });
   const warnings = await checkBeforeCloud(config, { file: opts.config, purpose: 'plan' });
   if (!opts.json) for (const w of warnings) process.stderr.write(`warning: ${escapeForTerminal(w)}\n`);

@@ -4,7 +4,7 @@
  */
 import type { ResolvedConfig } from '../config/load.js';
 import { stackNames } from '../naming.js';
-import { assertProviderAvailable, loadProvider, type ProviderId } from '../providers/registry.js';
+import { loadProvider, type ProviderId } from '../providers/registry.js';
 import type { CostEstimate } from './cost.js';
 import { criticalPath, type CriticalPath } from './critical-path.js';
 import { allTenantEndpoints, type TenantEndpoints } from './endpoints.js';
@@ -95,7 +95,6 @@ export async function buildPlanWithResources(
   config: ResolvedConfig,
   reporter: Reporter = silentReporter,
 ): Promise<{ plan: Plan; runs: PlannedStackRun[] }> {
-  assertProviderAvailable(config.provider, 'plan');
   const progress = planProgress(reporter);
   const provider = await loadProvider(config.provider);
   const names = stackNames(config.name);

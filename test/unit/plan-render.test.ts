@@ -13,7 +13,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import YAML from 'yaml';
 import { REDACTED_SECRET } from '../../src/plan/mock-runtime.js';
 import { RENDER_MARKER } from '../../src/plan/write-render.js';
-import { availableProviderIds } from '../../src/providers/registry.js';
+import { PROVIDER_IDS } from '../../src/providers/registry.js';
 
 const run = promisify(execFile);
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -43,7 +43,7 @@ const examples = readdirSync(`${root}examples`)
     const parsed = YAML.parse(readFileSync(`${root}examples/${f}`, 'utf8')) as { provider?: string; name?: string };
     return { file: `examples/${f}`, provider: parsed.provider ?? 'aws', name: parsed.name ?? 'demo' };
   })
-  .filter((e) => (availableProviderIds() as string[]).includes(e.provider));
+  .filter((e) => (PROVIDER_IDS as readonly string[]).includes(e.provider));
 
 describe('lookout plan --render', () => {
   it.each(examples)('renders $file the same way every time, with every Secret value redacted', async ({ file, provider, name }) => {

@@ -16,8 +16,6 @@ import { configSchema } from '../../src/config/schema.js';
 import {
   KUBE_TOKEN_DEFAULT_PROVIDER,
   PROVIDER_IDS,
-  assertProviderAvailable,
-  availableProviderIds,
   loadConfigBlocks,
   loadProvider,
 } from '../../src/providers/registry.js';
@@ -41,11 +39,8 @@ const HEAVY = /@pulumi\/|@aws-sdk\/|@google-cloud\/|acme-client|kubernetes-model
 const PROVIDER_FOLDER = /\/dist\/src\/providers\/(?!registry\.js$|types\.js$)/;
 
 describe('the provider registry', () => {
-  it('lists aws, gcp and kubernetes, each built for every command', () => {
+  it('lists aws, gcp and kubernetes', () => {
     expect(PROVIDER_IDS).toEqual(['aws', 'gcp', 'kubernetes']);
-    expect(availableProviderIds()).toEqual(['aws', 'gcp', 'kubernetes']);
-    expect(availableProviderIds('create')).toEqual(['aws', 'gcp', 'kubernetes']);
-    expect(availableProviderIds('config validate')).toEqual(['aws', 'gcp', 'kubernetes']);
     expect(KUBE_TOKEN_DEFAULT_PROVIDER).toBe('aws');
   });
 
@@ -55,7 +50,7 @@ describe('the provider registry', () => {
     expect(Object.keys(configSchema.shape)).toEqual(expect.arrayContaining(['aws', 'gcp', 'kubernetes']));
     // The kubernetes block keeps the clouds' instance-name budget, so tenant names stay as long.
     expect(instanceNameLimit('kubernetes')).toBe(instanceNameLimit('aws'));
-    expect((await loadConfigBlocks()).map((b) => b.id)).toEqual(availableProviderIds());
+    expect((await loadConfigBlocks()).map((b) => b.id)).toEqual([...PROVIDER_IDS]);
     // Every name a provider derives fits at its own limit, and no further.
     for (const block of CONFIG_BLOCKS) {
       const limit = instanceNameLimit(block.id);
@@ -74,15 +69,11 @@ describe('the provider registry', () => {
     expect(k8s.teardown.dataBuckets(record as never)).toEqual(['m-b', 'l-b', 'r-b']);
   });
 
-  it('loads the GCP provider, with every command of the interface available', async () => {
+  it('loads the GCP provider, with its teardown steps', async () => {
     const gcp = await loadProvider('gcp');
     expect(gcp.id).toBe('gcp');
     expect(gcp.tenantDataStore).toBeDefined();
-    expect(() => assertProviderAvailable('gcp', 'create')).not.toThrow();
     expect(gcp.teardown.after({} as never, { deleteData: false, record: {} as never }).map((s) => s.name)).toEqual(['infra-unprotect', 'infra-destroy', 'leftovers']);
-    expect(() => assertProviderAvailable('gcp', 'config validate')).not.toThrow();
-    expect(() => assertProviderAvailable('gcp', 'plan')).not.toThrow();
-    expect(availableProviderIds('plan')).toEqual(['aws', 'gcp', 'kubernetes']);
   });
 
   it('loads the AWS provider once, with every part of the interface', async () => {
