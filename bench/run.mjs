@@ -238,10 +238,16 @@ if (wanted('tenant-add-kwok')) {
   section('`tenant add` with 1, 10 and 50 existing tenants on kwok + versitygw, real engine, until system-alerting (target: at most 20 s, flat); `create` with that many (target: at most 5 min with 50)');
   const { benchTenantAddKwok } = await import('./tenants-kwok.mjs');
   const counts = (process.env.LOOKOUT_BENCH_KWOK_TENANTS ?? '1,10,50').split(',').map(Number);
+  const parallelisms = (process.env.LOOKOUT_BENCH_KWOK_PARALLEL ?? '4').split(',').map(Number);
   try {
-    for (const r of await benchTenantAddKwok(counts)) {
+    for (const r of await benchTenantAddKwok(counts, undefined, parallelisms)) {
       row(`${r.existing} existing: tenant add`, `${r.addS.toFixed(1)} s (${r.addSteps.map(([step, sec]) => `${step} ${sec.toFixed(1)} s`).join(', ')})`);
-      row(`${r.existing} tenants: create`, `${r.createS.toFixed(1)} s (tenant stacks one after another: ${r.createTenantStackS.sum.toFixed(1)} s, slowest ${r.createTenantStackS.max.toFixed(1)} s)`);
+      for (const c of r.creates) {
+        row(
+          `${r.existing} tenants: create --parallel ${c.parallel}`,
+          `${c.createS.toFixed(1)} s (tenant stacks: ${c.createTenantStackS.sum.toFixed(1)} s summed, slowest ${c.createTenantStackS.max.toFixed(1)} s; CLI peak RSS ${c.createCliPeakRssMb} MB)`,
+        );
+      }
     }
   } catch (err) {
     row('skipped', err.message);

@@ -4,8 +4,8 @@
 //
 // How 50 existing tenants are afforded: one `create` per count with every tenant in the config
 // (the number that measures create-with-N as well), on a fresh kwok cluster each, then one
-// `tenant add`. Tenant stacks run one after another in `create` (the step engine runs steps in
-// order); that is what is measured, no concurrency is tried.
+// `tenant add`. `create` installs the tenant stacks `--parallel` at a time (default 4); each
+// count is measured at every parallelism asked for (1 is one after another), `tenant add` once.
 //
 // Both commands are stopped (Ctrl-C) when the system-alerting step starts, as the real-engine
 // suites do (test/support/kwok-instance.ts): kwok's pods serve nothing, so the steps that talk to
@@ -13,7 +13,8 @@
 // command's start to that moment.
 //
 // Run: `npx tsc -b && node bench/tenants-kwok.mjs [counts…]` (default 1 10 50), or
-// `npm run bench -- tenant-add-kwok` with LOOKOUT_BENCH_KWOK_TENANTS=1,10,50.
+// `npm run bench -- tenant-add-kwok` with LOOKOUT_BENCH_KWOK_TENANTS=1,10,50; the parallelism
+// of `create` from LOOKOUT_BENCH_KWOK_PARALLEL (default 4; `1,4` measures both).
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -43,40 +44,47 @@ async function untilAlerting(s, instance, args) {
   return { seconds: (reached - started) / 1000, steps, cliPeakRssMb: Math.round(r.peakRssBytes / 2 ** 20) };
 }
 
-export async function benchTenantAddKwok(counts = [1, 10, 50], log = (line) => process.stderr.write(`${line}\n`)) {
+export async function benchTenantAddKwok(counts = [1, 10, 50], log = (line) => process.stderr.write(`${line}\n`), parallelisms = [4]) {
   const s = await loadSupport();
   const missing = s.instance.kwokInstanceMissing();
   if (missing) throw new Error(`cannot run: ${missing}`);
   const results = [];
   for (const count of counts) {
-    const name = `bench-${count}`;
     const tenants = Array.from({ length: count }, (_, i) => `team-${i + 1}`);
-    const instance = await s.instance.startKwokInstance({ name, domain: 'obs.bench.test', tenants });
-    try {
-      log(`${count} tenants: create…`);
-      const create = await untilAlerting(s, instance, ['create', 'kubernetes', name, '-c', instance.configPath]);
-      const tenantSteps = create.steps.filter(([step]) => step.startsWith('tenant:') && step !== 'tenant:system').map(([, sec]) => sec);
-      log(`${count} tenants: create ${create.seconds.toFixed(1)} s; tenant add…`);
-      const add = await untilAlerting(s, instance, ['tenant', 'add', name, 'newcomer', '-c', instance.configPath]);
-      log(`${count} tenants: tenant add ${add.seconds.toFixed(1)} s`);
-      results.push({
-        existing: count,
-        createS: create.seconds,
-        createTenantStackS: { sum: tenantSteps.reduce((a, b) => a + b, 0), max: Math.max(...tenantSteps) },
-        createCliPeakRssMb: create.cliPeakRssMb,
-        addS: add.seconds,
-        addSteps: add.steps,
-      });
-    } finally {
-      await instance.stop();
+    const creates = [];
+    let add;
+    for (const [i, parallel] of parallelisms.entries()) {
+      const name = `bench-${count}-p${parallel}`;
+      const instance = await s.instance.startKwokInstance({ name, domain: 'obs.bench.test', tenants });
+      try {
+        log(`${count} tenants: create --parallel ${parallel}…`);
+        const create = await untilAlerting(s, instance, ['create', 'kubernetes', name, '-c', instance.configPath, '--parallel', String(parallel)]);
+        const tenantSteps = create.steps.filter(([step]) => step.startsWith('tenant:') && step !== 'tenant:system').map(([, sec]) => sec);
+        log(`${count} tenants: create --parallel ${parallel}: ${create.seconds.toFixed(1)} s`);
+        creates.push({
+          parallel,
+          createS: create.seconds,
+          createTenantStackS: { sum: tenantSteps.reduce((a, b) => a + b, 0), max: Math.max(...tenantSteps) },
+          createCliPeakRssMb: create.cliPeakRssMb,
+        });
+        if (i === parallelisms.length - 1) {
+          log(`${count} tenants: tenant add…`);
+          add = await untilAlerting(s, instance, ['tenant', 'add', name, 'newcomer', '-c', instance.configPath]);
+          log(`${count} tenants: tenant add ${add.seconds.toFixed(1)} s`);
+        }
+      } finally {
+        await instance.stop();
+      }
     }
+    results.push({ existing: count, creates, addS: add.seconds, addSteps: add.steps });
   }
   return results;
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const counts = process.argv.slice(2).map(Number);
-  benchTenantAddKwok(counts.length ? counts : undefined).then(
+  const parallelisms = (process.env.LOOKOUT_BENCH_KWOK_PARALLEL ?? '4').split(',').map(Number);
+  benchTenantAddKwok(counts.length ? counts : undefined, undefined, parallelisms).then(
     (result) => console.log(JSON.stringify(result, null, 2)),
     (err) => {
       console.error(err);

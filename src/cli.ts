@@ -9,6 +9,7 @@ import { installExitOnInterrupt } from './engine/interrupt.js';
 import { ExitCode, LookoutError, UsageError, errorMessage, isLookoutError } from './errors.js';
 import { PROVIDER_IDS } from './providers/registry.js';
 import { takePassphraseFromEnvironment } from './pulumi/passphrase.js';
+import { DEFAULT_TENANT_PARALLELISM } from './steps/tenant-parallelism.js';
 import { escapeForTerminal, jsonLine } from './terminal-text.js';
 
 export interface CommonOptions {
@@ -81,7 +82,8 @@ export function buildProgram(): Command {
       .description('create an instance: infrastructure, certificate, platform, tenants, then verify it (resumable)')
       .addArgument(providerArgument())
       .addArgument(nameArgument())
-      .requiredOption('-c, --config <file>', 'the lookout.yaml to create'),
+      .requiredOption('-c, --config <file>', 'the lookout.yaml to create')
+      .option('--parallel <n>', `tenant stacks to install at the same time, 1 to 16 (default ${DEFAULT_TENANT_PARALLELISM})`),
     { yes: true, state: true },
   ).action(async (provider: string, name: string, opts) => {
     const { createCommand } = await import('./commands/create.js');
@@ -95,7 +97,8 @@ export function buildProgram(): Command {
       .addArgument(nameArgument())
       .option('-c, --config <file>', 'the changed lookout.yaml (default: the config recorded at create)')
       .option('--to <version>', 'bundle version to upgrade to')
-      .option('--check', 'change nothing; exit 0 when nothing is pending, 3 when a newer bundle or a config change is'),
+      .option('--check', 'change nothing; exit 0 when nothing is pending, 3 when a newer bundle or a config change is')
+      .option('--parallel <n>', `tenant stacks to install at the same time, 1 to 16 (default ${DEFAULT_TENANT_PARALLELISM})`),
     { yes: true, state: true },
   ).action(async (name: string, opts) => {
     const { upgradeCommand } = await import('./commands/upgrade.js');
@@ -107,7 +110,8 @@ export function buildProgram(): Command {
       .command('destroy')
       .description('remove everything the instance created (resumable); data buckets are kept')
       .addArgument(nameArgument())
-      .option('--delete-data', 'also empty and delete the data buckets'),
+      .option('--delete-data', 'also empty and delete the data buckets')
+      .option('--parallel <n>', `tenant stacks to remove at the same time, 1 to 16 (default ${DEFAULT_TENANT_PARALLELISM})`),
     { yes: true, state: true },
   ).action(async (name: string, opts) => {
     const { destroyCommand } = await import('./commands/destroy.js');

@@ -14,6 +14,7 @@ import { checkBeforeCloud } from '../config/checks.js';
 import { requireProvider } from './provider.js';
 import { allTenantEndpoints } from '../plan/endpoints.js';
 import { printResult } from './output.js';
+import { parseParallel } from './parallel-option.js';
 
 export interface CreateOptions {
   provider: string;
@@ -23,6 +24,8 @@ export interface CreateOptions {
   json?: boolean;
   state?: string;
   debug?: boolean;
+  /** `--parallel`: tenant stacks installed at the same time. */
+  parallel?: string;
 }
 
 /** A re-run of `create` must describe the same instance the record knows, in the same state. */
@@ -58,6 +61,7 @@ export async function createSteps(c: InstanceContext, previousTenants: readonly 
 
 export async function createCommand(opts: CreateOptions): Promise<void> {
   const providerId = requireProvider(opts.provider);
+  const tenantParallelism = parseParallel(opts.parallel);
   const config = await loadConfig(opts.config, { provider: providerId, name: opts.name });
   // Refuses a --state that is not where this machine knows the instance to be.
   const state = await locateInstance(opts.name, opts.state);
@@ -99,6 +103,7 @@ export async function createCommand(opts: CreateOptions): Promise<void> {
       expectedCounts,
       bundle,
       yes: Boolean(opts.yes),
+      tenantParallelism,
     };
     const result = await runSteps({
       instance: opts.name,

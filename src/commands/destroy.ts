@@ -8,6 +8,7 @@ import { instancePaths } from '../paths.js';
 import { withReporterSuspended } from '../progress/events.js';
 import { requireInstance } from '../state/instance-state.js';
 import { printResult } from './output.js';
+import { parseParallel } from './parallel-option.js';
 
 export interface DestroyOptions {
   name: string;
@@ -16,10 +17,13 @@ export interface DestroyOptions {
   json?: boolean;
   state?: string;
   debug?: boolean;
+  /** `--parallel`: tenant stacks removed at the same time. */
+  parallel?: string;
 }
 
 export async function destroyCommand(opts: DestroyOptions): Promise<void> {
   validateInstanceName(opts.name);
+  const tenantParallelism = parseParallel(opts.parallel);
   const { state, record } = await requireInstance(opts.name, opts.state);
   const { confirmByTyping, openSession } = await import('./session.js');
 
@@ -35,7 +39,7 @@ export async function destroyCommand(opts: DestroyOptions): Promise<void> {
     resumeHint: `Run \`lookout destroy ${opts.name}${opts.deleteData ? ' --delete-data' : ''}\` again to resume.`,
   });
   try {
-    const c = await contextFromRecord(record, session, { yes: Boolean(opts.yes) });
+    const c = await contextFromRecord(record, session, { yes: Boolean(opts.yes), tenantParallelism });
     const cloudTeardown = c.provider.teardown;
     if (!opts.yes) {
       const buckets = cloudTeardown.dataBuckets(record).join(', ');

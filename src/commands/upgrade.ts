@@ -11,6 +11,7 @@ import { withReporterSuspended } from '../progress/events.js';
 import type { InstanceRecord } from '../state/instance-record.js';
 import { requireInstance } from '../state/instance-state.js';
 import { printResult } from './output.js';
+import { parseParallel } from './parallel-option.js';
 import type { CommandSession } from './session.js';
 import { availableBundles, loadBundle } from '../bundle/manifest.js';
 import { migrationSteps, plannedMigrations, renderMigrations, type PlannedMigration } from '../bundle/migrations.js';
@@ -26,6 +27,8 @@ export interface UpgradeOptions {
   json?: boolean;
   state?: string;
   debug?: boolean;
+  /** `--parallel`: tenant stacks installed at the same time. */
+  parallel?: string;
   /** Change nothing: report what is pending and exit 0 (nothing) or 3 (something). */
   check?: boolean;
 }
@@ -191,6 +194,7 @@ export function resumingMessage(name: string, installed: string, target: string,
 
 export async function upgradeCommand(opts: UpgradeOptions): Promise<void> {
   validateInstanceName(opts.name);
+  const tenantParallelism = parseParallel(opts.parallel);
   const { state, record } = await requireInstance(opts.name, opts.state);
   if (record.status === 'destroyed') {
     throw new UsageError(`instance "${opts.name}" was destroyed`, { hint: 'Create it again with `lookout create`.' });
@@ -263,6 +267,7 @@ export async function upgradeCommand(opts: UpgradeOptions): Promise<void> {
       expectedCounts,
       bundle,
       yes: Boolean(opts.yes),
+      tenantParallelism,
     };
     const migrations = migrationSteps(pending.migrations, c);
     const result = await runSteps({

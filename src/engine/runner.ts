@@ -68,6 +68,14 @@ export interface Step<O = unknown> {
    * command starts afresh rather than "resuming" work that never began.
    */
   changesNothing?: boolean;
+  /**
+   * Steps next to each other in the list with the same `parallel.group` are independent of one
+   * another (the tenant stacks): they run at the same time, at most `limit` at once. They must
+   * not read each other's outputs, and a change in one does not make its siblings stale, only
+   * the steps after the group. When one fails, no further sibling starts; those running finish,
+   * are recorded, and the first failure is what the run reports.
+   */
+  parallel?: { group: string; limit: number };
 }
 
 interface RunOptionsBase {
@@ -133,6 +141,26 @@ function recordable(step: Step, value: unknown): unknown {
   return JSON.parse(JSON.stringify(value)) as unknown;
 }
 
+interface Batch {
+  steps: Step[];
+  /** Index of the batch's last step in the plan. */
+  end: number;
+}
+
+/** The plan cut into what runs together: neighbours of one parallel group, every other step alone. */
+function batches(steps: readonly Step[]): Batch[] {
+  const out: Batch[] = [];
+  steps.forEach((step, index) => {
+    const last = out[out.length - 1];
+    const group = step.parallel?.group;
+    if (group !== undefined && last && last.steps[0]!.parallel?.group === group) {
+      last.steps.push(step);
+      last.end = index;
+    } else out.push({ steps: [step], end: index });
+  });
+  return out;
+}
+
 /** Takes the instance lock, runs the steps that need running, and records everything. */
 export async function runSteps(opts: RunOptions): Promise<RunResult> {
   checkPlan(opts.steps);
@@ -168,6 +196,8 @@ class Execution {
   private readonly stepsRun: string[] = [];
   private readonly stepsSkipped: string[] = [];
   private stoppedAt?: string;
+  /** Journal writes, one at a time: steps of a parallel group finish at the same moment. */
+  private saving: Promise<void> = Promise.resolve();
   /** Whether this run is recorded: a resumed one always, a new one once a step that changes something starts. */
   private recorded = false;
   /** Whether the journal file existed before this run. */
@@ -236,12 +266,14 @@ class Execution {
 
     this.emit({ type: 'run-started', command: opts.command, instance: opts.instance, runId: record.runId, resumed, steps: record.plan });
     try {
-      for (const [index, step] of opts.steps.entries()) {
+      for (const batch of batches(opts.steps)) {
+        const first = batch.steps[0]!;
         if (this.signal.aborted) {
-          this.stoppedAt = step.name;
-          throw interruptedError(this.signal, `Interrupted before "${step.title}"; the steps before it are done.`);
+          this.stoppedAt = first.name;
+          throw interruptedError(this.signal, `Interrupted before "${first.title}"; the steps before it are done.`);
         }
-        await this.runStep(step, index);
+        if (batch.steps.length === 1) await this.runStep(first, batch.end);
+        else await this.runBatch(batch);
       }
     } catch (err) {
       const status: RunStatus = this.signal.aborted || err instanceof InterruptedError ? 'interrupted' : 'failed';
@@ -252,10 +284,50 @@ class Execution {
     return { runId: record.runId, outputs: Object.fromEntries(this.completed) };
   }
 
-  private async runStep(step: Step, index: number): Promise<void> {
+  /**
+   * Runs a group of independent steps, at most `limit` at once. After a failure no further
+   * step starts; the ones running finish (a Pulumi update stopped half-way only costs a repair
+   * later), and the first failure is thrown once all have settled.
+   */
+  private async runBatch(batch: Batch): Promise<void> {
+    const limit = Math.max(1, batch.steps[0]!.parallel?.limit ?? 1);
+    const siblings = new Set(batch.steps.map((s) => s.name));
+    const failures = new Map<string, unknown>();
+    let next = 0;
+    // `stoppedAt` is set the moment a step stops, before its failure is recorded: no sibling
+    // starts after that.
+    const worker = async () => {
+      while (next < batch.steps.length && this.stoppedAt === undefined && !this.signal.aborted) {
+        const step = batch.steps[next++]!;
+        try {
+          await this.runStep(step, batch.end, siblings);
+        } catch (err) {
+          failures.set(step.name, err);
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(limit, batch.steps.length) }, worker));
+    if (failures.size > 0) {
+      // An interruption explains every other failure of the batch (they were stopped by it);
+      // otherwise the step that stopped first is the one to report.
+      const all = [...failures.values()];
+      throw all.find((f) => f instanceof InterruptedError) ?? failures.get(this.stoppedAt ?? '') ?? all[0];
+    }
+    if (this.signal.aborted) {
+      const waiting = batch.steps[next]!;
+      this.stoppedAt = waiting.name;
+      throw interruptedError(this.signal, `Interrupted before "${waiting.title}"; the steps before it are done.`);
+    }
+  }
+
+  /**
+   * Runs one step. `lastOfGroup` is the index of the last step of its group (its own index
+   * when it runs alone): the steps after that are the ones its outputs feed.
+   */
+  private async runStep(step: Step, lastOfGroup: number, siblings?: ReadonlySet<string>): Promise<void> {
     // From the first step that may change something on, the run is one to resume.
     if (!step.changesNothing) this.recorded = true;
-    const ctx = this.context(step);
+    const ctx = this.context(step, siblings);
     const previous = this.find(step.name);
 
     let hash: string;
@@ -290,7 +362,7 @@ class Execution {
     // so a crash cannot lose the decision. (An attempt with the same inputs as the previous
     // attempt made this decision already.)
     if (previous?.inputsHash !== hash) {
-      for (const later of this.opts.steps.slice(index + 1)) {
+      for (const later of this.opts.steps.slice(lastOfGroup + 1)) {
         const laterRecord = this.find(later.name);
         if (laterRecord?.status === 'done') laterRecord.stale = true;
       }
@@ -316,7 +388,8 @@ class Execution {
 
   /** Records why `step` stopped and throws what the user should see. */
   private async stop(step: Step, record: StepRecord, err: unknown, started: number, context?: string): Promise<never> {
-    this.stoppedAt = step.name;
+    // In a parallel group several steps can stop; the first is where the run stopped.
+    this.stoppedAt ??= step.name;
     const durationMs = performance.now() - started;
     record.finishedAt = now();
     if (this.signal.aborted || err instanceof InterruptedError) {
@@ -368,7 +441,7 @@ class Execution {
     this.emit({ type: 'run-finished', command: this.opts.command, status, durationMs: performance.now() - this.startedPerf });
   }
 
-  private context(step: Step): StepContext {
+  private context(step: Step, siblings?: ReadonlySet<string>): StepContext {
     const { opts } = this;
     const runId = this.record.runId;
     return {
@@ -378,7 +451,9 @@ class Execution {
       signal: this.signal,
       idempotencyKey: `${runId}:${step.name}`,
       outputsOf: <T>(name: string): T => {
-        if (!this.completed.has(name)) {
+        // A sibling in a parallel group may or may not have finished: reading it would make
+        // this step's inputs depend on timing.
+        if (!this.completed.has(name) || (siblings?.has(name) && name !== step.name)) {
           throw new FailureError(`step "${step.name}" asked for the outputs of "${name}", which has not finished before it in this run`, {
             hint: 'This is a bug in lookout (steps must only read the outputs of earlier steps); please report it.',
           });
@@ -415,8 +490,12 @@ class Execution {
   /** Writes the journal, once the run is recorded (or `force`, for the history of a discarded run). */
   private async save(force = false): Promise<void> {
     if (!this.recorded && !force) return;
-    this.record.updatedAt = now();
-    await this.store.writeJournal(this.journal);
+    const write = this.saving.then(() => {
+      this.record.updatedAt = now();
+      return this.store.writeJournal(this.journal);
+    });
+    this.saving = write.catch(() => {});
+    await write;
   }
 
   /** On the way out with an error, failing to record it must not hide that error. */

@@ -113,14 +113,27 @@ export class PlainReporter implements Reporter {
   close(): void {}
 }
 
+interface ActiveStep {
+  step: string;
+  title: string;
+  started: number;
+  done?: number;
+  total?: number;
+  message?: string;
+}
+
 /**
  * A spinner per step with elapsed time and resource counts. A step can show sub-steps
  * (`<step>/<phase>`, e.g. the ACME phases of `tls`): the parent's line stays, each phase
- * gets its own spinner, and the parent's spinner resumes when the phase is done.
+ * gets its own spinner, and the parent's spinner resumes when the phase is done. Steps that
+ * run at the same time (a parallel group: the tenant stacks) share the spinner, a line each;
+ * each one's result line is printed above it as it ends.
  */
 export class TtyReporter implements Reporter {
   private spinner?: Ora;
-  private stack: Array<{ step: string; title: string; started: number; done?: number; total?: number; message?: string }> = [];
+  private stack: ActiveStep[] = [];
+  /** Top-level steps running beside `stack`'s step (a parallel group), in the order they started. */
+  private beside: ActiveStep[] = [];
   private ticker?: NodeJS.Timeout;
   /** Set once the terminal became too narrow for spinners: from then on, plain lines. */
   private plain?: PlainReporter;
@@ -155,10 +168,11 @@ export class TtyReporter implements Reporter {
     this.spinner?.stop();
     this.spinner = undefined;
     this.plain = new PlainReporter(this.stream);
-    const current = this.current;
+    const running = [...(this.current ? [this.current] : []), ...this.beside];
     this.stack = [];
+    this.beside = [];
     this.plain.emit({ type: 'log', level: 'info', message: 'The terminal is too narrow for spinners; showing progress as plain lines.' });
-    if (current) this.plain.emit({ type: 'step-started', step: current.step, title: current.title, attempt: 1 });
+    for (const r of running) this.plain.emit({ type: 'step-started', step: r.step, title: r.title, attempt: 1 });
     return true;
   }
 
@@ -170,10 +184,10 @@ export class TtyReporter implements Reporter {
     if (this.fellBackToPlain()) return;
     const c = this.current;
     if (!c || !this.spinner) return;
-    const elapsed = formatDuration(Date.now() - c.started);
-    const msg = c.message ? `  ${c.message.length > 60 ? `${c.message.slice(0, 57)}…` : c.message}` : '';
     const indent = this.stack.length > 1 ? '  ' : '';
-    this.spinner.text = escapeForTerminal(`${indent}${c.title}${counts(c.done, c.total)}  ${elapsed}${msg}`);
+    // Lines for the steps beside it are indented under the spinner's symbol.
+    const lines = [`${indent}${describeActive(c)}`, ...this.beside.map((b) => `  ${describeActive(b)}`)];
+    this.spinner.text = escapeForTerminal(lines.join('\n'));
     // Draw now rather than on the next frame, so progress shows as it happens.
     this.spinner.render();
   }
@@ -191,14 +205,24 @@ export class TtyReporter implements Reporter {
     this.ticker = undefined;
   }
 
-  /** Ends the top step's spinner with `how` and resumes its parent's, if any. */
+  /** Ends the top step's spinner with `how` and resumes its parent's (or the next running step's), if any. */
   private finish(step: string, how: 'succeed' | 'fail' | 'warn', text: string): void {
+    const besideAt = this.beside.findIndex((s) => s.step === step);
+    if (besideAt >= 0) {
+      // A step of a parallel group: its result line goes above the spinner, which goes on.
+      this.beside.splice(besideAt, 1);
+      this.spinner?.clear();
+      this.ora()[how](escapeForTerminal(text));
+      this.render();
+      return;
+    }
     this.stopTicker();
     const indent = this.stack.length > 1 ? '  ' : '';
     this.spinner?.[how](escapeForTerminal(`${indent}${text}`));
     this.spinner = undefined;
     const i = this.stack.findIndex((s) => s.step === step);
     if (i >= 0) this.stack.splice(i);
+    if (this.stack.length === 0 && this.beside.length > 0) this.stack = [this.beside.shift()!];
     if (this.current) this.startSpinner();
   }
 
@@ -217,10 +241,11 @@ export class TtyReporter implements Reporter {
           // The parent's line stays on screen while its phases run below it.
           this.stopTicker();
           this.spinner?.stopAndPersist({ symbol: '▸' });
-        } else {
-          this.stopTicker();
-          this.spinner?.stop();
-          this.stack = [];
+        } else if (parent) {
+          // Another step is still running: they run at the same time (a parallel group).
+          this.beside.push({ step: e.step, title: e.title, started: Date.now() });
+          this.render();
+          break;
         }
         this.stack.push({ step: e.step, title: e.title, started: Date.now() });
         this.startSpinner();
@@ -230,12 +255,12 @@ export class TtyReporter implements Reporter {
         this.ora().info(escapeForTerminal(`${e.title} (${e.reason})`));
         break;
       case 'step-progress': {
-        const target = this.stack.find((s) => s.step === e.step);
+        const target = this.stack.find((s) => s.step === e.step) ?? this.beside.find((s) => s.step === e.step);
         if (target) {
           if (e.done !== undefined) target.done = e.done;
           if (e.total !== undefined) target.total = e.total;
           if (e.message !== undefined) target.message = e.message;
-          if (target === this.current) this.render();
+          if (target === this.current || this.beside.includes(target)) this.render();
         }
         break;
       }
@@ -273,6 +298,12 @@ export class TtyReporter implements Reporter {
     this.stopTicker();
     this.spinner?.stop();
   }
+}
+
+/** One running step as its spinner line shows it: title, counts, elapsed time, latest message. */
+function describeActive(a: ActiveStep): string {
+  const msg = a.message ? `  ${a.message.length > 60 ? `${a.message.slice(0, 57)}…` : a.message}` : '';
+  return `${a.title}${counts(a.done, a.total)}  ${formatDuration(Date.now() - a.started)}${msg}`;
 }
 
 export async function createReporter(mode: OutputMode): Promise<Reporter> {

@@ -74,6 +74,8 @@ export class SecretStore {
   private version?: string;
   /** The key derived for the current file, with its salt and parameters (one scrypt per store). */
   private derived?: { key: Buffer; salt: Buffer; kdf: KdfParams };
+  /** The change being written, if any; the next waits for it. */
+  private changing: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly store: DiyStore,
@@ -141,6 +143,23 @@ export class SecretStore {
     await this.change((values) => ({ ...values, [name]: value }));
   }
 
+  /**
+   * Reads, changes and writes one entry as one step: `apply` gets its newest value and returns
+   * the next (undefined: leave it). Entries that several steps of one run share (running at the
+   * same time, as tenant steps do) must be changed this way, never by a `get` then a `set`.
+   * Returns the value the entry has afterwards.
+   */
+  async update<T>(name: string, apply: (current: T | undefined) => T | undefined): Promise<T | undefined> {
+    let result: T | undefined;
+    await this.change((values) => {
+      const current = values[name] as T | undefined;
+      const next = apply(current);
+      result = next === undefined ? current : next;
+      return next === undefined ? undefined : { ...values, [name]: next };
+    });
+    return result;
+  }
+
   async delete(name: string): Promise<void> {
     await this.change((values) => {
       if (!(name in values)) return undefined;
@@ -150,7 +169,16 @@ export class SecretStore {
   }
 
   /** Applies `apply` (undefined: nothing to change) to the newest values and writes them. */
-  private async change(apply: (values: Record<string, unknown>) => Record<string, unknown> | undefined): Promise<void> {
+  private change(apply: (values: Record<string, unknown>) => Record<string, unknown> | undefined): Promise<void> {
+    // One change at a time in this process: two concurrent ones would each write what they read
+    // plus their own change, and the second would undo the first (a conditional write would
+    // catch that, a local file would not).
+    const next = this.changing.then(() => this.changeNow(apply));
+    this.changing = next.catch(() => {});
+    return next;
+  }
+
+  private async changeNow(apply: (values: Record<string, unknown>) => Record<string, unknown> | undefined): Promise<void> {
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const next = apply(await this.load());
       if (next === undefined || (await this.save(next))) return;

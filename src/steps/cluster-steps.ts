@@ -14,8 +14,10 @@ import type { TlsOutputs } from './tls-steps.js';
 import type { StackHandle } from '../pulumi/workspace.js';
 import type { StateResource } from '../pulumi/deployment.js';
 import type { AdoptableCredentials, TenantCredentials } from '../tenants/credentials.js';
+import { DEFAULT_TENANT_PARALLELISM } from './tenant-parallelism.js';
 
 const SYSTEM = RESERVED_TENANTS[0];
+
 
 export interface PlatformStepOutputs {
   loadBalancerHostname: string;
@@ -134,6 +136,7 @@ export function tenantStep(c: InstanceContext, tenant: TenantRef): Step<{ namesp
   return {
     name: `tenant:${name}`,
     title: name === SYSTEM ? 'Install the system tenant (the platform’s own telemetry)' : `Install tenant ${name}`,
+    parallel: { group: 'tenants', limit: c.tenantParallelism ?? DEFAULT_TENANT_PARALLELISM },
     inputs: (ctx) => ({
       bundle: c.bundle.version,
       domain: c.config.dns.domain,
@@ -173,6 +176,7 @@ export function tenantRemoveStep(c: InstanceContext, name: string): Step<{ remov
   return {
     name: `tenant-remove:${name}`,
     title: `Remove tenant ${name}`,
+    parallel: { group: 'tenant-remove', limit: c.tenantParallelism ?? DEFAULT_TENANT_PARALLELISM },
     async run(ctx) {
       const stack = await openClusterStack(c, { tenant: name }, async () => ({}), { step: `tenant-remove:${name}` });
       await stack.destroy({ signal: ctx.signal });

@@ -30,6 +30,8 @@ export interface InstanceContext {
   bundle: BundleManifest;
   /** `--yes`: no prompts, and no waiting for a human (for example to add NS records). */
   yes: boolean;
+  /** `--parallel`: tenant stacks installed at the same time (default DEFAULT_TENANT_PARALLELISM). */
+  tenantParallelism?: number;
 }
 
 /**
@@ -101,7 +103,7 @@ export async function openClusterStack(
 export async function contextFromRecord(
   record: import('../state/instance-record.js').InstanceRecord,
   session: InstanceContext['session'],
-  options: { yes: boolean },
+  options: { yes: boolean; tenantParallelism?: number },
 ): Promise<InstanceContext> {
   const [{ loadBundle }, { loadProvider }] = await Promise.all([import('../bundle/manifest.js'), import('../providers/registry.js')]);
   return {
@@ -115,6 +117,7 @@ export async function contextFromRecord(
     expectedCounts: Promise.resolve({}),
     bundle: loadBundle(record.bundle),
     yes: options.yes,
+    ...(options.tenantParallelism ? { tenantParallelism: options.tenantParallelism } : {}),
   };
 }
 

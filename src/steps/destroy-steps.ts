@@ -7,6 +7,7 @@
 import type { Step, StepContext } from '../engine/index.js';
 import type { StateResource } from '../pulumi/deployment.js';
 import { openClusterStack, type InstanceContext } from './context.js';
+import { DEFAULT_TENANT_PARALLELISM } from './tenant-parallelism.js';
 
 /**
  * The engine setting for destroying Kubernetes stacks whose cluster is already gone: their
@@ -22,6 +23,8 @@ export function tenantDestroyStep(c: InstanceContext, name: string): Step<{ dest
   return {
     name: `tenant-destroy:${name}`,
     title: `Remove tenant ${name}`,
+    // Tenant stacks are independent of each other: removed a few at once.
+    parallel: { group: 'tenant-destroy', limit: c.tenantParallelism ?? DEFAULT_TENANT_PARALLELISM },
     async run(ctx) {
       const stack = await openClusterStack(c, { tenant: name }, async () => ({}), {
         step: `tenant-destroy:${name}`,

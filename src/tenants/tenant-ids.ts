@@ -49,14 +49,19 @@ export function retireTenantId(registry: TenantIds, name: string, now: Date): Te
 
 /** Allocates ids for `names` in the store (written only when something changed); name → id. */
 export async function ensureTenantIds(store: SecretStore, names: readonly string[], now = new Date()): Promise<Record<string, string>> {
-  const registry = (await store.get<TenantIds>(TENANT_IDS_KEY)) ?? {};
-  const next = allocateTenantIds(registry, names, now);
-  if (JSON.stringify(next) !== JSON.stringify(registry)) await store.set(TENANT_IDS_KEY, next);
-  return Object.fromEntries(names.map((n) => [n, next[n]!.id]));
+  // One read-change-write: tenant steps running at the same time each ensure their own id.
+  const registry = await store.update<TenantIds>(TENANT_IDS_KEY, (current) => {
+    const before = current ?? {};
+    const next = allocateTenantIds(before, names, now);
+    return JSON.stringify(next) !== JSON.stringify(before) ? next : undefined;
+  });
+  return Object.fromEntries(names.map((n) => [n, registry![n]!.id]));
 }
 
 export async function retireTenantIdIn(store: SecretStore, name: string, now = new Date()): Promise<void> {
-  const registry = (await store.get<TenantIds>(TENANT_IDS_KEY)) ?? {};
-  const next = retireTenantId(registry, name, now);
-  if (next !== registry) await store.set(TENANT_IDS_KEY, next);
+  await store.update<TenantIds>(TENANT_IDS_KEY, (current) => {
+    if (!current) return undefined;
+    const next = retireTenantId(current, name, now);
+    return next !== current ? next : undefined;
+  });
 }

@@ -83,6 +83,19 @@ describe('create', () => {
     expect(existsSync(join(home, 'piped'))).toBe(false);
   });
 
+  it('refuses a --parallel that is not a whole number from 1 to 16, naming the flag, before anything (exit 2)', async () => {
+    for (const bad of ['0', '17', 'four', '2.5', '-1']) {
+      const r = await lookout(['create', 'aws', 'par', '-c', example, '--yes', '--parallel', bad], { LOOKOUT_PASSPHRASE: PASSPHRASE });
+      expect(r.code, bad).toBe(2);
+      expect(r.stderr).toMatch(/^error: --parallel: expected a whole number of tenant stacks from 1 to 16, found "/m);
+      expect(r.stderr).not.toMatch(NO_STACK);
+    }
+    const upgrade = await lookout(['upgrade', 'par', '--yes', '--parallel', '99'], { LOOKOUT_PASSPHRASE: PASSPHRASE });
+    expect(upgrade.code).toBe(2);
+    expect(upgrade.stderr).toMatch(/--parallel: expected a whole number/);
+    expect(existsSync(join(home, 'par'))).toBe(false);
+  });
+
   it('reports the failure as a JSON event under --json', async () => {
     const r = await lookout(['create', 'aws', 'nocredsjson', '-c', example, '--json', '--yes'], { LOOKOUT_PASSPHRASE: PASSPHRASE });
     expect(r.code).toBe(1);

@@ -42,6 +42,31 @@ describe('reporters', () => {
     expect(out).toMatch(/✔ Issue the certificate \(9s\)/);
   });
 
+  it('TTY: steps running at the same time share the spinner, a line each, and each result is printed as it ends', async () => {
+    const { stream, text } = sink();
+    const reporter = await TtyReporter.create(stream, true);
+    const started = (step: string): ProgressEvent => ({ type: 'step-started', step, title: `Install tenant ${step}`, attempt: 1 });
+    reporter.emit(started('a'));
+    reporter.emit(started('b'));
+    reporter.emit(started('c'));
+    reporter.emit({ type: 'step-progress', step: 'b', done: 7, total: 30, message: 'kubernetes:core/v1:Secret tokens' });
+    const drawn = plain(text());
+    expect(drawn).toMatch(/Install tenant a {2}\d+s\n {2}Install tenant b {2}\d+s\n {2}Install tenant c/);
+    expect(drawn).toMatch(/Install tenant b 7\/30 resources {2}\d+s {2}kubernetes:core\/v1:Secret tokens/);
+    // b (beside the spinner's first line) ends first, then a: c takes the spinner, then ends.
+    reporter.emit({ type: 'step-done', step: 'b', title: 'Install tenant b', durationMs: 21_000 });
+    reporter.emit({ type: 'step-failed', step: 'a', title: 'Install tenant a', durationMs: 22_000, error: 'x' });
+    reporter.emit({ type: 'step-progress', step: 'c', done: 3, total: 30 });
+    reporter.emit({ type: 'step-done', step: 'c', title: 'Install tenant c', durationMs: 23_000 });
+    reporter.close();
+    const out = plain(text());
+    expect(out).toMatch(/✔ Install tenant b \(21s\)/);
+    expect(out).toMatch(/✖ Install tenant a failed after 22s/);
+    expect(out).toMatch(/Install tenant c 3\/30 resources/);
+    expect(out).toMatch(/✔ Install tenant c \(23s\)/);
+    expect(out.indexOf('✔ Install tenant b')).toBeLessThan(out.indexOf('✖ Install tenant a'));
+  });
+
   it('plain: timestamped lines without escape sequences', () => {
     const { stream, text } = sink();
     const reporter = new PlainReporter(stream);

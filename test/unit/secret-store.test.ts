@@ -103,6 +103,28 @@ describe('SecretStore', () => {
     }
   });
 
+  it('applies concurrent changes of one process one after another: none is lost, on a local file', async () => {
+    const { store: s } = store();
+    const shared = new SecretStore(s, 'prod', 'pw');
+    await Promise.all([
+      ...Array.from({ length: 8 }, (_, i) => shared.set(`tenant-credentials:t${i}`, { i })),
+      ...Array.from({ length: 8 }, () => shared.update<number>('counter', (n) => (n ?? 0) + 1)),
+    ]);
+    const fresh = new SecretStore(s, 'prod', 'pw');
+    expect(await fresh.get('counter')).toBe(8);
+    for (let i = 0; i < 8; i++) expect(await fresh.get(`tenant-credentials:t${i}`)).toEqual({ i });
+  });
+
+  it('update leaves the file alone when it returns undefined, and gives back the current value', async () => {
+    const { dir, store: s } = store();
+    const a = new SecretStore(s, 'prod', 'pw');
+    await a.set('ids', { a: 1 });
+    const file = join(dir, ...secretStoreKey('prod').split('/'));
+    const before = readFileSync(file, 'utf8');
+    expect(await a.update<{ a: number }>('ids', () => undefined)).toEqual({ a: 1 });
+    expect(readFileSync(file, 'utf8')).toBe(before);
+  });
+
   it('starts empty when no file exists', async () => {
     const { store: s } = store();
     expect(await new SecretStore(s, 'new', 'pw').get('anything')).toBeUndefined();
