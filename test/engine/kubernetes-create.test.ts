@@ -108,6 +108,12 @@ describe.skipIf(Boolean(missing))(title, () => {
     const run = await createUntilAlerting();
     const done = run.events.filter((e) => e.type === 'step-done').map((e) => (e as { step: string }).step);
     expect(done).toEqual(expect.arrayContaining(['preflight', 'infra', 'tls', 'platform', 'tenant:system', ...TENANTS.map((t) => `tenant:${t}`)]));
+    // The tenant stacks ran at the same time (--parallel defaults to 4): every one started
+    // before the first of them was done.
+    const at = (type: string, step: string) => run.events.findIndex((e) => e.type === type && (e as { step?: string }).step === step);
+    const tenantSteps = ['tenant:system', ...TENANTS.map((t) => `tenant:${t}`)];
+    const firstDone = Math.min(...tenantSteps.map((t) => at('step-done', t)));
+    for (const t of tenantSteps) expect(at('step-started', t), t).toBeLessThan(firstDone);
 
     const kube = cluster.kube;
     for (const ns of NAMESPACES) {

@@ -9,6 +9,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FailureError, InterruptedError } from '../../src/errors.js';
 import { currentRun, fileInstanceStore, readJournal, runSteps, type InstanceStore, type RunOptions, type Step } from '../../src/engine/index.js';
 import { collectingReporter, silentReporter } from '../../src/progress/events.js';
+import { fileRunOptions } from '../support/run-options.js';
 
 let dir: string;
 beforeEach(async () => {
@@ -93,18 +94,7 @@ function plan(tenants: number, limit: number) {
   return { knobs, names, steps: [simple('before'), ...names.map(tenant), simple('after')] };
 }
 
-function options(steps: Step[], extra: Partial<RunOptions> = {}): RunOptions {
-  return {
-    instance: 'prod',
-    command: 'create',
-    steps,
-    journalPath: join(dir, 'journal.json'),
-    lockPath: join(dir, 'lock.json'),
-    reporter: silentReporter,
-    resume: 'always',
-    ...extra,
-  };
-}
+const options = (steps: Step[], extra: Partial<RunOptions> = {}) => fileRunOptions(dir, steps, extra);
 
 async function statuses() {
   const run = currentRun((await readJournal(join(dir, 'journal.json')))!, 'create')!;

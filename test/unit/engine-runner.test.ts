@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FailureError, InterruptedError, UsageError } from '../../src/errors.js';
 import { acquireInstanceLock, currentRun, hashInputs, readJournal, runSteps, type RunOptions, type Step } from '../../src/engine/index.js';
 import { collectingReporter, silentReporter, type ProgressEvent } from '../../src/progress/events.js';
+import { fileRunOptions } from '../support/run-options.js';
 
 let dir: string;
 beforeEach(async () => {
@@ -44,18 +45,7 @@ function pipeline() {
   return { knobs, steps: ['a', 'b', 'c', 'd'].map((n) => step(n)), step };
 }
 
-function options(steps: Step[], extra: Partial<RunOptions> = {}): RunOptions {
-  return {
-    instance: 'prod',
-    command: 'create',
-    steps,
-    journalPath: join(dir, 'journal.json'),
-    lockPath: join(dir, 'lock.json'),
-    reporter: silentReporter,
-    resume: 'always',
-    ...extra,
-  };
-}
+const options = (steps: Step[], extra: Partial<RunOptions> = {}) => fileRunOptions(dir, steps, extra);
 
 async function stepStatuses(command = 'create') {
   const journal = await readJournal(join(dir, 'journal.json'));
