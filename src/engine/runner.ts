@@ -14,6 +14,7 @@
  * error messages, which are recorded too).
  */
 import { randomBytes } from 'node:crypto';
+import { defaultMaxListeners, setMaxListeners } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import { FailureError, InterruptedError, LookoutError, errorMessage, isLookoutError } from '../errors.js';
 import type { LogLevel, Reporter } from '../progress/events.js';
@@ -172,6 +173,9 @@ export async function runSteps(opts: RunOptions): Promise<RunResult> {
     // Losing the lock (a shared backend's lease could not be renewed, or it was removed)
     // stops the steps like Ctrl-C does; the run then fails with why.
     const stop = AbortSignal.any([signal, lock.lost]);
+    // Every running step listens on it while it waits (an engine call, a poll): steps of a
+    // parallel group legitimately add theirs at the same time, beyond Node's warning level.
+    setMaxListeners(defaultMaxListeners * Math.max(1, ...opts.steps.map((s) => s.parallel?.limit ?? 1)), stop);
     return await new Execution(opts, store, stop).run();
   } catch (err) {
     throw lock.lost.aborted ? lock.lost.reason : err;

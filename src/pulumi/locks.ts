@@ -23,10 +23,23 @@
  *      and its PID gone or reused by a later process.
  *
  * The key is a UUID that only that engine process writes, so the record cannot be matched by a
- * lock of anyone else. Without a record (an engine on another machine or in another container,
- * one Lookout did not start, one that died before it could be recorded) or with a live or
- * uncheckable process, the lock is reported with its holder and the command that removes it,
- * and never broken. The records of a stack are dropped once its locks are gone.
+ * lock of anyone else. The records of a stack are dropped once its locks are gone.
+ *
+ * Step 1 leaves a window: an engine killed after it took its lock and before its first event
+ * reached Lookout left no record (a SIGKILL of the whole process tree during a step, likelier
+ * with several tenant stacks running at once). So before it starts an engine, Lookout also
+ * records that it is starting one on the stack: a record keyed by the stack's lock directory
+ * (a trailing `/`, where a lock's key ends in `.json`) naming this Lookout process. A lock with
+ * no record of its own is then stale if, and only if, such a record of a provably dead Lookout
+ * run exists for its stack, the lock was written from this host name after that record, and
+ * its PID is gone from our PID namespace. (A PID still running there is reported as the
+ * engine still running: it may be that engine, outliving its Lookout.) What is assumed: no
+ * process of another PID namespace with our host name locked that very stack in those seconds,
+ * which the engine we started would have been refused for (Pulumi lets one lock at a time).
+ *
+ * Without a record (an engine on another machine or in another container, one Lookout did not
+ * start) or with a live or uncheckable process, the lock is reported with its holder and the
+ * command that removes it, and never broken.
  */
 import { z } from 'zod';
 import { FailureError, LookoutError, errorMessage } from '../errors.js';
@@ -70,10 +83,41 @@ export interface Classified {
   reason: string;
 }
 
+/** The key of the record that an engine is starting on the stack: its lock directory, with a trailing `/`. */
+export function startingEngineKey(ref: StackRef): string {
+  return `${lockDirKey(ref.project, ref.stack)}/`;
+}
+
+/** Locks written by up to a second of clock difference before the record count as after it. */
+const RECORD_CLOCK_SLACK_MS = 1_000;
+
+/**
+ * A lock without a record of its own, judged by the record that a Lookout run was starting an
+ * engine on its stack (see the top of this file); undefined when that proves nothing.
+ */
+function classifyByStartingRecord(key: string, lock: PulumiLock, records: readonly ChildLockRecord[], probe: HostProbe): Classified | undefined {
+  const dir = key.slice(0, key.lastIndexOf('/') + 1);
+  const lockedAt = Date.parse(lock.timestamp);
+  if (probe.self().hostname.toLowerCase() !== lock.hostname.toLowerCase() || Number.isNaN(lockedAt)) return undefined;
+  const starter = records.find(
+    (r) => r.key === dir && Date.parse(r.recordedAt) - RECORD_CLOCK_SLACK_MS <= lockedAt && judgeProcess(r.process, probe).kind === 'dead',
+  );
+  if (!starter) return undefined;
+  if (probe.inspect(lock.pid).state === 'gone') {
+    return {
+      class: 'stale',
+      reason: `it was taken after an earlier lookout run on this machine (process ${starter.process.pid}, since ended) started an engine on this stack, and process ${lock.pid} no longer exists`,
+    };
+  }
+  return { class: 'running', reason: `process ${lock.pid}, likely the engine an earlier lookout run on this machine started, is still running` };
+}
+
 /** Judges the lock at `key` by what Lookout recorded of the engine that wrote it. */
 export function classifyPulumiLock(key: string, lock: PulumiLock, records: readonly ChildLockRecord[], probe: HostProbe): Classified {
   const record = records.find((r) => r.key === key && r.process.pid === lock.pid);
   if (!record) {
+    const byStarter = classifyByStartingRecord(key, lock, records, probe);
+    if (byStarter) return byStarter;
     const here = probe.self().hostname.toLowerCase() === lock.hostname.toLowerCase();
     return {
       class: 'unproven',
@@ -218,10 +262,26 @@ async function removeStaleLocks(o: ClearLocksOptions): Promise<{ cleared: FoundL
   if (ledger) {
     const dir = `${lockDirKey(o.ref.project, o.ref.stack)}/`;
     const present = new Set(locks.filter((l) => !cleared.includes(l)).map((l) => l.key));
-    const gone = records.filter((r) => r.key.startsWith(dir) && !present.has(r.key)).map((r) => r.key);
+    // A record that an engine was starting stays while any lock of the stack is left to judge.
+    const gone = records.filter((r) => r.key.startsWith(dir) && (r.key === dir ? present.size === 0 : !present.has(r.key))).map((r) => r.key);
     if (gone.length > 0) await ledger.forgetChildLocks(gone);
   }
   return { cleared, remaining };
+}
+
+/**
+ * Records in the instance lock that this process is about to start an engine on the stack
+ * (see the top of this file). Call it, and wait for it, before the engine starts. Does nothing
+ * without an instance lock or on backends Lookout cannot list; never throws.
+ */
+export async function recordEngineStarting(o: Omit<ClearLocksOptions, 'reporter' | 'step'>): Promise<void> {
+  const ledger = o.env.ledger(o.instance);
+  if (!ledger || !o.store.canAccess) return;
+  try {
+    await ledger.recordChildLock(startingEngineKey(o.ref), o.env.probe.self());
+  } catch {
+    // Best effort: without it, a lock left in the window before the first event is reported instead of removed.
+  }
 }
 
 /**

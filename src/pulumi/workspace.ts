@@ -42,6 +42,7 @@ import {
   clearStalePulumiLocks,
   localLockEnvironment,
   recordEngineLocks,
+  recordEngineStarting,
   settlePulumiLocks,
   type LockEnvironment,
   type StackRef,
@@ -424,6 +425,8 @@ class PulumiStackHandle implements StackHandle {
   private async lockingStack<T>(run: (engineLocked: () => void) => Promise<T>): Promise<T> {
     let recording: Promise<void> | undefined;
     try {
+      // Before the engine can take its lock: covers a kill before its first event arrives.
+      await recordEngineStarting(this.lockScope());
       return await run(() => {
         recording ??= recordEngineLocks(this.lockScope());
       });

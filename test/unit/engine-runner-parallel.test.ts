@@ -232,4 +232,27 @@ describe('runSteps with a parallel group', () => {
     expect(overlapped).toBe(0);
     expect(Object.values(await statuses()).every((s) => s === 'done')).toBe(true);
   });
+
+  it('lets the steps of a group listen on the run signal together without a MaxListenersExceededWarning', async () => {
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.name);
+    process.on('warning', onWarning);
+    try {
+      const { knobs, steps } = plan(8, 8);
+      knobs.hold = async (signal) => {
+        // What a step waiting on an engine call and a poll or two adds: a few listeners each.
+        const listeners = Array.from({ length: 4 }, () => () => {});
+        for (const l of listeners) signal.addEventListener('abort', l);
+        await until(() => knobs.started >= 8);
+        await yieldTurns(2);
+        for (const l of listeners) signal.removeEventListener('abort', l);
+      };
+      await runSteps(options(steps));
+      await yieldTurns(2);
+      expect(knobs.mostAtOnce).toBe(8);
+      expect(warnings).not.toContain('MaxListenersExceededWarning');
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
 });

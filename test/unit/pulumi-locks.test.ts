@@ -68,6 +68,31 @@ describe('classifyPulumiLock', () => {
     expect(classifyPulumiLock(KEY, lock({}), [record({ bootId: 'boot-0' })], machine({})).class).toBe('unproven');
   });
 
+  describe('a lock without a record of its own, taken after a dead run of ours recorded starting an engine on its stack', () => {
+    const DIR = `${lockDirKey(REF.project, REF.stack)}/`;
+    // The lookout process (pid 300) that recorded it had ended; the lock is from a second after.
+    const starting = (o: Partial<ProcessIdentity> = {}, recordedAt = '2026-03-02T10:15:06.000Z') => ({ key: DIR, process: { ...here, pid: 300, processStart: '50', ...o }, recordedAt });
+
+    it('is stale once the PID that wrote it is gone (the engine was killed before its first event)', () => {
+      const c = classifyPulumiLock(KEY, lock({}), [starting()], machine({}));
+      expect(c.class).toBe('stale');
+      expect(c.reason).toContain('process 4242 no longer exists');
+    });
+
+    it('is reported running while that PID runs (the engine may outlive its lookout)', () => {
+      expect(classifyPulumiLock(KEY, lock({}), [starting()], machine({ 4242: '900' })).class).toBe('running');
+    });
+
+    it('proves nothing while the run that recorded it still runs, for a lock taken before it, from another host, or on another stack', () => {
+      expect(classifyPulumiLock(KEY, lock({}), [starting()], machine({ 300: '50' })).class).toBe('unproven');
+      expect(classifyPulumiLock(KEY, lock({}), [starting({}, '2026-03-02T10:15:09.000Z')], machine({})).class).toBe('unproven');
+      expect(classifyPulumiLock(KEY, lock({ hostname: 'someone-else' }), [starting()], machine({})).class).toBe('unproven');
+      expect(classifyPulumiLock(KEY, lock({}), [{ ...starting(), key: `${lockDirKey(REF.project, 'prod-platform')}/` }], machine({})).class).toBe('unproven');
+      // Recorded by a process of another PID namespace: its death cannot be judged from here.
+      expect(classifyPulumiLock(KEY, lock({}), [starting({ pidNamespace: 'pid:[2]' })], machine({})).class).toBe('unproven');
+    });
+  });
+
   it('says a lock of another host is held from another machine', () => {
     expect(classifyPulumiLock(KEY, lock({ hostname: 'someone-else' }), [], machine({}))).toEqual({ class: 'unproven', reason: 'held from another machine' });
   });
@@ -126,6 +151,34 @@ describe('clearStalePulumiLocks with the file backend', () => {
     expect(event.message).toContain(`pid ${pid}`);
     expect(event.message).toContain(`process ${pid} no longer exists`);
     expect(event.message).toContain(path);
+  });
+
+  it('removes a lock left by an engine killed before its first event, by the record that a dead run of ours was starting it, and drops that record', async () => {
+    const [engine, lookout] = [await deadPid(), await deadPid()];
+    await writeLock('early', lock({ pid: engine, timestamp: new Date().toISOString() }));
+    const starting = { ...recordHere(`${lockDirKey(REF.project, REF.stack)}/`, lookout), recordedAt: new Date(Date.now() - 5_000).toISOString() };
+    const ledger = memoryLedger([starting]);
+    const cleared = await clear(lockEnvironment(ledger));
+    expect(cleared).toHaveLength(1);
+    expect(cleared[0]!.reason).toContain(`process ${engine} no longer exists`);
+    expect(await readdir(lockDir)).toEqual([]);
+    expect(ledger.records).toEqual([]);
+  });
+
+  it('keeps the record that an engine was starting while a lock of the stack is left to judge', async () => {
+    const lookout = await deadPid();
+    const engine = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60_000)']);
+    try {
+      await writeLock('live', lock({ pid: engine.pid!, timestamp: new Date().toISOString() }));
+      const starting = { ...recordHere(`${lockDirKey(REF.project, REF.stack)}/`, lookout), recordedAt: new Date(Date.now() - 5_000).toISOString() };
+      const ledger = memoryLedger([starting]);
+      const err = await clear(lockEnvironment(ledger)).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(FailureError);
+      expect((err as Error).message).toContain('is still running');
+      expect(ledger.records).toEqual([starting]);
+    } finally {
+      engine.kill('SIGKILL');
+    }
   });
 
   it('refuses a lock of this host name whose PID is gone when no run of ours recorded it', async () => {
