@@ -13,6 +13,7 @@ import type { RecordedInfra } from '../providers/types.js';
 import type { PreviewStep } from '../pulumi/workspace.js';
 import { STATEFUL_WORKLOADS } from '../commands/upgrade-diff.js';
 import type { InstanceContext } from './context.js';
+import { DEFAULT_TENANT_PARALLELISM } from './tenant-parallelism.js';
 import type { PlatformStepOutputs } from './cluster-steps.js';
 import type { TenantCredentials } from '../tenants/credentials.js';
 
@@ -60,16 +61,22 @@ export interface StackToPreview {
 }
 
 /**
- * Previews the stacks one after the other (each is an engine run; on a small machine running
- * them side by side is not faster) and renders each one's diff; tenant stacks the upgrade
- * removes are named, since they are destroyed rather than previewed.
+ * Previews the stacks, up to `concurrency` at once (each is an engine run of its own, as the
+ * tenant steps that follow are), and renders each one's diff in the order given; tenant stacks
+ * the upgrade removes are named, since they are destroyed rather than previewed.
  */
-export async function previewStacks(stacks: readonly StackToPreview[], removed: readonly string[] = []): Promise<{ lines: string[]; destructive: boolean; changes: Record<string, Record<string, number>> }> {
+export async function previewStacks(
+  stacks: readonly StackToPreview[],
+  removed: readonly string[] = [],
+  concurrency = 1,
+): Promise<{ lines: string[]; destructive: boolean; changes: Record<string, Record<string, number>> }> {
+  const { default: pMap } = await import('p-map');
+  const previews = await pMap(stacks, (s) => s.preview(), { concurrency: Math.max(1, concurrency) });
   const lines: string[] = [];
   const changes: Record<string, Record<string, number>> = {};
   let destructive = false;
-  for (const s of stacks) {
-    const steps = await s.preview();
+  for (const [i, s] of stacks.entries()) {
+    const steps = previews[i]!;
     const shown = renderEngineDiff(s.stack, steps);
     lines.push(...shown.lines);
     destructive ||= shown.destructive;
@@ -121,6 +128,7 @@ export function clusterPreviewStep(c: InstanceContext): Step<{ changes: Record<s
           ...c.config.tenants.map((t) => tenant(t)),
         ],
         removed,
+        c.tenantParallelism ?? DEFAULT_TENANT_PARALLELISM,
       );
       ctx.log('info', lines.join('\n'));
       if (destructive && !c.yes) {

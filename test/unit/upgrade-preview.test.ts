@@ -95,6 +95,31 @@ describe('the engine diff of every cluster stack, tenants included', () => {
     expect(result.changes).toEqual({ 'prod-platform': { update: 1 }, 'prod-tenant-system': {}, 'prod-tenant-acme': { update: 1, replace: 1 } });
   });
 
+  it('previews up to `concurrency` stacks at once and still shows them in the order given', async () => {
+    let running = 0;
+    let most = 0;
+    const finished: string[] = [];
+    // Each waits until the other of its pair has started; the second of each pair ends first.
+    const stack = (name: string, turns: number) => ({
+      stack: name,
+      preview: async () => {
+        running += 1;
+        most = Math.max(most, running);
+        for (let i = 0; i < turns || running < 2; i++) {
+          if (i > 10_000) break;
+          await new Promise((r) => setImmediate(r));
+        }
+        running -= 1;
+        finished.push(name);
+        return [previewStepOf(pre('update', 'kubernetes:apps/v1:Deployment', TENANT_URN.replace('prod-tenant-acme', name), 'grafana', { diffs: ['spec'] }))!];
+      },
+    });
+    const result = await previewStacks([stack('prod-tenant-a', 20), stack('prod-tenant-b', 1), stack('prod-tenant-c', 20), stack('prod-tenant-d', 1)], [], 2);
+    expect(most).toBe(2);
+    expect(finished.indexOf('prod-tenant-b')).toBeLessThan(finished.indexOf('prod-tenant-a'));
+    expect(result.lines.filter((l) => l.startsWith('Stack '))).toEqual(['a', 'b', 'c', 'd'].map((t) => `Stack prod-tenant-${t}: 1 to update.`));
+  });
+
   it('asks nothing when no stack replaces or deletes', async () => {
     const result = await previewStacks([{ stack: 'prod-tenant-acme', preview: async () => [previewStepOf(pre('update', 'kubernetes:apps/v1:Deployment', TENANT_URN, 'grafana', { diffs: ['spec'] }))!] }]);
     expect(result.destructive).toBe(false);
