@@ -252,7 +252,10 @@ export class TtyReporter implements Reporter {
         break;
       }
       case 'step-skipped':
+        // A step of a parallel group can be skipped while its siblings' spinner runs.
+        this.spinner?.clear();
         this.ora().info(escapeForTerminal(`${e.title} (${e.reason})`));
+        this.spinner?.render();
         break;
       case 'step-progress': {
         const target = this.stack.find((s) => s.step === e.step) ?? this.beside.find((s) => s.step === e.step);
