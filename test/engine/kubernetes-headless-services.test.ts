@@ -12,21 +12,19 @@
  * makes the race likely: all but the first subscribe to an informer that is already running.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as k8s from '@pulumi/kubernetes';
 import * as pulumi from '@pulumi/pulumi';
-import type { PulumiCommand } from '@pulumi/pulumi/automation/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { headlessService } from '@lookout/kube';
 import { instancePaths } from '../../src/paths.js';
-import { ensurePulumiCommand } from '../../src/pulumi/cli-install.js';
 import { openStack } from '../../src/pulumi/workspace.js';
 import { silentReporter } from '../../src/progress/events.js';
+import { startEngineCluster, type EngineCluster } from '../support/engine-cluster.js';
 import type { KubeObject } from '../support/kube-client.js';
-import { kwokBinaries, startKwokCluster, type KwokCluster } from '../support/kwok-cluster.js';
-import { engineBinaries, preparePulumiEngine, type PulumiEngine } from '../support/pulumi-engine.js';
+import { kwokBinaries } from '../support/kwok-cluster.js';
+import { engineBinaries } from '../support/pulumi-engine.js';
 import { suiteTitle } from '../support/test-binaries.js';
 
 const missing = [kwokBinaries(), engineBinaries()].map((b) => b.missing).filter(Boolean).join('; ');
@@ -34,6 +32,7 @@ const title = suiteTitle("headless Services' state after relabelling, with the r
 
 const PROJECT = 'lookout-headless-test';
 const INSTANCE = 'engine-headless';
+const STACK = 'h';
 const NAMESPACE = 'headless';
 const SERVICES = ['gossip-a', 'gossip-b', 'gossip-c', 'frontend-headless', 'backend-headless', 'store-headless'];
 const VERSION_LABEL = 'app.kubernetes.io/version';
@@ -58,13 +57,6 @@ function program(kubeconfig: string, version: string) {
   };
 }
 
-function filesUnder(dir: string): string[] {
-  return readdirSync(dir).flatMap((name) => {
-    const path = join(dir, name);
-    return statSync(path).isDirectory() ? filesUnder(path) : [path];
-  });
-}
-
 interface CheckpointResource {
   type: string;
   outputs?: { metadata?: { name?: string; resourceVersion?: string; labels?: Record<string, string> } };
@@ -72,7 +64,8 @@ interface CheckpointResource {
 
 /** Each Service's recorded live object in the stack's state file: name → resourceVersion and version label. */
 function recordedServices(): Map<string, { resourceVersion?: string; version?: string }> {
-  const file = filesUnder(instancePaths(INSTANCE).pulumiState).find((f) => f.endsWith(join('stacks', PROJECT, 'h.json')))!;
+  // The file backend's state of the stack (what `pulumi stack export` reads).
+  const file = join(instancePaths(INSTANCE).pulumiState, '.pulumi', 'stacks', PROJECT, `${STACK}.json`);
   const state = JSON.parse(readFileSync(file, 'utf8')) as { checkpoint: { latest: { resources: CheckpointResource[] } } };
   return new Map(
     state.checkpoint.latest.resources
@@ -82,37 +75,26 @@ function recordedServices(): Map<string, { resourceVersion?: string; version?: s
 }
 
 describe.skipIf(Boolean(missing))(title, () => {
-  let cluster: KwokCluster;
-  let engine: PulumiEngine;
-  let pulumiCommand: PulumiCommand;
-  let home: string;
-  const saved = { ...process.env };
+  let running: EngineCluster;
   const passphrase = `headless-test-${randomBytes(8).toString('hex')}`;
 
   beforeAll(async () => {
-    engine = await preparePulumiEngine();
-    home = mkdtempSync(join(tmpdir(), 'lookout-headless-home-'));
-    Object.assign(process.env, engine.env, { LOOKOUT_HOME: home });
-    // No LoadBalancer Service here; nothing for the harness's load-balancer controller to do.
-    cluster = await startKwokCluster({ nodes: 1, loadBalancers: false });
-    pulumiCommand = await ensurePulumiCommand({ reporter: silentReporter });
+    // No LoadBalancer Service here: nothing for the harness's load-balancer controller to do.
+    running = await startEngineCluster({ nodes: 1, loadBalancers: false, homePrefix: 'lookout-headless-home-' });
   }, 300_000);
 
   afterAll(async () => {
-    await cluster?.stop();
-    engine?.dispose();
-    if (home) rmSync(home, { recursive: true, force: true });
-    process.env = saved;
+    await running?.stop();
   });
 
   const open = (version: string) =>
     openStack({
       instance: INSTANCE,
       project: PROJECT,
-      stackName: 'h',
-      program: program(readFileSync(cluster.kubeconfigPath, 'utf8'), version),
+      stackName: STACK,
+      program: program(readFileSync(running.cluster.kubeconfigPath, 'utf8'), version),
       passphrase,
-      pulumiCommand,
+      pulumiCommand: running.pulumiCommand,
       reporter: silentReporter,
       providerPackages: ['@pulumi/kubernetes'],
       // Kubernetes objects only: the provider adopts what a killed run created.
@@ -121,7 +103,7 @@ describe.skipIf(Boolean(missing))(title, () => {
 
   /** Each Service as the API server holds it: name → resourceVersion and version label. */
   async function liveServices(): Promise<Map<string, { resourceVersion?: string; version?: string }>> {
-    const list = await cluster.kube.list<KubeObject & { metadata: { labels?: Record<string, string> } }>(`/api/v1/namespaces/${NAMESPACE}/services`);
+    const list = await running.cluster.kube.list<KubeObject & { metadata: { labels?: Record<string, string> } }>(`/api/v1/namespaces/${NAMESPACE}/services`);
     return new Map(list.items.map((s) => [s.metadata.name, { resourceVersion: String(s.metadata.resourceVersion), version: s.metadata.labels?.[VERSION_LABEL] }]));
   }
 
@@ -129,6 +111,10 @@ describe.skipIf(Boolean(missing))(title, () => {
     await (await open('v1')).up();
     expect([...(await liveServices()).keys()].sort()).toEqual([...SERVICES].sort());
     for (const version of ROUNDS) {
+      // The relabelling, as the preview shows it: an update of each Service's metadata (the
+      // provider names the property only in its detailed diff).
+      const planned = await (await open(version)).preview();
+      expect((planned.steps ?? []).map((st) => [st.objectName, st.op, st.diffs]).sort()).toEqual(SERVICES.map((name) => [name, 'update', ['metadata']]).sort());
       await (await open(version)).up();
       const live = await liveServices();
       for (const name of SERVICES) expect(live.get(name)?.version, `${name} in the API server`).toBe(version);
