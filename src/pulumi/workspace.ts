@@ -130,6 +130,14 @@ export interface PreviewStep {
   objectName?: string;
 }
 
+/**
+ * The top-level properties of a detailed diff's paths (`metadata.labels["app…"]` → `metadata`),
+ * in order of first appearance.
+ */
+function topLevelProperties(detailedDiff: Record<string, unknown> | undefined): string[] {
+  return [...new Set(Object.keys(detailedDiff ?? {}).map((path) => /^[^.[]+/.exec(path)?.[0] ?? path))];
+}
+
 /** The change a preview event announces, if it announces one (`same` and reads are not changes). */
 export function previewStepOf(event: EngineEvent): PreviewStep | undefined {
   const m = event.resourcePreEvent?.metadata;
@@ -139,7 +147,9 @@ export function previewStepOf(event: EngineEvent): PreviewStep | undefined {
     op: m.op,
     urn: m.urn,
     type: m.type,
-    diffs: [...(m.diffs ?? [])],
+    // The Kubernetes provider reports only a detailed diff (its Diff leaves the changed keys
+    // empty), so without this its updates would name no property.
+    diffs: m.diffs?.length ? [...m.diffs] : topLevelProperties(m.detailedDiff),
     replaceKeys: [...(m.keys ?? [])],
     ...(typeof objectName === 'string' ? { objectName } : {}),
   };

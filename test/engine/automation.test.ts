@@ -6,8 +6,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { waitFor as pWaitFor } from '../../src/wait-for.js';
@@ -15,15 +14,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PulumiCommand } from '@pulumi/pulumi/automation/index.js';
 import { acquireInstanceLock, readInstanceLock } from '../../src/engine/index.js';
 import { instancePaths } from '../../src/paths.js';
-import { ensurePulumiCommand } from '../../src/pulumi/cli-install.js';
 import { openStack, workspaceEnvVars } from '../../src/pulumi/workspace.js';
 import { forgetRandomResources } from '../../src/tenants/random-migration.js';
 import { resolveBackend } from '../../src/pulumi/backend.js';
 import { LocalWorkspace, fullyQualifiedStackName } from '@pulumi/pulumi/automation/index.js';
 import { collectingReporter, silentReporter, type ProgressEvent } from '../../src/progress/events.js';
 import { configMapProgram, PROJECT } from './fixtures/configmap-program.mjs';
-import { kwokBinaries, startKwokCluster, type KwokCluster } from '../support/kwok-cluster.js';
-import { engineBinaries, preparePulumiEngine, type PulumiEngine } from '../support/pulumi-engine.js';
+import { kwokBinaries, type KwokCluster } from '../support/kwok-cluster.js';
+import { engineBinaries } from '../support/pulumi-engine.js';
+import { startEngineCluster, type EngineCluster } from '../support/engine-cluster.js';
 import { suiteTitle } from '../support/test-binaries.js';
 import { killProcessTree } from '../support/processes.js';
 
@@ -64,26 +63,18 @@ function startChild(args: object, env: NodeJS.ProcessEnv): { child: ChildProcess
 }
 
 describe.skipIf(Boolean(missing))(title, () => {
+  let running: EngineCluster | undefined;
   let cluster: KwokCluster;
-  let engine: PulumiEngine;
   let pulumiCommand: PulumiCommand;
-  let home: string;
-  const saved = { ...process.env };
   const passphrase = `engine-test-${randomBytes(8).toString('hex')}`;
 
   beforeAll(async () => {
-    engine = await preparePulumiEngine();
-    home = mkdtempSync(join(tmpdir(), 'lookout-engine-home-'));
-    Object.assign(process.env, engine.env, { LOOKOUT_HOME: home });
-    cluster = await startKwokCluster({ nodes: 1 });
-    pulumiCommand = await ensurePulumiCommand({ reporter: silentReporter });
+    running = await startEngineCluster({ nodes: 1, homePrefix: 'lookout-engine-home-' });
+    ({ cluster, pulumiCommand } = running);
   }, 300_000);
 
   afterAll(async () => {
-    await cluster?.stop();
-    engine?.dispose();
-    if (home) rmSync(home, { recursive: true, force: true });
-    process.env = saved;
+    await running?.stop();
   });
 
   const kubeconfig = () => readFileSync(cluster.kubeconfigPath, 'utf8');

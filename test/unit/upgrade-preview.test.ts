@@ -9,7 +9,7 @@ import { previewStacks, renderEngineDiff } from '../../src/steps/cluster-preview
 
 const URN = 'urn:pulumi:prod-platform::lookout-platform::lookout:MetricsStore$kubernetes:apps/v1:StatefulSet::metrics-ingester';
 
-function pre(op: string, type: string, urn: string, name: string, extra: { diffs?: string[]; keys?: string[] } = {}): EngineEvent {
+function pre(op: string, type: string, urn: string, name: string, extra: { diffs?: string[]; keys?: string[]; detailedDiff?: Record<string, { kind: string; inputDiff: boolean }> } = {}): EngineEvent {
   return {
     sequence: 1,
     timestamp: 0,
@@ -28,6 +28,17 @@ describe('the engine diff of the platform stack', () => {
       replaceKeys: [],
       objectName: 'cortex-ingester',
     });
+  });
+
+  it("names the changed properties of a provider that reports only a detailed diff (the Kubernetes provider's)", () => {
+    const detailedDiff = {
+      'metadata.labels["app.kubernetes.io/version"]': { kind: 'update', inputDiff: false },
+      'spec.template.spec.containers[0].image': { kind: 'update', inputDiff: false },
+      'metadata.annotations["checksum/config"]': { kind: 'update', inputDiff: false },
+    };
+    expect(previewStepOf(pre('update', 'kubernetes:apps/v1:StatefulSet', URN, 'cortex-ingester', { diffs: [], detailedDiff }))?.diffs).toEqual(['metadata', 'spec']);
+    // Changed keys, when the provider gives them, are taken as they are.
+    expect(previewStepOf(pre('update', 'kubernetes:apps/v1:StatefulSet', URN, 'cortex-ingester', { diffs: ['spec'], detailedDiff }))?.diffs).toEqual(['spec']);
   });
 
   it('flags an updated ingester as a rolling replacement protected by WAL and replication, and asks only for a replacement', () => {

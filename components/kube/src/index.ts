@@ -143,3 +143,4 @@ export function serviceHost(service: string, namespace: string): string {
 export * from './object-storage.js';
 export * from './network.js';
 export * from './immutable-fields.js';
+export * from './headless-service.js';

@@ -11,6 +11,7 @@ import {
   checksumOf,
   disruptionBudget,
   dnsEgress,
+  headlessService,
   imageString,
   internetEgress,
   labels,
@@ -196,28 +197,21 @@ export class LogStore extends pulumi.ComponentResource {
       { name: 'http-metrics', port: HTTP_PORT, targetPort: 'http-metrics', protocol: 'TCP' },
       { name: 'grpc', port: GRPC_PORT, targetPort: 'grpc', protocol: 'TCP' },
     ];
-    const service = (logical: string, serviceName: string, target: LokiTarget, headless = false) =>
-      new k8s.core.v1.Service(
-        logical,
-        {
-          metadata: { name: serviceName, namespace, labels: labels(LOKI_APP, target, version) },
-          spec: {
-            ...(headless ? { clusterIP: 'None' } : { type: 'ClusterIP' }),
-            selector: selectorLabels(LOKI_APP, target),
-            ports: httpPorts,
-          },
-        },
-        child,
-      );
+    const service = (logical: string, serviceName: string, target: LokiTarget, headless = false) => {
+      const metadata = { name: serviceName, namespace, labels: labels(LOKI_APP, target, version) };
+      const spec = { selector: selectorLabels(LOKI_APP, target), ports: httpPorts };
+      return headless
+        ? headlessService(logical, { metadata, spec }, child)
+        : new k8s.core.v1.Service(logical, { metadata, spec: { type: 'ClusterIP', ...spec } }, child);
+    };
 
     // Memberlist seeds: every Loki pod, ready or not (a pod joins the ring before it is ready).
     // It is also the StatefulSets' governing Service, which gives their pods stable DNS names.
-    new k8s.core.v1.Service(
+    headlessService(
       `${name}-gossip`,
       {
         metadata: { name: SERVICE_NAMES.gossip, namespace, labels: { ...labels(LOKI_APP, 'gossip', version), ...GOSSIP_LABEL } },
         spec: {
-          clusterIP: 'None',
           publishNotReadyAddresses: true,
           selector: { ...GOSSIP_LABEL },
           ports: [{ name: 'tcp-gossip', port: GOSSIP_PORT, targetPort: 'http-memberlist', protocol: 'TCP' }],

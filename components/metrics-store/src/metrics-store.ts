@@ -14,7 +14,7 @@
  */
 import * as k8s from '@pulumi/kubernetes';
 import * as pulumi from '@pulumi/pulumi';
-import { checksumOf, disruptionBudget, internetEgress, labels, type EgressRule, type ImageRef, type NetworkPeer, type ObjectStorage, type WorkloadSizing } from '@lookout/kube';
+import { checksumOf, disruptionBudget, headlessService, internetEgress, labels, type EgressRule, type ImageRef, type NetworkPeer, type ObjectStorage, type WorkloadSizing } from '@lookout/kube';
 import {
   INGESTER_REPLICATION_FACTOR,
   renderAlertmanagerFallbackConfig,
@@ -208,12 +208,11 @@ export class MetricsStore extends pulumi.ComponentResource {
       parent,
     );
 
-    new k8s.core.v1.Service(
+    headlessService(
       GOSSIP_SERVICE,
       {
         metadata: { name: GOSSIP_SERVICE, namespace: ns, labels: commonLabels('gossip') },
         spec: {
-          clusterIP: 'None',
           // Joining pods must find each other before any of them is ready.
           publishNotReadyAddresses: true,
           selector: gossipSelector(),
@@ -224,12 +223,11 @@ export class MetricsStore extends pulumi.ComponentResource {
     );
     // Queriers open a worker connection to every query-frontend, so they need the pod IPs.
     // A query-frontend is only ready once a querier is connected: not-ready pods must be listed.
-    new k8s.core.v1.Service(
+    headlessService(
       QUERY_FRONTEND_HEADLESS_SERVICE,
       {
         metadata: { name: QUERY_FRONTEND_HEADLESS_SERVICE, namespace: ns, labels: commonLabels('query-frontend') },
         spec: {
-          clusterIP: 'None',
           publishNotReadyAddresses: true,
           selector: componentSelector('queryFrontend'),
           ports: [
