@@ -196,13 +196,20 @@ describe.skipIf(Boolean(missing))(title, () => {
         interval: 100,
         timeout: { milliseconds: 60_000, message: `the slow Service never appeared:\n${run.output()}` },
       });
-      // The run recorded its engine's Pulumi lock, with the engine's identity, in its instance lock.
+      // Before starting its engine, the run recorded that it was starting one on the stack (its
+      // own identity, keyed by the stack's lock directory); then the engine's Pulumi lock, with
+      // the engine's identity, in its instance lock.
       const held = await readInstanceLock(instancePaths('engine-b').lock);
       expect(held?.pid).toBe(run.child.pid);
-      expect(held?.childLocks).toEqual([
-        expect.objectContaining({ key: expect.stringMatching(/^\.pulumi\/locks\/organization\/.*\/b\/[0-9a-f-]+\.json$/), process: expect.objectContaining({ bootId: held?.bootId, pidNamespace: held?.pidNamespace }) }),
-      ]);
-      const enginePid = held!.childLocks![0]!.process.pid;
+      const sameSpace = { bootId: held?.bootId, pidNamespace: held?.pidNamespace };
+      expect(held?.childLocks).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({ key: expect.stringMatching(/^\.pulumi\/locks\/organization\/.*\/b\/$/), process: expect.objectContaining({ ...sameSpace, pid: run.child.pid }) }),
+          expect.objectContaining({ key: expect.stringMatching(/^\.pulumi\/locks\/organization\/.*\/b\/[0-9a-f-]+\.json$/), process: expect.objectContaining(sameSpace) }),
+        ]),
+      );
+      expect(held?.childLocks).toHaveLength(2);
+      const enginePid = held!.childLocks!.find((r) => r.key.endsWith('.json'))!.process.pid;
       expect(enginePid).not.toBe(run.child.pid);
 
       const contender = await openStack({
