@@ -4,8 +4,9 @@
  * it names plain `lookout`, and each machine puts a shim of its own installation first on
  * the PATH of the Pulumi processes.
  */
-import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
+import { writeFileAtomic } from '../fs-atomic.js';
 import { lookoutHome } from '../paths.js';
 import { lookoutBinary } from './provider-kubeconfig.js';
 
@@ -23,9 +24,8 @@ export async function ensureLookoutShim(env: NodeJS.ProcessEnv = process.env): P
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const script = shimScript();
   const current = await readFile(file, 'utf8').catch(() => undefined);
-  if (current !== script) {
-    await writeFile(file, script, { mode: 0o700 });
-    await chmod(file, 0o700);
-  }
+  // Replaced whole (a temporary file renamed into place): tenant stacks running at the same
+  // time each ensure it, and one engine must never run a half-written shim.
+  if (current !== script) await writeFileAtomic(file, script, { mode: 0o700 });
   return [dir, env.PATH ?? ''].filter(Boolean).join(delimiter);
 }
