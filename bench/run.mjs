@@ -238,7 +238,7 @@ if (wanted('tenant-add-kwok')) {
   section('`tenant add` with 1, 10 and 50 existing tenants on kwok + versitygw, real engine, until system-alerting (target: at most 20 s, flat); `create` with that many (target: at most 5 min with 50)');
   const { benchTenantAddKwok } = await import('./tenants-kwok.mjs');
   const counts = (process.env.LOOKOUT_BENCH_KWOK_TENANTS ?? '1,10,50').split(',').map(Number);
-  const parallelisms = (process.env.LOOKOUT_BENCH_KWOK_PARALLEL ?? '4').split(',').map(Number);
+  const parallelisms = (process.env.LOOKOUT_BENCH_KWOK_PARALLEL ?? '8').split(',').map(Number);
   try {
     for (const r of await benchTenantAddKwok(counts, undefined, parallelisms)) {
       row(`${r.existing} existing: tenant add`, `${r.addS.toFixed(1)} s (${r.addSteps.map(([step, sec]) => `${step} ${sec.toFixed(1)} s`).join(', ')})`);

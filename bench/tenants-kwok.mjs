@@ -4,7 +4,7 @@
 //
 // How 50 existing tenants are afforded: one `create` per count with every tenant in the config
 // (the number that measures create-with-N as well), on a fresh kwok cluster each, then one
-// `tenant add`. `create` installs the tenant stacks `--parallel` at a time (default 4); each
+// `tenant add`. `create` installs the tenant stacks `--parallel` at a time (default 8); each
 // count is measured at every parallelism asked for (1 is one after another), `tenant add` once.
 //
 // Both commands are stopped (Ctrl-C) when the system-alerting step starts, as the real-engine
@@ -14,7 +14,7 @@
 //
 // Run: `npx tsc -b && node bench/tenants-kwok.mjs [counts…]` (default 1 10 50), or
 // `npm run bench -- tenant-add-kwok` with LOOKOUT_BENCH_KWOK_TENANTS=1,10,50; the parallelism
-// of `create` from LOOKOUT_BENCH_KWOK_PARALLEL (default 4; `1,4` measures both).
+// of `create` from LOOKOUT_BENCH_KWOK_PARALLEL (default 8; `1,8` measures both).
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -83,7 +83,7 @@ export async function benchTenantAddKwok(counts = [1, 10, 50], log = (line) => p
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const counts = process.argv.slice(2).map(Number);
-  const parallelisms = (process.env.LOOKOUT_BENCH_KWOK_PARALLEL ?? '4').split(',').map(Number);
+  const parallelisms = (process.env.LOOKOUT_BENCH_KWOK_PARALLEL ?? '8').split(',').map(Number);
   benchTenantAddKwok(counts.length ? counts : undefined, undefined, parallelisms).then(
     (result) => console.log(JSON.stringify(result, null, 2)),
     (err) => {

@@ -108,7 +108,7 @@ describe.skipIf(Boolean(missing))(title, () => {
     const run = await createUntilAlerting();
     const done = run.events.filter((e) => e.type === 'step-done').map((e) => (e as { step: string }).step);
     expect(done).toEqual(expect.arrayContaining(['preflight', 'infra', 'tls', 'platform', 'tenant:system', ...TENANTS.map((t) => `tenant:${t}`)]));
-    // The tenant stacks ran at the same time (--parallel defaults to 4): every one started
+    // The tenant stacks ran at the same time (--parallel defaults to 8): every one started
     // before the first of them was done.
     const at = (type: string, step: string) => run.events.findIndex((e) => e.type === type && (e as { step?: string }).step === step);
     const tenantSteps = ['tenant:system', ...TENANTS.map((t) => `tenant:${t}`)];
