@@ -245,7 +245,7 @@ if (wanted('tenant-add-kwok')) {
       for (const c of r.creates) {
         row(
           `${r.existing} tenants: create --parallel ${c.parallel}`,
-          `${c.createS.toFixed(1)} s (tenant stacks: ${c.createTenantStackS.sum.toFixed(1)} s summed, slowest ${c.createTenantStackS.max.toFixed(1)} s; CLI peak RSS ${c.createCliPeakRssMb} MB)`,
+          `${c.createS.toFixed(1)} s (tenant stacks: ${c.createTenantStackS.sum.toFixed(1)} s summed, slowest ${c.createTenantStackS.max.toFixed(1)} s; peak RSS ${c.createCliPeakRssMb} MB, with engines and plugins ${c.createTreePeakRssMb} MB)`,
         );
       }
     }

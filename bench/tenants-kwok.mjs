@@ -41,7 +41,7 @@ async function untilAlerting(s, instance, args) {
   }).done;
   if (!r.interrupted || r.code !== 130 || !reached) throw new Error(`${args.join(' ')} did not reach system-alerting: ${s.run.describeRun(r)}`);
   const steps = r.events.filter((e) => e.type === 'step-done').map((e) => [e.step, e.durationMs / 1000]);
-  return { seconds: (reached - started) / 1000, steps, cliPeakRssMb: Math.round(r.peakRssBytes / 2 ** 20) };
+  return { seconds: (reached - started) / 1000, steps, cliPeakRssMb: Math.round(r.peakRssBytes / 2 ** 20), treePeakRssMb: Math.round(r.peakTreeRssBytes / 2 ** 20) };
 }
 
 export async function benchTenantAddKwok(counts = [1, 10, 50], log = (line) => process.stderr.write(`${line}\n`), parallelisms = [4]) {
@@ -66,6 +66,7 @@ export async function benchTenantAddKwok(counts = [1, 10, 50], log = (line) => p
           createS: create.seconds,
           createTenantStackS: { sum: tenantSteps.reduce((a, b) => a + b, 0), max: Math.max(...tenantSteps) },
           createCliPeakRssMb: create.cliPeakRssMb,
+          createTreePeakRssMb: create.treePeakRssMb,
         });
         if (i === parallelisms.length - 1) {
           log(`${count} tenants: tenant add…`);
