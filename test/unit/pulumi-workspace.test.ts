@@ -55,6 +55,10 @@ interface FakeBehaviour {
   destroy?: (opts: DestroyOptions) => Promise<unknown>;
   exported?: () => unknown;
   createError?: Error;
+  /** What `pulumi plugin ls` lists; nothing by default. */
+  installedPlugins?: Array<{ name: string; kind: string; version?: string }>;
+  /** The CLI the workspace runs; a new one per harness by default. */
+  pulumiCommand?: object;
 }
 
 function exportWith(resources: unknown[] = [], pending: unknown[] = []) {
@@ -67,6 +71,8 @@ function harness(b: FakeBehaviour = {}) {
   const run = vi.fn(async (..._args: unknown[]) => ({ stdout: '', stderr: '', code: 0 }));
   const installPlugin = vi.fn(async (_name: string, _version: string, _kind?: string) => {});
   const installPluginFromServer = vi.fn(async () => {});
+  const listPlugins = vi.fn(async () => b.installedPlugins ?? []);
+  const pulumiCommand = b.pulumiCommand ?? { command: 'pulumi', run };
   const up = vi.fn(b.up ?? (async (_opts: UpOptions) => ({ outputs: {} })));
   const preview = vi.fn(b.preview ?? (async (_opts: PreviewOptions) => ({ changeSummary: {}, stdout: '' })));
   const destroy = vi.fn(b.destroy ?? (async (_opts: DestroyOptions): Promise<unknown> => ({})));
@@ -84,9 +90,10 @@ function harness(b: FakeBehaviour = {}) {
         workspace: {
           workDir: opts.workDir!,
           envVars: opts.envVars!,
-          pulumiCommand: { command: 'pulumi', run },
+          pulumiCommand,
           installPlugin,
           installPluginFromServer,
+          listPlugins,
         },
         up,
         preview,
@@ -98,7 +105,7 @@ function harness(b: FakeBehaviour = {}) {
       return stack;
     },
   };
-  return { deps, created, run, installPlugin, up, preview, destroy, refresh, exportStack };
+  return { deps, created, run, installPlugin, listPlugins, up, preview, destroy, refresh, exportStack };
 }
 
 const program = async () => ({ ok: true });
@@ -216,6 +223,46 @@ describe('StackHandle.up', () => {
     await handle.prepare();
     await handle.up();
     expect(h.exportStack).toHaveBeenCalledTimes(3);
+  });
+
+  it('installs only the plugins `pulumi plugin ls` does not list at the exact version', async () => {
+    const versionOf = (pkg: string) => (require(`${pkg}/package.json`) as { version: string }).version;
+    const h = harness({
+      installedPlugins: [
+        { name: 'kubernetes', kind: 'resource', version: versionOf('@pulumi/kubernetes') },
+        // Another version of the cloud's provider is not the one the program needs.
+        { name: 'aws', kind: 'resource', version: '1.0.0' },
+      ],
+    });
+    const handle = await openStack(options(), h.deps);
+    await handle.up();
+    expect(h.listPlugins).toHaveBeenCalledTimes(1);
+    expect(h.installPlugin.mock.calls).toEqual([['aws', `v${versionOf('@pulumi/aws')}`, 'resource']]);
+  });
+
+  it('settles each plugin once per CLI, for every stack handle of the process, even when they start together', async () => {
+    const cli = { command: 'pulumi', run: vi.fn() };
+    const first = harness({ pulumiCommand: cli });
+    const second = harness({ pulumiCommand: cli });
+    const [a, b] = await Promise.all([openStack(options(), first.deps), openStack(options(), second.deps)]);
+    await Promise.all([a.up(), b.up()]);
+    expect(first.installPlugin.mock.calls.length + second.installPlugin.mock.calls.length).toBe(options().providerPackages.length);
+    expect(first.listPlugins.mock.calls.length + second.listPlugins.mock.calls.length).toBe(1);
+
+    // A handle on another CLI settles its own.
+    const other = harness();
+    await (await openStack(options(), other.deps)).up();
+    expect(other.installPlugin).toHaveBeenCalledTimes(options().providerPackages.length);
+  });
+
+  it('tries a failed plugin installation again for the next stack', async () => {
+    const cli = { command: 'pulumi', run: vi.fn() };
+    const failing = harness({ pulumiCommand: cli });
+    failing.installPlugin.mockRejectedValueOnce(commandError('error: could not download plugin\n'));
+    await expect((await openStack(options(), failing.deps)).up()).rejects.toBeInstanceOf(FailureError);
+    const next = harness({ pulumiCommand: cli });
+    await (await openStack(options(), next.deps)).up();
+    expect(next.installPlugin).toHaveBeenCalledTimes(options().providerPackages.length);
   });
 
   it('reports progress from engine events against the total hint', async () => {
