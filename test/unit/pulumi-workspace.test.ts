@@ -78,7 +78,7 @@ function harness(b: FakeBehaviour = {}) {
   const destroy = vi.fn(b.destroy ?? (async (_opts: DestroyOptions): Promise<unknown> => ({})));
   const refresh = vi.fn(async (_o?: RefreshOptions) => ({}));
   const exportStack = vi.fn(async () => (b.exported ? b.exported() : exportWith()) as never);
-  const outputs = vi.fn(async () => ({ url: { value: 'https://prod.example.com', secret: false }, token: { value: 's3cr3t-token', secret: true } }));
+  const outputs = vi.fn(async (): Promise<Record<string, { value: unknown; secret: boolean }>> => ({ url: { value: 'https://prod.example.com', secret: false }, token: { value: 's3cr3t-token', secret: true } }));
 
   const deps: StackHandleDeps = {
     lockEnv: localLockEnvironment(),
@@ -105,7 +105,7 @@ function harness(b: FakeBehaviour = {}) {
       return stack;
     },
   };
-  return { deps, created, run, installPlugin, listPlugins, up, preview, destroy, refresh, exportStack };
+  return { deps, created, run, installPlugin, listPlugins, up, preview, destroy, refresh, exportStack, outputs };
 }
 
 const program = async () => ({ ok: true });
@@ -609,9 +609,77 @@ describe('StackHandle.preview, destroy and outputs', () => {
     expect(reporter.events.find((e) => e.type === 'step-progress' && e.total !== undefined)).toMatchObject({ done: 0, total: 2 });
   });
 
-  it('outputs returns plain values', async () => {
+  // What `stack export --show-secrets` holds for a secret: its JSON text in `plaintext`.
+  const secret = (value: unknown) => ({ '4dabf18193072939515e22adb298388d': '1b47061264138c4ac30d75fd1eb44270', plaintext: JSON.stringify(value) });
+  const rootWith = (outputs: Record<string, unknown>) => ({ urn: urn('pulumi:pulumi:Stack', 'lookout-prod-prod-infra'), type: 'pulumi:pulumi:Stack', outputs });
+
+  it('outputs returns plain values, secrets revealed, from the root stack resource of the exported state', async () => {
+    const h = harness({
+      exported: () =>
+        exportWith([
+          rootWith({ url: 'https://prod.example.com', token: secret('s3cr3t-token'), nested: { list: [1, secret({ k: 'v' })], none: null } }),
+          { urn: BUCKET_URN, type: 'aws:s3/bucket:Bucket', custom: true, outputs: { bucket: 'not a stack output' } },
+        ]),
+    });
+    const handle = await openStack(options(), h.deps);
+    await expect(handle.outputs()).resolves.toEqual({ url: 'https://prod.example.com', token: 's3cr3t-token', nested: { list: [1, { k: 'v' }], none: null } });
+    expect(h.outputs).not.toHaveBeenCalled();
+  });
+
+  it('outputs of a stack that never ran are empty', async () => {
     const h = harness();
+    await expect((await openStack(options(), h.deps)).outputs()).resolves.toEqual({});
+    expect(h.outputs).not.toHaveBeenCalled();
+  });
+
+  it('asks the CLI for outputs the state holds in a form only it renders (an asset, a resource reference)', async () => {
+    const asset = { '4dabf18193072939515e22adb298388d': 'c44067f5952c0a294b673a41bacd8c17', text: 'x' };
+    const h = harness({ exported: () => exportWith([rootWith({ url: 'https://prod.example.com', file: asset })]) });
     const handle = await openStack(options(), h.deps);
     await expect(handle.outputs()).resolves.toEqual({ url: 'https://prod.example.com', token: 's3cr3t-token' });
+    expect(h.outputs).toHaveBeenCalledTimes(1);
+  });
+
+  it('shares one export between outputs and the next prepare, and exports again after an operation', async () => {
+    let url = 'https://before.example.com';
+    const h = harness({
+      exported: () => exportWith([rootWith({ url })]),
+      up: async () => {
+        url = 'https://after.example.com';
+        return { outputs: {} };
+      },
+    });
+    const handle = await openStack(options(), h.deps);
+    await expect(handle.outputs()).resolves.toEqual({ url: 'https://before.example.com' });
+    await handle.prepare();
+    await expect(handle.outputs()).resolves.toEqual({ url: 'https://before.example.com' });
+    expect(h.exportStack).toHaveBeenCalledTimes(1);
+
+    await handle.up();
+    await expect(handle.outputs()).resolves.toEqual({ url: 'https://after.example.com' });
+    expect(h.exportStack).toHaveBeenCalledTimes(2);
+  });
+
+  it('exports again after a recovery refresh changed the state', async () => {
+    let refreshed = false;
+    const pending = [{ resource: { urn: BUCKET_URN, type: 'aws:s3/bucket:Bucket', custom: true, inputs: {} }, type: 'updating' }];
+    const h = harness({ exported: () => exportWith([rootWith({ url: refreshed ? 'after' : 'before' })], refreshed ? [] : pending) });
+    h.refresh.mockImplementation(async () => {
+      refreshed = true;
+      return {};
+    });
+    const handle = await openStack(options(), h.deps);
+    expect((await handle.prepare()).needed).toBe(true);
+    await expect(handle.outputs()).resolves.toEqual({ url: 'after' });
+    expect(h.exportStack).toHaveBeenCalledTimes(2);
+  });
+
+  it('asks the Automation API for no decrypted update summary after up and destroy', async () => {
+    const h = harness();
+    const handle = await openStack(options(), h.deps);
+    await handle.up();
+    await handle.destroy();
+    expect(h.up.mock.calls[0]![0].showSecrets).toBe(false);
+    expect(h.destroy.mock.calls[0]![0].showSecrets).toBe(false);
   });
 });
