@@ -88,7 +88,8 @@ export async function installPlugins(
     let done = cache.get(id);
     if (!done) {
       done = (async () => {
-        installed ??= ws.listPlugins();
+        // A listing that fails proves nothing is missing either: install, as without it.
+        installed ??= ws.listPlugins().catch(() => []);
         const present = (await installed).some((i) => i.kind === 'resource' && i.name === p.name && bare(i.version) === bare(p.version));
         if (present) return;
         if (o.step) o.reporter.emit({ type: 'step-progress', step: o.step, message: `installing the ${p.name} ${p.version} provider plugin` });

@@ -255,6 +255,13 @@ describe('StackHandle.up', () => {
     expect(other.installPlugin).toHaveBeenCalledTimes(options().providerPackages.length);
   });
 
+  it('installs the plugins when `pulumi plugin ls` fails', async () => {
+    const h = harness();
+    h.listPlugins.mockRejectedValueOnce(commandError('error: could not read the plugin directory\n'));
+    await (await openStack(options(), h.deps)).up();
+    expect(h.installPlugin).toHaveBeenCalledTimes(options().providerPackages.length);
+  });
+
   it('tries a failed plugin installation again for the next stack', async () => {
     const cli = { command: 'pulumi', run: vi.fn() };
     const failing = harness({ pulumiCommand: cli });
