@@ -12,6 +12,7 @@ const resourceSchema = z.object({
   custom: z.boolean().optional(),
   id: z.string().optional(),
   inputs: z.record(z.string(), z.unknown()).optional(),
+  outputs: z.record(z.string(), z.unknown()).optional(),
   delete: z.boolean().optional(),
 });
 export type StateResource = z.infer<typeof resourceSchema>;
@@ -72,6 +73,41 @@ export function parseDeployment(exported: unknown): ParsedDeployment {
 function isWrapper(v: unknown): v is { version: unknown; deployment?: unknown } {
   // The inner deployment keeps its version in `manifest`, never at the top level.
   return typeof v === 'object' && v !== null && 'version' in v;
+}
+
+/** The key and value that mark a special value (a secret, asset, resource reference…) in the state. */
+const SIG_KEY = '4dabf18193072939515e22adb298388d';
+const SECRET_SIG = '1b47061264138c4ac30d75fd1eb44270';
+
+class NotPlain extends Error {}
+
+function reveal(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(reveal);
+  if (typeof value !== 'object' || value === null) return value;
+  const o = value as Record<string, unknown>;
+  if (SIG_KEY in o) {
+    // `--show-secrets` puts a secret's JSON text in `plaintext` (without it: `ciphertext`).
+    if (o[SIG_KEY] === SECRET_SIG && typeof o.plaintext === 'string') return reveal(JSON.parse(o.plaintext));
+    throw new NotPlain();
+  }
+  return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, reveal(v)]));
+}
+
+/**
+ * The stack's outputs, secrets revealed, from an export taken with `--show-secrets` (what
+ * `Stack.exportStack()` runs): the outputs of the root stack resource, which is what
+ * `pulumi stack output --json --show-secrets` prints. A stack that never ran has none.
+ * Undefined when they hold a value the CLI renders its own way (an asset, an archive, a
+ * resource reference) or a secret that is still encrypted: ask the CLI then.
+ */
+export function stackOutputsOf(exported: unknown): Record<string, unknown> | undefined {
+  const root = parseDeployment(exported).resources.find((r) => r.type === ROOT_STACK_TYPE && !r.delete);
+  try {
+    return reveal(root?.outputs ?? {}) as Record<string, unknown>;
+  } catch (err) {
+    if (err instanceof NotPlain) return undefined;
+    throw err;
+  }
 }
 
 /** The parts of a URN: `urn:pulumi:<stack>::<project>::<qualified type>::<name>`. */

@@ -6,7 +6,8 @@
  * acquisition). The engine can still fetch a missing provider on demand once a resource
  * asks for it (pulumi/pulumi#5619), but that happens in the middle of an update, after state
  * has been touched. Installing the exact versions of the installed provider packages before
- * the first operation fails early, with a clear message, and is a no-op once installed.
+ * the first operation fails early, with a clear message; see installPlugins for what it
+ * costs once they are installed.
  */
 import { createRequire } from 'node:module';
 import type { Reporter } from '../progress/events.js';
@@ -43,18 +44,63 @@ export function pluginOfPackage(packageName: string, load: (path: string) => unk
 export interface PluginInstaller {
   installPlugin(name: string, version: string, kind?: string): Promise<void>;
   installPluginFromServer(name: string, version: string, server: string): Promise<void>;
+  /** `pulumi plugin ls --json`. */
+  listPlugins(): Promise<ReadonlyArray<{ name: string; kind: string; version?: string }>>;
+  /** The CLI every command of the workspace runs; plugins are cached per CLI and Pulumi home. */
+  pulumiCommand: unknown;
+  envVars?: Record<string, string>;
+  pulumiHome?: string;
 }
 
+/**
+ * Plugins known to be installed, per CLI and then per Pulumi home and plugin: every stack
+ * handle of a command shares one CLI, so a plugin is settled once per process, however many
+ * stacks (and parallel tenant steps) need it.
+ */
+const settled = new WeakMap<object, Map<string, Promise<void>>>();
+
+function pluginsHome(ws: PluginInstaller): string {
+  return ws.envVars?.PULUMI_HOME ?? ws.pulumiHome ?? process.env.PULUMI_HOME ?? '';
+}
+
+const bare = (version: string | undefined) => (version ?? '').replace(/^v/, '');
+
+/**
+ * Makes sure the plugins are installed. `pulumi plugin install` of a plugin that is already
+ * there is not free: it first resolves the package against the Pulumi registry over the
+ * network, and only then sees the installed copy and skips (7 s per call where that lookup
+ * times out, a round trip to the registry elsewhere). So the installed plugins are listed
+ * first (`pulumi plugin ls`, local), and only a missing exact version is installed.
+ */
 export async function installPlugins(
   ws: PluginInstaller,
   plugins: readonly PluginSpec[],
   o: { reporter: Reporter; step?: string; signal?: AbortSignal },
 ): Promise<void> {
+  const key = (ws.pulumiCommand ?? ws) as object;
+  let cache = settled.get(key);
+  if (!cache) settled.set(key, (cache = new Map()));
+  const home = pluginsHome(ws);
+  let installed: Promise<ReadonlyArray<{ name: string; kind: string; version?: string }>> | undefined;
   for (const p of plugins) {
     if (o.signal?.aborted) return;
-    if (o.step) o.reporter.emit({ type: 'step-progress', step: o.step, message: `installing the ${p.name} ${p.version} provider plugin` });
-    const version = `v${p.version}`;
-    if (p.server) await ws.installPluginFromServer(p.name, version, p.server);
-    else await ws.installPlugin(p.name, version, 'resource');
+    const id = JSON.stringify([home, p.name, p.version, p.server ?? '']);
+    let done = cache.get(id);
+    if (!done) {
+      done = (async () => {
+        // A listing that fails proves nothing is missing either: install, as without it.
+        installed ??= ws.listPlugins().catch(() => []);
+        const present = (await installed).some((i) => i.kind === 'resource' && i.name === p.name && bare(i.version) === bare(p.version));
+        if (present) return;
+        if (o.step) o.reporter.emit({ type: 'step-progress', step: o.step, message: `installing the ${p.name} ${p.version} provider plugin` });
+        const version = `v${p.version}`;
+        if (p.server) await ws.installPluginFromServer(p.name, version, p.server);
+        else await ws.installPlugin(p.name, version, 'resource');
+      })();
+      cache.set(id, done);
+      // A failure is not remembered: the next stack (or run) tries again.
+      done.catch(() => cache.delete(id));
+    }
+    await done;
   }
 }

@@ -35,7 +35,7 @@ import type { Reporter } from '../progress/events.js';
 import { withFollowingSignal } from '../abortable.js';
 import { engineBackendUrl, prepareBackend, resolveBackend, type Backend } from './backend.js';
 import { removeBrokenSidecars } from './file-sidecars.js';
-import { countProgramResources, parseDeployment, type ParsedDeployment, type StateResource } from './deployment.js';
+import { countProgramResources, parseDeployment, stackOutputsOf, type ParsedDeployment, type StateResource } from './deployment.js';
 import { storeFor, type DiyStore, type StoreFactories } from './diy-store.js';
 import { engineFailure, redact, type EngineDiagnostic } from './engine-error.js';
 import {
@@ -259,6 +259,11 @@ class PulumiStackHandle implements StackHandle {
   private preparedFresh = false;
   private state: ParsedDeployment = { resources: [], pendingOperations: [] };
   private previewTotal: number | undefined;
+  /**
+   * The state as last exported, until something may have changed it (an operation, a
+   * recovery refresh, a state edit): prepare() and outputs() share one `stack export`.
+   */
+  private exported: Promise<Deployment> | undefined;
 
   constructor(
     private readonly o: StackHandleOptions,
@@ -289,13 +294,14 @@ class PulumiStackHandle implements StackHandle {
 
     let exported: Deployment;
     try {
-      exported = await this.stack.exportStack();
+      exported = await this.exportState();
     } catch (err) {
       throw this.failure(err, 'state export', signal);
     }
     this.state = parseDeployment(exported);
     const plan = planRecovery(exported, this.o.importIds);
     if (plan.needed) {
+      this.exported = undefined;
       let progress = initialProgress();
       try {
         await this.lockingStack((engineLocked) =>
@@ -323,6 +329,9 @@ class PulumiStackHandle implements StackHandle {
         this.stack.up({
           onEvent,
           color: 'never',
+          // Only the update summary the Automation API reads after `up` (`stack history`,
+          // unused here) depends on this: without secrets it skips decrypting the config.
+          showSecrets: false,
           ...(opts.target ? { target: opts.target } : {}),
           ...(signal ? { signal } : {}),
         }),
@@ -357,6 +366,7 @@ class PulumiStackHandle implements StackHandle {
         this.stack.destroy({
           onEvent,
           color: 'never',
+          showSecrets: false,
           ...(opts.target ? { target: opts.target, targetDependents: true } : {}),
           ...(signal ? { signal } : {}),
         }),
@@ -372,6 +382,7 @@ class PulumiStackHandle implements StackHandle {
     if (urns.length === 0) return;
     if (!this.preparedFresh) await this.prepare(signal);
     this.preparedFresh = false;
+    this.exported = undefined;
     const ws = this.stack.workspace;
     for (const urn of urns) {
       this.throwIfAborted(signal, 'state edit');
@@ -385,12 +396,28 @@ class PulumiStackHandle implements StackHandle {
     }
   }
 
+  /**
+   * From the exported state (one `stack export`, or none right after prepare()) rather than
+   * `stack.outputs()`, which runs `stack output` twice, each paying the passphrase's key
+   * derivation; the same values, from the same root stack resource.
+   */
   async outputs(): Promise<Record<string, unknown>> {
     try {
-      return unwrapOutputs(await this.stack.outputs());
+      return stackOutputsOf(await this.exportState()) ?? unwrapOutputs(await this.stack.outputs());
     } catch (err) {
       throw this.failure(err, 'output read');
     }
+  }
+
+  private exportState(): Promise<Deployment> {
+    if (!this.exported) {
+      const exported = this.stack.exportStack();
+      this.exported = exported;
+      exported.catch(() => {
+        if (this.exported === exported) this.exported = undefined;
+      });
+    }
+    return this.exported;
   }
 
   /**
@@ -407,6 +434,7 @@ class PulumiStackHandle implements StackHandle {
     try {
       if (!this.preparedFresh) await this.prepare(signal);
       this.preparedFresh = false;
+      this.exported = undefined;
       this.throwIfAborted(signal, name);
       let progress = initialProgress(totalHint);
       this.emitProgress(progress);
@@ -421,6 +449,7 @@ class PulumiStackHandle implements StackHandle {
         throw this.failure(err, name, signal, progress.diagnostics);
       }
     } finally {
+      this.exported = undefined;
       await emptyDirectory(engineTempDir(this.workDir));
     }
   }

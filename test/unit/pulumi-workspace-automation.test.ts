@@ -26,6 +26,9 @@ const STACK_NAME = 'prod-infra';
 const FQ = `organization/${PROJECT}/${STACK_NAME}`;
 const BUCKET_URN = `urn:pulumi:${STACK_NAME}::${PROJECT}::aws:s3/bucket:Bucket::metrics`;
 
+const versionOf = (pkg: string) => (createRequire(import.meta.url)(`${pkg}/package.json`) as { version: string }).version;
+const KUBERNETES_VERSION = versionOf('@pulumi/kubernetes');
+
 const EXPORT_PENDING = {
   version: 3,
   deployment: {
@@ -75,6 +78,8 @@ if (is('stack', 'init')) {
   done();
 }
 if (is('plugin', 'install')) done();
+// The Kubernetes provider is installed already, at the version @pulumi/kubernetes needs.
+if (is('plugin', 'ls')) done(JSON.stringify([{ name: 'kubernetes', kind: 'resource', version: ${JSON.stringify(KUBERNETES_VERSION)}, size: 1, installTime: '2026-03-02T10:00:00Z', lastUsedTime: '2026-03-02T10:00:00Z' }]));
 if (is('stack', 'export')) done(JSON.stringify(fs.existsSync(mark('refreshed')) ? ${JSON.stringify(EXPORT_CLEAN)} : ${JSON.stringify(EXPORT_PENDING)}));
 if (is('refresh')) { fs.writeFileSync(mark('refreshed'), ''); done(); }
 if (is('stack', 'output')) done(JSON.stringify({ url: 'https://prod.example.com', token: argv.includes('--show-secrets') ? 'tok-123' : '[secret]' }));
@@ -176,15 +181,14 @@ describe('openStack on the real Automation API', () => {
 });
 
 describe('StackHandle on the real Automation API', () => {
-  it('prepares: installs the plugins, exports, and imports the pending create with the refresh flags', async () => {
+  it('prepares: installs the plugins not installed yet, exports, and imports the pending create with the refresh flags', async () => {
     const plan = await handle.prepare();
     expect(plan.importPendingCreates).toEqual([{ urn: BUCKET_URN, id: 'lookout-prod-metrics-1a2b3c4d' }]);
 
     const log = (await calls()).filter((c) => ['plugin', 'refresh'].includes(c.argv[0]!) || c.argv[1] === 'export');
-    const versionOf = (pkg: string) => (createRequire(import.meta.url)(`${pkg}/package.json`) as { version: string }).version;
     expect(log.map((c) => c.argv)).toEqual([
+      ['plugin', 'ls', '--json', '--non-interactive'],
       ['plugin', 'install', 'resource', 'aws', `v${versionOf('@pulumi/aws')}`, '--non-interactive'],
-      ['plugin', 'install', 'resource', 'kubernetes', `v${versionOf('@pulumi/kubernetes')}`, '--non-interactive'],
       ['stack', 'export', '--show-secrets', '--stack', FQ, '--non-interactive'],
       [
         'refresh', '--yes', '--skip-preview', '--stack', FQ,

@@ -55,6 +55,10 @@ interface FakeBehaviour {
   destroy?: (opts: DestroyOptions) => Promise<unknown>;
   exported?: () => unknown;
   createError?: Error;
+  /** What `pulumi plugin ls` lists; nothing by default. */
+  installedPlugins?: Array<{ name: string; kind: string; version?: string }>;
+  /** The CLI the workspace runs; a new one per harness by default. */
+  pulumiCommand?: object;
 }
 
 function exportWith(resources: unknown[] = [], pending: unknown[] = []) {
@@ -67,12 +71,14 @@ function harness(b: FakeBehaviour = {}) {
   const run = vi.fn(async (..._args: unknown[]) => ({ stdout: '', stderr: '', code: 0 }));
   const installPlugin = vi.fn(async (_name: string, _version: string, _kind?: string) => {});
   const installPluginFromServer = vi.fn(async () => {});
+  const listPlugins = vi.fn(async () => b.installedPlugins ?? []);
+  const pulumiCommand = b.pulumiCommand ?? { command: 'pulumi', run };
   const up = vi.fn(b.up ?? (async (_opts: UpOptions) => ({ outputs: {} })));
   const preview = vi.fn(b.preview ?? (async (_opts: PreviewOptions) => ({ changeSummary: {}, stdout: '' })));
   const destroy = vi.fn(b.destroy ?? (async (_opts: DestroyOptions): Promise<unknown> => ({})));
   const refresh = vi.fn(async (_o?: RefreshOptions) => ({}));
   const exportStack = vi.fn(async () => (b.exported ? b.exported() : exportWith()) as never);
-  const outputs = vi.fn(async () => ({ url: { value: 'https://prod.example.com', secret: false }, token: { value: 's3cr3t-token', secret: true } }));
+  const outputs = vi.fn(async (): Promise<Record<string, { value: unknown; secret: boolean }>> => ({ url: { value: 'https://prod.example.com', secret: false }, token: { value: 's3cr3t-token', secret: true } }));
 
   const deps: StackHandleDeps = {
     lockEnv: localLockEnvironment(),
@@ -84,9 +90,10 @@ function harness(b: FakeBehaviour = {}) {
         workspace: {
           workDir: opts.workDir!,
           envVars: opts.envVars!,
-          pulumiCommand: { command: 'pulumi', run },
+          pulumiCommand,
           installPlugin,
           installPluginFromServer,
+          listPlugins,
         },
         up,
         preview,
@@ -98,7 +105,7 @@ function harness(b: FakeBehaviour = {}) {
       return stack;
     },
   };
-  return { deps, created, run, installPlugin, up, preview, destroy, refresh, exportStack };
+  return { deps, created, run, installPlugin, listPlugins, up, preview, destroy, refresh, exportStack, outputs };
 }
 
 const program = async () => ({ ok: true });
@@ -216,6 +223,53 @@ describe('StackHandle.up', () => {
     await handle.prepare();
     await handle.up();
     expect(h.exportStack).toHaveBeenCalledTimes(3);
+  });
+
+  it('installs only the plugins `pulumi plugin ls` does not list at the exact version', async () => {
+    const versionOf = (pkg: string) => (require(`${pkg}/package.json`) as { version: string }).version;
+    const h = harness({
+      installedPlugins: [
+        { name: 'kubernetes', kind: 'resource', version: versionOf('@pulumi/kubernetes') },
+        // Another version of the cloud's provider is not the one the program needs.
+        { name: 'aws', kind: 'resource', version: '1.0.0' },
+      ],
+    });
+    const handle = await openStack(options(), h.deps);
+    await handle.up();
+    expect(h.listPlugins).toHaveBeenCalledTimes(1);
+    expect(h.installPlugin.mock.calls).toEqual([['aws', `v${versionOf('@pulumi/aws')}`, 'resource']]);
+  });
+
+  it('settles each plugin once per CLI, for every stack handle of the process, even when they start together', async () => {
+    const cli = { command: 'pulumi', run: vi.fn() };
+    const first = harness({ pulumiCommand: cli });
+    const second = harness({ pulumiCommand: cli });
+    const [a, b] = await Promise.all([openStack(options(), first.deps), openStack(options(), second.deps)]);
+    await Promise.all([a.up(), b.up()]);
+    expect(first.installPlugin.mock.calls.length + second.installPlugin.mock.calls.length).toBe(options().providerPackages.length);
+    expect(first.listPlugins.mock.calls.length + second.listPlugins.mock.calls.length).toBe(1);
+
+    // A handle on another CLI settles its own.
+    const other = harness();
+    await (await openStack(options(), other.deps)).up();
+    expect(other.installPlugin).toHaveBeenCalledTimes(options().providerPackages.length);
+  });
+
+  it('installs the plugins when `pulumi plugin ls` fails', async () => {
+    const h = harness();
+    h.listPlugins.mockRejectedValueOnce(commandError('error: could not read the plugin directory\n'));
+    await (await openStack(options(), h.deps)).up();
+    expect(h.installPlugin).toHaveBeenCalledTimes(options().providerPackages.length);
+  });
+
+  it('tries a failed plugin installation again for the next stack', async () => {
+    const cli = { command: 'pulumi', run: vi.fn() };
+    const failing = harness({ pulumiCommand: cli });
+    failing.installPlugin.mockRejectedValueOnce(commandError('error: could not download plugin\n'));
+    await expect((await openStack(options(), failing.deps)).up()).rejects.toBeInstanceOf(FailureError);
+    const next = harness({ pulumiCommand: cli });
+    await (await openStack(options(), next.deps)).up();
+    expect(next.installPlugin).toHaveBeenCalledTimes(options().providerPackages.length);
   });
 
   it('reports progress from engine events against the total hint', async () => {
@@ -562,9 +616,77 @@ describe('StackHandle.preview, destroy and outputs', () => {
     expect(reporter.events.find((e) => e.type === 'step-progress' && e.total !== undefined)).toMatchObject({ done: 0, total: 2 });
   });
 
-  it('outputs returns plain values', async () => {
+  // What `stack export --show-secrets` holds for a secret: its JSON text in `plaintext`.
+  const secret = (value: unknown) => ({ '4dabf18193072939515e22adb298388d': '1b47061264138c4ac30d75fd1eb44270', plaintext: JSON.stringify(value) });
+  const rootWith = (outputs: Record<string, unknown>) => ({ urn: urn('pulumi:pulumi:Stack', 'lookout-prod-prod-infra'), type: 'pulumi:pulumi:Stack', outputs });
+
+  it('outputs returns plain values, secrets revealed, from the root stack resource of the exported state', async () => {
+    const h = harness({
+      exported: () =>
+        exportWith([
+          rootWith({ url: 'https://prod.example.com', token: secret('s3cr3t-token'), nested: { list: [1, secret({ k: 'v' })], none: null } }),
+          { urn: BUCKET_URN, type: 'aws:s3/bucket:Bucket', custom: true, outputs: { bucket: 'not a stack output' } },
+        ]),
+    });
+    const handle = await openStack(options(), h.deps);
+    await expect(handle.outputs()).resolves.toEqual({ url: 'https://prod.example.com', token: 's3cr3t-token', nested: { list: [1, { k: 'v' }], none: null } });
+    expect(h.outputs).not.toHaveBeenCalled();
+  });
+
+  it('outputs of a stack that never ran are empty', async () => {
     const h = harness();
+    await expect((await openStack(options(), h.deps)).outputs()).resolves.toEqual({});
+    expect(h.outputs).not.toHaveBeenCalled();
+  });
+
+  it('asks the CLI for outputs the state holds in a form only it renders (an asset, a resource reference)', async () => {
+    const asset = { '4dabf18193072939515e22adb298388d': 'c44067f5952c0a294b673a41bacd8c17', text: 'x' };
+    const h = harness({ exported: () => exportWith([rootWith({ url: 'https://prod.example.com', file: asset })]) });
     const handle = await openStack(options(), h.deps);
     await expect(handle.outputs()).resolves.toEqual({ url: 'https://prod.example.com', token: 's3cr3t-token' });
+    expect(h.outputs).toHaveBeenCalledTimes(1);
+  });
+
+  it('shares one export between outputs and the next prepare, and exports again after an operation', async () => {
+    let url = 'https://before.example.com';
+    const h = harness({
+      exported: () => exportWith([rootWith({ url })]),
+      up: async () => {
+        url = 'https://after.example.com';
+        return { outputs: {} };
+      },
+    });
+    const handle = await openStack(options(), h.deps);
+    await expect(handle.outputs()).resolves.toEqual({ url: 'https://before.example.com' });
+    await handle.prepare();
+    await expect(handle.outputs()).resolves.toEqual({ url: 'https://before.example.com' });
+    expect(h.exportStack).toHaveBeenCalledTimes(1);
+
+    await handle.up();
+    await expect(handle.outputs()).resolves.toEqual({ url: 'https://after.example.com' });
+    expect(h.exportStack).toHaveBeenCalledTimes(2);
+  });
+
+  it('exports again after a recovery refresh changed the state', async () => {
+    let refreshed = false;
+    const pending = [{ resource: { urn: BUCKET_URN, type: 'aws:s3/bucket:Bucket', custom: true, inputs: {} }, type: 'updating' }];
+    const h = harness({ exported: () => exportWith([rootWith({ url: refreshed ? 'after' : 'before' })], refreshed ? [] : pending) });
+    h.refresh.mockImplementation(async () => {
+      refreshed = true;
+      return {};
+    });
+    const handle = await openStack(options(), h.deps);
+    expect((await handle.prepare()).needed).toBe(true);
+    await expect(handle.outputs()).resolves.toEqual({ url: 'after' });
+    expect(h.exportStack).toHaveBeenCalledTimes(2);
+  });
+
+  it('asks the Automation API for no decrypted update summary after up and destroy', async () => {
+    const h = harness();
+    const handle = await openStack(options(), h.deps);
+    await handle.up();
+    await handle.destroy();
+    expect(h.up.mock.calls[0]![0].showSecrets).toBe(false);
+    expect(h.destroy.mock.calls[0]![0].showSecrets).toBe(false);
   });
 });
