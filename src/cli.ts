@@ -83,7 +83,7 @@ export function buildProgram(): Command {
       .addArgument(providerArgument())
       .addArgument(nameArgument())
       .requiredOption('-c, --config <file>', 'the lookout.yaml to create')
-      .option('--parallel <n>', `tenant stacks to install at the same time, 1 to 16 (default ${DEFAULT_TENANT_PARALLELISM})`),
+      .option('--parallel <n>', `tenant stacks to install at the same time, 1 to 16 (default ${DEFAULT_TENANT_PARALLELISM}, fewer when memory is short)`),
     { yes: true, state: true },
   ).action(async (provider: string, name: string, opts) => {
     const { createCommand } = await import('./commands/create.js');
@@ -98,7 +98,7 @@ export function buildProgram(): Command {
       .option('-c, --config <file>', 'the changed lookout.yaml (default: the config recorded at create)')
       .option('--to <version>', 'bundle version to upgrade to')
       .option('--check', 'change nothing; exit 0 when nothing is pending, 3 when a newer bundle or a config change is')
-      .option('--parallel <n>', `tenant stacks to install at the same time, 1 to 16 (default ${DEFAULT_TENANT_PARALLELISM})`),
+      .option('--parallel <n>', `tenant stacks to install at the same time, 1 to 16 (default ${DEFAULT_TENANT_PARALLELISM}, fewer when memory is short)`),
     { yes: true, state: true },
   ).action(async (name: string, opts) => {
     const { upgradeCommand } = await import('./commands/upgrade.js');
@@ -111,7 +111,7 @@ export function buildProgram(): Command {
       .description('remove everything the instance created (resumable); data buckets are kept')
       .addArgument(nameArgument())
       .option('--delete-data', 'also empty and delete the data buckets')
-      .option('--parallel <n>', `tenant stacks to remove at the same time, 1 to 16 (default ${DEFAULT_TENANT_PARALLELISM})`),
+      .option('--parallel <n>', `tenant stacks to remove at the same time, 1 to 16 (default ${DEFAULT_TENANT_PARALLELISM}, fewer when memory is short)`),
     { yes: true, state: true },
   ).action(async (name: string, opts) => {
     const { destroyCommand } = await import('./commands/destroy.js');

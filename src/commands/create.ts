@@ -61,7 +61,8 @@ export async function createSteps(c: InstanceContext, previousTenants: readonly 
 
 export async function createCommand(opts: CreateOptions): Promise<void> {
   const providerId = requireProvider(opts.provider);
-  const tenantParallelism = parseParallel(opts.parallel);
+  const parallel = parseParallel(opts.parallel);
+  const tenantParallelism = parallel.limit;
   const config = await loadConfig(opts.config, { provider: providerId, name: opts.name });
   // Refuses a --state that is not where this machine knows the instance to be.
   const state = await locateInstance(opts.name, opts.state);
@@ -90,6 +91,7 @@ export async function createCommand(opts: CreateOptions): Promise<void> {
   });
   try {
     for (const w of warnings) session.log('warn', w);
+    if (parallel.lowered) session.log('info', parallel.lowered);
     await expectedCounts;
     const c: InstanceContext = {
       name: opts.name,

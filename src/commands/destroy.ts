@@ -23,7 +23,8 @@ export interface DestroyOptions {
 
 export async function destroyCommand(opts: DestroyOptions): Promise<void> {
   validateInstanceName(opts.name);
-  const tenantParallelism = parseParallel(opts.parallel);
+  const parallel = parseParallel(opts.parallel);
+  const tenantParallelism = parallel.limit;
   const { state, record } = await requireInstance(opts.name, opts.state);
   const { confirmByTyping, openSession } = await import('./session.js');
 
@@ -39,6 +40,7 @@ export async function destroyCommand(opts: DestroyOptions): Promise<void> {
     resumeHint: `Run \`lookout destroy ${opts.name}${opts.deleteData ? ' --delete-data' : ''}\` again to resume.`,
   });
   try {
+    if (parallel.lowered) session.log('info', parallel.lowered);
     const c = await contextFromRecord(record, session, { yes: Boolean(opts.yes), tenantParallelism });
     const cloudTeardown = c.provider.teardown;
     if (!opts.yes) {

@@ -194,7 +194,8 @@ export function resumingMessage(name: string, installed: string, target: string,
 
 export async function upgradeCommand(opts: UpgradeOptions): Promise<void> {
   validateInstanceName(opts.name);
-  const tenantParallelism = parseParallel(opts.parallel);
+  const parallel = parseParallel(opts.parallel);
+  const tenantParallelism = parallel.limit;
   const { state, record } = await requireInstance(opts.name, opts.state);
   if (record.status === 'destroyed') {
     throw new UsageError(`instance "${opts.name}" was destroyed`, { hint: 'Create it again with `lookout create`.' });
@@ -253,6 +254,7 @@ export async function upgradeCommand(opts: UpgradeOptions): Promise<void> {
   try {
     if (resumeTo) session.log('warn', resumingMessage(opts.name, record.bundle, resumeTo, opts.to !== undefined));
     for (const w of warnings) session.log('warn', w);
+    if (parallel.lowered) session.log('info', parallel.lowered);
     // Recorded before the first step: an interrupt from here on leaves the target for a plain `upgrade` to resume.
     const current = config.bundle !== record.bundle ? await state.updateRecord({ upgradingTo: config.bundle }) : record;
     await expectedCounts;
