@@ -26,23 +26,56 @@ export function findExecutable(name: string): string | undefined {
   return undefined;
 }
 
-/** A loopback port that was free for both TCP and UDP a moment ago (DNS servers need both). */
+/**
+ * The lowest port the kernel hands out to outgoing connections (`ip_local_port_range`);
+ * undefined where it cannot be read.
+ */
+function ephemeralPortsStart(): number | undefined {
+  try {
+    const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    return Number.isInteger(low) && low > 0 ? low : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Ports this process handed out already: never twice, whether or not they are bound yet. */
+const handedOut = new Set<number>();
+
+const bindsTcp = (port: number) =>
+  new Promise<number | undefined>((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(undefined));
+    server.listen(port, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : undefined));
+    });
+  });
+
+const bindsUdp = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const socket = createSocket('udp4');
+    socket.once('error', () => resolve(false));
+    socket.bind(port, '127.0.0.1', () => socket.close(() => resolve(true)));
+  });
+
+/**
+ * A loopback port that was free for both TCP and UDP a moment ago (DNS servers need both).
+ * It is taken below the kernel's ephemeral range where there is room: a port from that range
+ * can be given to an outgoing connection (of the dozens the servers of a test open) between
+ * this check and the server's bind, which made a Cortex process fail with "address already in
+ * use" now and then.
+ */
 export async function freePort(): Promise<number> {
-  for (let attempt = 0; attempt < 20; attempt++) {
-    const port = await new Promise<number>((resolve, reject) => {
-      const server = createServer();
-      server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => {
-        const address = server.address();
-        server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-      });
-    });
-    const udpFree = await new Promise<boolean>((resolve) => {
-      const socket = createSocket('udp4');
-      socket.once('error', () => resolve(false));
-      socket.bind(port, '127.0.0.1', () => socket.close(() => resolve(true)));
-    });
-    if (udpFree) return port;
+  const start = ephemeralPortsStart();
+  const floor = 10_000;
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const candidate = start !== undefined && start - floor > 1_000 ? floor + Math.floor(Math.random() * (start - floor)) : 0;
+    if (candidate !== 0 && handedOut.has(candidate)) continue;
+    const port = await bindsTcp(candidate);
+    if (port === undefined || handedOut.has(port) || !(await bindsUdp(port))) continue;
+    handedOut.add(port);
+    return port;
   }
   throw new Error('no free port for both TCP and UDP on 127.0.0.1');
 }
