@@ -33,7 +33,7 @@ export function parseParallel(value: string | undefined, availableBytes: number 
     return {
       limit: fits,
       lowered:
-        `Installing at most ${fits} tenant stack${fits === 1 ? '' : 's'} at once rather than ${DEFAULT_TENANT_PARALLELISM}: ` +
+        `Working on at most ${fits} tenant stack${fits === 1 ? '' : 's'} at once rather than ${DEFAULT_TENANT_PARALLELISM}: ` +
         `${(availableBytes / 2 ** 30).toFixed(1)} GiB of memory is available, and each takes about 270 MB (--parallel sets it).`,
     };
   }

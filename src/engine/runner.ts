@@ -317,7 +317,8 @@ class Execution {
       const all = [...failures.values()];
       throw all.find((f) => f instanceof InterruptedError) ?? failures.get(this.stoppedAt ?? '') ?? all[0];
     }
-    if (this.signal.aborted) {
+    // Interrupted with steps of the group not started (once all ran, the next batch says so).
+    if (this.signal.aborted && next < batch.steps.length) {
       const waiting = batch.steps[next]!;
       this.stoppedAt = waiting.name;
       throw interruptedError(this.signal, `Interrupted before "${waiting.title}"; the steps before it are done.`);

@@ -7,6 +7,7 @@
  */
 import type * as pulumi from '@pulumi/pulumi';
 import type { MockBehaviour, MockedResource } from './mock-runtime.js';
+import { isSecretEnvelope } from '../pulumi/special-values.js';
 
 export class UnmockedCallError extends Error {}
 
@@ -29,8 +30,6 @@ export interface MockRecorder {
 
 /** What `redactedInputs` holds in place of a secret. */
 export const REDACTED_SECRET = '<redacted secret>';
-
-const isSecretEnvelope = (value: any) => value?.['4dabf18193072939515e22adb298388d'] === '1b47061264138c4ac30d75fd1eb44270';
 
 /** Unwraps Pulumi's serialized secret envelopes so assertions see plain values. */
 export function unwrapSecrets(value: any): any {

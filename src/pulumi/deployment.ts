@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { FailureError } from '../errors.js';
+import { isSecretEnvelope, isSpecialValue } from './special-values.js';
 
 const resourceSchema = z.object({
   urn: z.string(),
@@ -75,22 +76,17 @@ function isWrapper(v: unknown): v is { version: unknown; deployment?: unknown } 
   return typeof v === 'object' && v !== null && 'version' in v;
 }
 
-/** The key and value that mark a special value (a secret, asset, resource reference…) in the state. */
-const SIG_KEY = '4dabf18193072939515e22adb298388d';
-const SECRET_SIG = '1b47061264138c4ac30d75fd1eb44270';
-
 class NotPlain extends Error {}
 
 function reveal(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(reveal);
   if (typeof value !== 'object' || value === null) return value;
-  const o = value as Record<string, unknown>;
-  if (SIG_KEY in o) {
+  if (isSpecialValue(value)) {
     // `--show-secrets` puts a secret's JSON text in `plaintext` (without it: `ciphertext`).
-    if (o[SIG_KEY] === SECRET_SIG && typeof o.plaintext === 'string') return reveal(JSON.parse(o.plaintext));
+    if (isSecretEnvelope(value) && typeof value.plaintext === 'string') return reveal(JSON.parse(value.plaintext));
     throw new NotPlain();
   }
-  return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, reveal(v)]));
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, reveal(v)]));
 }
 
 /**

@@ -260,7 +260,7 @@ async function removeStaleLocks(o: ClearLocksOptions): Promise<{ cleared: FoundL
     });
   }
   if (ledger) {
-    const dir = `${lockDirKey(o.ref.project, o.ref.stack)}/`;
+    const dir = startingEngineKey(o.ref);
     const present = new Set(locks.filter((l) => !cleared.includes(l)).map((l) => l.key));
     // A record that an engine was starting stays while any lock of the stack is left to judge.
     const gone = records.filter((r) => r.key.startsWith(dir) && (r.key === dir ? present.size === 0 : !present.has(r.key))).map((r) => r.key);

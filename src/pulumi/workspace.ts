@@ -434,7 +434,6 @@ class PulumiStackHandle implements StackHandle {
     try {
       if (!this.preparedFresh) await this.prepare(signal);
       this.preparedFresh = false;
-      this.exported = undefined;
       this.throwIfAborted(signal, name);
       let progress = initialProgress(totalHint);
       this.emitProgress(progress);

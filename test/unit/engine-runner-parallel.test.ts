@@ -191,20 +191,43 @@ describe('runSteps with a parallel group', () => {
     expect([...knobs.executions].sort()).toEqual(['after', 't1', 't2', 't3', 't4', 't5']);
   });
 
-  it('a step cannot read the outputs of a sibling, finished or not', async () => {
+  it('a step cannot read the outputs of a sibling, even one that has finished', async () => {
     const { steps } = plan(2, 2);
+    const reporter = collectingReporter();
     const reader: Step = {
       name: 't3',
       title: 'Tenant t3',
       parallel: { group: 'tenants', limit: 2 },
       async run(ctx) {
-        await yieldTurns(20);
+        // t1 is done (its outputs are there to read) before the reader asks for them.
+        await until(() => reporter.events.some((e) => e.type === 'step-done' && e.step === 't1'));
         return ctx.outputsOf('t1');
       },
     };
     const withReader = [...steps.slice(0, 3), reader, ...steps.slice(3)];
-    const err = await runSteps(options(withReader)).catch((e: unknown) => e);
+    const err = await runSteps(options(withReader, { reporter })).catch((e: unknown) => e);
     expect((err as Error).message).toContain('asked for the outputs of "t1"');
+  });
+
+  it('an interruption that comes as the last step of a group ends is reported before the next step', async () => {
+    const controller = new AbortController();
+    const { steps } = plan(0, 2);
+    // Two siblings that finish normally; the second ends with the interruption.
+    const sibling = (name: string, last: boolean): Step => ({
+      name,
+      title: `Tenant ${name}`,
+      parallel: { group: 'tenants', limit: 2 },
+      async run() {
+        await yieldTurns(last ? 5 : 1);
+        if (last) controller.abort();
+        return { from: name };
+      },
+    });
+    const withGroup = [steps[0]!, sibling('t1', false), sibling('t2', true), steps[1]!];
+    const err = await runSteps(options(withGroup, { signal: controller.signal })).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(InterruptedError);
+    expect((err as Error).message).toBe('Interrupted before "Step after"; the steps before it are done.');
+    expect(await statuses()).toMatchObject({ t1: 'done', t2: 'done' });
   });
 
   it('writes the journal one write at a time, however many steps finish together', async () => {

@@ -31,7 +31,7 @@ describe('--parallel', () => {
     expect(parseParallel(undefined, DEFAULT_TENANT_PARALLELISM * MEMORY_PER_PARALLEL_STACK)).toEqual({ limit: DEFAULT_TENANT_PARALLELISM });
     const short = parseParallel(undefined, 1.6 * GiB);
     expect(short.limit).toBe(3);
-    expect(short.lowered).toBe('Installing at most 3 tenant stacks at once rather than 8: 1.6 GiB of memory is available, and each takes about 270 MB (--parallel sets it).');
+    expect(short.lowered).toBe('Working on at most 3 tenant stacks at once rather than 8: 1.6 GiB of memory is available, and each takes about 270 MB (--parallel sets it).');
     expect(parseParallel(undefined, 100 * 2 ** 20)).toMatchObject({ limit: 1, lowered: expect.stringContaining('at most 1 tenant stack at once') });
   });
 });
